@@ -1,0 +1,197 @@
+// The IKEv2 core's public contract (sans-I/O). The driver in apps/ feeds it datagrams
+// received on the IKE sockets and the time; it answers with datagrams to send and events
+// (CHILD_SAs to install/remove in the ESP data path, keys for the keylog, log lines).
+// It never opens a socket, reads a clock or logs by itself.
+//
+// One Engine holds every IKE_SA of the process. A PeerConfig is one IKE_SA's worth of
+// configuration (the conns that share left/right/ids/auth), each ChildConfig one conn.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "common/bytes.h"
+#include "common/crypto.h"
+#include "common/log.h"
+#include "common/net.h"
+#include "common/result.h"
+#include "ike/proposal.h"
+
+namespace ike {
+
+using Clock = std::chrono::steady_clock;
+using TimePoint = Clock::time_point;
+using Seconds = std::chrono::seconds;
+
+// RFC 7296 §3.5 ID payload.
+struct Identity {
+  enum class Type : std::uint8_t { ipv4 = 1, fqdn = 2, rfc822 = 3, ipv6 = 5, der_asn1_dn = 9, key_id = 11 };
+  Type type = Type::ipv4;
+  common::Bytes data;
+  // "192.0.2.1" → ipv4; "user@host" → rfc822; "@name" or other text → fqdn (strongSwan rules).
+  static Identity from_string(std::string_view s);
+  std::string to_string() const;
+  bool operator==(const Identity&) const = default;
+};
+
+enum class DpdAction : std::uint8_t { none, clear, hold, restart };
+
+struct ChildConfig {
+  std::string name;  // the conn's name
+  std::vector<common::TrafficSelector> local_ts;
+  std::vector<common::TrafficSelector> remote_ts;
+  bool transport = false;
+  std::vector<Proposal> esp_proposals;
+  Seconds lifetime{3600};
+  Seconds rekey_margin{540};
+  std::uint32_t replay_window = 32;
+  bool start = false;  // auto=start: initiate at load
+};
+
+struct PeerConfig {
+  std::string name;  // IKE_SA name shown in status (the first conn's name, or the also= base)
+  common::IpAddr local_addr;
+  std::optional<common::IpAddr> remote_addr;  // nullopt: %any (responder only)
+  std::uint16_t local_port = 500;
+  std::uint16_t remote_port = 500;
+  Identity local_id;
+  std::optional<Identity> remote_id;  // nullopt: accept any
+  common::Bytes psk;
+  std::vector<Proposal> ike_proposals;
+  bool force_encaps = false;
+  Seconds ike_lifetime{10800};
+  Seconds rekey_margin{540};
+  Seconds dpd_delay{30};
+  Seconds dpd_timeout{150};
+  DpdAction dpd_action = DpdAction::none;
+  std::vector<ChildConfig> children;
+};
+
+// ---- what comes out of the engine ----
+
+struct OutDatagram {
+  common::Endpoint local;   // source (port 500 or 4500)
+  common::Endpoint remote;  // destination
+  common::Bytes data;       // the IKE message, WITHOUT the non-ESP marker (driver adds it on 4500)
+};
+
+struct ChildSaInstall {
+  std::string child_name;
+  std::uint32_t unique_id = 0;  // like strongSwan's reqid: stable across rekeys of one conn
+  std::uint32_t spi_in = 0;
+  std::uint32_t spi_out = 0;
+  common::crypto::EncrId encr{};
+  unsigned key_bits = 0;
+  common::crypto::IntegId integ = common::crypto::IntegId::none;
+  bool esn = false;
+  common::Bytes encr_key_in, integ_key_in;    // keys for traffic we receive
+  common::Bytes encr_key_out, integ_key_out;  // keys for traffic we send
+  bool transport = false;
+  std::vector<common::TrafficSelector> local_ts, remote_ts;  // negotiated (narrowed)
+  common::Endpoint local, remote;  // outer addresses; ports meaningful when udp_encap
+  bool udp_encap = false;
+  std::uint32_t replay_window = 32;
+  std::string proposal;  // "AES_CBC_256/HMAC_SHA2_256_128/MODP_2048" for status
+};
+
+struct ChildSaRemove {
+  std::string child_name;
+  std::uint32_t spi_in = 0;
+  std::uint32_t spi_out = 0;
+};
+
+// Keys of an IKE_SA for Wireshark's ikev2_decryption_table (keylog).
+struct IkeSaKeys {
+  std::uint64_t spi_i = 0, spi_r = 0;
+  common::crypto::EncrId encr{};
+  unsigned key_bits = 0;
+  common::crypto::IntegId integ = common::crypto::IntegId::none;
+  common::Bytes sk_ei, sk_er, sk_ai, sk_ar;
+};
+
+struct LogEvent {
+  common::LogLevel level;
+  std::string text;
+};
+
+using Event = std::variant<ChildSaInstall, ChildSaRemove, IkeSaKeys, LogEvent>;
+
+// ---- status ----
+
+struct ChildSaStatus {
+  std::string name;
+  std::uint32_t unique_id = 0;
+  std::string state;  // INSTALLED, REKEYING, ...
+  bool transport = false;
+  bool udp_encap = false;
+  std::uint32_t spi_in = 0, spi_out = 0;
+  std::string proposal;
+  std::vector<common::TrafficSelector> local_ts, remote_ts;
+  std::optional<Seconds> rekey_in;
+};
+
+struct IkeSaStatus {
+  std::string name;
+  std::uint32_t unique_id = 0;
+  std::string state;  // CONNECTING, ESTABLISHED, ...
+  std::optional<Seconds> age;  // since established
+  common::Endpoint local, remote;
+  std::string local_id, remote_id;
+  std::uint64_t spi_i = 0, spi_r = 0;
+  bool initiator = false;
+  std::string proposal;  // "AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048"
+  std::string auth;      // "pre-shared key"
+  std::optional<Seconds> rekey_in;
+  std::vector<ChildSaStatus> children;
+};
+
+// Counters of what the engine dropped or refused, by reason (shown in status).
+struct EngineCounters {
+  std::uint64_t rx_messages = 0, tx_messages = 0, retransmits = 0;
+  std::uint64_t rx_malformed = 0, rx_unknown_spi = 0, rx_bad_integrity = 0;
+  std::uint64_t auth_failures = 0, no_proposal = 0, ts_unacceptable = 0;
+};
+
+class Engine {
+ public:
+  explicit Engine(common::crypto::Random& rng);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  common::Status add_peer(PeerConfig cfg);
+  void remove_peer(const std::string& name, TimePoint now);  // deletes its SAs
+  // Initiate a child (conn name) — bringing up its IKE_SA first if needed — or, given a
+  // peer name, all of that peer's children.
+  common::Status initiate(const std::string& name, TimePoint now);
+  // Delete a child (conn name) or a whole IKE_SA (peer name).
+  common::Status terminate(const std::string& name, TimePoint now);
+  // Initiates every child with start=true; called once after the peers are added.
+  void start(TimePoint now);
+  // Sends DELETEs for every IKE_SA (on SIGTERM); the driver flushes the outbox then exits.
+  void shutdown(TimePoint now);
+
+  // An IKE message (non-ESP marker already stripped) received on local from remote.
+  void on_datagram(const common::Endpoint& local, const common::Endpoint& remote,
+                   common::ByteSpan data, TimePoint now);
+  std::optional<TimePoint> next_expiry() const;
+  void on_expiry(TimePoint now);
+
+  // Drained by the driver after every call above.
+  std::vector<OutDatagram>& outbox();
+  std::vector<Event>& events();
+
+  std::vector<IkeSaStatus> status(TimePoint now) const;
+  const EngineCounters& counters() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ike
