@@ -1,0 +1,661 @@
+# shellcheck shell=bash
+# tests/interop/lib.sh: helpers for interop tests in network namespaces.
+#
+# Source it from a bash test script, then call lab_init first:
+#
+#   . "$(dirname "$0")/lib.sh"
+#   lab_init st                      # tag: 1-4 letters/digits, part of every name
+#   ns_create a; ns_create b
+#   link_ns a eth0 192.0.2.1/24 b eth0 192.0.2.2/24
+#   ...
+#   lab_summary                      # prints "N passed, M failed", returns 1 if M > 0
+#
+# Everything the lab creates (namespaces and the veths in them, processes started through
+# these helpers or running inside the lab's namespaces, the temp dir) is removed by a trap
+# on EXIT, INT and TERM, also when the test fails half-way.
+#
+# Network rule: traffic stays inside namespaces created here. Veths are created straight
+# inside the namespaces (never in the host namespace), no default route is added, nothing is
+# linked to a host interface. Use 10.x, 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24 or
+# 198.18.0.0/15 addresses only.
+#
+# Namespaces are named by a short logical name (a, b, ...) in every helper; the real netns
+# name is "swl<tag><pid><name>" (lab_ns NAME prints it). Use nsx NAME CMD... to run a
+# command in one.
+#
+# The library does not use `set -e`; it works with or without `set -eu` in the caller.
+
+# ---------------------------------------------------------------------------------------
+# state
+LAB_TAG=""          # short tag given to lab_init
+LAB_PREFIX=""       # "swl" + tag + pid
+LAB_DIR=""          # temp dir for confs, logs, sockets, captures
+LAB_NS=()           # real namespace names created
+LAB_PIDS=()         # background processes to end at teardown
+declare -gA LAB_CHARON_PID=()    # charon NAME -> pid
+declare -gA LAB_CHARON_NS=()     # charon NAME -> logical ns
+declare -gA LAB_CAPTURE_PID=()   # capture FILE -> tcpdump pid
+LAB_PASSED=0
+LAB_FAILED=0
+LAB_TORN_DOWN=0
+LAB_CHARON_BIN=${LAB_CHARON_BIN:-/usr/lib/ipsec/charon}
+# charon filelog levels, "subsystem=level" words (see strongswan.conf(5), loggers)
+LAB_CHARON_LOG_LEVELS=${LAB_CHARON_LOG_LEVELS:-"default=1 ike=2 cfg=1 knl=1 net=1 esp=1"}
+
+# ---------------------------------------------------------------------------------------
+# messages and results
+
+lab_log() { printf '[%s] %s\n' "${LAB_TAG:-lab}" "$*" >&2; }
+
+# pass MSG: count and print a passed check.
+pass() { LAB_PASSED=$((LAB_PASSED + 1)); printf 'PASS [%s]: %s\n' "$(lab_elapsed)" "$*"; }
+
+# fail MSG: count and print a failed check (does not exit).
+fail() { LAB_FAILED=$((LAB_FAILED + 1)); printf 'FAIL [%s]: %s\n' "$(lab_elapsed)" "$*"; }
+
+# die MSG: a setup step failed; count it, print it and exit (teardown runs).
+die() { fail "$*"; lab_summary; exit 1; }
+
+# check DESC CMD [ARGS...]: run CMD, pass DESC if it succeeds, fail otherwise.
+check() {
+  local desc=$1; shift
+  if "$@"; then pass "$desc"; return 0; fi
+  fail "$desc"; return 1
+}
+
+# lab_summary: print "N passed, M failed"; returns 1 if anything failed or nothing passed.
+lab_summary() {
+  printf '%d passed, %d failed\n' "$LAB_PASSED" "$LAB_FAILED"
+  [ "$LAB_FAILED" -eq 0 ] && [ "$LAB_PASSED" -gt 0 ]
+}
+
+# now_ms: wall time in milliseconds.
+now_ms() { local t; t=$(date +%s%N); echo $((t / 1000000)); }
+
+# lab_elapsed: seconds since lab_init, e.g. "12.3s".
+lab_elapsed() {
+  local ms=$(( $(now_ms) - ${LAB_START_MS:-$(now_ms)} ))
+  printf '%d.%ds' $((ms / 1000)) $(((ms % 1000) / 100))
+}
+
+# wait_for CMD TIMEOUT: evaluate CMD (a string, run with eval, output discarded) every
+# 0.1 s until it succeeds (returns 0) or TIMEOUT seconds (integer or decimal) pass
+# (returns 1).
+wait_for() {
+  local cmd=$1 timeout=${2:-10}
+  local limit
+  limit=$(( $(now_ms) + $(awk -v t="$timeout" 'BEGIN { printf "%d", t * 1000 }') ))
+  while :; do
+    if eval "$cmd" >/dev/null 2>&1; then return 0; fi
+    [ "$(now_ms)" -ge "$limit" ] && return 1
+    sleep 0.1
+  done
+}
+
+# ---------------------------------------------------------------------------------------
+# lab set-up and teardown
+
+# lab_init TAG: check we can run, create the temp dir, register the teardown trap.
+lab_init() {
+  local tag=${1:-t}
+  if ! [[ $tag =~ ^[a-z0-9]{1,4}$ ]]; then
+    echo "lab_init: tag must be 1-4 lowercase letters/digits, got '$tag'" >&2; exit 2
+  fi
+  if [ "$(id -u)" -ne 0 ]; then echo "lab_init: needs root (network namespaces)" >&2; exit 2; fi
+  local tool missing=()
+  for tool in ip tcpdump tshark iperf3 ping swanctl python3 "$LAB_CHARON_BIN"; do
+    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "lab_init: missing: ${missing[*]} (run scripts/install-deps.sh)" >&2; exit 2
+  fi
+  LAB_TAG=$tag
+  LAB_START_MS=$(now_ms)
+  LAB_PREFIX="swl${tag}$$"
+  # short path: vici unix socket paths must stay below 108 bytes
+  LAB_DIR=$(mktemp -d "/tmp/${LAB_PREFIX}.XXXX") || { echo "lab_init: mktemp failed" >&2; exit 2; }
+  chmod 755 "$LAB_DIR"
+  trap 'lab_teardown' EXIT
+  trap 'lab_teardown; trap - INT; kill -INT $$' INT
+  trap 'lab_teardown; trap - TERM; kill -TERM $$' TERM
+  lab_log "lab $LAB_PREFIX, files in $LAB_DIR"
+}
+
+# lab_name SUFFIX: a run-unique name ("swl<tag><pid><suffix>"), checked to fit an
+# interface name (<= 15 chars).
+lab_name() {
+  local n="${LAB_PREFIX}$1"
+  if [ ${#n} -gt 15 ]; then echo "lab_name: '$n' longer than 15 chars" >&2; return 1; fi
+  echo "$n"
+}
+
+# lab_ns NAME: the real netns name for logical name NAME.
+lab_ns() { echo "${LAB_PREFIX}$1"; }
+
+# nsx NAME CMD [ARGS...]: run CMD inside namespace NAME.
+nsx() { local ns; ns=$(lab_ns "$1"); shift; ip netns exec "$ns" "$@"; }
+
+# lab_track_pid PID: end PID (TERM, then KILL) at teardown.
+lab_track_pid() { LAB_PIDS+=("$1"); }
+
+# lab_bg NS LOGFILE CMD [ARGS...]: start CMD in the background inside NS, output to
+# LOGFILE, tracked for teardown. Sets LAB_BG_PID to its pid (the command itself, since
+# `ip netns exec` execs it).
+lab_bg() {
+  local ns; ns=$(lab_ns "$1"); local logf=$2; shift 2
+  ip netns exec "$ns" "$@" >"$logf" 2>&1 &
+  LAB_BG_PID=$!
+  lab_track_pid "$LAB_BG_PID"
+}
+
+# _lab_end_pid PID [GRACE_S]: TERM, wait up to GRACE seconds, then KILL. Only PIDs we
+# started reach this.
+_lab_end_pid() {
+  local pid=$1 grace=${2:-3} i
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null
+  for ((i = 0; i < grace * 10; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  return 0
+}
+
+# lab_dump_logs: print the tail of every charon log (used on failure).
+lab_dump_logs() {
+  local f
+  [ -n "$LAB_DIR" ] && [ -d "$LAB_DIR" ] || return 0
+  for f in "$LAB_DIR"/*/charon.log; do
+    [ -f "$f" ] || continue
+    echo "----- tail of $f" >&2
+    tail -n "${LAB_LOG_TAIL:-25}" "$f" >&2
+  done
+}
+
+# lab_teardown: remove everything this lab created. Runs from the trap; idempotent.
+lab_teardown() {
+  local rc=$?
+  [ "$LAB_TORN_DOWN" = 1 ] && return 0
+  LAB_TORN_DOWN=1
+  if [ "$rc" -ne 0 ] || [ "$LAB_FAILED" -gt 0 ]; then lab_dump_logs; fi
+  local f pid ns
+  for f in "${!LAB_CAPTURE_PID[@]}"; do _lab_end_pid "${LAB_CAPTURE_PID[$f]}" 2; done
+  for f in "${!LAB_CHARON_PID[@]}"; do _lab_end_pid "${LAB_CHARON_PID[$f]}" 5; done
+  for pid in "${LAB_PIDS[@]}"; do _lab_end_pid "$pid" 2; done
+  # anything else still running inside our namespaces was started by this test
+  for ns in "${LAB_NS[@]}"; do
+    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
+  done
+  for ns in "${LAB_NS[@]}"; do
+    # deleting the netns deletes the veth ends inside it
+    ip netns del "$ns" 2>/dev/null
+  done
+  if [ -n "$LAB_DIR" ] && [ -d "$LAB_DIR" ]; then
+    if [ "${LAB_KEEP_DIR:-0}" = 1 ]; then
+      echo "[${LAB_TAG}] kept $LAB_DIR" >&2
+    else
+      rm -rf -- "$LAB_DIR"
+    fi
+  fi
+  return 0
+}
+
+# ---------------------------------------------------------------------------------------
+# namespaces and links
+
+# ns_create NAME: new namespace with lo up, no other interface, no routes.
+ns_create() {
+  local ns; ns=$(lab_ns "$1")
+  ip netns add "$ns" || { echo "ns_create: cannot create $ns" >&2; return 1; }
+  LAB_NS+=("$ns")
+  # IPv4 only (the network rule allows only IPv4 ranges); this also keeps router
+  # solicitations and MLD reports out of captures. LAB_IPV6=1 keeps IPv6 on.
+  if [ "${LAB_IPV6:-0}" != 1 ]; then
+    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+      net.ipv6.conf.default.disable_ipv6=1 >/dev/null 2>&1
+  fi
+  ip -n "$ns" link set lo up
+}
+
+# link_ns A IFA ADDR/PFX B IFB ADDR/PFX: veth pair created straight into namespaces A and
+# B (the ends never exist in the host namespace), addresses set, links up. An empty
+# ADDR/PFX ("") leaves that end without an address.
+link_ns() {
+  local a=$1 ifa=$2 addra=$3 b=$4 ifb=$5 addrb=$6
+  local nsa nsb; nsa=$(lab_ns "$a"); nsb=$(lab_ns "$b")
+  if [ ${#ifa} -gt 15 ] || [ ${#ifb} -gt 15 ]; then echo "link_ns: interface name > 15 chars" >&2; return 1; fi
+  ip link add "$ifa" netns "$nsa" type veth peer name "$ifb" netns "$nsb" \
+    || { echo "link_ns: cannot create veth $a:$ifa <-> $b:$ifb" >&2; return 1; }
+  if [ -n "$addra" ]; then ip -n "$nsa" addr add "$addra" dev "$ifa" || return 1; fi
+  if [ -n "$addrb" ]; then ip -n "$nsb" addr add "$addrb" dev "$ifb" || return 1; fi
+  ip -n "$nsa" link set "$ifa" up && ip -n "$nsb" link set "$ifb" up
+}
+
+# ns_addr NS IFACE ADDR/PFX: add an address (e.g. an inner /32 on lo for a traffic selector).
+ns_addr() { ip -n "$(lab_ns "$1")" addr add "$3" dev "$2"; }
+
+# ns_route NS ROUTE...: add a route inside NS (never a default route out of the lab).
+ns_route() { local ns; ns=$(lab_ns "$1"); shift; ip -n "$ns" route add "$@"; }
+
+# ---------------------------------------------------------------------------------------
+# strongSwan (charon with kernel-libipsec)
+
+_charon_dir() { echo "$LAB_DIR/$1"; }
+
+# charon_plugins: the plugin load list (override with LAB_CHARON_PLUGINS). Crypto comes from
+# the openssl plugin (package libstrongswan-standard-plugins) when installed; without it,
+# from charon's built-in aes/sha1/sha2/hmac/gmp/xcbc plugins (no AES-GCM, no curve25519,
+# no ECP groups then). kernel-libipsec must come before kernel-netlink.
+charon_plugins() {
+  if [ -n "${LAB_CHARON_PLUGINS:-}" ]; then echo "$LAB_CHARON_PLUGINS"; return; fi
+  local crypto="openssl"
+  [ -e /usr/lib/ipsec/plugins/libstrongswan-openssl.so ] || crypto="aes sha1 sha2 hmac gmp xcbc"
+  echo "random nonce $crypto pem pkcs1 x509 revocation constraints pubkey kdf kernel-libipsec kernel-netlink socket-default vici updown"
+}
+
+# charon_has_openssl: true if charon can use the openssl plugin (AES-GCM, ECP, x25519).
+charon_has_openssl() { [ -e /usr/lib/ipsec/plugins/libstrongswan-openssl.so ]; }
+_charon_uri() { echo "unix://$LAB_DIR/$1.vici"; }
+
+# charon_start NS NAME: write NAME's strongswan.conf (kernel-libipsec before kernel-netlink,
+# install_routes, vici socket in the lab dir, filelog to $LAB_DIR/NAME/charon.log), start
+# charon in NS with a tmpfs on /run (its pid file is fixed at /var/run/charon.pid), and
+# wait until the vici socket answers. Optional: LAB_CHARON_LOG_LEVELS, and
+# LAB_CHARON_EXTRA (lines added inside the charon { } section, one setting per line).
+charon_start() {
+  local ns=$1 name=$2
+  local dir; dir=$(_charon_dir "$name")
+  local sock="$LAB_DIR/$name.vici"
+  if [ ${#sock} -ge 100 ]; then echo "charon_start: socket path too long: $sock" >&2; return 1; fi
+  if [ -n "${LAB_CHARON_PID[$name]:-}" ]; then echo "charon_start: $name already started" >&2; return 1; fi
+  mkdir -p "$dir"
+  local levels="" kv
+  for kv in $LAB_CHARON_LOG_LEVELS; do levels+="        ${kv%%=*} = ${kv#*=}"$'\n'; done
+  cat >"$dir/strongswan.conf" <<EOF
+# generated by tests/interop/lib.sh for charon '$name' in netns $(lab_ns "$ns")
+charon {
+    load_modular = no
+    load = $(charon_plugins)
+    install_routes = yes
+    install_virtual_ip = no
+    retransmit_tries = 3
+    plugins {
+        vici {
+            socket = unix://$sock
+        }
+    }
+    filelog {
+        main {
+            path = $dir/charon.log
+            time_format = %T
+            ike_name = yes
+            append = no
+            flush_line = yes
+$levels        }
+    }
+    syslog {
+        daemon {
+            default = -1
+        }
+    }
+${LAB_CHARON_EXTRA:-}
+}
+swanctl {
+    socket = unix://$sock
+    load = $(charon_plugins | sed 's/ kernel-libipsec.*//')
+}
+EOF
+  ip netns exec "$(lab_ns "$ns")" env STRONGSWAN_CONF="$dir/strongswan.conf" \
+    sh -c 'mount -t tmpfs -o size=1m swrun /run && exec "$0"' "$LAB_CHARON_BIN" \
+    >"$dir/charon.stdout" 2>&1 &
+  local pid=$!
+  LAB_CHARON_PID[$name]=$pid
+  LAB_CHARON_NS[$name]=$ns
+  if ! wait_for "ip netns exec $(lab_ns "$ns") swanctl --stats --uri $(_charon_uri "$name")" 10; then
+    echo "charon_start: $name: vici socket did not answer within 10 s" >&2
+    kill -0 "$pid" 2>/dev/null || echo "charon_start: $name: charon exited" >&2
+    cat "$dir/charon.stdout" >&2
+    return 1
+  fi
+  lab_log "charon $name started in $ns (pid $pid, log $dir/charon.log)"
+}
+
+# charon_swanctl NS NAME ARGS...: run swanctl against charon NAME.
+charon_swanctl() {
+  local ns=$1 name=$2; shift 2
+  nsx "$ns" env STRONGSWAN_CONF="$(_charon_dir "$name")/strongswan.conf" \
+    swanctl "$@" --uri "$(_charon_uri "$name")"
+}
+
+# charon_load NS NAME SWANCTL_CONF: load connections and secrets from SWANCTL_CONF; fails
+# unless swanctl said "loaded connection" and "loaded ike secret" and nothing failed.
+charon_load() {
+  local ns=$1 name=$2 conf=$3 out
+  out=$(charon_swanctl "$ns" "$name" --load-all --file "$conf" 2>&1)
+  local rc=$?
+  printf '%s\n' "$out" >"$(_charon_dir "$name")/load.out"
+  if [ $rc -ne 0 ] || ! grep -q "loaded connection" <<<"$out" || ! grep -q "loaded ike secret" <<<"$out" \
+     || grep -E "failed|invalid|error" <<<"$out" | grep -qvE "^opening directory|^plugin '"; then
+    echo "charon_load: $name: swanctl --load-all did not load everything:" >&2
+    printf '%s\n' "$out" >&2
+    return 1
+  fi
+}
+
+# charon_initiate NS NAME CHILD [TIMEOUT_S]: initiate CHILD (and its IKE_SA if needed);
+# succeeds when swanctl reports the initiation completed.
+charon_initiate() {
+  local ns=$1 name=$2 child=$3 timeout=${4:-10} out
+  out=$(charon_swanctl "$ns" "$name" --initiate --child "$child" --timeout "$timeout" 2>&1)
+  local rc=$?
+  printf '%s\n' "$out" >"$(_charon_dir "$name")/initiate-$child.out"
+  if [ $rc -ne 0 ] || ! grep -q "initiate completed successfully" <<<"$out"; then
+    echo "charon_initiate: $name: child $child failed:" >&2
+    printf '%s\n' "$out" | tail -n 15 >&2
+    return 1
+  fi
+}
+
+# charon_list_sas NS NAME: print `swanctl --list-sas` of charon NAME.
+charon_list_sas() { charon_swanctl "$1" "$2" --list-sas; }
+
+# charon_log NAME: path of charon NAME's log file.
+charon_log() { echo "$(_charon_dir "$1")/charon.log"; }
+
+# charon_keys NS NAME OUTDIR: write tshark key tables (OUTDIR/esp_sa,
+# OUTDIR/ikev2_decryption_table) for the SAs charon NAME has set up, read from its log.
+# Needs the key dumps in the log: start charon with LAB_CHARON_LOG_LEVELS="$LAB_LOG_KEYS".
+# Call while the IKE_SAs are still up (their SPIs come from --list-sas).
+LAB_LOG_KEYS="default=1 ike=4 chd=4 cfg=1 knl=1 net=1 esp=1"
+charon_keys() {
+  local ns=$1 name=$2 outdir=$3
+  mkdir -p "$outdir"
+  charon_list_sas "$ns" "$name" >"$outdir/list-sas.txt" 2>&1
+  python3 "$(dirname "${BASH_SOURCE[0]}")/charon_keys.py" "$(charon_log "$name")" \
+    "$outdir/list-sas.txt" "$outdir"
+}
+
+# charon_stop NAME: end charon NAME (TERM, then KILL after 5 s).
+charon_stop() {
+  local name=$1 pid=${LAB_CHARON_PID[$1]:-}
+  [ -n "$pid" ] || return 0
+  _lab_end_pid "$pid" 5
+  unset "LAB_CHARON_PID[$name]" "LAB_CHARON_NS[$name]"
+}
+
+# swanctl_conf_gen FILE OPTIONS...: write a swanctl.conf, one setting per line.
+#   --conn NAME            connection name (default dc)
+#   --local ADDR           local_addrs (required)      --remote ADDR   remote_addrs (required)
+#   --local-id ID          (default: --local)          --remote-id ID  (default: --remote)
+#   --psk SECRET           (required)
+#   --ike PROPOSAL         IKE proposals (default aes256-sha256-modp2048)
+#   --esp PROPOSAL         ESP proposals for all children (default aes256-sha256-modp2048)
+#   --encap yes|no         force UDP encapsulation (default no)
+#   --start ACTION         children's start_action: none|trap|start (default none)
+#   --version N            IKE version (default 2)
+#   --conn-opt KEY=VALUE   extra connection setting (repeatable), e.g. rekey_time=0
+#   --child-opt KEY=VALUE  extra setting for every child (repeatable), e.g. rekey_time=0
+#   --child NAME LOCAL_TS REMOTE_TS MODE
+#                          a child (repeatable, at least one); TS lists comma-separated;
+#                          MODE tunnel|transport
+swanctl_conf_gen() {
+  local file=$1; shift
+  local conn=dc local="" remote="" lid="" rid="" psk="" ike=aes256-sha256-modp2048
+  local esp=aes256-sha256-modp2048 encap=no start=none version=2
+  local -a conn_opts=() child_opts=() children=()
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --conn) conn=$2; shift 2 ;;
+      --local) local=$2; shift 2 ;;
+      --remote) remote=$2; shift 2 ;;
+      --local-id) lid=$2; shift 2 ;;
+      --remote-id) rid=$2; shift 2 ;;
+      --psk) psk=$2; shift 2 ;;
+      --ike) ike=$2; shift 2 ;;
+      --esp) esp=$2; shift 2 ;;
+      --encap) encap=$2; shift 2 ;;
+      --start) start=$2; shift 2 ;;
+      --version) version=$2; shift 2 ;;
+      --conn-opt) conn_opts+=("$2"); shift 2 ;;
+      --child-opt) child_opts+=("$2"); shift 2 ;;
+      --child)
+        if [ $# -lt 5 ]; then echo "swanctl_conf_gen: --child NAME LOCAL_TS REMOTE_TS MODE" >&2; return 1; fi
+        children+=("$2|$3|$4|$5"); shift 5 ;;
+      *) echo "swanctl_conf_gen: unknown option $1" >&2; return 1 ;;
+    esac
+  done
+  if [ -z "$local" ] || [ -z "$remote" ] || [ -z "$psk" ] || [ ${#children[@]} -eq 0 ]; then
+    echo "swanctl_conf_gen: --local, --remote, --psk and one --child are required" >&2; return 1
+  fi
+  case $encap in yes|no) ;; *) echo "swanctl_conf_gen: --encap yes|no" >&2; return 1 ;; esac
+  lid=${lid:-$local}; rid=${rid:-$remote}
+  local c o cname lts rts mode
+  {
+    echo "# generated by tests/interop/lib.sh swanctl_conf_gen"
+    echo "connections {"
+    echo "    $conn {"
+    echo "        version = $version"
+    echo "        local_addrs = $local"
+    echo "        remote_addrs = $remote"
+    echo "        proposals = $ike"
+    echo "        encap = $encap"
+    for o in "${conn_opts[@]}"; do echo "        ${o%%=*} = ${o#*=}"; done
+    echo "        local {"
+    echo "            auth = psk"
+    echo "            id = $lid"
+    echo "        }"
+    echo "        remote {"
+    echo "            auth = psk"
+    echo "            id = $rid"
+    echo "        }"
+    echo "        children {"
+    for c in "${children[@]}"; do
+      IFS='|' read -r cname lts rts mode <<<"$c"
+      echo "            $cname {"
+      echo "                mode = $mode"
+      echo "                local_ts = $lts"
+      echo "                remote_ts = $rts"
+      echo "                esp_proposals = $esp"
+      echo "                start_action = $start"
+      for o in "${child_opts[@]}"; do echo "                ${o%%=*} = ${o#*=}"; done
+      echo "            }"
+    done
+    echo "        }"
+    echo "    }"
+    echo "}"
+    echo "secrets {"
+    echo "    ike-$conn {"
+    echo "        id-a = $lid"
+    echo "        id-b = $rid"
+    echo "        secret = \"$psk\""
+    echo "    }"
+    echo "}"
+  } >"$file"
+}
+
+# ---------------------------------------------------------------------------------------
+# captures and tshark
+
+# capture_start NS IFACE FILE [FILTER...]: tcpdump -U -w FILE on IFACE in NS, returns once
+# tcpdump is listening.
+capture_start() {
+  local ns=$1 ifc=$2 file=$3; shift 3
+  local errf="$file.tcpdump.log"
+  ip netns exec "$(lab_ns "$ns")" tcpdump -n -U --immediate-mode -Z root -i "$ifc" -w "$file" "$@" >"$errf" 2>&1 &
+  local pid=$!
+  LAB_CAPTURE_PID[$file]=$pid
+  if ! wait_for "grep -q 'listening on' '$errf'" 5; then
+    echo "capture_start: tcpdump on $ns:$ifc did not start:" >&2; cat "$errf" >&2
+    return 1
+  fi
+}
+
+# capture_stop [FILE]: stop the capture writing FILE (all captures without FILE); the
+# pcap is complete when this returns.
+capture_stop() {
+  local f
+  local -a files=("$@")
+  [ ${#files[@]} -eq 0 ] && files=("${!LAB_CAPTURE_PID[@]}")
+  for f in "${files[@]}"; do
+    local pid=${LAB_CAPTURE_PID[$f]:-}
+    [ -n "$pid" ] || continue
+    # let tcpdump drain what the kernel has queued: SIGINT drops it
+    sleep "${LAB_CAPTURE_DRAIN:-0.3}"
+    kill -INT "$pid" 2>/dev/null
+    local i
+    for ((i = 0; i < 30; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    _lab_end_pid "$pid" 1
+    unset "LAB_CAPTURE_PID[$f]"
+  done
+}
+
+# tshark_counts PCAP [--keys KEYDIR] FILTER...: print, space-separated, how many frames
+# match each display FILTER, in one tshark pass (io,stat). Filters must not contain
+# commas. With --keys, ESP/IKE are decrypted first (so e.g. "esp && icmp" can match).
+tshark_counts() {
+  local pcap=$1; shift
+  local keydir=""
+  if [ "${1:-}" = --keys ]; then keydir=$2; shift 2; fi
+  local spec="io,stat,0" f
+  for f in "$@"; do
+    case $f in *,*) echo "tshark_counts: filter with a comma: $f" >&2; return 1 ;; esac
+    spec+=",$f"
+  done
+  local -a env=()
+  [ -n "$keydir" ] && env=(env "WIRESHARK_CONFIG_DIR=$(_tshark_cfg "$keydir")")
+  "${env[@]}" tshark -n -r "$pcap" -o esp.enable_encryption_decode:TRUE \
+    -o esp.enable_authentication_check:TRUE -q -z "$spec" 2>/dev/null \
+    | awk -F'|' -v n=$# '/<>/ { for (i = 1; i <= n; i++) { v = $(2 * i + 1); gsub(/ /, "", v); printf "%s%s", v, (i < n ? " " : "\n") } found = 1 }
+                        END { if (!found) exit 1 }'
+}
+
+# tshark_count PCAP FILTER [KEYDIR]: print how many frames match display FILTER.
+tshark_count() {
+  if [ -n "${3:-}" ]; then tshark_counts "$1" --keys "$3" "$2"; else tshark_counts "$1" "$2"; fi
+}
+
+# _tshark_cfg KEYDIR: a wireshark config dir holding KEYDIR's esp_sa and
+# ikev2_decryption_table (either may be absent).
+_tshark_cfg() {
+  local keydir=$1 cfg="$LAB_DIR/wireshark.$RANDOM"
+  mkdir -p "$cfg"
+  local f
+  for f in esp_sa ikev2_decryption_table; do
+    [ -f "$keydir/$f" ] && cp "$keydir/$f" "$cfg/$f"
+  done
+  echo "$cfg"
+}
+
+# tshark_check_decrypt PCAP KEYDIR: decode PCAP with the key tables in KEYDIR (files
+# esp_sa and/or ikev2_decryption_table, formats in shared/interop/tshark-keylog.md) as an
+# independent check of what went on the wire. Prints a summary; fails if any frame is
+# malformed, carries an expert error, has a bad ESP ICV or an incorrect IKEv2 checksum, if
+# no ESP/IKE frame was present, or if ESP frames were present (with esp_sa given) but
+# none decrypted, or SK payloads (with ikev2_decryption_table given) but none decrypted.
+tshark_check_decrypt() {
+  local pcap=$1 keydir=$2
+  if [ ! -s "$pcap" ]; then echo "tshark_check_decrypt: no capture $pcap" >&2; return 1; fi
+  if [ ! -f "$keydir/esp_sa" ] && [ ! -f "$keydir/ikev2_decryption_table" ]; then
+    echo "tshark_check_decrypt: $keydir has neither esp_sa nor ikev2_decryption_table" >&2; return 1
+  fi
+  local cfg; cfg=$(_tshark_cfg "$keydir")
+  local out="$LAB_DIR/tshark.$RANDOM.tsv" err="$LAB_DIR/tshark.$RANDOM.err"
+  WIRESHARK_CONFIG_DIR=$cfg tshark -n -r "$pcap" \
+    -o esp.enable_encryption_decode:TRUE -o esp.enable_authentication_check:TRUE \
+    -T fields -E separator=/t -E occurrence=a -E aggregator=, \
+    -e frame.number -e esp.spi -e esp.icv_good -e esp.icv_bad -e esp.decrypted_data \
+    -e isakmp.ispi -e isakmp.enc.data -e isakmp.enc.decrypted \
+    -e _ws.malformed -e _ws.expert.severity -e _ws.expert.message >"$out" 2>"$err"
+  local rc=$?
+  if [ $rc -ne 0 ]; then echo "tshark_check_decrypt: tshark failed:" >&2; cat "$err" >&2; return 1; fi
+  if grep -qiE "error|could not|invalid" "$err"; then
+    echo "tshark_check_decrypt: tshark complained (key table not loaded?):" >&2; cat "$err" >&2; return 1
+  fi
+  # severity is printed as a number: 0x00800000 (8388608) = error, 0x00600000 = warning
+  local summary
+  summary=$(awk -F'\t' -v has_esp_sa="$([ -f "$keydir/esp_sa" ] && echo 1 || echo 0)" \
+                      -v has_ike="$([ -f "$keydir/ikev2_decryption_table" ] && echo 1 || echo 0)" '
+    function truthy(v) { return v ~ /(^|,)(1|True|true)(,|$)/ }
+    function addf(k, f) { nf[k]++; if (nf[k] <= 8) fl[k] = fl[k] " " f; else if (nf[k] == 9) fl[k] = fl[k] " ..." }
+    function sev_err(s,   n, a, i) { n = split(s, a, ","); for (i = 1; i <= n; i++) if (a[i] + 0 >= 8388608 || a[i] ~ /^0x008/ || a[i] ~ /[Ee]rror/) return 1; return 0 }
+    function sev_warn(s,  n, a, i) { n = split(s, a, ","); for (i = 1; i <= n; i++) if (a[i] + 0 == 6291456 || a[i] ~ /^0x006/ || a[i] ~ /[Ww]arn/) return 1; return 0 }
+    {
+      frames++
+      if ($2 != "") { esp++; if (truthy($3)) good++; if (truthy($4)) { bad++; addf("bad", $1) } if ($5 != "") dec++ }
+      if ($6 != "") ike++
+      if ($7 != "") { sk++; if ($8 != "") skdec++ }
+      if ($9 != "") { mal++; addf("mal", $1) }
+      if (sev_err($10)) { experr++; addf("err", $1); if (errmsg == "") errmsg = $11 }
+      else if (sev_warn($10)) { expwarn++; if (warnmsg == "") warnmsg = $11 }
+      if ($11 ~ /[Ii]ncorrect/) { ikebad++; addf("err", $1); if (errmsg == "") errmsg = $11 }
+    }
+    END {
+      printf "frames=%d esp=%d esp_decrypted=%d icv_good=%d icv_bad=%d ike=%d sk=%d sk_decrypted=%d malformed=%d expert_errors=%d expert_warnings=%d ike_integrity_bad=%d\n", \
+        frames, esp, dec, good, bad, ike, sk, skdec, mal, experr, expwarn, ikebad
+      why = ""
+      if (esp + ike == 0) why = why "no ESP or IKE frames; "
+      if (bad > 0) why = why "bad ICV in frames" fl["bad"] "; "
+      if (mal > 0) why = why "malformed frames" fl["mal"] "; "
+      if (experr > 0 || ikebad > 0) why = why "expert errors in frames" fl["err"] " (" errmsg "); "
+      if (has_esp_sa && esp > 0 && dec == 0) why = why "ESP present but nothing decrypted (esp_sa mismatch?); "
+      if (has_esp_sa && esp > 0 && good == 0) why = why "no ESP ICV verified; "
+      if (has_ike && sk > 0 && skdec == 0) why = why "SK payloads present but nothing decrypted; "
+      if (expwarn > 0) printf "note: first expert warning: %s\n", warnmsg
+      if (why != "") { printf "FAILED: %s\n", why; exit 1 }
+    }' "$out")
+  rc=$?
+  printf 'tshark_check_decrypt %s: %s\n' "$(basename "$pcap")" "$summary"
+  return $rc
+}
+
+# ---------------------------------------------------------------------------------------
+# traffic checks
+
+# ping_check NS DST [COUNT] [MIN_REPLIES]: ping DST from NS (0.2 s interval); succeeds if
+# at least MIN_REPLIES (default COUNT) replies came back. Prints ping's summary line.
+ping_check() {
+  local ns=$1 dst=$2 count=${3:-3} min=${4:-${3:-3}} out rx
+  out=$(nsx "$ns" ping -n -c "$count" -i 0.2 -W 1 "$dst" 2>&1)
+  rx=$(sed -n 's/.* \([0-9][0-9]*\) received.*/\1/p' <<<"$out")
+  rx=${rx:-0}
+  echo "ping $ns -> $dst: $(grep -E 'packets transmitted' <<<"$out")"
+  [ "$rx" -ge "$min" ]
+}
+
+# iperf3_tcp NS_SERVER SERVER_ADDR NS_CLIENT SECONDS [CLIENT_ARGS...]: one iperf3 run
+# (server with -1 in NS_SERVER bound to SERVER_ADDR, tracked for teardown), client in
+# NS_CLIENT. Prints the received rate in Mbit/s (a number, on stdout) and a human line on
+# stderr; fails if the run failed or moved nothing.
+iperf3_tcp() {
+  local nss=$1 addr=$2 nsc=$3 secs=$4; shift 4
+  local port=${LAB_IPERF_PORT:-5201}
+  local slog="$LAB_DIR/iperf3-server.$RANDOM.log" cjson="$LAB_DIR/iperf3-client.$RANDOM.json"
+  lab_bg "$nss" "$slog" iperf3 -s -1 -B "$addr" -p "$port"
+  local spid=$LAB_BG_PID
+  if ! wait_for "nsx $nss ss -Hltn 'sport = :$port' | grep -q LISTEN" 5; then
+    echo "iperf3_tcp: server did not start:" >&2; cat "$slog" >&2; return 1
+  fi
+  nsx "$nsc" timeout $((secs + 15)) iperf3 -c "$addr" -p "$port" -t "$secs" -J "$@" >"$cjson" 2>&1
+  local rc=$?
+  wait_for "! kill -0 $spid" 3 || _lab_end_pid "$spid" 1
+  local mbps
+  mbps=$(python3 - "$cjson" <<'EOF'
+import json, sys
+try:
+    d = json.load(open(sys.argv[1]))
+except Exception:
+    sys.exit(1)
+if "error" in d:
+    print(d["error"], file=sys.stderr); sys.exit(1)
+end = d.get("end", {})
+s = end.get("sum_received") or end.get("sum") or {}
+bps = s.get("bits_per_second", 0)
+print("%.1f" % (bps / 1e6))
+EOF
+  ) || { echo "iperf3_tcp: client failed (rc $rc):" >&2; head -c 2000 "$cjson" >&2; return 1; }
+  echo "iperf3 $nsc -> $addr ($nss), ${secs}s: $mbps Mbit/s" >&2
+  echo "$mbps"
+  [ $rc -eq 0 ] && awk -v m="$mbps" 'BEGIN { exit !(m > 0) }'
+}
