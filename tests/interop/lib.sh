@@ -92,6 +92,9 @@ wait_for() {
   done
 }
 
+# wait_log FILE REGEX TIMEOUT: wait until FILE has a line matching extended REGEX.
+wait_log() { wait_for "grep -qE $(printf '%q' "$2") $(printf '%q' "$1")" "${3:-10}"; }
+
 # ---------------------------------------------------------------------------------------
 # lab set-up and teardown
 
@@ -264,13 +267,16 @@ _charon_uri() { echo "unix://$LAB_DIR/$1.vici"; }
 # charon in NS with a tmpfs on /run (its pid file is fixed at /var/run/charon.pid), and
 # wait until the vici socket answers. Optional: LAB_CHARON_LOG_LEVELS, and
 # LAB_CHARON_EXTRA (lines added inside the charon { } section, one setting per line).
+# With --no-wait it returns at once; call charon_wait NAME later (lets several charons
+# start in parallel).
 charon_start() {
-  local ns=$1 name=$2
+  local ns=$1 name=$2 nowait=${3:-}
   local dir; dir=$(_charon_dir "$name")
   local sock="$LAB_DIR/$name.vici"
   if [ ${#sock} -ge 100 ]; then echo "charon_start: socket path too long: $sock" >&2; return 1; fi
   if [ -n "${LAB_CHARON_PID[$name]:-}" ]; then echo "charon_start: $name already started" >&2; return 1; fi
   mkdir -p "$dir"
+  rm -f "$sock"
   local levels="" kv
   for kv in $LAB_CHARON_LOG_LEVELS; do levels+="        ${kv%%=*} = ${kv#*=}"$'\n'; done
   cat >"$dir/strongswan.conf" <<EOF
@@ -313,7 +319,20 @@ EOF
   local pid=$!
   LAB_CHARON_PID[$name]=$pid
   LAB_CHARON_NS[$name]=$ns
-  if ! wait_for "ip netns exec $(lab_ns "$ns") swanctl --stats --uri $(_charon_uri "$name")" 10; then
+  [ "$nowait" = --no-wait ] && return 0
+  charon_wait "$name"
+}
+
+# charon_wait NAME: wait until charon NAME's vici socket answers (10 s).
+charon_wait() {
+  local name=$1
+  local pid=${LAB_CHARON_PID[$name]:-} ns=${LAB_CHARON_NS[$name]:-}
+  local dir; dir=$(_charon_dir "$name")
+  local sock="$LAB_DIR/$name.vici"
+  [ -n "$pid" ] || { echo "charon_wait: no charon $name" >&2; return 1; }
+  # cheap poll for the socket file first, then ask over vici
+  if ! wait_for "[ -S '$sock' ] || ! kill -0 $pid" 10 || ! kill -0 "$pid" 2>/dev/null \
+     || ! wait_for "charon_swanctl '$ns' '$name' --stats" 10; then
     echo "charon_start: $name: vici socket did not answer within 10 s" >&2
     kill -0 "$pid" 2>/dev/null || echo "charon_start: $name: charon exited" >&2
     cat "$dir/charon.stdout" >&2
