@@ -119,7 +119,13 @@ struct LogEvent {
   std::string text;
 };
 
-using Event = std::variant<ChildSaInstall, ChildSaRemove, IkeSaKeys, LogEvent>;
+// Behind a NAT (or with force_encaps), every 20 s of the IKE_SA: the driver sends one 0xFF
+// byte (RFC 3948 §2.3 NAT-keepalive, no non-ESP marker) from local to remote (port 4500).
+struct NatKeepalive {
+  common::Endpoint local, remote;
+};
+
+using Event = std::variant<ChildSaInstall, ChildSaRemove, IkeSaKeys, LogEvent, NatKeepalive>;
 
 // ---- status ----
 

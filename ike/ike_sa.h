@@ -1,0 +1,198 @@
+// One IKE_SA: its state machine, keys, CHILD_SAs and the queue of exchanges it still has
+// to run (RFC 7296). The engine routes datagrams and timer ticks to it; it answers with
+// datagrams and events through the EngineCtx it is given. Each exchange's build/process
+// lives in task_<exchange>.cpp as members of IkeSa.
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "ike/child_sa.h"
+#include "ike/engine.h"
+#include "ike/message.h"
+#include "ike/sk.h"
+#include "ike/task_manager.h"
+
+namespace ike {
+
+enum class IkeSaState : std::uint8_t { created, connecting, established, deleting, destroyed };
+std::string_view to_string(IkeSaState s);
+
+// What an IKE_SA needs from the engine that owns it.
+struct EngineCtx {
+  common::crypto::Random& rng;
+  std::vector<OutDatagram>& outbox;
+  std::vector<Event>& events;
+  EngineCounters& counters;
+  std::uint32_t next_child_unique_id = 1;
+  // Peers the responder may pick from in IKE_SA_INIT / IKE_AUTH.
+  std::vector<std::shared_ptr<const PeerConfig>>* peers = nullptr;
+  RetransmitPolicy retransmit{};
+  Seconds keepalive_interval{20};
+};
+
+// Exchanges an IKE_SA initiates once established, one at a time (window size 1).
+struct TaskChildCreate {
+  std::string child;  // ChildConfig name
+};
+struct TaskChildDelete {
+  std::uint32_t spi_in = 0;
+};
+struct TaskIkeDelete {};
+struct TaskDpd {};
+using Task = std::variant<TaskChildCreate, TaskChildDelete, TaskIkeDelete, TaskDpd>;
+
+struct IkeKeys {
+  common::Bytes sk_d, sk_ai, sk_ar, sk_ei, sk_er, sk_pi, sk_pr;
+};
+
+class IkeSa {
+ public:
+  // Initiator: first_child is the CHILD_SA carried by IKE_AUTH.
+  IkeSa(EngineCtx& ctx, std::shared_ptr<const PeerConfig> cfg, std::uint32_t unique_id,
+        bool initiator);
+
+  // ---- initiator entry ----
+  void initiate(const std::string& first_child, TimePoint now);
+  void queue(Task t, TimePoint now);
+
+  // ---- responder entry: an IKE_SA_INIT request for a new SA ----
+  void respond_init(const Message& m, common::ByteSpan raw, const common::Endpoint& local,
+                    const common::Endpoint& remote, TimePoint now);
+
+  // A datagram whose SPIs belong to this SA.
+  void on_datagram(const Header& h, common::ByteSpan raw, const common::Endpoint& local,
+                   const common::Endpoint& remote, TimePoint now);
+  std::optional<TimePoint> next_expiry() const;
+  void on_expiry(TimePoint now);
+
+  // Delete every CHILD_SA locally (events), no message.
+  void destroy_children();
+  // Local teardown without a message (e.g. after INITIAL_CONTACT from the peer).
+  void destroy(std::string_view why);
+
+  bool is_initiator() const { return initiator_; }
+  IkeSaState state() const { return state_; }
+  std::uint64_t spi_i() const { return spi_i_; }
+  std::uint64_t spi_r() const { return spi_r_; }
+  std::uint64_t our_spi() const { return initiator_ ? spi_i_ : spi_r_; }
+  const PeerConfig& config() const { return *cfg_; }
+  const std::shared_ptr<const PeerConfig>& config_ptr() const { return cfg_; }
+  const std::vector<ChildSa>& children() const { return children_; }
+  const common::Endpoint& remote() const { return remote_; }
+  const common::Endpoint& local() const { return local_; }
+  const std::optional<Identity>& peer_id() const { return peer_id_; }
+  bool has_child(std::string_view name) const;
+  bool child_pending(std::string_view name) const;
+  // Children to bring up again when this SA is given up with dpd_action=restart.
+  std::vector<std::string> wanted_children() const;
+  bool restart_requested() const { return restart_; }
+  IkeSaStatus status(TimePoint now) const;
+  // The IKE_SA_INIT request that created this (responder) SA, to answer retransmissions.
+  bool is_init_retransmit(common::ByteSpan raw) const;
+  // Set when the peer sent INITIAL_CONTACT: the engine drops older SAs with that peer.
+  bool take_initial_contact() {
+    bool b = got_initial_contact_;
+    got_initial_contact_ = false;
+    return b;
+  }
+
+ private:
+  // ---- message plumbing (ike_sa.cpp) ----
+  void send_request(ExchangeType ex, std::vector<Payload> payloads, TimePoint now);
+  void send_response(const Header& req, std::vector<Payload> payloads);
+  common::Result<common::Bytes> encode(const Header& h, std::vector<Payload>& payloads);
+  void log(common::LogLevel l, std::string text);
+  void start_next_task(TimePoint now);
+  void established(TimePoint now);
+  void fail(std::string_view why);  // give up: SA destroyed (children removed)
+  std::uint32_t new_esp_spi();
+  void install_child(ChildSa child, common::ByteSpan keymat_seed, bool exchange_initiator, TimePoint now);
+  void remove_child(std::size_t index, bool event);
+  ChildSa* find_child_by_in(std::uint32_t spi);
+  ChildSa* find_child_by_out(std::uint32_t spi);
+  const ChildConfig* child_config(std::string_view name) const;
+  common::Bytes psk_auth(bool for_initiator, common::ByteSpan id_body) const;
+  void derive_ike_keys(common::ByteSpan shared);
+  void emit_ike_keys();
+  common::Endpoint nat_port(const common::Endpoint& e) const;
+
+  // ---- IKE_SA_INIT (task_ike_init.cpp) ----
+  void build_init_request(TimePoint now);
+  void process_init_response(const Message& m, common::ByteSpan raw, TimePoint now);
+  void check_nat(const Message& m, const Header& h, const common::Endpoint& local,
+                 const common::Endpoint& remote);
+  std::vector<Payload> nat_notifies(std::uint64_t spi_r, const common::Endpoint& local,
+                                    const common::Endpoint& remote);
+
+  // ---- IKE_AUTH (task_ike_auth.cpp) ----
+  void build_auth_request(TimePoint now);
+  void process_auth_request(const Message& m, TimePoint now);
+  void process_auth_response(const Message& m, TimePoint now);
+
+  // ---- CREATE_CHILD_SA (task_child_create.cpp) ----
+  void build_child_request(const std::string& child, TimePoint now);
+  void process_child_request(const Message& m, TimePoint now);
+  void process_child_response(const Message& m, TimePoint now);
+  // Responder half shared by IKE_AUTH and CREATE_CHILD_SA: selects config, proposal, TS;
+  // appends the answer's payloads; returns the child to install or nullopt (notify added).
+  std::optional<ChildSa> respond_child(const Message& m, bool in_auth, std::vector<Payload>& out,
+                                       std::string& why);
+  std::optional<ChildSa> accept_child_response(const Message& m, const std::string& child,
+                                               std::uint32_t spi_in, bool in_auth,
+                                               std::string& why);
+
+  // ---- INFORMATIONAL (task_informational.cpp) ----
+  void process_info_request(const Message& m, TimePoint now);
+  void process_info_response(const Message& m, TimePoint now);
+
+  EngineCtx& ctx_;
+  std::shared_ptr<const PeerConfig> cfg_;
+  std::uint32_t unique_id_;
+  bool initiator_;
+  IkeSaState state_ = IkeSaState::created;
+  std::uint64_t spi_i_ = 0, spi_r_ = 0;
+  common::Endpoint local_, remote_;
+  TaskManager tm_;
+
+  // IKE_SA_INIT material
+  Proposal ike_proposal_;  // chosen
+  common::crypto::DhId dh_group_ = common::crypto::DhId::none;
+  std::unique_ptr<common::crypto::Dh> dh_;
+  common::Bytes ni_, nr_;
+  common::Bytes init_request_, init_response_;
+  common::Bytes cookie_;
+  unsigned init_attempts_ = 0;
+  bool nat_local_ = false, nat_remote_ = false, natt_ = false;
+
+  IkeKeys keys_;
+  std::unique_ptr<common::crypto::Prf> prf_;
+  std::optional<sk::SkKeys> sk_in_, sk_out_;
+  std::optional<Identity> peer_id_;
+  bool got_initial_contact_ = false;
+
+  std::vector<ChildSa> children_;
+  std::deque<Task> queue_;
+  // The exchange we are waiting on (window size 1).
+  enum class Active : std::uint8_t { none, init, auth, child, child_delete, ike_delete, dpd };
+  Active active_ = Active::none;
+  std::string active_child_;           // init/auth/child: the ChildConfig name
+  std::uint32_t active_spi_ = 0;       // auth/child: our inbound SPI; child_delete: which
+  common::Bytes child_nonce_;          // CREATE_CHILD_SA: our nonce
+  std::unique_ptr<common::crypto::Dh> child_dh_;
+  common::crypto::DhId child_dh_group_ = common::crypto::DhId::none;
+
+  Active last_info_ = Active::none;  // which INFORMATIONAL request a response answers
+  TimePoint created_at_{}, established_at_{}, last_rx_{};
+  std::optional<TimePoint> next_keepalive_;
+  std::optional<TimePoint> destroy_at_;  // responder: linger to answer retransmissions
+  bool restart_ = false;
+  std::vector<std::string> restart_children_;
+};
+
+}  // namespace ike

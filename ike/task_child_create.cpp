@@ -1,0 +1,316 @@
+// CHILD_SA negotiation (RFC 7296 §1.3, §2.9, §2.17): the responder half shared by IKE_AUTH
+// and CREATE_CHILD_SA (config choice by TS narrowing, ESP proposal selection, PFS group
+// check), the initiator's check of the answer, and the CREATE_CHILD_SA exchange itself
+// (new CHILD_SA with optional PFS; a peer's CHILD_SA rekey is answered like a new SA that
+// keeps the conn's unique id, the old one going with the peer's DELETE).
+#include <algorithm>
+
+#include "ike/ike_sa.h"
+#include "ike/proposal_select.h"
+#include "ike/proposal_wire.h"
+#include "ike/ts_narrow.h"
+
+namespace ike {
+
+using common::LogLevel;
+using common::crypto::DhId;
+
+namespace {
+constexpr std::size_t kNonceSize = 32;
+
+NotifyPayload notify(NotifyType t, common::Bytes data = {}) {
+  NotifyPayload n;
+  n.type = t;
+  n.data = std::move(data);
+  return n;
+}
+common::Bytes spi_bytes(std::uint32_t spi) {
+  common::Bytes b;
+  common::Writer w(b);
+  w.u32(spi);
+  return b;
+}
+std::string ts_text(const std::vector<common::TrafficSelector>& v) {
+  std::string s;
+  for (const auto& t : v) s += (s.empty() ? "" : " ") + t.to_string();
+  return s;
+}
+}  // namespace
+
+std::optional<ChildSa> IkeSa::respond_child(const Message& m, bool in_auth, std::vector<Payload>& out,
+                                            std::string& why) {
+  const auto* sa = m.find<SaPayload>();
+  const auto* tsi = m.find<TsiPayload>();
+  const auto* tsr = m.find<TsrPayload>();
+  if (!sa || !tsi || !tsr) {
+    why = "SA/TS payloads missing";
+    out.push_back(notify(NotifyType::invalid_syntax));
+    return std::nullopt;
+  }
+  std::vector<Proposal> theirs;
+  std::vector<const SaProposal*> raw;
+  for (const auto& sp : sa->proposals) {
+    auto p = from_sa_proposal(sp);
+    if (!p || p->protocol != Protocol::esp || sp.spi.size() != 4) continue;
+    theirs.push_back(in_auth ? strip_dh(std::move(*p)) : std::move(*p));
+    raw.push_back(&sp);
+  }
+  const ChildConfig* cc = nullptr;
+  TsList local, remote;
+  for (const auto& c : cfg_->children) {
+    auto r = narrow_ts(tsi->selectors, c.remote_ts);
+    auto l = narrow_ts(tsr->selectors, c.local_ts);
+    if (!r.empty() && !l.empty()) {
+      cc = &c;
+      local = std::move(l);
+      remote = std::move(r);
+      break;
+    }
+  }
+  if (!cc) {
+    ++ctx_.counters.ts_unacceptable;
+    why = "traffic selectors " + ts_text(tsr->selectors) + " === " + ts_text(tsi->selectors) + " unacceptable";
+    log(LogLevel::warn, why);
+    out.push_back(notify(NotifyType::ts_unacceptable));
+    return std::nullopt;
+  }
+  std::vector<Proposal> ours;
+  for (const auto& p : cc->esp_proposals) ours.push_back(in_auth ? strip_dh(p) : p);
+  auto sel = select_proposal(ours, theirs);
+  if (!sel) {
+    ++ctx_.counters.no_proposal;
+    std::string rx, cf;
+    for (const auto& p : theirs) rx += (rx.empty() ? "" : ", ") + to_string(p);
+    for (const auto& p : ours) cf += (cf.empty() ? "" : ", ") + to_string(p);
+    why = "no acceptable proposal: received " + rx + ", configured " + cf;
+    log(LogLevel::warn, cc->name + ": " + why);
+    out.push_back(notify(NotifyType::no_proposal_chosen));
+    return std::nullopt;
+  }
+  if (!in_auth && !sel->chosen.dh.empty()) {
+    const auto* ke = m.find<KePayload>();
+    if (!ke || ke->dh_group != static_cast<std::uint16_t>(sel->chosen.dh[0])) {
+      why = "KE group does not match the chosen PFS group";
+      common::Bytes d;
+      common::Writer w(d);
+      w.u16(static_cast<std::uint16_t>(sel->chosen.dh[0]));
+      out.push_back(notify(NotifyType::invalid_ke_payload, d));
+      return std::nullopt;
+    }
+  }
+  bool want_transport = m.find_notify(NotifyType::use_transport_mode) != nullptr;
+  if (want_transport != cc->transport)
+    log(LogLevel::info, cc->name + ": peer asked for " + (want_transport ? "transport" : "tunnel") +
+                            " mode, using " + (want_transport && cc->transport ? "transport" : "tunnel"));
+  ChildSa c;
+  c.name = cc->name;
+  c.unique_id = 0;
+  for (const auto& old : children_)
+    if (old.name == cc->name) c.unique_id = old.unique_id;
+  if (c.unique_id == 0) c.unique_id = ctx_.next_child_unique_id++;
+  c.spi_in = new_esp_spi();
+  common::Reader r(raw[sel->index]->spi);
+  c.spi_out = r.u32();
+  c.proposal = sel->chosen;
+  c.transport = want_transport && cc->transport;
+  c.local_ts = local;
+  c.remote_ts = remote;
+  c.lifetime = cc->lifetime;
+  c.rekey_margin = cc->rekey_margin;
+  SaPayload out_sa;
+  out_sa.proposals.push_back(to_sa_proposal(c.proposal, raw[sel->index]->number, spi_bytes(c.spi_in)));
+  out.push_back(std::move(out_sa));
+  out.push_back(TsiPayload{remote});
+  out.push_back(TsrPayload{local});
+  if (c.transport) out.push_back(notify(NotifyType::use_transport_mode));
+  return c;
+}
+
+std::optional<ChildSa> IkeSa::accept_child_response(const Message& m, const std::string& child,
+                                                    std::uint32_t spi_in, bool in_auth, std::string& why) {
+  const ChildConfig* cc = child_config(child);
+  if (!cc) {
+    why = "conn removed";
+    return std::nullopt;
+  }
+  if (const auto* e = m.find_error_notify()) {
+    if (e->type == NotifyType::no_proposal_chosen) ++ctx_.counters.no_proposal;
+    if (e->type == NotifyType::ts_unacceptable) ++ctx_.counters.ts_unacceptable;
+    why = "received " + std::string(to_string(e->type)) + " notify";
+    return std::nullopt;
+  }
+  const auto* sa = m.find<SaPayload>();
+  const auto* tsi = m.find<TsiPayload>();
+  const auto* tsr = m.find<TsrPayload>();
+  if (!sa || !tsi || !tsr || sa->proposals.size() != 1 || sa->proposals[0].spi.size() != 4) {
+    why = "SA/TS payloads missing in the answer";
+    return std::nullopt;
+  }
+  auto chosen = from_sa_proposal(sa->proposals[0]);
+  std::vector<Proposal> ours;
+  for (const auto& p : cc->esp_proposals) ours.push_back(in_auth ? strip_dh(p) : p);
+  if (!chosen || chosen->protocol != Protocol::esp || chosen->encr.size() != 1 || chosen->integ.size() > 1 ||
+      chosen->dh.size() > 1 || !proposal_acceptable(ours, *chosen)) {
+    ++ctx_.counters.no_proposal;
+    why = "peer chose a proposal we did not offer";
+    return std::nullopt;
+  }
+  if (!ts_within(tsi->selectors, cc->local_ts) || !ts_within(tsr->selectors, cc->remote_ts)) {
+    ++ctx_.counters.ts_unacceptable;
+    why = "peer's traffic selectors " + ts_text(tsi->selectors) + " === " + ts_text(tsr->selectors) +
+          " are not within ours";
+    return std::nullopt;
+  }
+  bool transport = m.find_notify(NotifyType::use_transport_mode) != nullptr;
+  if (transport != cc->transport) {
+    why = transport ? "peer wants transport mode" : "peer refused transport mode";
+    return std::nullopt;
+  }
+  ChildSa c;
+  c.name = cc->name;
+  c.unique_id = 0;
+  for (const auto& old : children_)
+    if (old.name == cc->name) c.unique_id = old.unique_id;
+  if (c.unique_id == 0) c.unique_id = ctx_.next_child_unique_id++;
+  c.spi_in = spi_in;
+  common::Reader r(sa->proposals[0].spi);
+  c.spi_out = r.u32();
+  c.proposal = *chosen;
+  c.transport = transport;
+  c.local_ts = tsi->selectors;
+  c.remote_ts = tsr->selectors;
+  c.lifetime = cc->lifetime;
+  c.rekey_margin = cc->rekey_margin;
+  return c;
+}
+
+void IkeSa::build_child_request(const std::string& child, TimePoint now) {
+  const ChildConfig* cc = child_config(child);
+  if (!cc) return;
+  if (active_child_ != child) child_dh_group_ = DhId::none;  // fresh task, not an INVALID_KE retry
+  active_ = Active::child;
+  active_child_ = child;
+  active_spi_ = new_esp_spi();
+  child_nonce_.assign(kNonceSize, std::byte{0});
+  ctx_.rng.fill(child_nonce_);
+  if (child_dh_group_ == DhId::none)
+    for (const auto& p : cc->esp_proposals)
+      if (!p.dh.empty() && p.dh[0] != DhId::none) {
+        child_dh_group_ = p.dh[0];
+        break;
+      }
+  child_dh_.reset();
+  if (child_dh_group_ != DhId::none) {
+    auto dh = common::crypto::Dh::generate(child_dh_group_);
+    if (!dh) {
+      log(LogLevel::error, "cannot generate DH key for CHILD_SA " + child);
+      active_ = Active::none;
+      active_child_.clear();
+      return;
+    }
+    child_dh_ = std::move(*dh);
+  }
+  std::vector<Payload> pl;
+  SaPayload sa;
+  std::uint8_t num = 1;
+  for (const auto& p : cc->esp_proposals) sa.proposals.push_back(to_sa_proposal(p, num++, spi_bytes(active_spi_)));
+  pl.push_back(std::move(sa));
+  pl.push_back(NoncePayload{child_nonce_});
+  if (child_dh_) pl.push_back(KePayload{static_cast<std::uint16_t>(child_dh_group_), common::to_bytes(child_dh_->public_value())});
+  pl.push_back(TsiPayload{cc->local_ts});
+  pl.push_back(TsrPayload{cc->remote_ts});
+  if (cc->transport) pl.push_back(notify(NotifyType::use_transport_mode));
+  log(LogLevel::info, "establishing CHILD_SA " + child + " with CREATE_CHILD_SA" +
+                          (child_dh_ ? " (PFS " + std::string(dh_name(child_dh_group_)) + ")" : ""));
+  send_request(ExchangeType::create_child_sa, std::move(pl), now);
+}
+
+void IkeSa::process_child_response(const Message& m, TimePoint now) {
+  std::string child = active_child_;
+  active_child_.clear();
+  if (const auto* n = m.find_notify(NotifyType::invalid_ke_payload)) {
+    common::Reader r(n->data);
+    auto group = static_cast<DhId>(r.u16());
+    bool ours = false;
+    if (const ChildConfig* cc = child_config(child))
+      for (const auto& p : cc->esp_proposals) ours |= std::find(p.dh.begin(), p.dh.end(), group) != p.dh.end();
+    if (r.ok() && ours && group != child_dh_group_) {
+      log(LogLevel::info, "peer didn't accept DH group " + std::string(dh_name(child_dh_group_)) +
+                              ", it requested " + std::string(dh_name(group)));
+      child_dh_group_ = group;
+      active_child_ = child;  // marks the retry
+      build_child_request(child, now);
+      return;
+    }
+  }
+  std::string why;
+  auto c = accept_child_response(m, child, active_spi_, false, why);
+  const auto* nonce = m.find<NoncePayload>();
+  if (c && !nonce) why = "nonce missing", c.reset();
+  common::Bytes seed;
+  if (c && !c->proposal.dh.empty()) {
+    const auto* ke = m.find<KePayload>();
+    if (!child_dh_ || !ke || ke->dh_group != static_cast<std::uint16_t>(child_dh_group_) ||
+        c->proposal.dh[0] != child_dh_group_) {
+      why = "KE payload missing or of another group";
+      c.reset();
+    } else if (auto s = child_dh_->shared_secret(ke->data)) {
+      seed = std::move(*s);
+    } else {
+      why = "invalid KE payload";
+      c.reset();
+    }
+  }
+  if (!c) {
+    log(LogLevel::warn, "failed to establish CHILD_SA " + child + ": " + why);
+    return;
+  }
+  common::append(seed, child_nonce_);
+  common::append(seed, nonce->data);
+  install_child(std::move(*c), seed, true, now);
+}
+
+void IkeSa::process_child_request(const Message& m, TimePoint now) {
+  const auto* sa = m.find<SaPayload>();
+  const auto* nonce = m.find<NoncePayload>();
+  if (sa && !sa->proposals.empty() && sa->proposals[0].protocol == ProtocolId::ike) {
+    // IKE_SA rekeying is not implemented: refuse so the peer keeps the current SA.
+    log(LogLevel::info, "peer wants to rekey the IKE_SA: not supported, refused");
+    send_response(m.header, {notify(NotifyType::no_additional_sas)});
+    return;
+  }
+  if (!nonce) {
+    send_response(m.header, {notify(NotifyType::invalid_syntax)});
+    return;
+  }
+  std::vector<Payload> pl;
+  std::string why;
+  auto c = respond_child(m, false, pl, why);
+  if (!c) {
+    if (!why.empty()) log(LogLevel::warn, "refused CHILD_SA: " + why);
+    send_response(m.header, std::move(pl));
+    return;
+  }
+  common::Bytes nr(kNonceSize, std::byte{0});
+  ctx_.rng.fill(nr);
+  common::Bytes seed;
+  if (!c->proposal.dh.empty()) {
+    const auto* ke = m.find<KePayload>();
+    auto dh = common::crypto::Dh::generate(c->proposal.dh[0]);
+    common::Result<common::Bytes> s = dh ? (*dh)->shared_secret(ke->data)
+                                         : common::Result<common::Bytes>(common::make_error(common::Errc::crypto, "dh"));
+    if (!s) {
+      send_response(m.header, {notify(NotifyType::invalid_syntax)});
+      return;
+    }
+    seed = std::move(*s);
+    pl.push_back(KePayload{ke->dh_group, common::to_bytes((*dh)->public_value())});
+  }
+  pl.push_back(NoncePayload{nr});
+  send_response(m.header, std::move(pl));
+  common::append(seed, nonce->data);
+  common::append(seed, nr);
+  install_child(std::move(*c), seed, false, now);
+}
+
+}  // namespace ike

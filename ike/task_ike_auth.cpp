@@ -1,0 +1,183 @@
+// IKE_AUTH with pre-shared keys (RFC 7296 §1.2, §2.15), carrying the first CHILD_SA
+// (never with a DH exchange, §1.2), both roles.
+#include <algorithm>
+
+#include "ike/ike_sa.h"
+#include "ike/proposal_select.h"
+#include "ike/proposal_wire.h"
+
+namespace ike {
+
+using common::LogLevel;
+
+namespace {
+
+template <typename IdP>
+common::Bytes id_body(const IdP& p) {
+  common::Bytes b;
+  common::Writer w(b);
+  p.serialize(w);
+  return b;
+}
+
+template <typename IdP>
+IdP id_payload(const Identity& id) {
+  IdP p;
+  p.id_type = static_cast<IdType>(id.type);
+  p.data = id.data;
+  return p;
+}
+
+template <typename IdP>
+Identity to_identity(const IdP& p) {
+  Identity id;
+  id.type = static_cast<Identity::Type>(p.id_type);
+  id.data = p.data;
+  return id;
+}
+
+NotifyPayload notify(NotifyType t) {
+  NotifyPayload n;
+  n.type = t;
+  return n;
+}
+
+}  // namespace
+
+void IkeSa::build_auth_request(TimePoint now) {
+  active_ = Active::auth;
+  const ChildConfig* cc = child_config(active_child_);
+  std::vector<Payload> pl;
+  auto idi = id_payload<IdiPayload>(cfg_->local_id);
+  common::Bytes auth = psk_auth(true, id_body(idi));
+  pl.push_back(idi);
+  pl.push_back(notify(NotifyType::initial_contact));
+  if (cfg_->remote_id) pl.push_back(id_payload<IdrPayload>(*cfg_->remote_id));
+  pl.push_back(AuthPayload{AuthMethod::psk, std::move(auth)});
+  if (cc) {
+    active_spi_ = new_esp_spi();
+    common::Bytes spi;
+    common::Writer w(spi);
+    w.u32(active_spi_);
+    SaPayload sa;
+    std::uint8_t num = 1;
+    for (const auto& p : cc->esp_proposals) sa.proposals.push_back(to_sa_proposal(strip_dh(p), num++, spi));
+    if (cc->transport) pl.push_back(notify(NotifyType::use_transport_mode));
+    pl.push_back(std::move(sa));
+    pl.push_back(TsiPayload{cc->local_ts});
+    pl.push_back(TsrPayload{cc->remote_ts});
+  }
+  log(LogLevel::info, "establishing CHILD_SA " + active_child_ + " in IKE_AUTH, local " + local_.to_string() +
+                          " remote " + remote_.to_string());
+  send_request(ExchangeType::ike_auth, std::move(pl), now);
+}
+
+void IkeSa::process_auth_request(const Message& m, TimePoint now) {
+  const auto* idi = m.find<IdiPayload>();
+  const auto* auth = m.find<AuthPayload>();
+  const auto* idr = m.find<IdrPayload>();
+  auto refuse = [&](const std::string& id) {
+    ++ctx_.counters.auth_failures;
+    log(LogLevel::warn, "authentication of '" + id + "' with pre-shared key failed");
+    send_response(m.header, {notify(NotifyType::authentication_failed)});
+    state_ = IkeSaState::destroyed;
+  };
+  if (!idi || !auth) return refuse("?");
+  Identity peer = to_identity(*idi);
+  std::optional<Identity> wanted_local;
+  if (idr) wanted_local = to_identity(*idr);
+
+  // Pick the configuration this peer authenticates against: addresses, its ID, ours.
+  std::shared_ptr<const PeerConfig> best;
+  auto fits = [&](const PeerConfig& c) {
+    if (c.local_addr != local_.addr && !c.local_addr.is_unspecified()) return false;
+    if (c.remote_addr && *c.remote_addr != remote_.addr) return false;
+    if (c.remote_id && *c.remote_id != peer) return false;
+    if (wanted_local && c.local_id != *wanted_local) return false;
+    return true;
+  };
+  if (fits(*cfg_)) best = cfg_;
+  if (!best && ctx_.peers)
+    for (const auto& c : *ctx_.peers)
+      if (fits(*c)) {
+        best = c;
+        break;
+      }
+  if (!best) {
+    log(LogLevel::warn, "no peer config found for '" + peer.to_string() + "'");
+    return refuse(peer.to_string());
+  }
+  cfg_ = best;
+  if (auth->method != AuthMethod::psk) {
+    log(LogLevel::warn, "peer uses an authentication method other than pre-shared key");
+    return refuse(peer.to_string());
+  }
+  common::Bytes expect = psk_auth(true, id_body(*idi));
+  if (!common::equal_ct(expect, auth->data)) return refuse(peer.to_string());
+  log(LogLevel::info, "authentication of '" + peer.to_string() + "' with pre-shared key successful");
+  peer_id_ = peer;
+  got_initial_contact_ = m.find_notify(NotifyType::initial_contact) != nullptr;
+
+  std::vector<Payload> pl;
+  auto our_idr = id_payload<IdrPayload>(cfg_->local_id);
+  common::Bytes our_auth = psk_auth(false, id_body(our_idr));
+  pl.push_back(our_idr);
+  pl.push_back(AuthPayload{AuthMethod::psk, std::move(our_auth)});
+  std::optional<ChildSa> child;
+  std::string why;
+  if (m.find<SaPayload>()) child = respond_child(m, true, pl, why);
+  send_response(m.header, std::move(pl));
+  destroy_at_.reset();
+  established(now);
+  if (child) {
+    common::Bytes seed = ni_;
+    common::append(seed, nr_);
+    install_child(std::move(*child), seed, false, now);
+  } else if (!why.empty()) {
+    log(LogLevel::warn, "failed to establish CHILD_SA: " + why);
+  }
+}
+
+void IkeSa::process_auth_response(const Message& m, TimePoint now) {
+  if (m.find_notify(NotifyType::authentication_failed)) {
+    ++ctx_.counters.auth_failures;
+    log(LogLevel::warn, "received AUTHENTICATION_FAILED notify error");
+    return fail("authentication failed");
+  }
+  const auto* idr = m.find<IdrPayload>();
+  const auto* auth = m.find<AuthPayload>();
+  if (!idr || !auth) {
+    const auto* e = m.find_error_notify();
+    return fail(std::string("IKE_AUTH refused") + (e ? " with " + std::string(to_string(e->type)) : ""));
+  }
+  Identity peer = to_identity(*idr);
+  if (cfg_->remote_id && *cfg_->remote_id != peer) {
+    ++ctx_.counters.auth_failures;
+    log(LogLevel::warn, "peer identity '" + peer.to_string() + "' does not match configured '" +
+                            cfg_->remote_id->to_string() + "'");
+    return fail("wrong peer identity");
+  }
+  common::Bytes expect = psk_auth(false, id_body(*idr));
+  if (auth->method != AuthMethod::psk || !common::equal_ct(expect, auth->data)) {
+    ++ctx_.counters.auth_failures;
+    log(LogLevel::warn, "authentication of '" + peer.to_string() + "' with pre-shared key failed");
+    return fail("authentication failed");
+  }
+  log(LogLevel::info, "authentication of '" + peer.to_string() + "' with pre-shared key successful");
+  peer_id_ = peer;
+  established(now);
+  std::string child_name = std::move(active_child_);
+  active_child_.clear();
+  if (!child_config(child_name)) return;
+  std::string why;
+  auto child = accept_child_response(m, child_name, active_spi_, true, why);
+  if (!child) {
+    log(LogLevel::warn, "failed to establish CHILD_SA " + child_name + ": " + why);
+    return;
+  }
+  common::Bytes seed = ni_;
+  common::append(seed, nr_);
+  install_child(std::move(*child), seed, true, now);
+}
+
+}  // namespace ike
