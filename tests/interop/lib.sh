@@ -98,11 +98,12 @@ wait_log() { wait_for "grep -qE $(printf '%q' "$2") $(printf '%q' "$1")" "${3:-1
 # ---------------------------------------------------------------------------------------
 # lab set-up and teardown
 
-# lab_init TAG: check we can run, create the temp dir, register the teardown trap.
+# lab_init TAG: TAG is 1-4 lowercase letters. Check we can run, create the temp dir, register the teardown trap.
 lab_init() {
   local tag=${1:-t}
-  if ! [[ $tag =~ ^[a-z0-9]{1,4}$ ]]; then
-    echo "lab_init: tag must be 1-4 lowercase letters/digits, got '$tag'" >&2; exit 2
+  # letters only, so that "swl<tag><pid><name>" can be split again by cleanup.sh
+  if ! [[ $tag =~ ^[a-z]{1,4}$ ]]; then
+    echo "lab_init: tag must be 1-4 lowercase letters, got '$tag'" >&2; exit 2
   fi
   if [ "$(id -u)" -ne 0 ]; then echo "lab_init: needs root (network namespaces)" >&2; exit 2; fi
   local tool missing=()
@@ -208,8 +209,12 @@ lab_teardown() {
 # ---------------------------------------------------------------------------------------
 # namespaces and links
 
-# ns_create NAME: new namespace with lo up, no other interface, no routes.
+# ns_create NAME: new namespace with lo up, no other interface, no routes. NAME starts with
+# a letter (a, b, gw1, ...).
 ns_create() {
+  if ! [[ $1 =~ ^[a-z][a-z0-9]{0,7}$ ]]; then
+    echo "ns_create: name must be a lowercase letter then up to 7 letters/digits: '$1'" >&2; return 1
+  fi
   local ns; ns=$(lab_ns "$1")
   ip netns add "$ns" || { echo "ns_create: cannot create $ns" >&2; return 1; }
   LAB_NS+=("$ns")
@@ -387,6 +392,7 @@ charon_log() { echo "$(_charon_dir "$1")/charon.log"; }
 # OUTDIR/ikev2_decryption_table) for the SAs charon NAME has set up, read from its log.
 # Needs the key dumps in the log: start charon with LAB_CHARON_LOG_LEVELS="$LAB_LOG_KEYS".
 # Call while the IKE_SAs are still up (their SPIs come from --list-sas).
+# shellcheck disable=SC2034  # for test scripts
 LAB_LOG_KEYS="default=1 ike=4 chd=4 cfg=1 knl=1 net=1 esp=1"
 charon_keys() {
   local ns=$1 name=$2 outdir=$3

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Self-test of tests/interop/lib.sh: strongSwan <-> strongSwan (charon + kernel-libipsec)
 # in two namespaces. PSK, aes256-sha256-modp2048 for IKE and ESP, ESP-in-UDP forced
-# (encap=yes), inner /32 selectors 10.99.0.1 <-> 10.99.0.2.
+# (encap=yes), inner /32 selectors 10.99.0.1 <-> 10.99.0.2 (child net, in IKE_AUTH) and
+# 10.99.1.1 <-> 10.99.1.2 (child net2, CREATE_CHILD_SA with PFS).
 #   a: 192.0.2.1 (veth a0)  <--->  b: 192.0.2.2 (veth b0)
 # Checks: SAs ESTABLISHED/INSTALLED and TUNNEL-in-UDP, ping through the tunnel, 3 s iperf3
 # TCP, the capture on the veth holds UDP/4500 ESP (tshark) and no plain inner traffic.
@@ -18,6 +19,7 @@ keys=${SELFTEST_KEYS:-1}
 encap=yes mode_str="TUNNEL-in-UDP" esp_filter="udp.port == 4500 && esp"
 
 lab_init st
+# shellcheck disable=SC2034  # read by charon_start
 [ "$keys" = 1 ] && LAB_CHARON_LOG_LEVELS=$LAB_LOG_KEYS
 start=$(now_ms)
 
@@ -26,15 +28,17 @@ ns_create b || die "create namespace b"
 link_ns a a0 192.0.2.1/24 b b0 192.0.2.2/24 || die "veth a0 <-> b0"
 ns_addr a lo 10.99.0.1/32 || die "inner address on a"
 ns_addr b lo 10.99.0.2/32 || die "inner address on b"
+ns_addr a lo 10.99.1.1/32 || die "second inner address on a"
+ns_addr b lo 10.99.1.2/32 || die "second inner address on b"
 check "underlay ping a -> b" ping_check a 192.0.2.2 2
 
 for side in a b; do
-  if [ $side = a ]; then l=192.0.2.1 r=192.0.2.2 lts=10.99.0.1/32 rts=10.99.0.2/32
-  else l=192.0.2.2 r=192.0.2.1 lts=10.99.0.2/32 rts=10.99.0.1/32; fi
+  if [ $side = a ]; then l=192.0.2.1 r=192.0.2.2 lts=10.99.0.1/32 rts=10.99.0.2/32 lts2=10.99.1.1/32 rts2=10.99.1.2/32
+  else l=192.0.2.2 r=192.0.2.1 lts=10.99.0.2/32 rts=10.99.0.1/32 lts2=10.99.1.2/32 rts2=10.99.1.1/32; fi
   swanctl_conf_gen "$LAB_DIR/$side.swanctl.conf" --conn dc --local $l --remote $r \
     --local-id "$side.swl.test" --remote-id "$([ $side = a ] && echo b || echo a).swl.test" \
     --psk "selftest-$$-secret" --ike aes256-sha256-modp2048 --esp aes256-sha256-modp2048 \
-    --encap "$encap" --start none --child net $lts $rts tunnel || die "swanctl.conf for $side"
+    --encap "$encap" --start none --child net $lts $rts tunnel --child net2 $lts2 $rts2 tunnel || die "swanctl.conf for $side"
   charon_start $side $side --no-wait || die "charon $side start"
 done
 for side in a b; do
@@ -45,7 +49,10 @@ pass "two charons up, configs loaded"
 
 capture_start a a0 "$LAB_DIR/a0.pcap" || die "capture on a0"
 
-if charon_initiate a a net 10; then pass "initiate child net"; else die "initiate child net"; fi
+if charon_initiate a a net 10; then pass "initiate child net (IKE_AUTH)"; else die "initiate child net"; fi
+# a second CHILD_SA through CREATE_CHILD_SA (the only one that uses the ESP DH group: PFS)
+if charon_initiate a a net2 10; then pass "initiate child net2 (CREATE_CHILD_SA, PFS)"
+else fail "initiate child net2"; fi
 
 sas_a=$(charon_list_sas a a)
 # shellcheck disable=SC2034  # read through ${!v}
@@ -54,14 +61,17 @@ printf '%s\n' "$sas_a"
 for s in a b; do
   v=sas_$s
   grep -q "ESTABLISHED" <<<"${!v}" && pass "$s: IKE_SA ESTABLISHED" || fail "$s: IKE_SA not ESTABLISHED"
-  grep -q "INSTALLED, $mode_str," <<<"${!v}" && pass "$s: CHILD_SA INSTALLED, $mode_str" \
-    || fail "$s: CHILD_SA not INSTALLED, $mode_str"
+  n=$(grep -c "INSTALLED, $mode_str, ESP:AES_CBC-256/HMAC_SHA2_256_128" <<<"${!v}")
+  [ "$n" -eq 2 ] && pass "$s: 2 CHILD_SAs INSTALLED, $mode_str" || fail "$s: $n CHILD_SAs INSTALLED, $mode_str (want 2)"
+  grep -q "net2: .*ESP:AES_CBC-256/HMAC_SHA2_256_128/MODP_2048" <<<"${!v}" \
+    && pass "$s: net2 used PFS (MODP_2048)" || fail "$s: net2 without PFS group"
   grep -q "AES_CBC-256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048" <<<"${!v}" \
     && pass "$s: IKE proposal aes256-sha256-modp2048" || fail "$s: unexpected IKE proposal"
 done
 
 check "ping 10.99.0.1 -> 10.99.0.2 through the tunnel" ping_check a 10.99.0.2 5
 check "ping 10.99.0.2 -> 10.99.0.1 through the tunnel" ping_check b 10.99.0.1 3
+check "ping 10.99.1.1 -> 10.99.1.2 through net2" ping_check a 10.99.1.2 3
 check "ping 1300-byte payload through the tunnel" nsx a ping -n -q -c 2 -i 0.2 -W 1 -s 1300 10.99.0.2
 # the capture covers IKE and the pings; iperf3 runs uncaptured (tshark would take ~30 s
 # to decrypt its ~60000 frames)
@@ -72,7 +82,7 @@ else fail "iperf3 TCP through the tunnel"; fi
 read -r n_esp n_ike n_plain < <(tshark_counts "$LAB_DIR/a0.pcap" "$esp_filter" \
   "isakmp" "ip.addr == 10.99.0.0/24 && !esp")
 echo "capture a0: $n_esp ESP frames ($esp_filter), $n_ike IKE frames, $n_plain plain inner frames"
-[ "$n_esp" -ge 20 ] && pass "capture holds ESP, $esp_filter ($n_esp frames)" || fail "too few ESP frames, $esp_filter ($n_esp)"
+[ "$n_esp" -ge 26 ] && pass "capture holds ESP, $esp_filter ($n_esp frames)" || fail "too few ESP frames, $esp_filter ($n_esp)"
 [ "$n_ike" -ge 4 ] && pass "capture holds IKE ($n_ike frames)" || fail "too few IKE frames ($n_ike)"
 [ "$n_plain" -eq 0 ] && pass "no plain inner traffic on the veth" || fail "$n_plain plain inner frames on the veth"
 
