@@ -90,8 +90,8 @@ struct Transform {
   TransformType type = TransformType::encr;
   std::uint16_t id = 0;
   std::optional<std::uint16_t> key_length;  // Key Length attribute, bits
-  // The transform carried an attribute other than Key Length: per §3.3.6 such a transform
-  // must not be selected (the parser keeps it so the proposal still round-trips).
+  // The transform carried an attribute other than Key Length (or a second one): per
+  // §3.3.6 such a transform must not be selected. serialize() writes no such attribute.
   bool unknown_attribute = false;
   bool operator==(const Transform&) const = default;
 };
