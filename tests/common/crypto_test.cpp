@@ -316,6 +316,43 @@ TEST_CASE("ChaCha20-Poly1305: RFC 8439 2.8.2 vector", "[crypto][chacha]") {
   CHECK(aead->open(iv, aad, bad, tag).error().code == Errc::integrity);
 }
 
+// RFC 7634 Appendix A (ESP packet) and Appendix B (IKEv2 SK payload): key 80..9f, salt
+// a0a1a2a3, IV 1011121314151617. The ciphertext strings end with the 16-byte tag.
+TEST_CASE("ChaCha20-Poly1305: RFC 7634 ESP and IKEv2 examples", "[crypto][chacha]") {
+  const Bytes key = H("808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f" "a0a1a2a3");
+  const Bytes iv = H("1011121314151617");
+  struct V {
+    const char* aad;
+    const char* pt;
+    const char* ct_tag;
+  };
+  const V vs[] = {
+      {"0102030400000005",  // SPI | sequence number
+       "45000054a6f200004001e778c6336405c000020508005b7a3a080000553bec100007362708090a0b0c0d0e0f10111213"
+       "1415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363701020204",
+       "24039428b97f417e3c13753a4f05087b67c352e6a7fab1b982d466ef407ae5c614ee8099d52844eb61aa95dfab4c02f7"
+       "2aa71e7c4c4f64c9befe2facc638e8f3cbec163fac469b502773f6fb94e664da9165b82829f641e076aaa8266b7fb0f7"
+       "b11b369907e1ad43"},
+      {"c0c1c2c3c4c5c6c7d0d1d2d3d4d5d6d72e202500000000090000004529000029",  // IKE hdr | SK hdr
+       "0000000c000040010000000a00",
+       "610394701f8d017f7c129248896b71bfe25236efd7cdc67066906315b2"},
+  };
+  auto aead = Aead::create(EncrId::chacha20_poly1305, key);
+  REQUIRE(aead);
+  for (const auto& v : vs) {
+    const Bytes pt = H(v.pt);
+    const Bytes want = H(v.ct_tag);
+    REQUIRE(want.size() == pt.size() + 16);
+    Bytes buf = pt;
+    Bytes tag(16);
+    REQUIRE(aead->seal(iv, H(v.aad), buf, tag).ok());
+    CHECK(to_hex(buf) == to_hex(ByteSpan(want).first(pt.size())));
+    CHECK(to_hex(tag) == to_hex(ByteSpan(want).last(16)));
+    REQUIRE(aead->open(iv, H(v.aad), buf, tag).ok());
+    CHECK(buf == pt);
+  }
+}
+
 TEST_CASE("AEAD: bad key and IV sizes", "[crypto][aead]") {
   CHECK_FALSE(Aead::create(EncrId::chacha20_poly1305, rep(1, 32)));  // salt missing
   CHECK_FALSE(Aead::create(EncrId::aes_gcm_16, rep(1, 19)));
