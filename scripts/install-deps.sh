@@ -6,7 +6,7 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config libssl-dev libboost-dev libmnl-dev
             libcli11-dev catch2 nlohmann-json3-dev clang libclang-rt-14-dev)
-lab_pkgs=(strongswan-charon strongswan-swanctl libcharon-extra-plugins iperf3
+lab_pkgs=(strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins iperf3
           iputils-ping tcpdump tshark frr iproute2 iptables procps psmisc socat python3)
 
 want=()

@@ -1,0 +1,217 @@
+// The swanless configuration: ipsec.conf syntax (strongSwan's ipsec.conf(5)) with two more
+// section types, `gre` and `pim`. The contract is /work/shared/CONFIG.md (docs: CONFIG.md).
+//
+// Two stages:
+//   1. syntax: sections at column 0 (`config setup`, `conn NAME`, `gre NAME`, `pim NAME`),
+//      indented `key=value` lines, `#` comments, double-quoted values, `include PATH`
+//      (glob, relative to the including file), `conn %default`, `also=NAME`;
+//   2. resolution: every key checked and turned into typed fields (addresses, selectors,
+//      durations, proposals), conns grouped into IKE_SAs, gre/pim defaults filled in.
+// Every problem is a Diagnostic naming file, line and key; parsing continues so that one
+// run reports all of them. Keys that only matter to a kernel IPsec stack are accepted with
+// a warning that they are ignored.
+//
+// Where CONFIG.md is silent, strongSwan's ipsec.conf(5) defaults apply:
+//   ikelifetime 3h, lifetime 1h, rekeymargin 9m, rekeyfuzz 100%, reauth yes, rekey yes,
+//   dpddelay 30s, dpdtimeout 150s, dpdaction none, authby pubkey, type tunnel,
+//   keyexchange ikev2, auto ignore, left/right %any, leftid/rightid = the address,
+//   ike/esp: strongSwan's default proposals (see ike/proposal.h), ikeport 500,
+//   forceencaps no, replay_window 32.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/bytes.h"
+#include "common/log.h"
+#include "common/net.h"
+#include "ike/proposal.h"
+
+namespace apps {
+
+struct Diagnostic {
+  std::string file;
+  int line = 0;         // 0 when not tied to a line
+  std::string key;      // empty when not about one key
+  std::string message;
+  // "file:line: key 'k': message"
+  std::string to_string() const;
+};
+
+using Seconds = std::chrono::seconds;
+
+struct SetupConfig {
+  std::string socket = "/run/swanless/swanless.sock";
+  std::string secrets;  // default: the config's path with .secrets instead of .conf
+  std::string keylog;   // empty = off
+  std::string pcap;     // empty = off
+  common::LogLevel loglevel = common::LogLevel::info;
+};
+
+enum class AuthMethod : std::uint8_t { psk, pubkey };
+enum class Mode : std::uint8_t { tunnel, transport };
+enum class AutoAction : std::uint8_t { ignore, add, start };
+enum class DpdAction : std::uint8_t { none, clear, hold, restart };
+
+std::string_view to_string(AuthMethod a);
+std::string_view to_string(Mode m);
+std::string_view to_string(AutoAction a);
+std::string_view to_string(DpdAction a);
+// "3h", "9m", "30s", "1h30m" style (largest exact units).
+std::string format_duration(Seconds s);
+
+// One side of a conn (left = local, right = remote).
+struct HostConfig {
+  enum class Kind : std::uint8_t { address, any, defaultroute };
+  Kind kind = Kind::any;
+  common::IpAddr addr;  // valid when kind == address
+  std::string id;       // leftid/rightid as written; empty = the address
+  // Traffic selectors. When leftsubnet is absent they are the host address (with
+  // leftprotoport); when the address is %any/%defaultroute and no subnet is given,
+  // `dynamic` is true and `protocol`/ports are applied to the runtime address.
+  std::vector<common::TrafficSelector> subnets;
+  bool dynamic = false;
+  std::uint8_t protocol = 0;  // leftprotoport
+  std::uint16_t port_lo = 0, port_hi = 65535;
+  std::uint16_t ike_port = 500;
+  common::Bytes rsasigkey;  // libreswan 0s... raw RSA key (RFC 3110), decoded
+  std::string pubkey;       // PEM file path (resolved against the config's folder)
+
+  // The identity used in IKE: id if set, else the address as text (empty for %any).
+  std::string effective_id() const;
+  std::string address_text() const;  // "1.2.3.4", "%any", "%defaultroute"
+};
+
+struct ConnConfig {
+  std::string name;
+  std::string file;
+  int line = 0;
+  HostConfig left, right;
+  AuthMethod auth = AuthMethod::pubkey;
+  Mode mode = Mode::tunnel;
+  AutoAction auto_action = AutoAction::ignore;
+  ike::ProposalSet ike;
+  ike::ProposalSet esp;
+  Seconds ike_lifetime{3 * 3600};
+  Seconds lifetime{3600};
+  Seconds rekey_margin{9 * 60};
+  unsigned rekey_fuzz_percent = 100;
+  bool rekey = true;
+  bool reauth = true;
+  Seconds dpd_delay{30};
+  Seconds dpd_timeout{150};
+  DpdAction dpd_action = DpdAction::none;
+  bool force_encaps = false;
+  std::uint32_t replay_window = 32;
+  std::string ike_sa;  // name of the IkeSaGroup this conn's CHILD_SA lives under
+};
+
+// Conns that share one IKE_SA (same endpoints, ids, auth and IKE parameters).
+struct IkeSaGroup {
+  std::string name;                // the common also= parent if there is one, else first conn
+  std::vector<std::string> conns;  // each one CHILD_SA
+};
+
+struct GreConfig {
+  enum class Keepalive : std::uint8_t { reply, off, send };
+  std::string name;
+  std::string file;
+  int line = 0;
+  common::IpAddr local, remote;
+  std::string conn;  // resolved (explicit or the covering conn)
+  common::Prefix address;
+  common::IpAddr peer;
+  unsigned mtu = 1476;
+  unsigned ttl = 255;
+  std::optional<std::uint32_t> key;
+  std::vector<common::Prefix> routes;
+  Keepalive keepalive = Keepalive::reply;
+  Seconds keepalive_interval{0};  // when keepalive == send
+  unsigned keepalive_retries = 3;
+  bool tun = true;
+};
+
+struct PimConfig {
+  struct SourceGroup {
+    common::IpAddr source, group;
+    bool operator==(const SourceGroup&) const = default;
+  };
+  std::string name;
+  std::string file;
+  int line = 0;
+  std::string interface;  // a gre section's name
+  common::IpAddr neighbor;
+  common::IpAddr rp;
+  std::vector<common::IpAddr> groups;
+  std::vector<SourceGroup> sources;
+  Seconds hello{30};
+  Seconds join{60};
+  Seconds holdtime{210};
+  bool deliver_tun = false;
+  std::vector<common::Endpoint> deliver_udp;
+};
+
+struct Config {
+  std::string path;
+  SetupConfig setup;
+  std::vector<ConnConfig> conns;  // auto=add|start only; auto=ignore ones are templates
+  std::vector<std::string> ignored_conns;
+  std::vector<IkeSaGroup> ike_sas;
+  std::vector<GreConfig> gres;
+  std::vector<PimConfig> pims;
+
+  const ConnConfig* find_conn(std::string_view name) const;
+  const GreConfig* find_gre(std::string_view name) const;
+  const IkeSaGroup* find_ike_sa(std::string_view name) const;
+};
+
+// Reads an included file set: `pattern` as written, `base_dir` of the including file.
+// Returns the (name, text) of each match in glob order, or an error message.
+struct IncludedFile {
+  std::string name;
+  std::string text;
+};
+using IncludeResolver = std::function<bool(const std::string& pattern, const std::string& base_dir,
+                                           std::vector<IncludedFile>& out, std::string& error)>;
+
+// The default resolver: the filesystem with glob(3). A pattern with no wildcard must name
+// an existing file; a wildcard pattern may match nothing (as strongSwan's starter does).
+IncludeResolver filesystem_includes();
+
+struct ParseOptions {
+  // Empty function: includes are an error (fuzzing).
+  IncludeResolver include = filesystem_includes();
+};
+
+struct LoadResult {
+  std::optional<Config> config;  // set when errors is empty
+  std::vector<Diagnostic> errors;
+  std::vector<Diagnostic> warnings;
+  bool ok() const { return errors.empty() && config.has_value(); }
+};
+
+// `name` is used in diagnostics and for the default secrets path / relative includes.
+LoadResult parse_string(std::string_view text, std::string_view name,
+                        const ParseOptions& options = {});
+LoadResult load_file(const std::string& path, const ParseOptions& options = {});
+
+// Parsers for single values, shared with tests. nullopt = malformed.
+std::optional<Seconds> parse_duration(std::string_view s);  // 3h 9m 30s 10 1d
+std::optional<bool> parse_yes_no(std::string_view s);
+
+// The secrets file used when `config setup` has no `secrets=`: PATH.conf -> PATH.secrets
+// (PATH -> PATH.secrets when the name does not end in .conf).
+std::string default_secrets_path(std::string_view config_path);
+
+// `swanless check -c FILE`: validates the config and its secrets file, prints the resolved
+// conns, IKE_SA groups, gre and pim sections to `out` and every diagnostic to `err`.
+// Returns the process exit code: 0 valid, 1 not.
+int run_check(const std::string& path, std::ostream& out, std::ostream& err);
+
+}  // namespace apps

@@ -1,0 +1,668 @@
+// The driver: one Asio event loop around the sans-I/O cores.
+//
+// Data path, stage by stage:
+//   inbound:  UDP/4500 recvmmsg batch → RFC 3948 classify (keepalive | IKE | ESP)
+//             → SAD lookup by SPI → replay check → ICV/AEAD verify → replay commit
+//             → decrypt → inner policy check (esp::Sa::decap) → TUN write
+//   outbound: TUN read batch (into buffers with ESP headroom) → flow of the inner packet
+//             → outbound SA selection by selectors → in-place ESP encap
+//             → per-socket sendmmsg batch to the SA's peer
+// IKE messages (UDP/500, or UDP/4500 behind the non-ESP marker) go to ike::Engine; its
+// outbox and events are drained after every call. No allocation or logging per packet:
+// drops are counted by reason and shown in `swanless status`.
+#include "apps/driver.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <utility>  // Boost 1.74 Asio uses std::exchange without including it
+#include <boost/asio.hpp>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <unordered_map>
+
+#include "apps/config.h"
+#include "apps/keylog.h"
+#include "apps/peers.h"
+#include "apps/secrets.h"
+#include "apps/status_view.h"
+#include "apps/udp.h"
+#include "common/log.h"
+#include "esp/ip.h"
+#include "esp/sad.h"
+#include "esp/udp_encap.h"
+#include "ike/engine.h"
+#include "tun/device.h"
+#include "tun/netlink.h"
+
+namespace apps {
+
+namespace asio = boost::asio;
+using common::Endpoint;
+using common::IpAddr;
+
+namespace {
+
+constexpr const char* kIpsecTunName = "swanless0";
+constexpr std::size_t kTunBatch = 64;
+constexpr std::size_t kTunSlot = 2048;  // inner MTU is at most 1500 here
+
+std::string hex32(std::uint32_t v) {
+  char b[16];
+  std::snprintf(b, sizeof b, "%08x", v);
+  return b;
+}
+std::string hex64(std::uint64_t v) {
+  char b[24];
+  std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(v));
+  return b;
+}
+
+// What the driver keeps next to each installed outbound SA.
+struct OutRoute {
+  Endpoint local, remote;
+  bool udp_encap = false;
+};
+
+// A child SA pair as the data path knows it (status needs both directions' counters).
+struct InstalledChild {
+  ike::ChildSaInstall info;  // keys cleared after the SAs are built
+  std::chrono::steady_clock::time_point installed;
+};
+
+class Daemon {
+ public:
+  Daemon(Config cfg, Secrets secrets)
+      : cfg_(std::move(cfg)), secrets_(std::move(secrets)), engine_(rng_), keylog_(cfg_.setup.keylog),
+        timer_(io_), signals_(io_, SIGINT, SIGTERM, SIGHUP), started_(std::chrono::steady_clock::now()) {}
+
+  int run();
+
+ private:
+  using Now = ike::TimePoint;
+  Now now() const { return ike::Clock::now(); }
+
+  bool open_sockets(const std::vector<ike::PeerConfig>& peers);
+  bool open_ipsec_tun(const std::vector<ike::PeerConfig>& peers);
+  bool open_control();
+  void arm_udp(UdpSocket* s, std::shared_ptr<asio::posix::stream_descriptor> d);
+  void arm_tun();
+  void arm_timer();
+  void arm_signals();
+  void accept_control();
+
+  void on_udp_readable(UdpSocket& s);
+  void on_esp(std::byte* data, std::size_t len, const Endpoint& from);
+  void on_tun_readable();
+  void drain_engine();
+  void install_child(const ike::ChildSaInstall& c);
+  void remove_child(const ike::ChildSaRemove& c);
+  UdpSocket* socket_for(const Endpoint& local);
+  void flush_sockets();
+  nlohmann::json status_json();
+  nlohmann::json handle_control(const nlohmann::json& req);
+  void shutdown();
+
+  asio::io_context io_;
+  Config cfg_;
+  Secrets secrets_;
+  common::crypto::SystemRandom rng_;
+  ike::Engine engine_;
+  Keylog keylog_;
+  asio::steady_timer timer_;
+  asio::signal_set signals_;
+  std::chrono::steady_clock::time_point started_;
+
+  std::vector<std::unique_ptr<UdpSocket>> sockets_;
+  std::vector<std::shared_ptr<asio::posix::stream_descriptor>> socket_watch_;
+  std::vector<Datagram> rx_batch_;
+
+  esp::Sad sad_;
+  std::unordered_map<std::uint32_t, OutRoute> out_routes_;  // by outbound SPI
+  std::map<std::uint32_t, InstalledChild> children_;      // by inbound SPI
+
+  std::unique_ptr<tun::Device> tun_;
+  std::unique_ptr<asio::posix::stream_descriptor> tun_watch_;
+  std::vector<std::byte> tun_buf_;
+  std::vector<tun::PacketSlot> tun_slots_;
+  std::vector<std::byte*> tun_base_;
+  std::vector<common::ByteSpan> tun_out_;  // packets decapsulated in this batch, for write_batch
+
+  std::unique_ptr<asio::local::stream_protocol::acceptor> control_;
+
+  // Drops the driver decides (before/after the ESP core), by reason.
+  std::uint64_t drop_no_sa_out_ = 0, drop_bad_inner_out_ = 0, drop_tun_write_ = 0, drop_esp_invalid_ = 0;
+  std::uint64_t nat_keepalives_rx_ = 0;
+  bool stopping_ = false;
+};
+
+bool Daemon::open_sockets(const std::vector<ike::PeerConfig>& peers) {
+  std::vector<Endpoint> want;
+  for (const auto& p : peers) {
+    for (std::uint16_t port : {p.local_port, std::uint16_t(4500)}) {
+      Endpoint e{p.local_addr, port};
+      if (std::find(want.begin(), want.end(), e) == want.end()) want.push_back(e);
+    }
+  }
+  for (const auto& e : want) {
+    auto s = std::make_unique<UdpSocket>();
+    auto st = s->open(e);
+    if (!st) {
+      LOG_ERROR("cannot open IKE socket %s: %s", e.to_string().c_str(), st.error().detail);
+      return false;
+    }
+    LOG_INFO("listening on UDP %s", e.to_string().c_str());
+    auto d = std::make_shared<asio::posix::stream_descriptor>(io_, ::dup(s->fd()));
+    socket_watch_.push_back(d);
+    arm_udp(s.get(), d);
+    sockets_.push_back(std::move(s));
+  }
+  return true;
+}
+
+// Tunnel-mode children get their local selector's host address on one TUN device, and a
+// route for their remote selectors through it with that address as the preferred source:
+// the address selection the reference write-up does with iptables SNAT.
+bool Daemon::open_ipsec_tun(const std::vector<ike::PeerConfig>& peers) {
+  struct Plan {
+    std::vector<common::Prefix> addrs;
+    std::vector<std::pair<common::Prefix, std::optional<IpAddr>>> routes;
+  } plan;
+  for (const auto& p : peers) {
+    for (const auto& c : p.children) {
+      if (c.transport) continue;
+      bool gre_carried = false;
+      for (const auto& g : cfg_.gres)
+        if (g.conn == c.name) gre_carried = true;
+      if (gre_carried) continue;  // its traffic is GRE built in-process
+      std::optional<IpAddr> src;
+      for (const auto& ts : c.local_ts) {
+        if (auto a = tun_address_for(ts)) {
+          src = *a;
+          common::Prefix pf{*a, 32};
+          if (std::find(plan.addrs.begin(), plan.addrs.end(), pf) == plan.addrs.end()) plan.addrs.push_back(pf);
+        }
+      }
+      for (const auto& ts : c.remote_ts) {
+        // A route per prefix-aligned selector; ranges that are not a prefix are skipped.
+        for (std::uint8_t len = 0; len <= 32; ++len) {
+          common::Prefix pf{ts.start, len};
+          if (pf.first() == ts.start && pf.last() == ts.end) {
+            plan.routes.push_back({pf, src});
+            break;
+          }
+        }
+      }
+    }
+  }
+  if (plan.addrs.empty() && plan.routes.empty()) return true;
+  auto dev = tun::LinuxTun::open({kIpsecTunName, false});
+  if (!dev) {
+    LOG_ERROR("cannot create TUN device %s: %s", kIpsecTunName, dev.error().detail);
+    return false;
+  }
+  tun_ = std::move(dev.value());
+  auto nl = tun::Netlink::open();
+  if (!nl) {
+    LOG_ERROR("netlink: %s", nl.error().detail);
+    return false;
+  }
+  auto check = [](common::Status s, const std::string& what) {
+    if (!s) LOG_ERROR("%s: %s", what.c_str(), s.error().detail);
+    return s.ok();
+  };
+  bool ok = check(nl->set_mtu(kIpsecTunName, 1400), "set MTU") && check(nl->set_link_up(kIpsecTunName), "link up");
+  for (const auto& a : plan.addrs)
+    ok = ok && check(nl->add_address(kIpsecTunName, {a, std::nullopt}, true), "address " + a.to_string());
+  for (const auto& [dst, src] : plan.routes) {
+    tun::RouteSpec r;
+    r.dst = dst;
+    r.dev = kIpsecTunName;
+    r.src = src;
+    ok = ok && check(nl->add_route(r, true), "route " + dst.to_string());
+  }
+  if (!ok) return false;
+  LOG_INFO("TUN %s up: %zu address(es), %zu route(s)", kIpsecTunName, plan.addrs.size(), plan.routes.size());
+
+  tun_buf_.resize(kTunBatch * kTunSlot);
+  for (std::size_t i = 0; i < kTunBatch; ++i) {
+    std::byte* base = tun_buf_.data() + i * kTunSlot;
+    tun_base_.push_back(base);
+    // Leave ESP headroom in front and tailroom behind every slot: encap happens in place.
+    tun_slots_.push_back({common::MutByteSpan(base + esp::Sa::kMaxHeader,
+                                              kTunSlot - esp::Sa::kMaxHeader - esp::Sa::kMaxTrailer),
+                          0});
+  }
+  tun_watch_ = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(tun_->fd()));
+  arm_tun();
+  return true;
+}
+
+bool Daemon::open_control() {
+  const std::string& path = cfg_.setup.socket;
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  ::unlink(path.c_str());
+  try {
+    control_ = std::make_unique<asio::local::stream_protocol::acceptor>(io_, asio::local::stream_protocol::endpoint(path));
+  } catch (const std::exception& e) {
+    LOG_ERROR("cannot open control socket %s: %s", path.c_str(), e.what());
+    return false;
+  }
+  ::chmod(path.c_str(), 0660);
+  accept_control();
+  return true;
+}
+
+void Daemon::arm_udp(UdpSocket* s, std::shared_ptr<asio::posix::stream_descriptor> d) {
+  d->async_wait(asio::posix::stream_descriptor::wait_read, [this, s, d](boost::system::error_code ec) {
+    if (ec || stopping_) return;
+    on_udp_readable(*s);
+    arm_udp(s, d);
+  });
+}
+
+void Daemon::arm_tun() {
+  tun_watch_->async_wait(asio::posix::stream_descriptor::wait_read, [this](boost::system::error_code ec) {
+    if (ec || stopping_) return;
+    on_tun_readable();
+    arm_tun();
+  });
+}
+
+void Daemon::arm_timer() {
+  auto next = engine_.next_expiry();
+  timer_.cancel();
+  if (!next) return;
+  timer_.expires_at(*next);
+  timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    engine_.on_expiry(now());
+    drain_engine();
+  });
+}
+
+void Daemon::arm_signals() {
+  signals_.async_wait([this](boost::system::error_code ec, int sig) {
+    if (ec) return;
+    if (sig == SIGHUP) {
+      LOG_WARN("SIGHUP: configuration reload is not implemented yet; keeping the running configuration");
+      arm_signals();
+      return;
+    }
+    LOG_INFO("signal %d: deleting SAs and exiting", sig);
+    shutdown();
+  });
+}
+
+void Daemon::shutdown() {
+  if (stopping_) return;
+  engine_.shutdown(now());
+  drain_engine();
+  stopping_ = true;
+  // Give the DELETEs a moment to leave, then stop the loop.
+  timer_.cancel();
+  auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(200));
+  t->async_wait([this, t](boost::system::error_code) { io_.stop(); });
+}
+
+UdpSocket* Daemon::socket_for(const Endpoint& local) {
+  UdpSocket* fallback = nullptr;
+  for (auto& s : sockets_) {
+    if (s->bound().port != local.port) continue;
+    if (s->bound().addr == local.addr) return s.get();
+    if (s->bound().addr.is_unspecified()) fallback = s.get();
+  }
+  return fallback;
+}
+
+void Daemon::flush_sockets() {
+  for (auto& s : sockets_) s->flush();
+}
+
+void Daemon::drain_engine() {
+  for (auto& d : engine_.outbox()) {
+    UdpSocket* s = socket_for(d.local);
+    if (!s) {
+      LOG_WARN("no socket bound to %s; IKE message to %s dropped", d.local.to_string().c_str(),
+               d.remote.to_string().c_str());
+      continue;
+    }
+    if (d.local.port == 4500) {
+      static const std::byte marker[4] = {};
+      s->queue2(d.remote, common::ByteSpan(marker, 4), d.data);
+    } else {
+      s->queue(d.remote, d.data);
+    }
+  }
+  engine_.outbox().clear();
+  for (auto& ev : engine_.events()) {
+    if (auto* c = std::get_if<ike::ChildSaInstall>(&ev)) {
+      install_child(*c);
+    } else if (auto* r = std::get_if<ike::ChildSaRemove>(&ev)) {
+      remove_child(*r);
+    } else if (auto* k = std::get_if<ike::IkeSaKeys>(&ev)) {
+      keylog_.on_ike_sa(*k);
+    } else if (auto* l = std::get_if<ike::LogEvent>(&ev)) {
+      common::log_line(l->level, l->text);
+    }
+  }
+  engine_.events().clear();
+  flush_sockets();
+  if (!stopping_) arm_timer();
+}
+
+void Daemon::install_child(const ike::ChildSaInstall& c) {
+  keylog_.on_child_sa(c);
+  esp::SaConfig in;
+  in.spi = c.spi_in;
+  in.direction = esp::Direction::inbound;
+  in.mode = c.transport ? esp::Mode::transport : esp::Mode::tunnel;
+  in.encr = c.encr;
+  in.encr_key = c.encr_key_in;
+  in.integ = c.integ;
+  in.integ_key = c.integ_key_in;
+  in.esn = c.esn;
+  in.replay_window = c.replay_window;
+  in.local_ts = c.local_ts;
+  in.remote_ts = c.remote_ts;
+  esp::SaConfig out = in;
+  out.spi = c.spi_out;
+  out.direction = esp::Direction::outbound;
+  out.encr_key = c.encr_key_out;
+  out.integ_key = c.integ_key_out;
+  auto sin = esp::Sa::create(in, rng_);
+  auto sout = esp::Sa::create(out, rng_);
+  if (!sin || !sout) {
+    LOG_ERROR("%s: cannot create ESP SA: %s", c.child_name.c_str(), (!sin ? sin.error() : sout.error()).detail);
+    return;
+  }
+  auto s1 = sad_.add_inbound(std::move(sin.value()));
+  auto s2 = sad_.add_outbound(std::move(sout.value()));
+  if (!s1 || !s2) {
+    LOG_ERROR("%s: cannot install ESP SA: %s", c.child_name.c_str(), (!s1 ? s1.error() : s2.error()).detail);
+    return;
+  }
+  out_routes_[c.spi_out] = OutRoute{c.local, c.remote, c.udp_encap};
+  InstalledChild ic{c, std::chrono::steady_clock::now()};
+  ic.info.encr_key_in.clear();
+  ic.info.encr_key_out.clear();
+  ic.info.integ_key_in.clear();
+  ic.info.integ_key_out.clear();
+  children_[c.spi_in] = std::move(ic);
+  LOG_INFO("%s: CHILD_SA installed, %s, SPIs %08x_i %08x_o, %s", c.child_name.c_str(),
+           c.udp_encap ? "ESP in UDP" : "ESP", c.spi_in, c.spi_out, c.proposal.c_str());
+}
+
+void Daemon::remove_child(const ike::ChildSaRemove& c) {
+  sad_.remove_inbound(c.spi_in);
+  sad_.remove_outbound(c.spi_out);
+  out_routes_.erase(c.spi_out);
+  children_.erase(c.spi_in);
+  LOG_INFO("%s: CHILD_SA removed, SPIs %08x_i %08x_o", c.child_name.c_str(), c.spi_in, c.spi_out);
+}
+
+void Daemon::on_udp_readable(UdpSocket& s) {
+  Now t = now();
+  bool ike_seen = false;
+  for (int round = 0; round < 8; ++round) {
+    if (s.recv_batch(rx_batch_) == 0) break;
+    for (auto& d : rx_batch_) {
+      common::ByteSpan payload(d.data, d.len);
+      if (s.bound().port == 4500) {
+        switch (esp::udp_encap::classify(payload)) {
+          case esp::udp_encap::Kind::keepalive:
+            ++nat_keepalives_rx_;
+            continue;
+          case esp::udp_encap::Kind::ike:
+            engine_.on_datagram(d.local, d.remote, payload.subspan(esp::udp_encap::kNonEspMarkerSize), t);
+            ike_seen = true;
+            continue;
+          case esp::udp_encap::Kind::esp:
+            on_esp(d.data, d.len, d.remote);
+            continue;
+          default:
+            ++drop_esp_invalid_;
+            continue;
+        }
+      }
+      engine_.on_datagram(d.local, d.remote, payload, t);
+      ike_seen = true;
+    }
+  }
+  if (!tun_out_.empty() && tun_) {
+    auto w = tun_->write_batch(tun_out_);
+    if (!w) drop_tun_write_ += tun_out_.size();
+    else if (*w < tun_out_.size()) drop_tun_write_ += tun_out_.size() - *w;
+  }
+  tun_out_.clear();
+  if (ike_seen) drain_engine();
+}
+
+void Daemon::on_esp(std::byte* data, std::size_t len, const Endpoint& /*from*/) {
+  auto r = sad_.decap(common::MutByteSpan(data, len), now());
+  if (!r.ok()) return;  // counted per SA (or by the SAD for unknown SPIs)
+  if (!tun_) {
+    ++drop_tun_write_;
+    return;
+  }
+  tun_out_.push_back(r.inner);
+}
+
+void Daemon::on_tun_readable() {
+  Now t = now();
+  for (int round = 0; round < 8; ++round) {
+    auto n = tun_->read_batch(tun_slots_);
+    if (!n || *n == 0) break;
+    for (std::size_t i = 0; i < *n; ++i) {
+      auto& slot = tun_slots_[i];
+      common::ByteSpan pkt(slot.buf.data(), slot.len);
+      auto hdr = esp::ip::parse_ipv4(pkt);
+      if (!hdr) {
+        ++drop_bad_inner_out_;
+        continue;
+      }
+      auto flow = esp::ip::flow_of(*hdr, pkt);
+      esp::Sa* sa = sad_.select_outbound(flow);
+      if (!sa) {
+        ++drop_no_sa_out_;  // fail closed: nothing leaves unencrypted
+        continue;
+      }
+      auto route = out_routes_.find(sa->spi());
+      if (route == out_routes_.end()) {
+        ++drop_no_sa_out_;
+        continue;
+      }
+      common::MutByteSpan whole(tun_base_[i], kTunSlot);
+      auto e = sa->encap(whole, esp::Sa::kMaxHeader, slot.len, t);
+      if (!e.ok()) continue;  // counted by the SA
+      UdpSocket* s = socket_for(route->second.local);
+      if (!s) {
+        ++drop_no_sa_out_;
+        continue;
+      }
+      s->queue(route->second.remote, e.packet);
+    }
+    if (*n < tun_slots_.size()) break;
+  }
+  flush_sockets();
+}
+
+nlohmann::json Daemon::status_json() {
+  using nlohmann::json;
+  Now t = now();
+  json doc;
+  doc["daemon"] = {{"version", "0.1.0"},
+                   {"pid", ::getpid()},
+                   {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(t - started_).count()}};
+  auto ago = [&](std::chrono::steady_clock::time_point tp) -> json {
+    if (tp == std::chrono::steady_clock::time_point{}) return nullptr;
+    return std::chrono::duration_cast<std::chrono::seconds>(t - tp).count();
+  };
+  json sas = json::array();
+  for (const auto& sa : engine_.status(t)) {
+    json j;
+    j["name"] = sa.name;
+    j["unique_id"] = sa.unique_id;
+    j["state"] = sa.state;
+    j["age_s"] = sa.age ? json(sa.age->count()) : json(nullptr);
+    j["local"] = {{"addr", sa.local.addr.to_string()}, {"port", sa.local.port}};
+    j["remote"] = {{"addr", sa.remote.addr.to_string()}, {"port", sa.remote.port}};
+    j["local_id"] = sa.local_id;
+    j["remote_id"] = sa.remote_id;
+    j["spi_i"] = hex64(sa.spi_i);
+    j["spi_r"] = hex64(sa.spi_r);
+    j["initiator"] = sa.initiator;
+    j["proposal"] = sa.proposal;
+    j["auth"] = sa.auth;
+    j["rekey_in_s"] = sa.rekey_in ? json(sa.rekey_in->count()) : json(nullptr);
+    json kids = json::array();
+    for (const auto& c : sa.children) {
+      json k;
+      k["name"] = c.name;
+      k["unique_id"] = c.unique_id;
+      k["state"] = c.state;
+      k["mode"] = c.transport ? "TRANSPORT" : "TUNNEL";
+      k["encap"] = c.udp_encap;
+      k["spi_in"] = hex32(c.spi_in);
+      k["spi_out"] = hex32(c.spi_out);
+      k["proposal"] = c.proposal;
+      json lts = json::array(), rts = json::array();
+      for (const auto& ts : c.local_ts) lts.push_back(ts.to_string());
+      for (const auto& ts : c.remote_ts) rts.push_back(ts.to_string());
+      k["local_ts"] = lts;
+      k["remote_ts"] = rts;
+      k["rekey_in_s"] = c.rekey_in ? json(c.rekey_in->count()) : json(nullptr);
+      json drops = json::object();
+      if (const esp::Sa* in = sad_.find_inbound(c.spi_in)) {
+        const auto& ct = in->counters();
+        k["bytes_in"] = ct.bytes;
+        k["packets_in"] = ct.packets;
+        k["last_in_s"] = ago(ct.last_use);
+        for (std::size_t r = 1; r < esp::kDropReasons; ++r)
+          if (ct.drops[r]) drops[std::string("in_") + std::string(esp::to_string(static_cast<esp::Drop>(r)))] = ct.drops[r];
+      }
+      if (const esp::Sa* out = sad_.find_outbound(c.spi_out)) {
+        const auto& ct = out->counters();
+        k["bytes_out"] = ct.bytes;
+        k["packets_out"] = ct.packets;
+        k["last_out_s"] = ago(ct.last_use);
+        for (std::size_t r = 1; r < esp::kDropReasons; ++r)
+          if (ct.drops[r]) drops[std::string("out_") + std::string(esp::to_string(static_cast<esp::Drop>(r)))] = ct.drops[r];
+      }
+      k["drops"] = drops;
+      kids.push_back(k);
+    }
+    j["children"] = kids;
+    sas.push_back(j);
+  }
+  doc["ike_sas"] = sas;
+  doc["gre"] = json::array();
+  doc["pim"] = json::array();
+  const auto& ec = engine_.counters();
+  doc["counters"] = {{"ike_rx", ec.rx_messages},
+                     {"ike_tx", ec.tx_messages},
+                     {"ike_retransmits", ec.retransmits},
+                     {"ike_malformed", ec.rx_malformed},
+                     {"ike_unknown_spi", ec.rx_unknown_spi},
+                     {"ike_bad_integrity", ec.rx_bad_integrity},
+                     {"ike_auth_failures", ec.auth_failures},
+                     {"ike_no_proposal", ec.no_proposal},
+                     {"ike_ts_unacceptable", ec.ts_unacceptable},
+                     {"esp_unknown_spi", sad_.unknown_spi_drops()},
+                     {"esp_truncated", sad_.truncated_drops()},
+                     {"esp_invalid_udp", drop_esp_invalid_},
+                     {"out_no_sa", drop_no_sa_out_},
+                     {"out_bad_inner", drop_bad_inner_out_},
+                     {"tun_write_failed", drop_tun_write_},
+                     {"nat_keepalives_received", nat_keepalives_rx_}};
+  return doc;
+}
+
+nlohmann::json Daemon::handle_control(const nlohmann::json& req) {
+  std::string cmd = req.value("cmd", "");
+  if (cmd == "status") return {{"ok", true}, {"status", status_json()}};
+  if (cmd == "up" || cmd == "down") {
+    std::string name = req.value("name", "");
+    auto st = cmd == "up" ? engine_.initiate(name, now()) : engine_.terminate(name, now());
+    drain_engine();
+    if (!st) return {{"ok", false}, {"error", std::string(cmd) + " " + name + ": " + st.error().detail}};
+    return {{"ok", true}, {"message", cmd == "up" ? "initiating " + name : "deleting " + name}};
+  }
+  return {{"ok", false}, {"error", "unknown command '" + cmd + "'"}};
+}
+
+void Daemon::accept_control() {
+  control_->async_accept([this](boost::system::error_code ec, asio::local::stream_protocol::socket sock) {
+    if (ec) return;
+    auto s = std::make_shared<asio::local::stream_protocol::socket>(std::move(sock));
+    auto buf = std::make_shared<asio::streambuf>(65536);
+    asio::async_read_until(*s, *buf, '\n', [this, s, buf](boost::system::error_code ec2, std::size_t) {
+      nlohmann::json reply;
+      if (ec2) {
+        reply = {{"ok", false}, {"error", "request too long or connection closed"}};
+      } else {
+        std::istream is(buf.get());
+        std::string line;
+        std::getline(is, line);
+        auto req = nlohmann::json::parse(line, nullptr, false);
+        reply = req.is_object() ? handle_control(req) : nlohmann::json{{"ok", false}, {"error", "malformed request"}};
+      }
+      auto out = std::make_shared<std::string>(reply.dump() + "\n");
+      asio::async_write(*s, asio::buffer(*out), [s, out](boost::system::error_code, std::size_t) {
+        boost::system::error_code ignored;
+        s->shutdown(asio::local::stream_protocol::socket::shutdown_both, ignored);
+      });
+    });
+    if (!stopping_) accept_control();
+  });
+}
+
+int Daemon::run() {
+  auto built = build_peers(cfg_, secrets_);
+  for (const auto& e : built.errors) LOG_ERROR("%s", e.c_str());
+  if (!built.errors.empty()) return 1;
+  if (!cfg_.setup.keylog.empty())
+    LOG_WARN("keylog is on: IKE and ESP keys are written to %s; anyone who can read it can decrypt the traffic",
+             cfg_.setup.keylog.c_str());
+  if (!open_control()) return 1;
+  if (!open_sockets(built.peers)) return 1;
+  if (!open_ipsec_tun(built.peers)) return 1;
+  for (auto& p : built.peers) {
+    std::string name = p.name;
+    auto st = engine_.add_peer(std::move(p));
+    if (!st) {
+      LOG_ERROR("%s: %s", name.c_str(), st.error().detail);
+      return 1;
+    }
+  }
+  arm_signals();
+  engine_.start(now());
+  drain_engine();
+  io_.run();
+  ::unlink(cfg_.setup.socket.c_str());
+  LOG_INFO("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int run_daemon(const std::string& config_path) {
+  auto loaded = load_file(config_path);
+  for (const auto& w : loaded.warnings) std::cerr << "warning: " << w.to_string() << "\n";
+  for (const auto& e : loaded.errors) std::cerr << "error: " << e.to_string() << "\n";
+  if (!loaded.ok()) return 1;
+  Config cfg = std::move(*loaded.config);
+  common::set_log_level(cfg.setup.loglevel);
+  auto secrets = load_secrets(cfg.setup.secrets);
+  for (const auto& e : secrets.errors) std::cerr << "error: " << e.to_string() << "\n";
+  if (!secrets.ok()) return 1;
+  ::signal(SIGPIPE, SIG_IGN);
+  Daemon d(std::move(cfg), std::move(*secrets.secrets));
+  return d.run();
+}
+
+}  // namespace apps

@@ -1,0 +1,12 @@
+// `swanless run`: the one event loop (Boost.Asio) that owns every socket, TUN device, timer
+// and the control socket, and feeds bytes and time to the sans-I/O cores.
+#pragma once
+
+#include <string>
+
+namespace apps {
+
+// Runs until SIGINT/SIGTERM; returns the process exit code.
+int run_daemon(const std::string& config_path);
+
+}  // namespace apps

@@ -1,0 +1,64 @@
+// swanless command line (CLI11): run, check, status, up, down.
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "apps/config.h"
+#include "apps/control.h"
+#include "apps/driver.h"
+#include "apps/status_view.h"
+
+namespace {
+
+constexpr const char* kDefaultSocket = "/run/swanless/swanless.sock";
+
+int print_reply(const nlohmann::json& r) {
+  if (!r.value("ok", false)) {
+    std::cerr << "swanless: " << r.value("error", std::string("failed")) << "\n";
+    return 1;
+  }
+  if (r.contains("message")) std::cout << r["message"].get<std::string>() << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"swanless: userspace IKEv2/ESP + GRE + PIM data plane"};
+  app.require_subcommand(1);
+
+  std::string config_path;
+  auto* run = app.add_subcommand("run", "run in the foreground; logs to stderr; SIGHUP reloads");
+  run->add_option("-c,--config", config_path, "configuration file (ipsec.conf syntax)")->required();
+
+  auto* check = app.add_subcommand("check", "validate config and secrets, print the resolved conns");
+  check->add_option("-c,--config", config_path, "configuration file")->required();
+
+  std::string socket_path = kDefaultSocket;
+  bool json = false;
+  auto* status = app.add_subcommand("status", "what `ipsec statusall` shows");
+  status->add_flag("--json", json, "print the status as one JSON document");
+  status->add_option("--socket", socket_path, "control socket of the running daemon");
+
+  std::string name;
+  auto* up = app.add_subcommand("up", "initiate a conn");
+  up->add_option("name", name, "conn name")->required();
+  up->add_option("--socket", socket_path, "control socket");
+  auto* down = app.add_subcommand("down", "delete a conn's SAs");
+  down->add_option("name", name, "conn name")->required();
+  down->add_option("--socket", socket_path, "control socket");
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (*run) return apps::run_daemon(config_path);
+  if (*check) return apps::run_check(config_path, std::cout, std::cerr);
+  if (*status) {
+    auto r = apps::control_request(socket_path, {{"cmd", "status"}});
+    if (!r.value("ok", false)) return print_reply(r);
+    if (json) std::cout << r["status"].dump(2) << "\n";
+    else std::cout << apps::render_status(r["status"]);
+    return 0;
+  }
+  if (*up) return print_reply(apps::control_request(socket_path, {{"cmd", "up"}, {"name", name}}));
+  if (*down) return print_reply(apps::control_request(socket_path, {{"cmd", "down"}, {"name", name}}));
+  return 1;
+}

@@ -1,0 +1,25 @@
+// Turns the resolved configuration (apps::Config + secrets) into the IKE engine's
+// PeerConfigs: one per IKE_SA group, one ChildConfig per conn of the group.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "apps/config.h"
+#include "apps/secrets.h"
+#include "ike/engine.h"
+
+namespace apps {
+
+struct PeersResult {
+  std::vector<ike::PeerConfig> peers;
+  std::vector<std::string> errors;  // e.g. "dc-tun: no PSK in FILE for 'a' <-> 'b'"
+};
+
+PeersResult build_peers(const Config& cfg, const Secrets& secrets);
+
+// The address swanless puts on its TUN device for a tunnel-mode child's local selector:
+// the selector's address when it is a single host, else nullopt.
+std::optional<common::IpAddr> tun_address_for(const common::TrafficSelector& ts);
+
+}  // namespace apps

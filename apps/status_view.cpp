@@ -1,0 +1,139 @@
+#include "apps/status_view.h"
+
+#include <cstdio>
+#include <sstream>
+
+namespace apps {
+
+namespace {
+
+long long num(const nlohmann::json& j, const char* k, long long dflt = 0) {
+  auto it = j.find(k);
+  return it != j.end() && it->is_number() ? it->get<long long>() : dflt;
+}
+std::string str(const nlohmann::json& j, const char* k) {
+  auto it = j.find(k);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+bool has(const nlohmann::json& j, const char* k) {
+  auto it = j.find(k);
+  return it != j.end() && !it->is_null();
+}
+std::string endpoint(const nlohmann::json& e) {
+  return e.is_object() ? str(e, "addr") : std::string();
+}
+std::string join_ts(const nlohmann::json& a) {
+  std::string s;
+  if (!a.is_array()) return s;
+  for (const auto& t : a) {
+    if (!s.empty()) s += " ";
+    s += t.get<std::string>();
+  }
+  return s;
+}
+std::string drops(const nlohmann::json& d) {
+  std::string s;
+  if (!d.is_object()) return s;
+  for (auto it = d.begin(); it != d.end(); ++it) {
+    if (!it.value().is_number() || it.value().get<long long>() == 0) continue;
+    if (!s.empty()) s += ", ";
+    s += it.key() + " " + std::to_string(it.value().get<long long>());
+  }
+  return s;
+}
+
+}  // namespace
+
+std::string human_duration(long long s) {
+  if (s < 0) s = 0;
+  char b[64];
+  if (s < 120) std::snprintf(b, sizeof b, "%lld second%s", s, s == 1 ? "" : "s");
+  else if (s < 7200) std::snprintf(b, sizeof b, "%lld minutes", s / 60);
+  else if (s < 2 * 86400) std::snprintf(b, sizeof b, "%lld hours", s / 3600);
+  else std::snprintf(b, sizeof b, "%lld days", s / 86400);
+  return b;
+}
+
+std::string render_status(const nlohmann::json& doc) {
+  std::ostringstream o;
+  const auto& d = doc.contains("daemon") ? doc["daemon"] : nlohmann::json::object();
+  o << "Status of swanless " << str(d, "version") << ", pid " << num(d, "pid") << ", uptime "
+    << human_duration(num(d, "uptime_s")) << ":\n";
+
+  const auto& sas = doc.contains("ike_sas") ? doc["ike_sas"] : nlohmann::json::array();
+  int up = 0, connecting = 0;
+  for (const auto& sa : sas) (str(sa, "state") == "ESTABLISHED" ? up : connecting)++;
+  o << "Security Associations (" << up << " up, " << connecting << " connecting):\n";
+  if (sas.empty()) o << "  none\n";
+  for (const auto& sa : sas) {
+    std::string tag = str(sa, "name") + "[" + std::to_string(num(sa, "unique_id")) + "]";
+    o << tag << ": " << str(sa, "state");
+    if (has(sa, "age_s")) o << " " << human_duration(num(sa, "age_s")) << " ago";
+    o << ", " << endpoint(sa["local"]) << "[" << str(sa, "local_id") << "]..." << endpoint(sa["remote"]) << "["
+      << str(sa, "remote_id") << "]\n";
+    char spis[80];
+    std::snprintf(spis, sizeof spis, "%s_i%s %s_r%s", str(sa, "spi_i").c_str(), sa.value("initiator", false) ? "*" : "",
+                  str(sa, "spi_r").c_str(), sa.value("initiator", false) ? "" : "*");
+    o << tag << ": IKEv2 SPIs: " << spis;
+    if (!str(sa, "auth").empty()) o << ", " << str(sa, "auth");
+    if (has(sa, "rekey_in_s")) o << " rekeying in " << human_duration(num(sa, "rekey_in_s"));
+    o << "\n";
+    if (!str(sa, "proposal").empty()) o << tag << ": IKE proposal: " << str(sa, "proposal") << "\n";
+    if (!sa.contains("children")) continue;
+    for (const auto& c : sa["children"]) {
+      std::string ct = str(c, "name") + "{" + std::to_string(num(c, "unique_id")) + "}";
+      o << ct << ":  " << str(c, "state") << ", " << str(c, "mode") << ", reqid " << num(c, "unique_id") << ", "
+        << (c.value("encap", false) ? "ESP in UDP" : "ESP") << " SPIs: " << str(c, "spi_in") << "_i "
+        << str(c, "spi_out") << "_o\n";
+      o << ct << ":  " << str(c, "proposal") << ", " << num(c, "bytes_in") << " bytes_i (" << num(c, "packets_in")
+        << " pkts";
+      if (has(c, "last_in_s")) o << ", " << num(c, "last_in_s") << "s ago";
+      o << "), " << num(c, "bytes_out") << " bytes_o (" << num(c, "packets_out") << " pkts";
+      if (has(c, "last_out_s")) o << ", " << num(c, "last_out_s") << "s ago";
+      o << ")";
+      if (has(c, "rekey_in_s")) o << ", rekeying in " << human_duration(num(c, "rekey_in_s"));
+      o << "\n";
+      o << ct << ":   " << join_ts(c["local_ts"]) << " === " << join_ts(c["remote_ts"]) << "\n";
+      std::string dr = drops(c.value("drops", nlohmann::json::object()));
+      if (!dr.empty()) o << ct << ":   dropped: " << dr << "\n";
+    }
+  }
+
+  if (doc.contains("gre") && !doc["gre"].empty()) {
+    o << "GRE tunnels:\n";
+    for (const auto& g : doc["gre"]) {
+      o << str(g, "name") << ": " << str(g, "state") << ", " << str(g, "local") << " === " << str(g, "remote")
+        << ", keepalive " << str(g, "keepalive") << "\n";
+      o << str(g, "name") << ": keepalives answered " << num(g, "keepalives_answered") << ", sent "
+        << num(g, "keepalives_sent") << ", received " << num(g, "keepalives_received") << "; " << num(g, "packets_in")
+        << " pkts_i (" << num(g, "bytes_in") << " bytes), " << num(g, "packets_out") << " pkts_o ("
+        << num(g, "bytes_out") << " bytes)\n";
+      std::string dr = drops(g.value("drops", nlohmann::json::object()));
+      if (!dr.empty()) o << str(g, "name") << ": dropped: " << dr << "\n";
+    }
+  }
+  if (doc.contains("pim") && !doc["pim"].empty()) {
+    o << "PIM:\n";
+    for (const auto& p : doc["pim"]) {
+      o << str(p, "name") << ": on " << str(p, "interface") << ", neighbor " << str(p, "neighbor") << " "
+        << (p.value("neighbor_up", false) ? "up" : "down") << ", RP " << str(p, "rp") << "\n";
+      std::string groups;
+      if (p.contains("groups"))
+        for (const auto& g : p["groups"]) groups += (groups.empty() ? "" : ", ") + g.get<std::string>();
+      o << str(p, "name") << ": joined (*,G) " << groups;
+      if (has(p, "last_join_s")) o << ", last join " << num(p, "last_join_s") << "s ago";
+      o << "\n";
+      o << str(p, "name") << ": delivered " << num(p, "datagrams_delivered") << " datagrams ("
+        << num(p, "bytes_delivered") << " bytes)\n";
+      std::string dr = drops(p.value("drops", nlohmann::json::object()));
+      if (!dr.empty()) o << str(p, "name") << ": dropped: " << dr << "\n";
+    }
+  }
+  if (doc.contains("counters")) {
+    std::string dr = drops(doc["counters"]);
+    if (!dr.empty()) o << "Counters: " << dr << "\n";
+  }
+  return o.str();
+}
+
+}  // namespace apps

@@ -1,0 +1,143 @@
+#include "apps/udp.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/log.h"
+
+namespace apps {
+
+sockaddr_in to_sockaddr(const common::Endpoint& e) {
+  sockaddr_in s{};
+  s.sin_family = AF_INET;
+  s.sin_port = htons(e.port);
+  s.sin_addr.s_addr = htonl(e.addr.v4_host());
+  return s;
+}
+
+common::Endpoint from_sockaddr(const sockaddr_in& s) {
+  return {common::IpAddr::v4(ntohl(s.sin_addr.s_addr)), ntohs(s.sin_port)};
+}
+
+UdpSocket::~UdpSocket() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+common::Status UdpSocket::open(const common::Endpoint& bind_to, bool reuse_port) {
+  fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) return common::make_error(common::Errc::io, "socket(AF_INET, SOCK_DGRAM) failed");
+  int one = 1;
+  ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (reuse_port) ::setsockopt(fd_, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  ::setsockopt(fd_, IPPROTO_IP, IP_PKTINFO, &one, sizeof one);
+  int buf = 8 << 20;
+  ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+  ::setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+  sockaddr_in sa = to_sockaddr(bind_to);
+  if (::bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+    int e = errno;
+    ::close(fd_);
+    fd_ = -1;
+    if (e == EACCES) return common::make_error(common::Errc::io, "bind: permission denied (ports below 1024 need CAP_NET_BIND_SERVICE)");
+    if (e == EADDRINUSE) return common::make_error(common::Errc::io, "bind: address already in use (another IKE daemon running?)");
+    if (e == EADDRNOTAVAIL) return common::make_error(common::Errc::io, "bind: address not available on this host");
+    return common::make_error(common::Errc::io, "bind failed");
+  }
+  bound_ = bind_to;
+  rx_buf_.resize(kBatch * kBufSize);
+  tx_buf_.resize(kBatch * kBufSize);
+  for (std::size_t i = 0; i < kBatch; ++i) {
+    rx_iov_[i] = {rx_buf_.data() + i * kBufSize, kBufSize};
+    tx_iov_[i] = {tx_buf_.data() + i * kBufSize, 0};
+  }
+  return {};
+}
+
+std::size_t UdpSocket::recv_batch(std::vector<Datagram>& out) {
+  out.clear();
+  for (std::size_t i = 0; i < kBatch; ++i) {
+    auto& h = rx_msgs_[i].msg_hdr;
+    h = {};
+    h.msg_name = &rx_addr_[i];
+    h.msg_namelen = sizeof(sockaddr_in);
+    h.msg_iov = &rx_iov_[i];
+    h.msg_iovlen = 1;
+    h.msg_control = rx_ctrl_[i].data();
+    h.msg_controllen = rx_ctrl_[i].size();
+    rx_msgs_[i].msg_len = 0;
+  }
+  int n = ::recvmmsg(fd_, rx_msgs_.data(), kBatch, MSG_DONTWAIT, nullptr);
+  if (n <= 0) return 0;
+  for (int i = 0; i < n; ++i) {
+    Datagram d;
+    d.remote = from_sockaddr(rx_addr_[i]);
+    d.local = bound_;
+    auto& h = rx_msgs_[i].msg_hdr;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&h); c; c = CMSG_NXTHDR(&h, c)) {
+      if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+        in_pktinfo pi;
+        std::memcpy(&pi, CMSG_DATA(c), sizeof pi);
+        d.local.addr = common::IpAddr::v4(ntohl(pi.ipi_addr.s_addr));
+      }
+    }
+    d.len = rx_msgs_[i].msg_len;
+    d.data = static_cast<std::byte*>(rx_iov_[i].iov_base);
+    out.push_back(d);
+  }
+  return static_cast<std::size_t>(n);
+}
+
+common::MutByteSpan UdpSocket::next_send_buffer() {
+  if (tx_count_ == kBatch) flush();
+  return {tx_buf_.data() + tx_count_ * kBufSize, kBufSize};
+}
+
+void UdpSocket::commit_send(std::size_t len, const common::Endpoint& to) {
+  tx_iov_[tx_count_].iov_len = len;
+  tx_addr_[tx_count_] = to_sockaddr(to);
+  auto& h = tx_msgs_[tx_count_].msg_hdr;
+  h = {};
+  h.msg_name = &tx_addr_[tx_count_];
+  h.msg_namelen = sizeof(sockaddr_in);
+  h.msg_iov = &tx_iov_[tx_count_];
+  h.msg_iovlen = 1;
+  ++tx_count_;
+  if (tx_count_ == kBatch) flush();
+}
+
+void UdpSocket::queue(const common::Endpoint& to, common::ByteSpan data) { queue2(to, data, {}); }
+
+void UdpSocket::queue2(const common::Endpoint& to, common::ByteSpan a, common::ByteSpan b) {
+  if (a.size() + b.size() > kBufSize) {
+    ++send_errors_;
+    return;
+  }
+  auto buf = next_send_buffer();
+  if (!a.empty()) std::memcpy(buf.data(), a.data(), a.size());
+  if (!b.empty()) std::memcpy(buf.data() + a.size(), b.data(), b.size());
+  commit_send(a.size() + b.size(), to);
+}
+
+std::size_t UdpSocket::flush() {
+  std::size_t sent = 0, refused = 0;
+  while (sent < tx_count_) {
+    int n = ::sendmmsg(fd_, tx_msgs_.data() + sent, static_cast<unsigned>(tx_count_ - sent), 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      // Skip the datagram the kernel refused (e.g. no route, EAGAIN on a full buffer).
+      ++refused;
+      ++sent;
+      continue;
+    }
+    sent += static_cast<std::size_t>(n);
+  }
+  tx_count_ = 0;
+  send_errors_ += refused;
+  return refused;
+}
+
+}  // namespace apps
