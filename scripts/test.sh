@@ -59,7 +59,7 @@ else
   for t in tests/interop/swanless_*.sh tests/lab/test_*.sh; do
     [ -e "$t" ] || continue
     echo "--- $t"
-    timeout 900 bash "$t" SWANLESS="$top/build/apps/swanless"
+    SWANLESS="$top/build/apps/swanless" timeout 900 bash "$t"
     record "$t" $?
   done
 fi

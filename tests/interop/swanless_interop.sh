@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# swanless <-> a real strongSwan (charon 5.9 + kernel-libipsec) in two namespaces.
+#   s: swanless, 192.0.2.1 (veth s0)   <--->   c: charon, 192.0.2.2 (veth c0)
+# Inner selectors 10.99.0.1 <-> 10.99.0.2 (first CHILD_SA, in IKE_AUTH) and
+# 10.99.1.1 <-> 10.99.1.2 (second CHILD_SA under the same IKE_SA, CREATE_CHILD_SA; PFS when
+# the ESP proposal has a DH group). swanless puts its inner addresses on its TUN device
+# and routes the peer's selectors there itself (no iptables, no SNAT).
+# Cases:
+#   1. swanless initiates, aes256-sha256-modp2048! (IKE and ESP, PFS), two CHILD_SAs;
+#      ping both, iperf3 TCP, status, tshark decodes the capture with swanless's keylog
+#   2. charon initiates (swanless responder), AES-GCM + ECP
+#   3. swanless initiates, ChaCha20-Poly1305 + Curve25519
+#   4. wrong PSK: AUTHENTICATION_FAILED, swanless keeps running and serving its other peer
+#   5. proposal mismatch: NO_PROPOSAL_CHOSEN, swanless keeps running
+# Usage: SWANLESS=build/apps/swanless sudo -E tests/interop/swanless_interop.sh
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+SWANLESS=${SWANLESS:-$here/../../build/apps/swanless}
+SWANLESS=$(readlink -f "$SWANLESS")
+[ -x "$SWANLESS" ] || { echo "no swanless binary at $SWANLESS"; exit 1; }
+
+lab_init si
+ns_create s || die "namespace s"
+ns_create c || die "namespace c"
+link_ns s s0 192.0.2.1/24 c c0 192.0.2.2/24 || die "veth"
+ns_addr c lo 10.99.0.2/32; ns_addr c lo 10.99.1.2/32
+check "underlay ping" ping_check s 192.0.2.2 2
+
+charon_start c c || die "charon start"
+SWL_PID=
+swl_start() {  # CONF
+  lab_bg s "$LAB_DIR/swanless.$1.log" "$SWANLESS" run -c "$LAB_DIR/$1.conf"
+  SWL_PID=$LAB_BG_PID
+  wait_for "[ -S $LAB_DIR/$1.sock ]" 10 || { cat "$LAB_DIR/swanless.$1.log"; return 1; }
+}
+swl_stop() {
+  [ -n "$SWL_PID" ] || return 0
+  kill -TERM "$SWL_PID" 2>/dev/null
+  for _ in $(seq 50); do kill -0 "$SWL_PID" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$SWL_PID" 2>/dev/null && { fail "swanless did not exit on SIGTERM"; kill -KILL "$SWL_PID"; }
+  wait "$SWL_PID" 2>/dev/null; SWL_PID=
+}
+swl() { nsx s "$SWANLESS" "$@"; }
+
+# swl_conf NAME IKE ESP AUTO PSK [extra conn lines...]
+swl_conf() {
+  local name=$1 ike=$2 esp=$3 auto=$4 psk=$5; shift 5
+  cat >"$LAB_DIR/$name.conf" <<CONF
+config setup
+    socket=$LAB_DIR/$name.sock
+    keylog=$LAB_DIR/$name.keys
+    loglevel=debug
+
+conn %default
+    keyexchange=ikev2
+    authby=secret
+    ike=$ike
+    esp=$esp
+    left=192.0.2.1
+    leftid=s.swl.test
+    right=192.0.2.2
+    rightid=c.swl.test
+$(for l in "$@"; do echo "    $l"; done)
+
+conn net
+    leftsubnet=10.99.0.1/32
+    rightsubnet=10.99.0.2/32
+    auto=$auto
+
+conn net2
+    leftsubnet=10.99.1.1/32
+    rightsubnet=10.99.1.2/32
+    auto=$auto
+CONF
+  printf 's.swl.test c.swl.test : PSK "%s"\n' "$psk" >"$LAB_DIR/$name.secrets"
+  chmod 600 "$LAB_DIR/$name.secrets"
+}
+
+# charon_conf NAME IKE ESP PSK
+charon_conf() {
+  swanctl_conf_gen "$LAB_DIR/$1.swanctl.conf" --conn dc --local 192.0.2.2 --remote 192.0.2.1 \
+    --local-id c.swl.test --remote-id s.swl.test --psk "$4" --ike "$2" --esp "$3" --encap yes \
+    --start none --child net 10.99.0.2/32 10.99.0.1/32 tunnel --child net2 10.99.1.2/32 10.99.1.1/32 tunnel
+  charon_swanctl c c --terminate --ike dc >/dev/null 2>&1
+  charon_load c c "$LAB_DIR/$1.swanctl.conf"
+}
+
+status_has() {  # CONF REGEX
+  swl status --socket "$LAB_DIR/$1.sock" | grep -qE "$2"
+}
+
+# run_case NAME IKE ESP ROLE(initiator|responder) EXPECT_PFS(yes|no) KEYCHECK(yes|no)
+run_case() {
+  local name=$1 ike=$2 esp=$3 role=$4 pfs=$5 keycheck=$6
+  local psk="interop-$$-$name"
+  echo "--- case $name: $ike / $esp, swanless $role"
+  charon_conf "$name" "${ike%!}" "${esp%!}" "$psk" || { fail "$name: charon config"; return; }
+  swl_conf "$name" "$ike" "$esp" "$([ "$role" = initiator ] && echo start || echo add)" "$psk"
+  [ "$keycheck" = yes ] && capture_start s s0 "$LAB_DIR/$name.pcap"
+  swl_start "$name" || { fail "$name: swanless start"; return; }
+  if [ "$role" = responder ]; then
+    charon_initiate c c net 10 || fail "$name: charon initiate net"
+    charon_initiate c c net2 10 || fail "$name: charon initiate net2"
+  fi
+  if wait_for "status_has $name 'net2\\{.*INSTALLED' && status_has $name 'net\\{.*INSTALLED'" 15; then
+    pass "$name: IKE_SA and two CHILD_SAs up"
+  else
+    fail "$name: SAs not up"; swl status --socket "$LAB_DIR/$name.sock"; tail -30 "$LAB_DIR/swanless.$name.log"
+    charon_list_sas c c; swl_stop; [ "$keycheck" = yes ] && capture_stop; return
+  fi
+  local sas; sas=$(charon_list_sas c c)
+  grep -q ESTABLISHED <<<"$sas" && pass "$name: charon shows the IKE_SA ESTABLISHED" || fail "$name: charon IKE_SA"
+  [ "$(grep -c 'INSTALLED, TUNNEL-in-UDP' <<<"$sas")" -eq 2 ] && pass "$name: charon has 2 CHILD_SAs in UDP" \
+    || { fail "$name: charon CHILD_SAs"; echo "$sas"; }
+  if [ "$pfs" = yes ]; then
+    grep -qE "net2: .*ESP:.*/(MODP|ECP|CURVE)_" <<<"$sas" && pass "$name: second CHILD_SA used PFS" \
+      || { fail "$name: second CHILD_SA without PFS"; echo "$sas"; }
+  fi
+  check "$name: ping 10.99.0.1 -> 10.99.0.2" ping_check s 10.99.0.2 3
+  check "$name: ping 10.99.1.1 -> 10.99.1.2 (second CHILD_SA)" ping_check s 10.99.1.2 3
+  check "$name: ping from charon's side 10.99.0.2 -> 10.99.0.1" ping_check c 10.99.0.1 2
+  check "$name: 1372-byte ping" nsx s ping -n -q -c 2 -i 0.2 -W 1 -s 1372 10.99.0.2
+  [ "$keycheck" = yes ] && capture_stop "$LAB_DIR/$name.pcap"
+  if mbps=$(iperf3_tcp c 10.99.0.2 s 3); then pass "$name: iperf3 TCP $mbps Mbit/s"; else fail "$name: iperf3 TCP"; fi
+  local st; st=$(swl status --socket "$LAB_DIR/$name.sock")
+  echo "$st"
+  grep -qE 'net\{[0-9]+\}: .*[1-9][0-9]* bytes_i \([1-9]' <<<"$st" && pass "$name: status counts inbound traffic" \
+    || fail "$name: status shows no inbound traffic"
+  grep -q "ESP in UDP SPIs" <<<"$st" && pass "$name: status shows ESP in UDP" || fail "$name: status mode"
+  swl status --json --socket "$LAB_DIR/$name.sock" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["ike_sas"][0]["state"]=="ESTABLISHED"' \
+    && pass "$name: status --json parses" || fail "$name: status --json"
+  if [ "$keycheck" = yes ]; then
+    check "$name: tshark decrypts IKE and ESP with swanless's keylog" \
+      tshark_check_decrypt "$LAB_DIR/$name.pcap" "$LAB_DIR/$name.keys"
+  fi
+  swl_stop
+  wait_for "! charon_list_sas c c | grep -q ESTABLISHED" 5 && pass "$name: SIGTERM deleted the IKE_SA at charon" \
+    || fail "$name: charon still has the IKE_SA after swanless exited"
+}
+
+run_case cbc 'aes256-sha256-modp2048!' 'aes256-sha256-modp2048!' initiator yes yes
+if charon_has_openssl; then
+  run_case gcm 'aes256gcm16-prfsha384-ecp384!' 'aes256gcm16-ecp384!' responder yes yes
+  run_case chacha 'chacha20poly1305-prfsha256-curve25519!' 'chacha20poly1305-curve25519!' initiator yes no
+else
+  fail "charon has no openssl plugin (libstrongswan-standard-plugins): GCM/ChaCha cases not run"
+fi
+
+# --- failures: swanless keeps running ---
+echo "--- case badpsk / noproposal"
+charon_conf bad 'aes256-sha256-modp2048' 'aes256-sha256-modp2048' "the-right-secret-$$"
+swl_conf bad 'aes256-sha256-modp2048!' 'aes256-sha256-modp2048!' add "a-wrong-secret-$$"
+swl_start bad || die "swanless start (bad)"
+charon_initiate c c net 8 && fail "badpsk: charon established with a wrong PSK" || pass "badpsk: charon's initiation failed"
+grep -q "AUTHENTICATION_FAILED" "$(charon_log c)" && pass "badpsk: charon received AUTHENTICATION_FAILED" \
+  || fail "badpsk: no AUTHENTICATION_FAILED in charon's log"
+grep -qiE "auth.*fail" "$LAB_DIR/swanless.bad.log" && pass "badpsk: swanless logged the authentication failure" \
+  || fail "badpsk: swanless did not log it"
+kill -0 "$SWL_PID" && pass "badpsk: swanless still running" || fail "badpsk: swanless died"
+charon_conf bad2 'aes128-sha1-modp3072' 'aes128-sha1' "the-right-secret-$$"
+charon_initiate c c net 8 && fail "noproposal: established" || pass "noproposal: charon's initiation failed"
+grep -q "NO_PROPOSAL_CHOSEN" "$(charon_log c)" && pass "noproposal: charon received NO_PROPOSAL_CHOSEN" \
+  || fail "noproposal: no NO_PROPOSAL_CHOSEN in charon's log"
+kill -0 "$SWL_PID" && pass "noproposal: swanless still running" || fail "noproposal: swanless died"
+swl status --socket "$LAB_DIR/bad.sock" | grep -qE "ike_auth_failures [1-9]" && pass "status counts the auth failure" \
+  || fail "status does not count the auth failure"
+swl_stop
+
+charon_stop c
+lab_summary
