@@ -503,7 +503,8 @@ std::optional<ProtoPort> parse_protoport(std::string_view s) {
 
 // One leftsubnet item: "10.0.0.0/24", "10.0.0.1", "10.0.0.1-10.0.0.9", each optionally
 // followed by strongSwan's "[proto/port]".
-std::optional<TrafficSelector> parse_subnet_item(std::string_view s, const ProtoPort& deflt) {
+std::optional<TrafficSelector> parse_subnet_item(std::string_view s, const ProtoPort& deflt,
+                                                 std::optional<Prefix>* written = nullptr) {
   ProtoPort pp = deflt;
   std::size_t br = s.find('[');
   if (br != std::string_view::npos) {
@@ -528,6 +529,7 @@ std::optional<TrafficSelector> parse_subnet_item(std::string_view s, const Proto
   }
   auto pfx = parse_prefix(s);
   if (!pfx) return std::nullopt;
+  if (written) *written = pfx;
   return TrafficSelector::from_prefix(*pfx, pp.proto, pp.lo, pp.hi);
 }
 
@@ -668,7 +670,8 @@ void type_host(Typer& ty, const KeyMap& m, std::string_view side, HostConfig& h,
   h.port_hi = pp.hi;
   if (auto k = get("subnet")) {
     for (auto item : split_list(k->value)) {
-      auto ts = parse_subnet_item(item, pp);
+      std::optional<Prefix> written;
+      auto ts = parse_subnet_item(item, pp, &written);
       if (!ts) {
         ty.err(*k, "malformed subnet '" + std::string(item) +
                        "' (CIDR, address or range, optional [proto/port])");
@@ -676,6 +679,7 @@ void type_host(Typer& ty, const KeyMap& m, std::string_view side, HostConfig& h,
         continue;
       }
       h.subnets.push_back(*ts);
+      if (written) h.prefixes.push_back(*written);
     }
   } else if (h.kind == HostConfig::Kind::address) {
     h.subnets.push_back(TrafficSelector::from_prefix(
@@ -1502,6 +1506,11 @@ int run_check(const std::string& path, std::ostream& out, std::ostream& err) {
     if (!c.right.rsasigkey.empty()) out << ", rightrsasigkey " << c.right.rsasigkey.size() << " bytes";
     out << "\n";
     out << "  mode:   " << to_string(c.mode) << (c.force_encaps ? ", forceencaps" : "") << "\n";
+    if (c.mode == Mode::tunnel && !c.left.prefixes.empty()) {
+      out << "  tun addresses:";
+      for (const auto& p : c.left.prefixes) out << " " << p.to_string();
+      out << "\n";
+    }
     out << "  local_ts:  " << ts_list(c.left) << "\n";
     out << "  remote_ts: " << ts_list(c.right) << "\n";
     out << "  ike: " << proposals_text(c.ike) << "\n";

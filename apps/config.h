@@ -77,6 +77,10 @@ struct HostConfig {
   // `dynamic` is true and `protocol`/ports are applied to the runtime address.
   std::vector<common::TrafficSelector> subnets;
   bool dynamic = false;
+  // The leftsubnet CIDR items as written, host bits kept: `leftsubnet=10.45.8.17/28` is
+  // the selector 10.45.8.16/28 and puts 10.45.8.17/28 on the TUN device (tunnel mode).
+  // Ranges have no entry here. Empty when no subnet was configured.
+  std::vector<common::Prefix> prefixes;
   std::uint8_t protocol = 0;  // leftprotoport
   std::uint16_t port_lo = 0, port_hi = 65535;
   std::uint16_t ike_port = 500;
