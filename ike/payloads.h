@@ -308,7 +308,8 @@ struct VendorIdPayload {
 // ~                         Starting Address*                     ~
 // ~                         Ending Address*                       ~
 // TS types: 7 TS_IPV4_ADDR_RANGE (selector length 16), 8 TS_IPV6_ADDR_RANGE (40).
-// Selectors of other types are skipped (never widened); start/end families must match.
+// Selectors of other types are skipped (never widened), so `selectors` may be empty after
+// parse (answer TS_UNACCEPTABLE); a wire count of 0 is rejected.
 inline constexpr std::uint8_t kTsIpv4AddrRange = 7;
 inline constexpr std::uint8_t kTsIpv6AddrRange = 8;
 template <PayloadType T>
