@@ -141,3 +141,7 @@ inline Framed frame(const esp::Sa& sa, const Bytes& inner, std::size_t extra_tai
 inline esp::TimePoint t(int seconds) { return esp::TimePoint{} + std::chrono::seconds(seconds); }
 
 }  // namespace esp_test
+
+namespace esp_test {
+inline common::Bytes from_hex_bytes(const char* h) { return common::from_hex(h); }
+}  // namespace esp_test
