@@ -22,7 +22,7 @@ constexpr PayloadRule kIkeSaInitResponse[] = {
 };
 constexpr PayloadRule kIkeAuthRequest[] = {
     {P::notify, 0, kMany, true, false}, {P::idi, 1, 1, true, false},
-    {P::cert, 0, 4, true, false},       {P::certreq, 0, kMany, true, false},
+    {P::cert, 0, kMany, true, false},   {P::certreq, 0, kMany, true, false},
     {P::idr, 0, 1, true, false},        {P::auth, 1, 1, true, false},
     {P::eap, 0, 1, true, false},        {P::cp, 0, 1, true, false},
     {P::sa, 0, 1, true, false},         {P::tsi, 0, 1, true, false},
@@ -30,7 +30,8 @@ constexpr PayloadRule kIkeAuthRequest[] = {
 };
 constexpr PayloadRule kIkeAuthResponse[] = {
     {P::notify, 0, kMany, true, true}, {P::idr, 1, 1, true, false},
-    {P::cert, 0, 4, true, false},      {P::auth, 1, 1, true, false},
+    {P::cert, 0, kMany, true, false},  {P::certreq, 0, kMany, true, false},
+    {P::auth, 1, 1, true, false},
     {P::eap, 0, 1, true, false},       {P::cp, 0, 1, true, false},
     {P::sa, 0, 1, true, false},        {P::tsi, 0, 1, true, false},
     {P::tsr, 0, 1, true, false},       {P::vendor_id, 0, kMany, true, false},
