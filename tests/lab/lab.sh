@@ -1,0 +1,378 @@
+#!/usr/bin/env bash
+# tests/lab/lab.sh: the reference scenario lab (issue #3): a cloud VM behind 1:1 NAT that
+# receives multicast from a datacenter over GRE over IPsec. See tests/lab/README.md for
+# the diagram and the address mapping.
+#
+#   sudo tests/lab/lab.sh up [--cloud standin|swanless|none] [--keepalive N]
+#   sudo tests/lab/lab.sh status
+#   sudo tests/lab/lab.sh down
+#
+# Sourced by tests (`. tests/lab/lab.sh`), it defines, on top of tests/interop/lib.sh and
+# tests/lab/lablib.sh:
+#   lab_up [--cloud standin|swanless|none] [--keepalive N]
+#                          namespaces cloud, nat, dc, src; NAT; dc side (charon responder,
+#                          GRE endpoint gre1, FRR zebra+pimd as PIM-SM router and RP);
+#                          then the cloud side chosen (default: none)
+#   lab_down               tear everything down (also runs from lib.sh's trap)
+#   lab_topology, dc_up, standin_up, swanless_up     the steps of lab_up
+#   start_source RATE SECONDS [SIZE]    multicast sender in src to 239.1.1.1:5000
+#   wait_source [TIMEOUT]  wait until it finished; prints its JSON result
+#   start_receiver [PORT] [GROUP] [IFNAME] [NAME]   mcast_receiver.py in cloud (tracked)
+#   receiver_stats [NAME]  print the receiver's JSON status
+#   frr_show CMD           vtysh "CMD" on the dc router (e.g. frr_show 'show ip pim join')
+#   gre_keepalive_counts   "SENT REPLIES" of the dc GRE endpoint's keepalives
+#   gre_status dc|cloud    the GRE endpoint's JSON counters
+#   dc_sas / cloud_sas     swanctl --list-sas of the dc charon / the stand-in charon
+#   pim_neighbor_up ADDR IFACE, pim_join_on GROUP IFACE     predicates on FRR's state
+
+# shellcheck disable=SC2034  # LAB_*_PID and the address variables are for the tests that source this
+LAB_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lablib.sh
+. "$LAB_HERE/lablib.sh"
+
+# ---------------------------------------------------------------------------------------
+# addresses (seed-aws.conf with the public and non-documentation addresses mapped)
+LAB_CLOUD_PRIV=10.1.1.246      # VM private address (as in the seed)
+LAB_NAT_IN=10.1.1.1            # NAT gateway, VPC side
+LAB_NAT_PUB=203.0.113.1        # VM's public address (seed: 222.45.67.1)
+LAB_NAT_WAN=198.51.100.1       # "internet" router address on the dc's link
+LAB_DC_GW=198.51.100.20        # dc VPN gateway (seed: 177.54.214.20)
+LAB_DC_GRE=10.44.7.1           # dc GRE endpoint (on lo)
+LAB_CLOUD_GRE=10.44.6.1        # VM GRE endpoint
+LAB_DC_TUN=10.44.4.5           # gre1 inner, dc
+LAB_CLOUD_TUN=10.44.4.6        # gre1 inner, VM
+LAB_DC_NET=198.18.30.0/24      # datacenter subnet (seed: 100.15.30.0/24)
+LAB_DC_HOST=198.18.30.1        # a datacenter host (on dc's lo) for the tcp child
+LAB_RP=198.18.30.253           # RP (seed: 100.15.30.253)
+LAB_CLOUD_NET=10.45.8.16/28    # VM's "interesting traffic" subnet (seed: 10.45.8.17/28)
+LAB_CLOUD_HOST=10.45.8.17
+LAB_SRC_DC=198.18.31.1         # dc on the source's link
+LAB_SRC_ADDR=198.18.31.10      # the multicast source
+LAB_GROUP=239.1.1.1
+LAB_PORT=5000
+LAB_PSK=${LAB_PSK:-"swanless lab shared secret, not for production"}
+LAB_PROPOSAL=${LAB_PROPOSAL:-aes256-sha256-modp2048}
+LAB_STATE=${LAB_STATE:-/run/swanless-lab.state}
+SWANLESS=${SWANLESS:-$LAB_HERE/../../build/apps/swanless}
+
+# ---------------------------------------------------------------------------------------
+# building blocks
+
+# lab_topology: namespaces, veths, addresses, routes, NAT.
+#   cloud eth0 10.1.1.246/24 -- nat in0 10.1.1.1/24
+#   nat out0 203.0.113.1/24 + 198.51.100.1/24 -- dc wan0 198.51.100.20/24
+#   dc src0 198.18.31.1/24 -- src eth0 198.18.31.10/24
+lab_topology() {
+  local n
+  for n in cloud nat dc src; do ns_create "$n" || return 1; done
+  link_ns cloud eth0 "$LAB_CLOUD_PRIV/24" nat in0 "$LAB_NAT_IN/24" || return 1
+  link_ns nat out0 "$LAB_NAT_PUB/24" dc wan0 "$LAB_DC_GW/24" || return 1
+  ns_addr nat out0 "$LAB_NAT_WAN/24" || return 1
+  link_ns dc src0 "$LAB_SRC_DC/24" src eth0 "$LAB_SRC_ADDR/24" || return 1
+  # cloud: no default route, only the dc's public subnet via the NAT gateway
+  ns_route cloud 198.51.100.0/24 via "$LAB_NAT_IN" || return 1
+  # dc: the NATed public addresses via the "internet" router
+  ns_route dc 203.0.113.0/24 via "$LAB_NAT_WAN" || return 1
+  # src: multicast out of eth0
+  ns_route src 224.0.0.0/4 dev eth0 || return 1
+  # nat: forwarding inside this namespace only; 1:1 NAT like a cloud provider's
+  nsx nat sysctl -qw net.ipv4.ip_forward=1 >/dev/null || return 1
+  nsx nat iptables -t nat -A POSTROUTING -s "$LAB_CLOUD_PRIV/32" -o out0 -j SNAT --to-source "$LAB_NAT_PUB" || return 1
+  nsx nat iptables -t nat -A PREROUTING -d "$LAB_NAT_PUB/32" -i out0 -j DNAT --to-destination "$LAB_CLOUD_PRIV" || return 1
+}
+
+# dc_up [KEEPALIVE_S]: the datacenter: inner addresses, GRE endpoint (gre1), charon
+# responder with children dc-tun-gre and dc-tun-tcp, FRR (zebra + pimd, RP).
+dc_up() {
+  local ka=${1:-10}
+  ns_addr dc lo "$LAB_DC_GRE/32" && ns_addr dc lo "$LAB_RP/32" && ns_addr dc lo "$LAB_DC_HOST/32" || return 1
+  # charon first (it takes longest), GRE endpoint meanwhile
+  charon_start dc dc --no-wait || return 1
+  lab_bg dc "$LAB_DIR/gre-dc.log" python3 "$LAB_HERE/gre_endpoint.py" --ifname gre1 \
+    --local "$LAB_DC_GRE" --remote "$LAB_CLOUD_GRE" --address "$LAB_DC_TUN/30" --peer "$LAB_CLOUD_TUN" \
+    --keepalive "$ka" --reflect --status "$LAB_DIR/gre-dc.json"
+  LAB_GRE_DC_PID=$LAB_BG_PID
+  wait_log "$LAB_DIR/gre-dc.log" "gre_endpoint: gre1 up" 10 \
+    || { echo "dc_up: GRE endpoint did not start:" >&2; cat "$LAB_DIR/gre-dc.log" >&2; return 1; }
+  frr_start dc dc "$(cat <<EOF
+!
+interface lo
+ ip pim
+!
+interface src0
+ ip pim
+!
+interface gre1
+ ip pim
+!
+ip pim rp $LAB_RP 239.0.0.0/8
+!
+EOF
+)" || return 1
+  charon_wait dc || return 1
+  swanctl_conf_gen "$LAB_DIR/dc.swanctl.conf" --conn dc-tun --local "$LAB_DC_GW" --remote "$LAB_NAT_PUB" \
+    --local-id "$LAB_DC_GW" --remote-id "$LAB_NAT_PUB" --psk "$LAB_PSK" \
+    --ike "$LAB_PROPOSAL" --esp "$LAB_PROPOSAL" --encap no --start none \
+    --child dc-tun-gre "$LAB_DC_GRE/32" "$LAB_CLOUD_GRE/32" tunnel \
+    --child dc-tun-tcp "$LAB_DC_NET" "$LAB_CLOUD_NET" tunnel || return 1
+  charon_load dc dc "$LAB_DIR/dc.swanctl.conf" || return 1
+}
+
+# cloud_base: the VM's inner addresses (what swanless would put on its TUN; the stand-in
+# charon needs them on lo) and rp_filter off (multicast from the source arrives on gre1
+# with no route back there).
+cloud_base() {
+  nsx cloud sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 >/dev/null
+}
+
+# standin_up: strongSwan charon in cloud in place of swanless (initiator, encap forced,
+# through the NAT), a Python GRE endpoint (gre1 10.44.4.6, reflects keepalives) and the
+# PIM Hello+Join sender on gre1.
+standin_up() {
+  cloud_base
+  ns_addr cloud lo "$LAB_CLOUD_GRE/32" && ns_addr cloud lo "$LAB_CLOUD_HOST/32" || return 1
+  charon_start cloud cloud --no-wait || return 1
+  lab_bg cloud "$LAB_DIR/gre-cloud.log" python3 "$LAB_HERE/gre_endpoint.py" --ifname gre1 \
+    --local "$LAB_CLOUD_GRE" --remote "$LAB_DC_GRE" --address "$LAB_CLOUD_TUN/30" --peer "$LAB_DC_TUN" \
+    --reflect --status "$LAB_DIR/gre-cloud.json"
+  wait_log "$LAB_DIR/gre-cloud.log" "gre_endpoint: gre1 up" 10 \
+    || { echo "standin_up: GRE endpoint did not start:" >&2; cat "$LAB_DIR/gre-cloud.log" >&2; return 1; }
+  nsx cloud sysctl -qw net.ipv4.conf.gre1.rp_filter=0 >/dev/null
+  ns_route cloud 198.18.31.0/24 dev gre1 || return 1
+  charon_wait cloud || return 1
+  swanctl_conf_gen "$LAB_DIR/cloud.swanctl.conf" --conn dc-tun --local "$LAB_CLOUD_PRIV" --remote "$LAB_DC_GW" \
+    --local-id "$LAB_NAT_PUB" --remote-id "$LAB_DC_GW" --psk "$LAB_PSK" \
+    --ike "$LAB_PROPOSAL" --esp "$LAB_PROPOSAL" --encap yes --start none \
+    --child dc-tun-gre "$LAB_CLOUD_GRE/32" "$LAB_DC_GRE/32" tunnel \
+    --child dc-tun-tcp "$LAB_CLOUD_NET" "$LAB_DC_NET" tunnel || return 1
+  charon_load cloud cloud "$LAB_DIR/cloud.swanctl.conf" || return 1
+  # first child inside IKE_AUTH, second by CREATE_CHILD_SA (with PFS)
+  charon_initiate cloud cloud dc-tun-gre 15 || return 1
+  charon_initiate cloud cloud dc-tun-tcp 15 || return 1
+  lab_bg cloud "$LAB_DIR/pim-cloud.log" python3 "$LAB_HERE/pim_join.py" --ifname gre1 \
+    --ifaddr "$LAB_CLOUD_TUN" --neighbor "$LAB_DC_TUN" --rp "$LAB_RP" --group "$LAB_GROUP" \
+    --status "$LAB_DIR/pim-cloud.json"
+  LAB_PIM_PID=$LAB_BG_PID
+}
+
+# swanless_up: swanless in cloud with the seed's configuration, mapped to the lab's
+# addresses (binary: $SWANLESS). Not validated yet: swanless's IKE is being written.
+swanless_up() {
+  cloud_base
+  local bin; bin=$(readlink -f "$SWANLESS" 2>/dev/null)
+  [ -x "$bin" ] || { echo "swanless_up: no swanless binary at $SWANLESS (set SWANLESS=)" >&2; return 1; }
+  cat >"$LAB_DIR/swanless.conf" <<EOF
+# seed-aws.conf with the lab's addresses (tests/lab/README.md has the mapping)
+config setup
+    socket=$LAB_DIR/swanless.sock
+    keylog=$LAB_DIR/swanless-keys
+    loglevel=${SWANLESS_LOGLEVEL:-info}
+
+conn %default
+    keyexchange=ikev2
+    authby=secret
+    ike=$LAB_PROPOSAL!
+    esp=$LAB_PROPOSAL!
+    ikelifetime=3h
+    lifetime=1h
+    rekeymargin=9m
+    dpddelay=30s
+    dpdaction=restart
+
+conn dc-tun
+    left=$LAB_CLOUD_PRIV
+    leftid=$LAB_NAT_PUB
+    right=$LAB_DC_GW
+    rightid=$LAB_DC_GW
+    auto=ignore
+
+conn dc-tun-gre
+    also=dc-tun
+    leftsubnet=$LAB_CLOUD_GRE/32
+    rightsubnet=$LAB_DC_GRE/32
+    auto=start
+
+conn dc-tun-tcp
+    also=dc-tun
+    leftsubnet=$LAB_CLOUD_HOST/28
+    rightsubnet=$LAB_DC_NET
+    auto=start
+
+gre gre1
+    conn=dc-tun-gre
+    local=$LAB_CLOUD_GRE
+    remote=$LAB_DC_GRE
+    address=$LAB_CLOUD_TUN/30
+    peer=$LAB_DC_TUN
+    mtu=1476
+    ttl=255
+    keepalive=reply
+
+pim upstream
+    interface=gre1
+    neighbor=$LAB_DC_TUN
+    rp=$LAB_RP
+    groups=$LAB_GROUP
+    deliver=tun,udp:127.0.0.1:$((LAB_PORT + 1))
+EOF
+  mkdir -p "$LAB_DIR/swanless-keys"
+  printf '%s %s : PSK "%s"\n' "$LAB_NAT_PUB" "$LAB_DC_GW" "$LAB_PSK" >"$LAB_DIR/swanless.secrets"
+  chmod 600 "$LAB_DIR/swanless.secrets"
+  lab_bg cloud "$LAB_DIR/swanless.log" "$bin" run -c "$LAB_DIR/swanless.conf"
+  LAB_SWANLESS_PID=$LAB_BG_PID
+  if ! wait_for "[ -S '$LAB_DIR/swanless.sock' ] || ! kill -0 $LAB_SWANLESS_PID" 10 \
+     || ! kill -0 "$LAB_SWANLESS_PID" 2>/dev/null; then
+    echo "swanless_up: swanless did not start:" >&2; tail -n 30 "$LAB_DIR/swanless.log" >&2; return 1
+  fi
+}
+
+# lab_up [--cloud standin|swanless|none] [--keepalive N]: the whole lab. Needs lab_init
+# first (lab.sh up does it).
+lab_up() {
+  local cloud=none ka=10
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --cloud) cloud=$2; shift 2 ;;
+      --keepalive) ka=$2; shift 2 ;;
+      *) echo "lab_up: unknown option $1" >&2; return 1 ;;
+    esac
+  done
+  [ -n "$LAB_DIR" ] || { echo "lab_up: call lab_init first" >&2; return 1; }
+  lab_topology || { echo "lab_up: topology failed" >&2; return 1; }
+  dc_up "$ka" || { echo "lab_up: dc side failed" >&2; return 1; }
+  case $cloud in
+    none) ;;
+    standin) standin_up || { echo "lab_up: stand-in failed" >&2; return 1; } ;;
+    swanless) swanless_up || { echo "lab_up: swanless failed" >&2; return 1; } ;;
+    *) echo "lab_up: --cloud standin|swanless|none" >&2; return 1 ;;
+  esac
+  LAB_CLOUD_MODE=$cloud
+}
+
+# lab_down: remove the lab (what lib.sh's trap does at exit, callable earlier).
+lab_down() { lab_teardown; }
+
+# ---------------------------------------------------------------------------------------
+# traffic and state
+
+# start_source RATE SECONDS [SIZE]: multicast sender in src (tracked); result JSON in
+# $LAB_DIR/source.json when done.
+start_source() {
+  local rate=$1 secs=$2 size=${3:-200}
+  rm -f "$LAB_DIR/source.json"
+  lab_bg src "$LAB_DIR/source.log" python3 "$LAB_HERE/mcast_sender.py" --group "$LAB_GROUP" \
+    --port "$LAB_PORT" --rate "$rate" --seconds "$secs" --size "$size" --ttl 16 \
+    --iface-addr "$LAB_SRC_ADDR" --status "$LAB_DIR/source.json"
+  LAB_SOURCE_PID=$LAB_BG_PID
+}
+
+# wait_source [TIMEOUT]: wait for the sender to finish; print its result.
+wait_source() {
+  wait_for "[ -s '$LAB_DIR/source.json' ]" "${1:-60}" || return 1
+  cat "$LAB_DIR/source.json"
+}
+
+# start_receiver [PORT] [GROUP] [IFNAME] [NAME]: mcast_receiver.py in cloud (tracked),
+# status in $LAB_DIR/NAME.json (NAME default rx). GROUP "-" binds the port only (for
+# swanless's udp: delivery).
+start_receiver() {
+  local port=${1:-$LAB_PORT} group=${2:-$LAB_GROUP} ifn=${3:-gre1} name=${4:-rx}
+  local -a g=()
+  [ "$group" != - ] && g=(--group "$group" --ifname "$ifn")
+  lab_bg cloud "$LAB_DIR/$name.log" python3 "$LAB_HERE/mcast_receiver.py" --port "$port" "${g[@]}" \
+    --status "$LAB_DIR/$name.json"
+  wait_log "$LAB_DIR/$name.log" "mcast_receiver: port" 5 \
+    || { echo "start_receiver: did not start:" >&2; cat "$LAB_DIR/$name.log" >&2; return 1; }
+  # first status written right after start
+  wait_for "[ -s '$LAB_DIR/$name.json' ]" 3
+}
+
+# receiver_stats [NAME]: the receiver's JSON status.
+receiver_stats() { cat "$LAB_DIR/${1:-rx}.json"; }
+
+# frr_show CMD: vtysh CMD on the dc router.
+frr_show() { frr_vtysh dc "$@"; }
+
+# gre_status dc|cloud: JSON counters of that GRE endpoint.
+gre_status() { cat "$LAB_DIR/gre-$1.json"; }
+
+# gre_keepalive_counts: "SENT REPLIES" of the dc GRE endpoint's keepalives.
+gre_keepalive_counts() {
+  echo "$(json_get "$LAB_DIR/gre-dc.json" ka_tx) $(json_get "$LAB_DIR/gre-dc.json" ka_rx)"
+}
+
+dc_sas() { charon_list_sas dc dc; }
+cloud_sas() { charon_list_sas cloud cloud; }
+
+# pim_neighbor_up ADDR IFACE: FRR has ADDR as a PIM neighbor on IFACE.
+pim_neighbor_up() {
+  frr_show "show ip pim neighbor" 2>/dev/null | awk -v a="$1" -v i="$2" '$1 == i && $2 == a { f = 1 } END { exit !f }'
+}
+
+# pim_join_on GROUP IFACE: FRR has a (*,G) join for GROUP on IFACE, state JOIN.
+pim_join_on() {
+  frr_show "show ip pim join" 2>/dev/null | awk -v g="$1" -v i="$2" '$1 == i && $3 == "*" && $4 == g && $5 == "JOIN" { f = 1 } END { exit !f }'
+}
+
+# lab_print_info: namespaces and how to use them.
+lab_print_info() {
+  cat <<EOF
+lab $LAB_PREFIX is up (cloud: ${LAB_CLOUD_MODE:-none}); files in $LAB_DIR
+namespaces:
+  cloud  $(lab_ns cloud)   VM: $LAB_CLOUD_PRIV (eth0), inner $LAB_CLOUD_GRE, $LAB_CLOUD_HOST, gre1 $LAB_CLOUD_TUN
+  nat    $(lab_ns nat)   1:1 NAT $LAB_CLOUD_PRIV <-> $LAB_NAT_PUB, router $LAB_NAT_WAN
+  dc     $(lab_ns dc)   VPN gw $LAB_DC_GW, GRE $LAB_DC_GRE, gre1 $LAB_DC_TUN, RP $LAB_RP, host $LAB_DC_HOST
+  src    $(lab_ns src)   multicast source $LAB_SRC_ADDR -> $LAB_GROUP:$LAB_PORT
+exec into one:     sudo ip netns exec $(lab_ns dc) bash
+PIM state:         sudo vtysh --vty_socket ${LAB_FRR_DIR[dc]:-?} -c 'show ip pim join'
+dc SAs:            sudo ip netns exec $(lab_ns dc) env STRONGSWAN_CONF=$LAB_DIR/dc/strongswan.conf swanctl --list-sas --uri unix://$LAB_DIR/dc.vici
+multicast source:  sudo ip netns exec $(lab_ns src) python3 $LAB_HERE/mcast_sender.py --rate 100 --seconds 10 --iface-addr $LAB_SRC_ADDR
+receiver in cloud: sudo ip netns exec $(lab_ns cloud) python3 $LAB_HERE/mcast_receiver.py --group $LAB_GROUP --ifname gre1 --seconds 15
+GRE counters:      cat $LAB_DIR/gre-dc.json
+tear down:         sudo $LAB_HERE/lab.sh down
+EOF
+}
+
+# ---------------------------------------------------------------------------------------
+# command line
+
+lab_main() {
+  local cmd=${1:-}; shift || true
+  case $cmd in
+    up)
+      if [ -f "$LAB_STATE" ]; then
+        echo "lab.sh: a lab is already up ($LAB_STATE); run 'lab.sh down' first" >&2; return 1
+      fi
+      lab_init lab
+      lab_keeper_start
+      if ! lab_up "$@"; then fail "lab up"; return 1; fi
+      lab_persist "$LAB_STATE"
+      lab_print_info
+      ;;
+    down)
+      [ -f "$LAB_STATE" ] || { echo "lab.sh: no lab up ($LAB_STATE missing)" >&2; return 0; }
+      [ "$(id -u)" -eq 0 ] || { echo "lab.sh down: needs root" >&2; return 2; }
+      lab_restore "$LAB_STATE"
+      lab_teardown
+      rm -f "$LAB_STATE"
+      echo "lab $LAB_PREFIX removed"
+      ;;
+    status)
+      [ -f "$LAB_STATE" ] || { echo "no lab up"; return 1; }
+      lab_restore "$LAB_STATE"
+      LAB_TORN_DOWN=1   # never tear down from here
+      lab_print_info
+      echo "--- PIM neighbors / joins"; frr_show "show ip pim neighbor" "show ip pim join"
+      echo "--- dc GRE"; gre_status dc; echo
+      echo "--- dc SAs"; dc_sas
+      ;;
+    *)
+      echo "usage: $0 up [--cloud standin|swanless|none] [--keepalive N] | status | down" >&2
+      return 2 ;;
+  esac
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  lab_main "$@"
+  exit $?
+fi
