@@ -250,7 +250,7 @@ lab_up() {
 }
 
 # lab_down: remove the lab (what lib.sh's trap does at exit, callable earlier).
-lab_down() { lab_teardown; }
+lab_down() { lab_stop_all 5; lab_teardown; }
 
 # ---------------------------------------------------------------------------------------
 # traffic and state
@@ -346,13 +346,14 @@ lab_main() {
       lab_init lab
       lab_keeper_start
       if ! lab_up "$@"; then fail "lab up"; return 1; fi
-      lab_persist "$LAB_STATE"
+      lab_persist "$LAB_STATE" LAB_CLOUD_MODE
       lab_print_info
       ;;
     down)
       [ -f "$LAB_STATE" ] || { echo "lab.sh: no lab up ($LAB_STATE missing)" >&2; return 0; }
       [ "$(id -u)" -eq 0 ] || { echo "lab.sh down: needs root" >&2; return 2; }
       lab_restore "$LAB_STATE"
+      lab_stop_all 5
       lab_teardown
       rm -f "$LAB_STATE"
       echo "lab $LAB_PREFIX removed"

@@ -6,8 +6,9 @@
 #   frr_start NS NAME PIMD_CONF   zebra + pimd in NS, run as user frr from $LAB_DIR/frr-NAME
 #   frr_vtysh NAME CMD...         vtysh -c CMD against that FRR (one -c per CMD)
 #   json_get FILE KEY             a top-level field of a JSON status file ("" if absent)
-#   lab_persist STATE_FILE        keep the lab after the script exits (state for lab_restore)
+#   lab_persist STATE_FILE [VAR]  keep the lab after the script exits (state for lab_restore)
 #   lab_restore STATE_FILE        load a persisted lab's state (then lab_teardown removes it)
+#   lab_stop_all [GRACE]          end all the lab's processes at once (then lab_teardown)
 #   ping_from NS SRC DST [N] [MIN] ping with a source address
 
 _lablib_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -68,15 +69,15 @@ json_get() {
   echo "$v"
 }
 
-# lab_persist STATE_FILE: let the lab outlive this script. Removes the teardown trap and
+# lab_persist STATE_FILE [VAR...]: let the lab outlive this script. Removes the teardown trap and
 # writes the lab's state (namespaces, tracked processes, charons, FRR, temp dir) to
 # STATE_FILE for lab_restore. Call after everything is up.
 lab_persist() {
-  local state=$1
+  local state=$1; shift
   trap - EXIT INT TERM
   {
     declare -p LAB_TAG LAB_PREFIX LAB_DIR LAB_NS LAB_PIDS LAB_CHARON_PID LAB_CHARON_NS LAB_FRR_DIR
-    declare -p LAB_KEEPER_PID 2>/dev/null
+    declare -p LAB_KEEPER_PID "$@" 2>/dev/null
   } | sed 's/^declare -\([a-zA-Z]*\) /declare -g\1 /; s/^declare -- /declare -g /' >"$state"
 }
 
@@ -87,6 +88,36 @@ lab_restore() {
   . "$1"
   LAB_TORN_DOWN=0
   LAB_START_MS=$(now_ms)
+}
+
+# _lab_alive PID: running and not a zombie (processes of a persisted lab are not our
+# children: `kill -0` alone also succeeds on a zombie waiting for its reaper).
+_lab_alive() {
+  local st
+  st=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
+  [ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+
+# lab_stop_all [GRACE_S]: TERM every tracked process, charon and process inside the lab's
+# namespaces at once, wait up to GRACE (default 5) seconds for all, KILL the rest. Faster
+# than ending them one by one; lab_teardown afterwards finds nothing left to wait for.
+lab_stop_all() {
+  local grace=${1:-5} pid ns i
+  local -a pids=("${LAB_PIDS[@]}" "${LAB_CHARON_PID[@]}")
+  for ns in "${LAB_NS[@]}"; do
+    for pid in $(ip netns pids "$ns" 2>/dev/null); do pids+=("$pid"); done
+  done
+  [ ${#pids[@]} -gt 0 ] || return 0
+  kill -TERM "${pids[@]}" 2>/dev/null
+  for ((i = 0; i < grace * 10; i++)); do
+    local alive=0
+    for pid in "${pids[@]}"; do _lab_alive "$pid" && { alive=1; break; }; done
+    [ $alive = 0 ] && break
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do _lab_alive "$pid" && kill -KILL "$pid" 2>/dev/null; done
+  LAB_PIDS=(); LAB_CHARON_PID=()
+  return 0
 }
 
 # lab_keeper_start: start a placeholder process whose pid names the lab, so that
