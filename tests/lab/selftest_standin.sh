@@ -93,6 +93,21 @@ gc=$LAB_DIR/gre-cloud.json
 check "GRE (cloud): $(json_get "$gc" ka_reflected) keepalives reflected, no packet from a wrong source or malformed" \
   test "$(json_get "$gc" ka_reflected)" -ge 3 -a "$(json_get "$gc" drop_src)" = 0 -a "$(json_get "$gc" drop_malformed)" = 0
 
+# --- the dc GRE endpoint accepts GRE only from 10.44.6.1: a GRE packet from the source's
+# subnet (routed straight to the dc, not through IPsec) must be dropped and counted
+ns_route src "$LAB_DC_GRE/32" via "$LAB_SRC_DC"
+drop0=$(json_get "$LAB_DIR/gre-dc.json" drop_src)
+nsx src python3 -c 'import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_GRE)
+inner = bytes([0x45, 0, 0, 20, 0, 0, 0, 0, 64, 17, 0, 0]) + socket.inet_aton("10.44.4.6") + socket.inet_aton("10.44.4.5")
+for _ in range(3):
+    s.sendto(struct.pack("!HH", 0, 0x0800) + inner, (sys.argv[1], 0))' "$LAB_DC_GRE"
+if wait_for "[ \"\$(json_get $LAB_DIR/gre-dc.json drop_src)\" -ge $((drop0 + 3)) ]" 3; then
+  pass "GRE (dc): 3 GRE packets from a foreign source dropped (drop_src $drop0 -> $(json_get "$LAB_DIR/gre-dc.json" drop_src))"
+else
+  fail "GRE (dc): foreign GRE not counted as dropped: $(gre_status dc)"
+fi
+
 # --- the wire between NAT and dc: only ESP-in-UDP from the public address
 capture_stop
 read -r esp_pub from_priv ike_pub < <(tshark_counts "$LAB_DIR/wan.pcap" \
