@@ -1,0 +1,41 @@
+// libFuzzer target: the bytes as a config file (ipsec.conf syntax + gre/pim sections), as
+// a secrets file, and as ike=/esp= proposal strings. No filesystem: includes are off.
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "apps/config.h"
+#include "apps/secrets.h"
+#include "ike/proposal.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  std::string_view text(reinterpret_cast<const char*>(data), size);
+  apps::ParseOptions opts;
+  opts.include = nullptr;
+  auto r = apps::parse_string(text, "fuzz.conf", opts);
+  if (r.ok()) {
+    // A resolved config must be internally consistent.
+    const auto& c = *r.config;
+    for (const auto& g : c.gres)
+      if (!c.find_conn(g.conn)) __builtin_trap();
+    for (const auto& conn : c.conns)
+      if (!c.find_ike_sa(conn.ike_sa)) __builtin_trap();
+    for (const auto& p : c.pims)
+      if (!c.find_gre(p.interface)) __builtin_trap();
+  } else if (r.errors.empty()) {
+    __builtin_trap();
+  }
+  for (const auto& d : r.errors) (void)d.to_string();
+
+  auto s = apps::parse_secrets_string(text, "fuzz.secrets");
+  if (s.ok()) (void)s.secrets->find_psk("192.0.2.1", "@peer");
+
+  if (size < 512) {
+    for (auto proto : {ike::Protocol::ike, ike::Protocol::esp}) {
+      auto p = ike::parse_proposals(text, proto);
+      if (p && p->proposals.empty()) __builtin_trap();
+      if (p) (void)ike::to_string(*p);
+    }
+  }
+  return 0;
+}
