@@ -590,6 +590,7 @@ class Typer {
   Typer(Parser& p, std::string config_dir) : p_(p), dir_(std::move(config_dir)) {}
 
   void err(const RawKey& k, std::string msg) { p_.error(k.file, k.line, k.key, std::move(msg)); }
+  void warn(const RawKey& k, std::string msg) { p_.warn(k.file, k.line, k.key, std::move(msg)); }
 
   std::optional<Seconds> duration(const RawKey& k) {
     auto d = parse_duration(k.value);
@@ -836,6 +837,15 @@ std::optional<ConnConfig> type_conn(Typer& ty, const RawSection& sec, const KeyM
     ty.err(at("lifetime", "rekeymargin"), "lifetime must be longer than rekeymargin");
     ok = false;
   }
+  // As strongSwan's starter: the randomised margin (margin + margin * fuzz) should stay
+  // below the lifetime, or rekeying may start right after an SA is set up.
+  const long long fuzzed = c.rekey_margin.count() * (100LL + c.rekey_fuzz_percent) / 100;
+  if (ok && fuzzed >= c.lifetime.count())
+    ty.warn(at("rekeyfuzz", "rekeymargin"),
+            "rekeymargin + rekeyfuzz can reach lifetime: a CHILD_SA may rekey right after it is set up");
+  if (ok && fuzzed >= c.ike_lifetime.count())
+    ty.warn(at("rekeyfuzz", "rekeymargin"),
+            "rekeymargin + rekeyfuzz can reach ikelifetime: the IKE_SA may rekey right after it is set up");
   if (c.auto_action != AutoAction::ignore) {
     if (c.right.kind == HostConfig::Kind::defaultroute) {
       ty.err(at("right"), "right=%defaultroute makes no sense: the peer's address or %any");

@@ -333,7 +333,7 @@ SecretsResult load_secrets(const std::string& path) {
     res.errors.push_back(Diagnostic{path, 0, "", std::move(msg)});
     return res;
   };
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return fail(std::string("cannot open the secrets file: ") + std::strerror(errno));
   struct stat st {};
   if (::fstat(fd, &st) != 0) {

@@ -885,3 +885,14 @@ TEST_CASE("secrets: every truncation parses or fails cleanly") {
     REQUIRE((r.ok() || !r.errors.empty()));
   }
 }
+
+TEST_CASE("config: rekeymargin + rekeyfuzz reaching the lifetime warns") {
+  auto r = parse(std::string(kBase) + "    lifetime=15m\n    rekeymargin=10m\n");
+  REQUIRE(r.ok());
+  REQUIRE(r.warnings.size() == 1);
+  REQUIRE(r.warnings[0].to_string().find("test.conf:7: 'rekeymargin': rekeymargin + rekeyfuzz can reach lifetime") !=
+          std::string::npos);
+  auto q = parse(std::string(kBase) + "    lifetime=15m\n    rekeymargin=5m\n    rekeyfuzz=50%\n");
+  REQUIRE(q.ok());
+  REQUIRE(q.warnings.empty());
+}
