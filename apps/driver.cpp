@@ -346,6 +346,12 @@ void Daemon::drain_engine() {
       remove_child(*r);
     } else if (auto* k = std::get_if<ike::IkeSaKeys>(&ev)) {
       keylog_.on_ike_sa(*k);
+    } else if (auto* ka = std::get_if<ike::NatKeepalive>(&ev)) {
+      // RFC 3948 §2.3: one 0xFF byte keeps the NAT mapping alive.
+      if (UdpSocket* s = socket_for(ka->local)) {
+        static const std::byte ff[1] = {std::byte{0xff}};
+        s->queue(ka->remote, common::ByteSpan(ff, 1));
+      }
     } else if (auto* l = std::get_if<ike::LogEvent>(&ev)) {
       common::log_line(l->level, l->text);
     }

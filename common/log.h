@@ -16,11 +16,16 @@ LogLevel log_level();
 bool parse_log_level(std::string_view s, LogLevel& out);
 void log_line(LogLevel l, std::string_view msg);
 
-template <typename... A>
-void logf(LogLevel l, const char* fmt, A... args) {
+inline void logf(LogLevel l, const char* msg) {
+  if (static_cast<int>(l) > static_cast<int>(log_level())) return;
+  log_line(l, msg);
+}
+
+template <typename A0, typename... A>
+void logf(LogLevel l, const char* fmt, A0 a0, A... args) {
   if (static_cast<int>(l) > static_cast<int>(log_level())) return;
   char buf[1024];
-  std::snprintf(buf, sizeof buf, fmt, args...);
+  std::snprintf(buf, sizeof buf, fmt, a0, args...);
   log_line(l, buf);
 }
 
