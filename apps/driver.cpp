@@ -26,6 +26,7 @@
 
 #include "apps/config.h"
 #include "apps/keylog.h"
+#include "apps/overlay.h"
 #include "apps/peers.h"
 #include "apps/secrets.h"
 #include "apps/status_view.h"
@@ -96,6 +97,7 @@ class Daemon {
 
   void on_udp_readable(UdpSocket& s);
   void on_esp(std::byte* data, std::size_t len, const Endpoint& from);
+  void send_ipv4(common::MutByteSpan buf, std::size_t offset, std::size_t len);
   void on_tun_readable();
   void drain_engine();
   void install_child(const ike::ChildSaInstall& c);
@@ -132,6 +134,7 @@ class Daemon {
   std::vector<common::ByteSpan> tun_out_;  // packets decapsulated in this batch, for write_batch
 
   std::unique_ptr<asio::local::stream_protocol::acceptor> control_;
+  std::unique_ptr<Overlay> overlay_;
 
   // Drops the driver decides (before/after the ESP core), by reason.
   std::uint64_t drop_no_sa_out_ = 0, drop_bad_inner_out_ = 0, drop_tun_write_ = 0, drop_esp_invalid_ = 0;
@@ -178,13 +181,17 @@ bool Daemon::open_ipsec_tun(const std::vector<ike::PeerConfig>& peers) {
       for (const auto& g : cfg_.gres)
         if (g.conn == c.name) gre_carried = true;
       if (gre_carried) continue;  // its traffic is GRE built in-process
+      // The inner address is the one written in leftsubnet (10.45.8.17/28 → 10.45.8.17),
+      // put on the device as a host address; a network address alone gives none.
       std::optional<IpAddr> src;
-      for (const auto& ts : c.local_ts) {
-        if (auto a = tun_address_for(ts)) {
-          src = *a;
-          common::Prefix pf{*a, 32};
-          if (std::find(plan.addrs.begin(), plan.addrs.end(), pf) == plan.addrs.end()) plan.addrs.push_back(pf);
-        }
+      const ConnConfig* cc = cfg_.find_conn(c.name);
+      std::vector<common::Prefix> written = cc ? cc->left.prefixes : std::vector<common::Prefix>{};
+      for (const auto& w : written) {
+        if (w.len < 32 && w.addr == w.first()) continue;  // a network, not a host of it
+        src = w.addr;
+        common::Prefix pf{w.addr, 32};
+        if (std::find(plan.addrs.begin(), plan.addrs.end(), pf) == plan.addrs.end()) plan.addrs.push_back(pf);
+        break;
       }
       for (const auto& ts : c.remote_ts) {
         // A route per prefix-aligned selector; ranges that are not a prefix are skipped.
@@ -275,12 +282,18 @@ void Daemon::arm_tun() {
 
 void Daemon::arm_timer() {
   auto next = engine_.next_expiry();
+  if (overlay_) {
+    auto o = overlay_->next_expiry();
+    if (o && (!next || *o < *next)) next = o;
+  }
   timer_.cancel();
   if (!next) return;
   timer_.expires_at(*next);
   timer_.async_wait([this](boost::system::error_code ec) {
     if (ec) return;
-    engine_.on_expiry(now());
+    Now t = now();
+    if (auto e = engine_.next_expiry(); e && *e <= t) engine_.on_expiry(t);
+    if (overlay_) overlay_->on_expiry(t);
     drain_engine();
   });
 }
@@ -300,6 +313,7 @@ void Daemon::arm_signals() {
 
 void Daemon::shutdown() {
   if (stopping_) return;
+  if (overlay_) overlay_->shutdown(now());  // Prune + Hello holdtime 0 while the SA is up
   engine_.shutdown(now());
   drain_engine();
   stopping_ = true;
@@ -320,6 +334,7 @@ UdpSocket* Daemon::socket_for(const Endpoint& local) {
 }
 
 void Daemon::flush_sockets() {
+  if (overlay_) overlay_->flush();
   for (auto& s : sockets_) s->flush();
 }
 
@@ -401,6 +416,7 @@ void Daemon::install_child(const ike::ChildSaInstall& c) {
   children_[c.spi_in] = std::move(ic);
   LOG_INFO("%s: CHILD_SA installed, %s, SPIs %08x_i %08x_o, %s", c.child_name.c_str(),
            c.udp_encap ? "ESP in UDP" : "ESP", c.spi_in, c.spi_out, c.proposal.c_str());
+  if (overlay_) overlay_->on_child_up(c.child_name, now());
 }
 
 void Daemon::remove_child(const ike::ChildSaRemove& c) {
@@ -446,11 +462,13 @@ void Daemon::on_udp_readable(UdpSocket& s) {
   }
   tun_out_.clear();
   if (ike_seen) drain_engine();
+  else flush_sockets();
 }
 
 void Daemon::on_esp(std::byte* data, std::size_t len, const Endpoint& /*from*/) {
   auto r = sad_.decap(common::MutByteSpan(data, len), now());
   if (!r.ok()) return;  // counted per SA (or by the SAD for unknown SPIs)
+  if (overlay_ && overlay_->on_inner(r.inner, now())) return;
   if (!tun_) {
     ++drop_tun_write_;
     return;
@@ -458,40 +476,32 @@ void Daemon::on_esp(std::byte* data, std::size_t len, const Endpoint& /*from*/) 
   tun_out_.push_back(r.inner);
 }
 
+// An IPv4 packet at buf[offset, offset+len) with ESP headroom/tailroom → its outbound SA.
+void Daemon::send_ipv4(common::MutByteSpan buf, std::size_t offset, std::size_t len) {
+  common::ByteSpan pkt(buf.data() + offset, len);
+  auto hdr = esp::ip::parse_ipv4(pkt);
+  if (!hdr) {
+    ++drop_bad_inner_out_;
+    return;
+  }
+  esp::Sa* sa = sad_.select_outbound(esp::ip::flow_of(*hdr, pkt));
+  auto route = sa ? out_routes_.find(sa->spi()) : out_routes_.end();
+  if (route == out_routes_.end()) {
+    ++drop_no_sa_out_;  // fail closed: nothing leaves unencrypted
+    return;
+  }
+  auto e = sa->encap(buf, offset, len, now());
+  if (!e.ok()) return;  // counted by the SA
+  if (UdpSocket* s = socket_for(route->second.local)) s->queue(route->second.remote, e.packet);
+  else ++drop_no_sa_out_;
+}
+
 void Daemon::on_tun_readable() {
-  Now t = now();
   for (int round = 0; round < 8; ++round) {
     auto n = tun_->read_batch(tun_slots_);
     if (!n || *n == 0) break;
-    for (std::size_t i = 0; i < *n; ++i) {
-      auto& slot = tun_slots_[i];
-      common::ByteSpan pkt(slot.buf.data(), slot.len);
-      auto hdr = esp::ip::parse_ipv4(pkt);
-      if (!hdr) {
-        ++drop_bad_inner_out_;
-        continue;
-      }
-      auto flow = esp::ip::flow_of(*hdr, pkt);
-      esp::Sa* sa = sad_.select_outbound(flow);
-      if (!sa) {
-        ++drop_no_sa_out_;  // fail closed: nothing leaves unencrypted
-        continue;
-      }
-      auto route = out_routes_.find(sa->spi());
-      if (route == out_routes_.end()) {
-        ++drop_no_sa_out_;
-        continue;
-      }
-      common::MutByteSpan whole(tun_base_[i], kTunSlot);
-      auto e = sa->encap(whole, esp::Sa::kMaxHeader, slot.len, t);
-      if (!e.ok()) continue;  // counted by the SA
-      UdpSocket* s = socket_for(route->second.local);
-      if (!s) {
-        ++drop_no_sa_out_;
-        continue;
-      }
-      s->queue(route->second.remote, e.packet);
-    }
+    for (std::size_t i = 0; i < *n; ++i)
+      send_ipv4(common::MutByteSpan(tun_base_[i], kTunSlot), esp::Sa::kMaxHeader, tun_slots_[i].len);
     if (*n < tun_slots_.size()) break;
   }
   flush_sockets();
@@ -566,8 +576,8 @@ nlohmann::json Daemon::status_json() {
     sas.push_back(j);
   }
   doc["ike_sas"] = sas;
-  doc["gre"] = json::array();
-  doc["pim"] = json::array();
+  doc["gre"] = overlay_ ? overlay_->gre_status(t) : json::array();
+  doc["pim"] = overlay_ ? overlay_->pim_status(t) : json::array();
   const auto& ec = engine_.counters();
   doc["counters"] = {{"ike_rx", ec.rx_messages},
                      {"ike_tx", ec.tx_messages},
@@ -637,6 +647,16 @@ int Daemon::run() {
   if (!open_control()) return 1;
   if (!open_sockets(built.peers)) return 1;
   if (!open_ipsec_tun(built.peers)) return 1;
+  if (!cfg_.gres.empty()) {
+    overlay_ = std::make_unique<Overlay>(io_, cfg_, rng_, [this](common::MutByteSpan b, std::size_t o, std::size_t l) {
+      send_ipv4(b, o, l);
+    });
+    overlay_->set_rearm([this] {
+      flush_sockets();
+      if (!stopping_) arm_timer();
+    });
+    if (!overlay_->open()) return 1;
+  }
   for (auto& p : built.peers) {
     std::string name = p.name;
     auto st = engine_.add_peer(std::move(p));
@@ -647,6 +667,7 @@ int Daemon::run() {
   }
   arm_signals();
   engine_.start(now());
+  if (overlay_) overlay_->start(now());
   drain_engine();
   io_.run();
   ::unlink(cfg_.setup.socket.c_str());

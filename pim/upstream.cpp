@@ -121,6 +121,12 @@ void Upstream::start(TimePoint now) {
   send_join_prune(now, false);
 }
 
+void Upstream::refresh(TimePoint now) {
+  if (!status_.started || status_.shut_down) return;
+  send_hello(now, hello_holdtime_s());
+  send_join_prune(now, false);
+}
+
 void Upstream::on_hello(const Hello& h, TimePoint now) {
   ++status_.counters.hellos_received;
   // §4.9.2: without the option the default holdtime, 3.5 x the default 30 s interval.

@@ -101,6 +101,9 @@ class Upstream {
 
   // Sends our first Hello and the Join, arms the timers.
   void start(TimePoint now);
+  // Hello and Join again at once (the path to the neighbor has just come up, e.g. the
+  // CHILD_SA that carries the tunnel was installed); no-op before start/after shutdown.
+  void refresh(TimePoint now);
   // One IPv4 packet carrying PIM, from the tunnel. Returns false when dropped (counted).
   bool on_packet(common::ByteSpan ipv4, TimePoint now);
   std::optional<TimePoint> next_expiry() const;

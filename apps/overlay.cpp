@@ -1,0 +1,400 @@
+#include "apps/overlay.h"
+
+#include <unistd.h>
+
+#include <utility>  // Boost 1.74 Asio uses std::exchange without including it
+#include <boost/asio.hpp>
+#include <cstring>
+
+#include "apps/pcap_tap.h"
+#include "apps/udp.h"
+#include "common/log.h"
+#include "esp/ip.h"
+#include "esp/sa.h"
+#include "gre/tunnel.h"
+#include "pim/delivery.h"
+#include "pim/upstream.h"
+#include "tun/device.h"
+#include "tun/interface_setup.h"
+#include "tun/netlink.h"
+#include "tun/sysctl.h"
+
+namespace apps {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// Room in front of an overlay packet for the outer IPv4+GRE (24 with key/seq/csum ≤ 36)
+// and the ESP header; behind it for the ESP trailer.
+constexpr std::size_t kGreRoom = 20 + 16;
+constexpr std::size_t kHeadroom = esp::Sa::kMaxHeader + kGreRoom;
+constexpr std::size_t kSlot = 2048;
+constexpr std::size_t kBatch = 32;
+
+std::string ip4(std::uint32_t v) { return common::IpAddr::v4(v).to_string(); }
+
+}  // namespace
+
+struct Gre {
+  GreConfig cfg;
+  std::unique_ptr<gre::Tunnel> tunnel;
+  std::unique_ptr<tun::Device> dev;
+  std::unique_ptr<asio::posix::stream_descriptor> watch;
+  std::vector<common::ByteSpan> tun_out;  // inner packets for the TUN, written per batch
+  PcapTap pcap;
+  struct Pim* pim = nullptr;
+  std::uint64_t tun_write_drops = 0;
+};
+
+struct Pim {
+  PimConfig cfg;
+  Gre* gre = nullptr;
+  std::unique_ptr<pim::Upstream> upstream;
+  std::unique_ptr<pim::DeliveryPolicy> policy;
+  std::uint64_t udp_send_drops = 0;
+};
+
+struct Overlay::Impl {
+  asio::io_context& io;
+  const Config& cfg;
+  common::crypto::Random& rng;
+  SendFn send;
+  std::function<void()> rearm;
+  std::vector<std::unique_ptr<Gre>> gres;
+  std::vector<std::unique_ptr<Pim>> pims;
+  std::unique_ptr<UdpSocket> deliver;  // unbound-port socket for deliver=udp:HOST:PORT
+  std::vector<std::byte> scratch = std::vector<std::byte>(kSlot);
+  std::vector<std::byte> tun_buf = std::vector<std::byte>(kBatch * kSlot);
+  std::vector<tun::PacketSlot> slots;
+
+  Impl(asio::io_context& i, const Config& c, common::crypto::Random& r, SendFn s)
+      : io(i), cfg(c), rng(r), send(std::move(s)) {}
+
+  // Sends an inner packet into the tunnel: GRE encap in place, then ESP.
+  void send_through(Gre& g, common::MutByteSpan buf, std::size_t offset, std::size_t len) {
+    auto outer = g.tunnel->encap(buf, offset, len);
+    if (outer.empty()) return;  // counted by the tunnel
+    std::size_t outer_off = static_cast<std::size_t>(outer.data() - buf.data());
+    send(buf, outer_off, outer.size());
+  }
+  void send_copy(Gre& g, common::ByteSpan inner) {
+    if (inner.size() + kHeadroom + esp::Sa::kMaxTrailer > scratch.size()) return;
+    std::memcpy(scratch.data() + kHeadroom, inner.data(), inner.size());
+    if (g.pcap.is_open()) g.pcap.write(inner);
+    send_through(g, scratch, kHeadroom, inner.size());
+  }
+  // Reflected keepalives and our own keepalives are already complete outer packets.
+  void send_outer(common::ByteSpan outer) {
+    if (outer.size() + esp::Sa::kMaxHeader + esp::Sa::kMaxTrailer > scratch.size()) return;
+    std::memcpy(scratch.data() + esp::Sa::kMaxHeader, outer.data(), outer.size());
+    send(scratch, esp::Sa::kMaxHeader, outer.size());
+  }
+  void drain(Gre& g) {
+    for (auto& p : g.tunnel->take_outbox()) send_outer(p);
+  }
+  void drain(Pim& p) {
+    for (auto& pkt : p.upstream->take_outbox()) send_copy(*p.gre, pkt);
+  }
+
+  void arm(Gre& g) {
+    g.watch->async_wait(asio::posix::stream_descriptor::wait_read, [this, &g](boost::system::error_code ec) {
+      if (ec) return;
+      on_tun(g);
+      arm(g);
+    });
+  }
+  void on_tun(Gre& g) {
+    for (int round = 0; round < 4; ++round) {
+      auto n = g.dev->read_batch(slots);
+      if (!n || *n == 0) break;
+      for (std::size_t i = 0; i < *n; ++i) {
+        common::MutByteSpan whole(tun_buf.data() + i * kSlot, kSlot);
+        if (g.pcap.is_open()) g.pcap.write(common::ByteSpan(slots[i].buf.data(), slots[i].len));
+        send_through(g, whole, kHeadroom, slots[i].len);
+      }
+      if (*n < slots.size()) break;
+    }
+    if (rearm) rearm();  // sends were queued: the driver flushes its sockets there
+  }
+};
+
+Overlay::Overlay(asio::io_context& io, const Config& cfg, common::crypto::Random& rng, SendFn send)
+    : impl_(std::make_unique<Impl>(io, cfg, rng, std::move(send))) {}
+Overlay::~Overlay() = default;
+
+void Overlay::set_rearm(std::function<void()> f) { impl_->rearm = std::move(f); }
+bool Overlay::empty() const { return impl_->gres.empty(); }
+
+bool Overlay::open() {
+  auto& I = *impl_;
+  for (std::size_t i = 0; i < kBatch; ++i)
+    I.slots.push_back({common::MutByteSpan(I.tun_buf.data() + i * kSlot + kHeadroom,
+                                           kSlot - kHeadroom - esp::Sa::kMaxTrailer),
+                       0});
+  auto now = std::chrono::steady_clock::now();
+  for (const auto& gc : I.cfg.gres) {
+    auto g = std::make_unique<Gre>();
+    g->cfg = gc;
+    auto tc = gre::TunnelConfig::from(gc.local, gc.remote);
+    tc.key = gc.key;
+    tc.ttl = static_cast<std::uint8_t>(gc.ttl);
+    switch (gc.keepalive) {
+      case GreConfig::Keepalive::reply: tc.keepalive = gre::KeepaliveMode::reply; break;
+      case GreConfig::Keepalive::off: tc.keepalive = gre::KeepaliveMode::off; break;
+      case GreConfig::Keepalive::send:
+        tc.keepalive = gre::KeepaliveMode::send;
+        tc.keepalive_interval = gc.keepalive_interval;
+        tc.keepalive_retries = gc.keepalive_retries;
+        break;
+    }
+    g->tunnel = std::make_unique<gre::Tunnel>(tc, now);
+    if (!I.cfg.setup.pcap.empty()) g->pcap.open(I.cfg.setup.pcap, gc.name);
+    if (gc.tun) {
+      auto dev = tun::LinuxTun::open({gc.name, false});
+      if (!dev) {
+        LOG_ERROR("gre %s: cannot create TUN device: %s (use tun=no to run without a device)", gc.name.c_str(),
+                  dev.error().detail);
+        return false;
+      }
+      g->dev = std::move(dev.value());
+      auto nl = tun::Netlink::open();
+      if (!nl) {
+        LOG_ERROR("gre %s: netlink: %s", gc.name.c_str(), nl.error().detail);
+        return false;
+      }
+      tun::InterfaceConfig ic;
+      ic.dev = gc.name;
+      ic.mtu = gc.mtu;
+      ic.multicast = true;
+      ic.addresses.push_back({gc.address, common::Prefix{gc.peer, 32}});
+      for (const auto& r : gc.routes) {
+        tun::RouteSpec rs;
+        rs.dst = r;
+        rs.src = gc.address.addr;
+        ic.routes.push_back(rs);
+      }
+      auto st = tun::apply_interface(*nl, ic);
+      if (!st) {
+        LOG_ERROR("gre %s: %s", gc.name.c_str(), st.error().detail);
+        return false;
+      }
+      // Multicast from a source we have no route to would fail the reverse-path check.
+      if (auto s = tun::set_rp_filter(gc.name, tun::RpFilter::off); !s)
+        LOG_WARN("gre %s: cannot turn rp_filter off: %s", gc.name.c_str(), s.error().detail);
+      if (auto all = tun::get_ipv4_conf("all", "rp_filter"); all && *all != "0")
+        LOG_WARN("gre %s: net.ipv4.conf.all.rp_filter=%s: multicast from sources without a route via %s "
+                 "is dropped by the kernel; add the source prefix to routes= or set it to 0",
+                 gc.name.c_str(), all->c_str(), gc.name.c_str());
+      g->watch = std::make_unique<asio::posix::stream_descriptor>(I.io, ::dup(g->dev->fd()));
+      LOG_INFO("gre %s: TUN up, %s peer %s, mtu %u", gc.name.c_str(), gc.address.to_string().c_str(),
+               gc.peer.to_string().c_str(), gc.mtu);
+    }
+    I.gres.push_back(std::move(g));
+  }
+  bool need_udp = false;
+  for (const auto& pc : I.cfg.pims) {
+    auto p = std::make_unique<Pim>();
+    p->cfg = pc;
+    for (auto& g : I.gres)
+      if (g->cfg.name == pc.interface) p->gre = g.get();
+    if (!p->gre) {
+      LOG_ERROR("pim %s: interface %s is not a gre section", pc.name.c_str(), pc.interface.c_str());
+      return false;
+    }
+    p->gre->pim = p.get();
+    pim::UpstreamConfig uc;
+    uc.local = p->gre->cfg.address.addr.v4_host();
+    uc.neighbor = pc.neighbor.v4_host();
+    uc.rp = pc.rp.v4_host();
+    for (const auto& g : pc.groups) uc.groups.push_back(g.v4_host());
+    for (const auto& sg : pc.sources) uc.sources.push_back({sg.source.v4_host(), sg.group.v4_host()});
+    uc.hello_interval = pc.hello;
+    uc.join_interval = pc.join;
+    uc.holdtime = pc.holdtime;
+    std::uint32_t genid = 0;
+    I.rng.fill(common::MutByteSpan(reinterpret_cast<std::byte*>(&genid), sizeof genid));
+    p->policy = std::make_unique<pim::DeliveryPolicy>(pim::DeliveryPolicy::from(uc));
+    p->upstream = std::make_unique<pim::Upstream>(uc, genid);
+    if (pc.deliver_tun && !p->gre->dev)
+      LOG_WARN("pim %s: deliver=tun but gre %s has tun=no; only udp delivery", pc.name.c_str(), pc.interface.c_str());
+    if (!pc.deliver_udp.empty()) need_udp = true;
+    I.pims.push_back(std::move(p));
+  }
+  if (need_udp) {
+    I.deliver = std::make_unique<UdpSocket>();
+    if (auto st = I.deliver->open(common::Endpoint{common::IpAddr::v4(0), 0}); !st) {
+      LOG_ERROR("multicast delivery socket: %s", st.error().detail);
+      return false;
+    }
+  }
+  for (auto& g : I.gres)
+    if (g->watch) I.arm(*g);
+  return true;
+}
+
+void Overlay::start(TimePoint now) {
+  for (auto& p : impl_->pims) {
+    p->upstream->start(now);
+    impl_->drain(*p);
+  }
+}
+
+void Overlay::on_child_up(const std::string& conn, TimePoint now) {
+  for (auto& p : impl_->pims) {
+    if (p->gre->cfg.conn != conn) continue;
+    p->upstream->refresh(now);
+    impl_->drain(*p);
+  }
+}
+
+bool Overlay::on_inner(common::ByteSpan ipv4, TimePoint now) {
+  auto& I = *impl_;
+  if (I.gres.empty() || ipv4.size() < 20) return false;
+  const auto* b = reinterpret_cast<const std::uint8_t*>(ipv4.data());
+  if (b[9] != 47) return false;
+  std::uint32_t src = (std::uint32_t(b[12]) << 24) | (b[13] << 16) | (b[14] << 8) | b[15];
+  std::uint32_t dst = (std::uint32_t(b[16]) << 24) | (b[17] << 16) | (b[18] << 8) | b[19];
+  for (auto& gp : I.gres) {
+    Gre& g = *gp;
+    if (g.tunnel->config().local != dst || g.tunnel->config().remote != src) continue;
+    auto d = g.tunnel->decap(ipv4, now);
+    switch (d.kind) {
+      case gre::DecapKind::reflect:
+        I.send_outer(d.packet);
+        return true;
+      case gre::DecapKind::keepalive_reply:
+      case gre::DecapKind::drop:
+        return true;
+      case gre::DecapKind::deliver:
+        break;
+    }
+    if (g.pcap.is_open()) g.pcap.write(d.packet);
+    const auto* in = reinterpret_cast<const std::uint8_t*>(d.packet.data());
+    if (d.packet.size() >= 20 && in[9] == 103 && g.pim) {
+      g.pim->upstream->on_packet(d.packet, now);
+      I.drain(*g.pim);
+      if (I.rearm) I.rearm();
+      return true;
+    }
+    bool to_tun = g.dev != nullptr;
+    if (g.pim && d.packet.size() >= 20 && (in[16] & 0xf0) == 0xe0) {
+      auto dg = g.pim->policy->classify(d.packet);
+      if (dg.verdict != pim::Verdict::deliver) return true;  // counted by the policy
+      for (const auto& ep : g.pim->cfg.deliver_udp) I.deliver->queue(ep, dg.payload);
+      to_tun = g.dev && g.pim->cfg.deliver_tun;
+    }
+    if (to_tun) g.tun_out.push_back(d.packet);
+    return true;
+  }
+  return false;
+}
+
+void Overlay::flush() {
+  auto& I = *impl_;
+  if (I.deliver) I.deliver->flush();
+  for (auto& g : I.gres) {
+    if (!g->tun_out.empty()) {
+      auto w = g->dev->write_batch(g->tun_out);
+      if (!w) g->tun_write_drops += g->tun_out.size();
+      else if (*w < g->tun_out.size()) g->tun_write_drops += g->tun_out.size() - *w;
+      g->tun_out.clear();
+    }
+    g->pcap.flush();
+  }
+}
+
+std::optional<Overlay::TimePoint> Overlay::next_expiry() const {
+  std::optional<TimePoint> t;
+  auto take = [&](std::optional<TimePoint> x) {
+    if (x && (!t || *x < *t)) t = x;
+  };
+  for (const auto& g : impl_->gres) take(g->tunnel->next_expiry());
+  for (const auto& p : impl_->pims) take(p->upstream->next_expiry());
+  return t;
+}
+
+void Overlay::on_expiry(TimePoint now) {
+  for (auto& g : impl_->gres) {
+    if (auto t = g->tunnel->next_expiry(); t && *t <= now) g->tunnel->on_expiry(now);
+    impl_->drain(*g);
+  }
+  for (auto& p : impl_->pims) {
+    if (auto t = p->upstream->next_expiry(); t && *t <= now) p->upstream->on_expiry(now);
+    impl_->drain(*p);
+  }
+}
+
+void Overlay::shutdown(TimePoint now) {
+  for (auto& p : impl_->pims) {
+    p->upstream->shutdown(now);
+    impl_->drain(*p);
+  }
+}
+
+nlohmann::json Overlay::gre_status(TimePoint now) const {
+  (void)now;
+  auto arr = nlohmann::json::array();
+  for (const auto& g : impl_->gres) {
+    const auto& st = g->tunnel->status();
+    const auto& c = st.counters;
+    nlohmann::json drops = nlohmann::json::object();
+    for (std::size_t r = 0; r < gre::kDropReasonCount; ++r)
+      if (c.drops[r]) drops[std::string(gre::to_string(static_cast<gre::DropReason>(r)))] = c.drops[r];
+    if (g->tun_write_drops) drops["tun_write_failed"] = g->tun_write_drops;
+    arr.push_back({{"name", g->cfg.name},
+                   {"local", g->cfg.local.to_string()},
+                   {"remote", g->cfg.remote.to_string()},
+                   {"conn", g->cfg.conn},
+                   {"device", g->dev ? g->cfg.name : std::string()},
+                   {"state", st.up ? "UP" : "DOWN"},
+                   {"keepalive", std::string(gre::to_string(g->tunnel->config().keepalive))},
+                   {"keepalives_answered", c.keepalives_answered},
+                   {"keepalives_sent", c.keepalives_sent},
+                   {"keepalives_received", c.keepalives_received},
+                   {"packets_in", c.packets_in},
+                   {"bytes_in", c.bytes_in},
+                   {"packets_out", c.packets_out},
+                   {"bytes_out", c.bytes_out},
+                   {"drops", drops}});
+  }
+  return arr;
+}
+
+nlohmann::json Overlay::pim_status(TimePoint now) const {
+  auto arr = nlohmann::json::array();
+  for (const auto& p : impl_->pims) {
+    const auto& st = p->upstream->status();
+    const auto& dc = p->policy->counters();
+    nlohmann::json groups = nlohmann::json::array();
+    for (auto g : st.groups) groups.push_back(ip4(g));
+    nlohmann::json drops = nlohmann::json::object();
+    for (std::size_t r = 0; r < pim::kRxDropCount; ++r)
+      if (st.counters.drops[r]) drops[std::string("rx_") + std::string(pim::to_string(static_cast<pim::RxDrop>(r)))] = st.counters.drops[r];
+    for (std::size_t v = 1; v < pim::kVerdictCount; ++v)
+      if (dc.verdicts[v]) drops[std::string(pim::to_string(static_cast<pim::Verdict>(v)))] = dc.verdicts[v];
+    nlohmann::json last_join = nullptr;
+    if (st.last_join_sent) last_join = std::chrono::duration_cast<std::chrono::seconds>(now - *st.last_join_sent).count();
+    nlohmann::json deliver = nlohmann::json::array();
+    if (p->cfg.deliver_tun) deliver.push_back("tun");
+    for (const auto& e : p->cfg.deliver_udp) deliver.push_back("udp:" + e.to_string());
+    arr.push_back({{"name", p->cfg.name},
+                   {"interface", p->cfg.interface},
+                   {"neighbor", p->cfg.neighbor.to_string()},
+                   {"neighbor_up", st.neighbor_up},
+                   {"rp", p->cfg.rp.to_string()},
+                   {"groups", groups},
+                   {"joined", st.joined},
+                   {"last_join_s", last_join},
+                   {"hellos_sent", st.counters.hellos_sent},
+                   {"hellos_received", st.counters.hellos_received},
+                   {"joins_sent", st.counters.joins_sent},
+                   {"deliver", deliver},
+                   {"datagrams_delivered", dc.datagrams},
+                   {"bytes_delivered", dc.bytes},
+                   {"drops", drops}});
+  }
+  return arr;
+}
+
+}  // namespace apps

@@ -1,0 +1,70 @@
+// The overlay that rides inside the CHILD_SAs: GRE tunnels (gre sections), PIM upstream
+// instances (pim sections) and multicast delivery, with their optional TUN devices and
+// the pcap tap. The driver hands it every inner packet that came out of ESP and gives it
+// a function that sends an IPv4 packet into ESP.
+//
+// Inbound, per packet: ESP inner IPv4 → GRE tunnel by outer endpoints → gre::Tunnel::decap
+//   → keepalive: reflect through ESP | PIM (proto 103): pim::Upstream::on_packet
+//   | multicast UDP to a joined group: pim::DeliveryPolicy → udp:HOST:PORT and/or the TUN
+//   | anything else: the tunnel's TUN device (when tun=yes)
+// Outbound: TUN read → gre::Tunnel::encap (in place) → ESP; PIM and keepalives the same way.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "apps/config.h"
+#include "common/bytes.h"
+#include "common/crypto.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace apps {
+
+class Overlay {
+ public:
+  using TimePoint = std::chrono::steady_clock::time_point;
+  // Sends an IPv4 packet through the ESP SA its addresses select. `buf` holds the packet
+  // at [offset, offset+len) with ESP headroom before and tailroom after (in-place encap).
+  using SendFn = std::function<void(common::MutByteSpan buf, std::size_t offset, std::size_t len)>;
+
+  Overlay(boost::asio::io_context& io, const Config& cfg, common::crypto::Random& rng, SendFn send);
+  ~Overlay();
+  Overlay(const Overlay&) = delete;
+  Overlay& operator=(const Overlay&) = delete;
+
+  // Creates TUN devices, delivery sockets, pcap files. False (logged) on failure.
+  bool open();
+  void start(TimePoint now);
+  // The CHILD_SA of conn `conn` was installed: PIM on tunnels it carries says Hello and
+  // joins at once instead of waiting for the next interval.
+  void on_child_up(const std::string& conn, TimePoint now);
+  // An inner packet out of ESP; true when it was a GRE packet of one of our tunnels.
+  bool on_inner(common::ByteSpan ipv4, TimePoint now);
+  std::optional<TimePoint> next_expiry() const;
+  void on_expiry(TimePoint now);
+  // Prune for every group and a Hello with holdtime 0 (CONFIG.md shutdown order).
+  void shutdown(TimePoint now);
+  // After a batch: flush queued delivery datagrams, TUN writes and pcap files.
+  void flush();
+  // Called when the overlay has expiries that moved (the driver re-arms its timer).
+  void set_rearm(std::function<void()> f);
+
+  nlohmann::json gre_status(TimePoint now) const;
+  nlohmann::json pim_status(TimePoint now) const;
+  bool empty() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace apps
