@@ -8,6 +8,7 @@ std::string_view to_string(ChildSaState s) {
     case ChildSaState::installing: return "INSTALLING";
     case ChildSaState::installed: return "INSTALLED";
     case ChildSaState::rekeying: return "REKEYING";
+    case ChildSaState::rekeyed: return "REKEYED";
     case ChildSaState::deleting: return "DELETING";
     case ChildSaState::destroyed: return "DESTROYED";
   }
@@ -27,7 +28,7 @@ ChildSaStatus ChildSa::status(TimePoint now) const {
   s.local_ts = local_ts;
   s.remote_ts = remote_ts;
   if (state == ChildSaState::installed) {
-    auto due = installed_at + (lifetime - rekey_margin);
+    auto due = rekey_at;
     auto left = std::chrono::duration_cast<Seconds>(due - now);
     s.rekey_in = left.count() > 0 ? left : Seconds{0};
   }

@@ -12,7 +12,10 @@
 
 namespace ike {
 
-enum class ChildSaState : std::uint8_t { created, installing, installed, rekeying, deleting, destroyed };
+// installed → rekeying (our CREATE_CHILD_SA with REKEY_SA outstanding) → rekeyed (a
+// successor is installed; this one still receives until its DELETE exchange completes)
+// → deleting → gone.
+enum class ChildSaState : std::uint8_t { created, installing, installed, rekeying, rekeyed, deleting, destroyed };
 std::string_view to_string(ChildSaState s);
 
 struct ChildSa {
@@ -27,6 +30,9 @@ struct ChildSa {
   TimePoint installed_at{};
   Seconds lifetime{3600};
   Seconds rekey_margin{540};
+  TimePoint rekey_at{};   // soft: start a rekey (lifetime - margin - random fuzz)
+  TimePoint expire_at{};  // hard: delete (lifetime)
+  bool outbound_pending = false;  // rekey responder: outbound not live until the old SA goes
 
   ChildSaStatus status(TimePoint now) const;
 };

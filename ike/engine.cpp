@@ -25,7 +25,6 @@ struct Engine::Impl {
   EngineCtx ctx;
   std::vector<std::shared_ptr<const PeerConfig>> peers;
   std::vector<std::unique_ptr<IkeSa>> sas;
-  std::uint32_t next_ike_uid = 1;
 
   void log(LogLevel l, std::string t) { events.push_back(LogEvent{l, std::move(t)}); }
 
@@ -42,7 +41,8 @@ struct Engine::Impl {
   }
   IkeSa* sa_for(const std::shared_ptr<const PeerConfig>& p) {
     for (auto& sa : sas)
-      if (sa->state() != IkeSaState::destroyed && sa->state() != IkeSaState::deleting &&
+      if ((sa->state() == IkeSaState::established || sa->state() == IkeSaState::connecting ||
+           sa->state() == IkeSaState::created) &&
           sa->config().name == p->name)
         return sa.get();
     return nullptr;
@@ -56,13 +56,16 @@ struct Engine::Impl {
       sa->queue(TaskChildCreate{child}, now);
       return {};
     }
-    auto sa = std::make_unique<IkeSa>(ctx, p, next_ike_uid++, true);
+    auto sa = std::make_unique<IkeSa>(ctx, p, ctx.next_ike_unique_id++, true);
     sa->initiate(child, now);
     sas.push_back(std::move(sa));
     return {};
   }
 
   void cleanup(TimePoint now) {
+    // Successors of rekeyed IKE_SAs join the table.
+    for (auto& n : ctx.adopted) sas.push_back(std::move(n));
+    ctx.adopted.clear();
     std::vector<std::pair<std::shared_ptr<const PeerConfig>, std::vector<std::string>>> restarts;
     for (auto& sa : sas)
       if (sa->state() == IkeSaState::destroyed && sa->restart_requested())
@@ -203,7 +206,7 @@ void Engine::on_datagram(const common::Endpoint& local, const common::Endpoint& 
                                   remote.addr.to_string() + ", IKE_SA_INIT ignored");
         return;
       }
-      auto sa = std::make_unique<IkeSa>(I.ctx, cfg, I.next_ike_uid++, false);
+      auto sa = std::make_unique<IkeSa>(I.ctx, cfg, I.ctx.next_ike_unique_id++, false);
       I.log(LogLevel::info, remote.to_string() + " is initiating an IKE_SA (" + cfg->name + ")");
       sa->respond_init(*m, data, local, remote, now);
       I.sas.push_back(std::move(sa));

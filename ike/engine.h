@@ -49,6 +49,9 @@ struct ChildConfig {
   std::vector<Proposal> esp_proposals;
   Seconds lifetime{3600};
   Seconds rekey_margin{540};
+  // rekeyfuzz: the rekey happens up to this percentage of rekey_margin EARLIER than
+  // lifetime - rekey_margin, chosen at random per SA (strongSwan's default 100).
+  unsigned rekey_fuzz_percent = 100;
   std::uint32_t replay_window = 32;
   bool start = false;  // auto=start: initiate at load
 };
@@ -66,6 +69,10 @@ struct PeerConfig {
   bool force_encaps = false;
   Seconds ike_lifetime{10800};
   Seconds rekey_margin{540};
+  unsigned rekey_fuzz_percent = 100;  // as ChildConfig::rekey_fuzz_percent, for the IKE_SA
+  // After a failed rekey (NO_PROPOSAL_CHOSEN, TEMPORARY_FAILURE, TS_UNACCEPTABLE, no answer)
+  // the next attempt waits this long (never past the SA's hard expiry).
+  Seconds rekey_retry{30};
   Seconds dpd_delay{30};
   Seconds dpd_timeout{150};
   DpdAction dpd_action = DpdAction::none;
@@ -97,6 +104,18 @@ struct ChildSaInstall {
   bool udp_encap = false;
   std::uint32_t replay_window = 32;
   std::string proposal;  // "AES_CBC_256/HMAC_SHA2_256_128/MODP_2048" for status
+  // true for the RESPONDER of a CHILD_SA rekey: install the inbound SA now, but keep
+  // sending on the old SA (the peer cannot decrypt the new one before it has our answer);
+  // the outbound SA goes live with ChildSaOutbound, when the old SA is deleted.
+  bool outbound_deferred = false;
+};
+
+// The deferred outbound SA of a rekeyed CHILD_SA (see ChildSaInstall::outbound_deferred)
+// may now carry traffic.
+struct ChildSaOutbound {
+  std::string child_name;
+  std::uint32_t spi_in = 0;
+  std::uint32_t spi_out = 0;
 };
 
 struct ChildSaRemove {
@@ -125,7 +144,7 @@ struct NatKeepalive {
   common::Endpoint local, remote;
 };
 
-using Event = std::variant<ChildSaInstall, ChildSaRemove, IkeSaKeys, LogEvent, NatKeepalive>;
+using Event = std::variant<ChildSaInstall, ChildSaRemove, IkeSaKeys, LogEvent, NatKeepalive, ChildSaOutbound>;
 
 // ---- status ----
 
@@ -161,6 +180,7 @@ struct EngineCounters {
   std::uint64_t rx_messages = 0, tx_messages = 0, retransmits = 0;
   std::uint64_t rx_malformed = 0, rx_unknown_spi = 0, rx_bad_integrity = 0;
   std::uint64_t auth_failures = 0, no_proposal = 0, ts_unacceptable = 0;
+  std::uint64_t child_rekeys = 0, ike_rekeys = 0, rekey_failures = 0, rekey_collisions = 0;
 };
 
 class Engine {

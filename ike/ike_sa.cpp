@@ -17,6 +17,7 @@ std::string_view to_string(IkeSaState s) {
     case IkeSaState::created: return "CREATED";
     case IkeSaState::connecting: return "CONNECTING";
     case IkeSaState::established: return "ESTABLISHED";
+    case IkeSaState::rekeyed: return "REKEYED";
     case IkeSaState::deleting: return "DELETING";
     case IkeSaState::destroyed: return "DESTROYED";
   }
@@ -142,6 +143,8 @@ void IkeSa::on_datagram(const Header& h, common::ByteSpan raw, const common::End
       case Active::init: process_init_response(*m, raw, now); break;
       case Active::auth: process_auth_response(*m, now); break;
       case Active::child: process_child_response(*m, now); break;
+      case Active::child_rekey: process_child_rekey_response(*m, now); break;
+      case Active::ike_rekey: process_ike_rekey_response(*m, now); break;
       case Active::child_delete:
       case Active::ike_delete:
       case Active::dpd:
@@ -213,9 +216,12 @@ void IkeSa::queue(Task t, TimePoint now) {
 }
 
 void IkeSa::start_next_task(TimePoint now) {
-  while (state_ == IkeSaState::established && !tm_.request_outstanding() && !queue_.empty()) {
+  while ((state_ == IkeSaState::established || state_ == IkeSaState::rekeyed) && !tm_.request_outstanding() &&
+         !queue_.empty()) {
     Task t = std::move(queue_.front());
     queue_.pop_front();
+    // A rekeyed IKE_SA handed its CHILD_SAs over; all it may still do is delete itself.
+    if (state_ == IkeSaState::rekeyed && !std::holds_alternative<TaskIkeDelete>(t)) continue;
     if (auto* c = std::get_if<TaskChildCreate>(&t)) {
       if (has_child(c->child) || !child_config(c->child)) continue;
       build_child_request(c->child, now);
@@ -242,6 +248,10 @@ void IkeSa::start_next_task(TimePoint now) {
     } else if (std::holds_alternative<TaskDpd>(t)) {
       active_ = Active::dpd;
       send_request(ExchangeType::informational, {}, now);
+    } else if (auto* r = std::get_if<TaskChildRekey>(&t)) {
+      build_child_rekey(r->spi_in, now);
+    } else if (std::holds_alternative<TaskIkeRekey>(t)) {
+      build_ike_rekey(now);
     }
   }
 }
@@ -256,6 +266,7 @@ void IkeSa::established(TimePoint now) {
                           "] (" + ike::to_string(ike_proposal_) + ")");
   emit_ike_keys();
   if (natt_ && (nat_local_ || cfg_->force_encaps)) next_keepalive_ = now + ctx_.keepalive_interval;
+  schedule_ike(now);
 }
 
 void IkeSa::fail(std::string_view why) {
@@ -394,7 +405,8 @@ common::Bytes IkeSa::psk_auth(bool for_initiator, common::ByteSpan id_body) cons
   return prf_->compute(pad, octets);
 }
 
-void IkeSa::install_child(ChildSa c, common::ByteSpan seed, bool exchange_initiator, TimePoint now) {
+void IkeSa::install_child(ChildSa c, common::ByteSpan seed, bool exchange_initiator, TimePoint now,
+                          bool defer_outbound) {
   using namespace common::crypto;
   const auto& e = c.proposal.encr.at(0);
   IntegId integ = c.proposal.integ.empty() ? IntegId::none : c.proposal.integ[0];
@@ -407,6 +419,7 @@ void IkeSa::install_child(ChildSa c, common::ByteSpan seed, bool exchange_initia
   common::Bytes ei = part(0, k), ai = part(k, a), er = part(k + a, k), ar = part(2 * k + a, a);
   c.state = ChildSaState::installed;
   c.installed_at = now;
+  schedule_child(c, now);
   c.udp_encap = natt_;
   ChildSaInstall ev;
   ev.child_name = c.name;
@@ -429,6 +442,8 @@ void IkeSa::install_child(ChildSa c, common::ByteSpan seed, bool exchange_initia
   ev.udp_encap = c.udp_encap;
   if (const ChildConfig* cc = child_config(c.name)) ev.replay_window = cc->replay_window;
   ev.proposal = ike::to_string(c.proposal);
+  ev.outbound_deferred = defer_outbound;
+  c.outbound_pending = defer_outbound;
   log(LogLevel::info, "CHILD_SA " + c.name + "{" + std::to_string(c.unique_id) + "} established with SPIs " +
                           hex32(c.spi_in) + "_i " + hex32(c.spi_out) + "_o and TS " + ts_list(c.local_ts) +
                           " === " + ts_list(c.remote_ts) + (c.transport ? " (transport)" : "") +
@@ -445,7 +460,16 @@ void IkeSa::remove_child(std::size_t index, bool event) {
     log(LogLevel::info, "CHILD_SA " + c.name + "{" + std::to_string(c.unique_id) + "} closed (SPIs " +
                             hex32(c.spi_in) + "_i " + hex32(c.spi_out) + "_o)");
   }
+  std::string name = c.name;
+  bool live = c.state != ChildSaState::created;
   children_.erase(children_.begin() + static_cast<std::ptrdiff_t>(index));
+  // A rekey successor whose outbound SA waited for this one to go now sends.
+  if (event && live)
+    for (auto& o : children_)
+      if (o.name == name && o.outbound_pending) {
+        o.outbound_pending = false;
+        ctx_.events.push_back(ChildSaOutbound{o.name, o.spi_in, o.spi_out});
+      }
 }
 
 std::optional<TimePoint> IkeSa::next_expiry() const {
@@ -455,6 +479,15 @@ std::optional<TimePoint> IkeSa::next_expiry() const {
     if (!t || x < *t) t = x;
   };
   if (destroy_at_) earliest(*destroy_at_);
+  if (rekeyed_linger_until_) earliest(*rekeyed_linger_until_);
+  if (state_ == IkeSaState::established) {
+    if (ike_rekey_at_) earliest(*ike_rekey_at_);
+    if (ike_expire_at_) earliest(*ike_expire_at_);
+    for (const auto& c : children_) {
+      if (c.state == ChildSaState::installed) earliest(c.rekey_at);
+      earliest(c.expire_at);
+    }
+  }
   if (next_keepalive_) earliest(*next_keepalive_);
   if (state_ == IkeSaState::established && cfg_->dpd_action != DpdAction::none && !tm_.request_outstanding() &&
       cfg_->dpd_delay.count() > 0)
@@ -468,6 +501,13 @@ void IkeSa::on_expiry(TimePoint now) {
     state_ = IkeSaState::destroyed;
     return;
   }
+  if (rekeyed_linger_until_ && now >= *rekeyed_linger_until_) {
+    log(LogLevel::info, "rekeyed IKE_SA removed (no DELETE from the peer)");
+    state_ = IkeSaState::destroyed;
+    return;
+  }
+  check_rekey_timers(now);
+  if (state_ == IkeSaState::destroyed) return;
   if (next_keepalive_ && now >= *next_keepalive_) {
     ctx_.events.push_back(NatKeepalive{nat_port(local_), nat_port(remote_)});
     next_keepalive_ = now + ctx_.keepalive_interval;

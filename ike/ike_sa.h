@@ -20,8 +20,12 @@
 
 namespace ike {
 
-enum class IkeSaState : std::uint8_t { created, connecting, established, deleting, destroyed };
+// rekeyed: an IKE_SA whose CHILD_SAs moved to its successor (RFC 7296 §2.18); it only
+// waits for (or sends) its DELETE.
+enum class IkeSaState : std::uint8_t { created, connecting, established, rekeyed, deleting, destroyed };
 std::string_view to_string(IkeSaState s);
+
+class IkeSa;
 
 // What an IKE_SA needs from the engine that owns it.
 struct EngineCtx {
@@ -34,6 +38,9 @@ struct EngineCtx {
   std::vector<std::shared_ptr<const PeerConfig>>* peers = nullptr;
   RetransmitPolicy retransmit{};
   Seconds keepalive_interval{20};
+  std::uint32_t next_ike_unique_id = 1;
+  // IKE_SAs created by an IKE_SA rekey; the engine moves them into its table.
+  std::vector<std::unique_ptr<IkeSa>> adopted;
 };
 
 // Exchanges an IKE_SA initiates once established, one at a time (window size 1).
@@ -45,7 +52,11 @@ struct TaskChildDelete {
 };
 struct TaskIkeDelete {};
 struct TaskDpd {};
-using Task = std::variant<TaskChildCreate, TaskChildDelete, TaskIkeDelete, TaskDpd>;
+struct TaskChildRekey {
+  std::uint32_t spi_in = 0;  // the CHILD_SA to replace
+};
+struct TaskIkeRekey {};
+using Task = std::variant<TaskChildCreate, TaskChildDelete, TaskIkeDelete, TaskDpd, TaskChildRekey, TaskIkeRekey>;
 
 struct IkeKeys {
   common::Bytes sk_d, sk_ai, sk_ar, sk_ei, sk_er, sk_pi, sk_pr;
@@ -112,7 +123,8 @@ class IkeSa {
   void established(TimePoint now);
   void fail(std::string_view why);  // give up: SA destroyed (children removed)
   std::uint32_t new_esp_spi();
-  void install_child(ChildSa child, common::ByteSpan keymat_seed, bool exchange_initiator, TimePoint now);
+  void install_child(ChildSa child, common::ByteSpan keymat_seed, bool exchange_initiator, TimePoint now,
+                     bool defer_outbound = false);
   void remove_child(std::size_t index, bool event);
   ChildSa* find_child_by_in(std::uint32_t spi);
   ChildSa* find_child_by_out(std::uint32_t spi);
@@ -147,6 +159,27 @@ class IkeSa {
                                                std::uint32_t spi_in, bool in_auth,
                                                std::string& why);
 
+  // ---- rekeying (task_rekey.cpp) ----
+  TimePoint fuzzed_rekey_time(TimePoint from, Seconds life, Seconds margin, unsigned fuzz_percent);
+  void schedule_child(ChildSa& c, TimePoint now);
+  void schedule_ike(TimePoint now);
+  void check_rekey_timers(TimePoint now);
+  void build_child_rekey(std::uint32_t old_spi_in, TimePoint now);
+  void process_child_rekey_response(const Message& m, TimePoint now);
+  void child_rekey_failed(std::uint32_t old_spi_in, const std::string& why, TimePoint now);
+  // A peer's CREATE_CHILD_SA with REKEY_SA: answered like a new CHILD_SA; the old one stays
+  // until the peer's DELETE. Returns false (answer sent) when refused.
+  bool check_peer_child_rekey(const Message& m, std::uint32_t& old_spi_in);
+  void build_ike_rekey(TimePoint now);
+  void process_ike_rekey_request(const Message& m, TimePoint now);
+  void process_ike_rekey_response(const Message& m, TimePoint now);
+  void ike_rekey_failed(const std::string& why, TimePoint now);
+  // The successor IKE_SA of a CREATE_CHILD_SA IKE rekey (RFC 7296 §2.18).
+  std::unique_ptr<IkeSa> make_successor(bool we_initiated, std::uint64_t spi_i, std::uint64_t spi_r,
+                                        const Proposal& p, common::ByteSpan shared, common::ByteSpan ni,
+                                        common::ByteSpan nr, TimePoint now, std::string& why);
+  void hand_over(IkeSa& to, TimePoint now);
+
   // ---- INFORMATIONAL (task_informational.cpp) ----
   void process_info_request(const Message& m, TimePoint now);
   void process_info_response(const Message& m, TimePoint now);
@@ -179,13 +212,33 @@ class IkeSa {
   std::vector<ChildSa> children_;
   std::deque<Task> queue_;
   // The exchange we are waiting on (window size 1).
-  enum class Active : std::uint8_t { none, init, auth, child, child_delete, ike_delete, dpd };
+  enum class Active : std::uint8_t { none, init, auth, child, child_delete, ike_delete, dpd, child_rekey, ike_rekey };
   Active active_ = Active::none;
   std::string active_child_;           // init/auth/child: the ChildConfig name
   std::uint32_t active_spi_ = 0;       // auth/child: our inbound SPI; child_delete: which
   common::Bytes child_nonce_;          // CREATE_CHILD_SA: our nonce
   std::unique_ptr<common::crypto::Dh> child_dh_;
   common::crypto::DhId child_dh_group_ = common::crypto::DhId::none;
+
+  // CHILD_SA rekey we initiated: the SA being replaced (active_spi_ is the new inbound SPI).
+  std::uint32_t rekey_old_spi_ = 0;
+  // Peer rekeys we answered while our own rekey of the same CHILD_SA was outstanding
+  // (RFC 7296 §2.8.1 collision): resolved by nonces when our answer arrives.
+  struct PeerChildRekey {
+    std::uint32_t old_spi_in = 0, new_spi_in = 0;
+    common::Bytes ni, nr;
+  };
+  std::vector<PeerChildRekey> peer_child_rekeys_;
+  // IKE_SA rekey we initiated.
+  std::uint64_t ike_rekey_spi_ = 0;
+  common::Bytes ike_rekey_nonce_;
+  std::unique_ptr<common::crypto::Dh> ike_rekey_dh_;
+  common::crypto::DhId ike_rekey_group_ = common::crypto::DhId::none;
+  // The peer's IKE rekey we answered while ours was outstanding (collision).
+  std::unique_ptr<IkeSa> ike_collision_;
+  common::Bytes ike_collision_ni_, ike_collision_nr_;
+  std::optional<TimePoint> ike_rekey_at_, ike_expire_at_;
+  std::optional<TimePoint> rekeyed_linger_until_;  // rekeyed: give up waiting for the DELETE
 
   Active last_info_ = Active::none;  // which INFORMATIONAL request a response answers
   TimePoint created_at_{}, established_at_{}, last_rx_{};

@@ -274,11 +274,11 @@ void IkeSa::process_child_request(const Message& m, TimePoint now) {
   const auto* sa = m.find<SaPayload>();
   const auto* nonce = m.find<NoncePayload>();
   if (sa && !sa->proposals.empty() && sa->proposals[0].protocol == ProtocolId::ike) {
-    // IKE_SA rekeying is not implemented: refuse so the peer keeps the current SA.
-    log(LogLevel::info, "peer wants to rekey the IKE_SA: not supported, refused");
-    send_response(m.header, {notify(NotifyType::no_additional_sas)});
+    process_ike_rekey_request(m, now);
     return;
   }
+  std::uint32_t rekeyed_spi = 0;
+  if (!check_peer_child_rekey(m, rekeyed_spi)) return;
   if (!nonce) {
     send_response(m.header, {notify(NotifyType::invalid_syntax)});
     return;
@@ -310,7 +310,21 @@ void IkeSa::process_child_request(const Message& m, TimePoint now) {
   send_response(m.header, std::move(pl));
   common::append(seed, nonce->data);
   common::append(seed, nr);
-  install_child(std::move(*c), seed, false, now);
+  std::uint32_t new_spi = c->spi_in;
+  install_child(std::move(*c), seed, false, now, rekeyed_spi != 0);
+  if (rekeyed_spi == 0) return;
+  ++ctx_.counters.child_rekeys;
+  ChildSa* old = find_child_by_in(rekeyed_spi);
+  if (!old) return;
+  if (old->state == ChildSaState::rekeying && active_ == Active::child_rekey && rekey_old_spi_ == rekeyed_spi) {
+    // Our own rekey of this SA is in flight (RFC 7296 §2.8.1): settled by nonces on its answer.
+    log(LogLevel::info, "CHILD_SA " + old->name + " rekeyed by the peer while we rekey it too (collision)");
+    peer_child_rekeys_.push_back(PeerChildRekey{rekeyed_spi, new_spi, nonce->data, nr});
+    return;
+  }
+  // The old SA keeps receiving until the peer's DELETE (its rekey initiator deletes it);
+  // a rekey of ours still queued for it is dropped.
+  old->state = ChildSaState::rekeyed;
 }
 
 }  // namespace ike

@@ -1,0 +1,497 @@
+// Rekeying between two in-memory Engines with a fake clock (RFC 7296 §1.3.2, §1.3.3,
+// §2.8, §2.8.1, §2.18): CHILD_SA and IKE_SA rekeys from either side, make-before-break
+// ordering of install/remove events, collisions at both interleavings, lost and duplicated
+// messages, a PFS mismatch that shows only at the first rekey.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <set>
+
+#include "ike/engine.h"
+#include "ike/message.h"
+
+using namespace ike;
+using common::Endpoint;
+using common::IpAddr;
+
+namespace {
+
+const IpAddr kA = IpAddr::v4(0xc0000201);  // 192.0.2.1
+const IpAddr kB = IpAddr::v4(0xc0000202);  // 192.0.2.2
+
+common::TrafficSelector net(const char* p) { return common::TrafficSelector::from_prefix(*common::Prefix::parse(p)); }
+
+std::vector<Proposal> props(const char* text, Protocol proto) {
+  auto s = parse_proposals(text, proto);
+  REQUIRE(s.ok());
+  return s->proposals;
+}
+
+PeerConfig peer(bool a_side, const char* ike, const char* esp) {
+  PeerConfig c;
+  c.name = "dc-tun";
+  c.local_addr = a_side ? kA : kB;
+  c.remote_addr = a_side ? kB : kA;
+  c.local_id = Identity::from_string(a_side ? "192.0.2.1" : "192.0.2.2");
+  c.remote_id = Identity::from_string(a_side ? "192.0.2.2" : "192.0.2.1");
+  c.psk = common::to_bytes(common::as_bytes("long random shared secret"));
+  c.ike_proposals = props(ike, Protocol::ike);
+  ChildConfig gre;
+  gre.name = "dc-tun-gre";
+  gre.local_ts = {net(a_side ? "10.44.6.1/32" : "10.44.7.1/32")};
+  gre.remote_ts = {net(a_side ? "10.44.7.1/32" : "10.44.6.1/32")};
+  gre.esp_proposals = props(esp, Protocol::esp);
+  ChildConfig tcp;
+  tcp.name = "dc-tun-tcp";
+  tcp.local_ts = {net(a_side ? "10.45.8.16/28" : "100.15.30.0/24")};
+  tcp.remote_ts = {net(a_side ? "100.15.30.0/24" : "10.45.8.16/28")};
+  tcp.esp_proposals = props(esp, Protocol::esp);
+  c.children = {gre, tcp};
+  return c;
+}
+
+struct Side {
+  common::crypto::SystemRandom rng;
+  Engine e{rng};
+  std::vector<ChildSaInstall> installs;
+  std::vector<ChildSaRemove> removes;
+  std::vector<IkeSaKeys> keys;
+  std::vector<std::string> logs;
+  std::vector<NatKeepalive> keepalives;
+  std::vector<std::string> order;  // I<spi_in> install, R<spi_in> remove, O<spi_in> outbound live
+  long pos(char what, std::uint32_t spi) const {
+    auto it = std::find(order.begin(), order.end(), what + std::to_string(spi));
+    return it == order.end() ? -1 : static_cast<long>(it - order.begin());
+  }
+  void drain_events() {
+    for (auto& ev : e.events()) {
+      if (auto* i = std::get_if<ChildSaInstall>(&ev)) installs.push_back(*i);
+      if (auto* r = std::get_if<ChildSaRemove>(&ev)) removes.push_back(*r);
+      if (auto* k = std::get_if<IkeSaKeys>(&ev)) keys.push_back(*k);
+      if (auto* l = std::get_if<LogEvent>(&ev)) logs.push_back(l->text);
+      if (auto* n = std::get_if<NatKeepalive>(&ev)) keepalives.push_back(*n);
+      if (auto* i = std::get_if<ChildSaInstall>(&ev)) order.push_back("I" + std::to_string(i->spi_in));
+      if (auto* r = std::get_if<ChildSaRemove>(&ev)) order.push_back("R" + std::to_string(r->spi_in));
+      if (auto* o = std::get_if<ChildSaOutbound>(&ev)) order.push_back("O" + std::to_string(o->spi_in));
+    }
+    e.events().clear();
+  }
+  bool logged(std::string_view s) const {
+    for (const auto& l : logs)
+      if (l.find(s) != std::string::npos) return true;
+    return false;
+  }
+  std::string all_logs() const {
+    std::string s;
+    for (const auto& l : logs) s += l + "\n";
+    return s;
+  }
+};
+
+// Delivers datagrams between the two engines; `filter` may drop or duplicate
+// (returns how many copies to deliver).
+struct Wire {
+  Side a, b;
+  TimePoint now = TimePoint{} + std::chrono::hours(1);
+  std::function<int(bool from_a, const OutDatagram&)> filter = [](bool, const OutDatagram&) { return 1; };
+  std::vector<OutDatagram> sent_a, sent_b;
+
+  void pump(int max_rounds = 50) {
+    for (int i = 0; i < max_rounds; ++i) {
+      a.drain_events();
+      b.drain_events();
+      auto oa = std::move(a.e.outbox());
+      a.e.outbox().clear();
+      auto ob = std::move(b.e.outbox());
+      b.e.outbox().clear();
+      if (oa.empty() && ob.empty()) return;
+      for (auto& d : oa) {
+        sent_a.push_back(d);
+        int n = filter(true, d);
+        for (int k = 0; k < n; ++k) b.e.on_datagram(d.remote, d.local, d.data, now);
+      }
+      for (auto& d : ob) {
+        sent_b.push_back(d);
+        int n = filter(false, d);
+        for (int k = 0; k < n; ++k) a.e.on_datagram(d.remote, d.local, d.data, now);
+      }
+    }
+  }
+  // Advance the clock to the next timer of either side and fire it.
+  bool tick() {
+    auto ea = a.e.next_expiry(), eb = b.e.next_expiry();
+    std::optional<TimePoint> t = ea;
+    if (eb && (!t || *eb < *t)) t = eb;
+    if (!t) return false;
+    if (*t > now) now = *t;
+    a.e.on_expiry(now);
+    b.e.on_expiry(now);
+    pump();
+    return true;
+  }
+};
+
+void check_mirror(const ChildSaInstall& x, const ChildSaInstall& y) {
+  CHECK(x.spi_in == y.spi_out);
+  CHECK(x.spi_out == y.spi_in);
+  CHECK(x.encr_key_in == y.encr_key_out);
+  CHECK(x.encr_key_out == y.encr_key_in);
+  CHECK(x.integ_key_in == y.integ_key_out);
+  CHECK(x.integ_key_out == y.integ_key_in);
+  CHECK(x.encr_key_in != x.encr_key_out);
+  CHECK(x.local_ts == y.remote_ts);
+  CHECK(x.remote_ts == y.local_ts);
+  CHECK(x.encr == y.encr);
+  CHECK(x.integ == y.integ);
+  CHECK(x.child_name == y.child_name);
+  CHECK(!x.encr_key_in.empty());
+}
+
+bool established(const Engine& e, TimePoint now) {
+  auto s = e.status(now);
+  return s.size() == 1 && s[0].state == "ESTABLISHED";
+}
+
+
+// Short lifetimes: CHILD_SAs rekey at 20-8 s, IKE_SA at 60-8 s, no fuzz unless asked.
+void short_lifetimes(PeerConfig& c, Seconds child_life, Seconds ike_life, unsigned fuzz = 0) {
+  c.ike_lifetime = ike_life;
+  c.rekey_margin = Seconds{8};
+  c.rekey_fuzz_percent = fuzz;
+  for (auto& ch : c.children) {
+    ch.lifetime = child_life;
+    ch.rekey_margin = Seconds{8};
+    ch.rekey_fuzz_percent = fuzz;
+  }
+}
+
+// Brings both sides up (A initiates), returns after both children are installed.
+void bring_up(Wire& w, PeerConfig a, PeerConfig b) {
+  REQUIRE(w.a.e.add_peer(std::move(a)).ok());
+  REQUIRE(w.b.e.add_peer(std::move(b)).ok());
+  REQUIRE(w.a.e.initiate("dc-tun", w.now).ok());
+  w.pump();
+  REQUIRE(established(w.a.e, w.now));
+  REQUIRE(established(w.b.e, w.now));
+  REQUIRE(w.a.installs.size() == 2);
+  REQUIRE(w.b.installs.size() == 2);
+}
+
+// Advances the clock timer by timer until `until`.
+void run_until(Wire& w, TimePoint until) {
+  for (int i = 0; i < 10000; ++i) {
+    auto ea = w.a.e.next_expiry(), eb = w.b.e.next_expiry();
+    std::optional<TimePoint> t = ea;
+    if (eb && (!t || *eb < *t)) t = eb;
+    if (!t || *t > until) break;
+    w.tick();
+  }
+  w.now = until;
+  w.a.e.on_expiry(w.now);
+  w.b.e.on_expiry(w.now);
+  w.pump();
+}
+
+// The SAs a side has installed and not removed, by inbound SPI.
+std::map<std::uint32_t, ChildSaInstall> live(const Side& s) {
+  std::map<std::uint32_t, ChildSaInstall> m;
+  for (const auto& i : s.installs) m[i.spi_in] = i;
+  for (const auto& r : s.removes) m.erase(r.spi_in);
+  return m;
+}
+
+// Both sides hold exactly one live, mirrored SA per conn.
+void check_one_pair_each(const Wire& w) {
+  auto la = live(w.a), lb = live(w.b);
+  REQUIRE(la.size() == 2);
+  REQUIRE(lb.size() == 2);
+  std::set<std::string> names;
+  for (const auto& [spi, x] : la) {
+    names.insert(x.child_name);
+    REQUIRE(lb.count(x.spi_out) == 1);
+    check_mirror(x, lb.at(x.spi_out));
+  }
+  CHECK(names.size() == 2);
+}
+
+// Every removal of an SA on either side comes after its successor (same conn) was
+// installed on that side: traffic always has an SA to go to.
+void check_make_before_break(const Side& s) {
+  for (const auto& r : s.removes) {
+    long rp = s.pos('R', r.spi_in);
+    bool successor_first = false;
+    for (const auto& i : s.installs)
+      if (i.child_name == r.child_name && i.spi_in != r.spi_in && s.pos('I', i.spi_in) < rp) successor_first = true;
+    CHECK(successor_first);
+  }
+}
+
+std::uint32_t unique_id_of(const Side& s, const std::string& name) {
+  for (const auto& i : s.installs)
+    if (i.child_name == name) return i.unique_id;
+  return 0;
+}
+
+}  // namespace
+
+TEST_CASE("CHILD_SA rekey initiated by either side, PFS, make-before-break, keys mirrored") {
+  bool a_rekeys = GENERATE(true, false);
+  INFO("rekey initiator: " << (a_rekeys ? "A (IKE initiator)" : "B (IKE responder)"));
+  Wire w;
+  auto pa = peer(true, "aes256-sha256-modp2048!", "aes256-sha256-modp2048!");
+  auto pb = peer(false, "aes256-sha256-modp2048!", "aes256-sha256-modp2048!");
+  short_lifetimes(a_rekeys ? pa : pb, Seconds{20}, Seconds{3600});
+  short_lifetimes(a_rekeys ? pb : pa, Seconds{60}, Seconds{3600});
+  bring_up(w, pa, pb);
+  TimePoint t0 = w.now;
+  auto gre_uid_a = unique_id_of(w.a, "dc-tun-gre");
+  run_until(w, t0 + Seconds{13});
+  INFO(w.a.all_logs() << "---\n" << w.b.all_logs());
+  Side& ini = a_rekeys ? w.a : w.b;
+  Side& rsp = a_rekeys ? w.b : w.a;
+  CHECK(ini.logged("rekeying CHILD_SA dc-tun-gre"));
+  CHECK(ini.logged("with PFS MODP_2048"));
+  REQUIRE(ini.installs.size() == 4);
+  REQUIRE(rsp.installs.size() == 4);
+  REQUIRE(ini.removes.size() == 2);
+  REQUIRE(rsp.removes.size() == 2);
+  check_one_pair_each(w);
+  check_make_before_break(w.a);
+  check_make_before_break(w.b);
+  // unique ids stay across rekeys
+  for (const auto& i : w.a.installs)
+    if (i.child_name == "dc-tun-gre") CHECK(i.unique_id == gre_uid_a);
+  // the responder's outbound SA goes live only when the old SA is removed
+  for (std::size_t k = 2; k < 4; ++k) {
+    const auto& n = rsp.installs[k];
+    CHECK(n.outbound_deferred);
+    CHECK_FALSE(ini.installs[k].outbound_deferred);
+    long o = rsp.pos('O', n.spi_in);
+    CHECK(o > rsp.pos('I', n.spi_in));
+    bool old_removed_before = false;
+    for (const auto& r : rsp.removes)
+      if (r.child_name == n.child_name && rsp.pos('R', r.spi_in) < o) old_removed_before = true;
+    CHECK(old_removed_before);
+  }
+  // the new keys differ from the old (new nonces and DH)
+  CHECK(w.a.installs[2].encr_key_in != w.a.installs[0].encr_key_in);
+  CHECK(w.a.e.counters().child_rekeys + w.b.e.counters().child_rekeys == 4);
+  auto st = w.a.e.status(w.now);
+  REQUIRE(st.size() == 1);
+  REQUIRE(st[0].children.size() == 2);
+  CHECK(st[0].children[0].state == "INSTALLED");
+  // and it goes on: the successors rekey again
+  run_until(w, t0 + Seconds{26});
+  CHECK(ini.installs.size() == 6);
+  check_one_pair_each(w);
+}
+
+TEST_CASE("rekeyfuzz spreads the rekey time within the margin") {
+  Wire w;
+  auto pa = peer(true, "aes256-sha256-modp2048!", "aes256-sha256!");
+  auto pb = peer(false, "aes256-sha256-modp2048!", "aes256-sha256!");
+  short_lifetimes(pa, Seconds{100}, Seconds{3600}, 100);
+  short_lifetimes(pb, Seconds{1000}, Seconds{3600});
+  bring_up(w, pa, pb);
+  auto st = w.a.e.status(w.now);
+  REQUIRE(st[0].children.size() == 2);
+  for (const auto& c : st[0].children) {
+    REQUIRE(c.rekey_in);
+    CHECK(c.rekey_in->count() <= 92);
+    CHECK(c.rekey_in->count() >= 83);
+  }
+}
+
+TEST_CASE("IKE_SA rekey by either side: children survive, new keys, old IKE_SA deleted") {
+  bool a_rekeys = GENERATE(true, false);
+  INFO("rekey initiator: " << (a_rekeys ? "A" : "B"));
+  Wire w;
+  auto pa = peer(true, "aes256gcm16-prfsha384-ecp384!", "aes256gcm16-ecp384!");
+  auto pb = peer(false, "aes256gcm16-prfsha384-ecp384!", "aes256gcm16-ecp384!");
+  short_lifetimes(a_rekeys ? pa : pb, Seconds{3600}, Seconds{40});
+  short_lifetimes(a_rekeys ? pb : pa, Seconds{3600}, Seconds{400});
+  bring_up(w, pa, pb);
+  auto old = w.a.e.status(w.now).at(0);
+  run_until(w, w.now + Seconds{33});
+  INFO(w.a.all_logs() << "---\n" << w.b.all_logs());
+  Side& ini = a_rekeys ? w.a : w.b;
+  CHECK(ini.logged("rekeying IKE_SA"));
+  auto sa = w.a.e.status(w.now);
+  auto sb = w.b.e.status(w.now);
+  REQUIRE(sa.size() == 1);
+  REQUIRE(sb.size() == 1);
+  CHECK(sa[0].state == "ESTABLISHED");
+  CHECK(sa[0].spi_i != old.spi_i);
+  CHECK(sa[0].spi_r != old.spi_r);
+  CHECK(sa[0].spi_i == sb[0].spi_i);
+  CHECK(sa[0].spi_r == sb[0].spi_r);
+  CHECK(sa[0].initiator == a_rekeys);
+  CHECK(sa[0].unique_id != old.unique_id);
+  CHECK(sa[0].children.size() == 2);
+  CHECK(sb[0].children.size() == 2);
+  CHECK(w.a.removes.empty());
+  CHECK(w.b.removes.empty());
+  // keylog: new keys for the new SA, identical on both sides, different from the old
+  REQUIRE(w.a.keys.size() == 2);
+  REQUIRE(w.b.keys.size() == 2);
+  CHECK(w.a.keys[1].spi_i == sa[0].spi_i);
+  CHECK(w.a.keys[1].sk_ei == w.b.keys[1].sk_ei);
+  CHECK(w.a.keys[1].sk_er == w.b.keys[1].sk_er);
+  CHECK(w.a.keys[1].sk_ei != w.a.keys[0].sk_ei);
+  CHECK(w.a.e.counters().ike_rekeys == 1);
+  CHECK(w.b.e.counters().ike_rekeys == 1);
+  // the new IKE_SA works: CHILD_SA rekey and DELETE over it
+  REQUIRE(w.a.e.terminate("dc-tun-gre", w.now).ok());
+  w.pump();
+  CHECK(w.a.removes.size() == 1);
+  CHECK(w.b.removes.size() == 1);
+  // and it rekeys again (the successor is scheduled too)
+  run_until(w, w.now + Seconds{40});
+  CHECK(w.a.keys.size() == 3);
+  REQUIRE(w.a.e.status(w.now).size() == 1);
+  CHECK(w.a.e.status(w.now)[0].children.size() == 1);
+}
+
+TEST_CASE("CHILD_SA rekey collision: both ends at once, and one request delayed") {
+  bool delayed = GENERATE(false, true);
+  INFO((delayed ? "A's request lost once (B's rekey completes first)" : "simultaneous"));
+  Wire w;
+  auto pa = peer(true, "aes256-sha256-modp2048!", "aes256-sha256-modp2048!");
+  auto pb = peer(false, "aes256-sha256-modp2048!", "aes256-sha256-modp2048!");
+  short_lifetimes(pa, Seconds{20}, Seconds{3600});
+  short_lifetimes(pb, Seconds{20}, Seconds{3600});
+  pa.children.pop_back();
+  pb.children.pop_back();
+  REQUIRE(w.a.e.add_peer(pa).ok());
+  REQUIRE(w.b.e.add_peer(pb).ok());
+  REQUIRE(w.a.e.initiate("dc-tun", w.now).ok());
+  w.pump();
+  REQUIRE(w.a.installs.size() == 1);
+  int dropped = 0;
+  if (delayed)
+    w.filter = [&](bool from_a, const OutDatagram& d) {
+      auto h = Header::parse(d.data);
+      if (from_a && h && h->exchange == ExchangeType::create_child_sa && !h->response && dropped == 0) {
+        ++dropped;
+        return 0;
+      }
+      return 1;
+    };
+  run_until(w, w.now + Seconds{delayed ? 19 : 13});  // one rekey round, retransmission included
+  INFO(w.a.all_logs() << "---\n" << w.b.all_logs());
+  CHECK(w.a.logged("rekeying CHILD_SA"));
+  CHECK(w.b.logged("rekeying CHILD_SA"));
+  auto la = live(w.a), lb = live(w.b);
+  REQUIRE(la.size() == 1);
+  REQUIRE(lb.size() == 1);
+  const auto& x = la.begin()->second;
+  REQUIRE(lb.count(x.spi_out) == 1);
+  check_mirror(x, lb.at(x.spi_out));
+  check_make_before_break(w.a);
+  check_make_before_break(w.b);
+  if (!delayed) {
+    CHECK(w.a.e.counters().rekey_collisions == 1);
+    CHECK(w.b.e.counters().rekey_collisions == 1);
+    CHECK((w.a.logged("collision lost") != w.b.logged("collision lost")));
+  }
+  auto st = w.a.e.status(w.now);
+  REQUIRE(st.size() == 1);
+  REQUIRE(st[0].children.size() == 1);
+  CHECK(st[0].children[0].state == "INSTALLED");
+}
+
+TEST_CASE("IKE_SA rekey collision: one IKE_SA with all children survives on both sides") {
+  Wire w;
+  auto pa = peer(true, "aes256-sha256-modp2048!", "aes256-sha256!");
+  auto pb = peer(false, "aes256-sha256-modp2048!", "aes256-sha256!");
+  short_lifetimes(pa, Seconds{3600}, Seconds{40});
+  short_lifetimes(pb, Seconds{3600}, Seconds{40});
+  bring_up(w, pa, pb);
+  run_until(w, w.now + Seconds{33});
+  INFO(w.a.all_logs() << "---\n" << w.b.all_logs());
+  CHECK(w.a.e.counters().rekey_collisions == 1);
+  CHECK(w.b.e.counters().rekey_collisions == 1);
+  auto sa = w.a.e.status(w.now);
+  auto sb = w.b.e.status(w.now);
+  REQUIRE(sa.size() == 1);
+  REQUIRE(sb.size() == 1);
+  CHECK(sa[0].spi_i == sb[0].spi_i);
+  CHECK(sa[0].spi_r == sb[0].spi_r);
+  CHECK(sa[0].children.size() == 2);
+  CHECK(sb[0].children.size() == 2);
+  CHECK(w.a.removes.empty());
+  // the survivor works
+  REQUIRE(w.b.e.terminate("dc-tun-tcp", w.now).ok());
+  w.pump();
+  CHECK(w.a.removes.size() == 1);
+  CHECK(w.b.removes.size() == 1);
+}
+
+TEST_CASE("lost and duplicated messages during CHILD_SA and IKE_SA rekeys") {
+  int mode = GENERATE(0, 1, 2);  // 0: drop the first answer, 1: duplicate everything, 2: drop the DELETE
+  INFO("mode " << mode);
+  Wire w;
+  auto pa = peer(true, "aes256-sha256-modp2048!", "aes256-sha256-modp2048!");
+  auto pb = peer(false, "aes256-sha256-modp2048!", "aes256-sha256-modp2048!");
+  short_lifetimes(pa, Seconds{20}, Seconds{30});
+  short_lifetimes(pb, Seconds{600}, Seconds{600});
+  bring_up(w, pa, pb);
+  int drops = 0;
+  w.filter = [&](bool from_a, const OutDatagram& d) {
+    auto h = Header::parse(d.data);
+    if (!h) return 1;
+    if (mode == 0 && !from_a && h->response && h->exchange == ExchangeType::create_child_sa && drops < 1) {
+      ++drops;
+      return 0;
+    }
+    if (mode == 1) return 2;
+    if (mode == 2 && from_a && !h->response && h->exchange == ExchangeType::informational && drops < 1) {
+      ++drops;
+      return 0;
+    }
+    return 1;
+  };
+  run_until(w, w.now + Seconds{40});
+  INFO(w.a.all_logs() << "---\n" << w.b.all_logs());
+  CHECK(w.a.e.counters().child_rekeys >= 2);
+  CHECK(w.a.e.counters().ike_rekeys == 1);
+  check_one_pair_each(w);
+  check_make_before_break(w.a);
+  check_make_before_break(w.b);
+  CHECK(w.a.e.status(w.now).size() == 1);
+  CHECK(w.b.e.status(w.now).size() == 1);
+}
+
+TEST_CASE("PFS mismatch shows at the first rekey: reported, retried, old SA kept until hard expiry") {
+  Wire w;
+  auto pa = peer(true, "aes256-sha256-modp2048!", "aes256-sha256-modp2048!");
+  auto pb = peer(false, "aes256-sha256-modp2048!", "aes256-sha256!");  // no PFS
+  short_lifetimes(pa, Seconds{60}, Seconds{3600});
+  short_lifetimes(pb, Seconds{3600}, Seconds{3600});
+  pa.rekey_retry = Seconds{10};
+  pa.children.pop_back();  // a second child would use CREATE_CHILD_SA with KE at once
+  pb.children.pop_back();
+  pa.children[0].rekey_margin = Seconds{30};  // rekey at 30 s, retries at 40 s and 50 s
+  REQUIRE(w.a.e.add_peer(pa).ok());
+  REQUIRE(w.b.e.add_peer(pb).ok());
+  REQUIRE(w.a.e.initiate("dc-tun", w.now).ok());
+  w.pump();  // IKE_AUTH's child has no KE: the mismatch is invisible here
+  REQUIRE(w.a.installs.size() == 1);
+  TimePoint t0 = w.now;
+  run_until(w, t0 + Seconds{55});
+  INFO(w.a.all_logs() << "---\n" << w.b.all_logs());
+  CHECK(w.a.logged("rekey failed: received NO_PROPOSAL_CHOSEN notify"));
+  CHECK(w.a.logged("PFS group mismatch"));
+  CHECK(w.a.logged("retrying in 10 s"));
+  CHECK(w.a.e.counters().rekey_failures >= 2);
+  CHECK(w.a.removes.empty());
+  CHECK(w.b.removes.empty());
+  CHECK(live(w.a).size() == 1);
+  // at the hard lifetime the SAs are deleted
+  run_until(w, t0 + Seconds{61});
+  CHECK(w.a.logged("hard lifetime reached"));
+  CHECK(live(w.a).empty());
+  CHECK(live(w.b).empty());
+}

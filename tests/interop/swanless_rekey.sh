@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Rekeying against a real strongSwan (charon 5.9 + kernel-libipsec), with a fixed-rate
+# ping running through both CHILD_SAs the whole time: no datagram may be lost.
+#   s: swanless, 192.0.2.1 (veth s0)   <--->   c: charon, 192.0.2.2 (veth c0)
+#   inner 10.99.0.1 <-> 10.99.0.2 (net, IKE_AUTH) and 10.99.1.1 <-> 10.99.1.2 (net2, PFS)
+# Lifetimes are short and overlap so that both ends rekey CHILD_SAs:
+#   swanless  lifetime=24s rekeymargin=8s rekeyfuzz=50%  -> CHILD_SA rekey 12..16 s
+#             ikelifetime=40s                            -> IKE_SA rekey 28..32 s
+#   charon    children rekey_time=14s rand_time=4s life_time=40s -> CHILD_SA rekey 10..14 s
+#             IKE rekey_time=50s rand_time=5s            -> swanless rekeys the IKE_SA first
+# Checks (over ~65 s of ping -i 0.05 in both CHILD_SAs, one from each side):
+#   >= 3 CHILD_SA rekeys, rekeys initiated by swanless AND by charon, >= 1 IKE_SA rekey,
+#   zero lost pings, SAs still up at the end with exactly one IKE_SA at charon.
+# Usage: SWANLESS=build/apps/swanless sudo -E tests/interop/swanless_rekey.sh
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+SWANLESS=${SWANLESS:-$here/../../build/apps/swanless}
+SWANLESS=$(readlink -f "$SWANLESS")
+[ -x "$SWANLESS" ] || { echo "no swanless binary at $SWANLESS"; exit 1; }
+DURATION=${REKEY_DURATION:-60}
+
+lab_init sr
+ns_create s || die "namespace s"
+ns_create c || die "namespace c"
+link_ns s s0 192.0.2.1/24 c c0 192.0.2.2/24 || die "veth"
+ns_addr c lo 10.99.0.2/32; ns_addr c lo 10.99.1.2/32
+check "underlay ping" ping_check s 192.0.2.2 2
+
+charon_start c c || die "charon start"
+psk="rekey-$$"
+swanctl_conf_gen "$LAB_DIR/c.swanctl.conf" --conn dc --local 192.0.2.2 --remote 192.0.2.1 \
+  --local-id c.swl.test --remote-id s.swl.test --psk "$psk" --ike aes256-sha256-modp2048 \
+  --esp aes256-sha256-modp2048 --encap yes --start none \
+  --conn-opt rekey_time=50s --conn-opt rand_time=5s \
+  --child-opt rekey_time=14s --child-opt rand_time=4s --child-opt life_time=40s \
+  --child net 10.99.0.2/32 10.99.0.1/32 tunnel --child net2 10.99.1.2/32 10.99.1.1/32 tunnel
+charon_load c c "$LAB_DIR/c.swanctl.conf" || die "charon load"
+
+cat >"$LAB_DIR/s.conf" <<CONF
+config setup
+    socket=$LAB_DIR/s.sock
+    keylog=$LAB_DIR/s.keys
+    loglevel=debug
+
+conn %default
+    keyexchange=ikev2
+    authby=secret
+    ike=aes256-sha256-modp2048!
+    esp=aes256-sha256-modp2048!
+    left=192.0.2.1
+    leftid=s.swl.test
+    right=192.0.2.2
+    rightid=c.swl.test
+    lifetime=24s
+    ikelifetime=40s
+    rekeymargin=8s
+    rekeyfuzz=50%
+
+conn net
+    leftsubnet=10.99.0.1/32
+    rightsubnet=10.99.0.2/32
+    auto=start
+
+conn net2
+    leftsubnet=10.99.1.1/32
+    rightsubnet=10.99.1.2/32
+    auto=start
+CONF
+printf 's.swl.test c.swl.test : PSK "%s"\n' "$psk" >"$LAB_DIR/s.secrets"
+chmod 600 "$LAB_DIR/s.secrets"
+SLOG="$LAB_DIR/swanless.log"
+lab_bg s "$SLOG" "$SWANLESS" run -c "$LAB_DIR/s.conf"
+SWL_PID=$LAB_BG_PID
+wait_for "[ -S $LAB_DIR/s.sock ]" 10 || { cat "$SLOG"; die "swanless start"; }
+st() { nsx s "$SWANLESS" status --socket "$LAB_DIR/s.sock"; }
+if wait_for "st | grep -qE 'net2\\{.*INSTALLED' && st | grep -qE 'net\\{.*INSTALLED'" 15; then
+  pass "IKE_SA and two CHILD_SAs up"
+else
+  st; tail -40 "$SLOG"; die "SAs not up"
+fi
+check "first ping through net" ping_check s 10.99.0.2 2
+check "first ping through net2" ping_check s 10.99.1.2 2
+
+# Fixed-rate streams: swanless side -> charon side through net, charon side -> swanless
+# side through net2 (each ping's reply crosses the other direction).
+count=$((DURATION * 20))
+lab_bg s "$LAB_DIR/ping-net.out" ping -n -i 0.05 -c "$count" -W 1 10.99.0.2
+P1=$LAB_BG_PID
+lab_bg c "$LAB_DIR/ping-net2.out" ping -n -i 0.05 -c "$count" -W 1 -I 10.99.1.2 10.99.1.1
+P2=$LAB_BG_PID
+wait_for "! kill -0 $P1 && ! kill -0 $P2" $((DURATION + 20)) || fail "pings did not finish"
+
+for f in ping-net ping-net2; do
+  line=$(grep -E 'packets transmitted' "$LAB_DIR/$f.out")
+  tx=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' <<<"$line")
+  rx=$(sed -n 's/.* \([0-9][0-9]*\) received.*/\1/p' <<<"$line")
+  echo "$f: $line"
+  if [ -n "$tx" ] && [ "$tx" -ge $((count * 9 / 10)) ] && [ "$rx" = "$tx" ]; then
+    pass "$f: $rx/$tx pings answered, zero lost across the rekeys"
+  else
+    fail "$f: lost pings ($line)"
+  fi
+done
+
+installs=$(grep -cE 'CHILD_SA net2?\{[0-9]+\} established with SPIs' "$SLOG")
+ours=$(grep -cE 'rekeying CHILD_SA net2?\{' "$SLOG")
+ike_ours=$(grep -c 'rekeying IKE_SA' "$SLOG")
+ike_theirs=$(grep -c 'IKE_SA rekeyed by the peer' "$SLOG")
+ike_moved=$(grep -c 'IKE_SA rekeyed: CHILD_SAs moved' "$SLOG")
+collisions=$(grep -c 'collision' "$SLOG")
+failed=$(grep -c 'rekey failed' "$SLOG")
+rekeys=$((installs - 2))
+theirs=$(grep -cE 'CHILD_SA net2? .*rekey|received DELETE for ESP CHILD_SA' "$SLOG")
+charon_rekeys=$(grep -cE 'CHILD_SA (net|net2)\{[0-9]+\} established .*' "$(charon_log c)")
+charon_init=$(grep -cE 'initiating CHILD_SA rekey|rekeying CHILD_SA|creating rekey job' "$(charon_log c)")
+echo "swanless: $installs CHILD_SA installs ($rekeys rekeys, $ours initiated by swanless), IKE rekeys:" \
+  "$ike_ours initiated, $ike_theirs by charon, $ike_moved completed; collisions $collisions; failed $failed"
+echo "charon: $charon_rekeys CHILD_SA establishments, $charon_init rekey jobs"
+[ "$rekeys" -ge 3 ] && pass "$rekeys CHILD_SA rekeys (>= 3)" || fail "only $rekeys CHILD_SA rekeys"
+[ "$ours" -ge 1 ] && pass "swanless initiated $ours CHILD_SA rekeys" || fail "swanless initiated no CHILD_SA rekey"
+[ "$rekeys" -gt "$ours" ] && pass "charon initiated $((rekeys - ours)) CHILD_SA rekeys (answered by swanless)" \
+  || fail "no CHILD_SA rekey initiated by charon"
+[ "$ike_moved" -ge 1 ] && pass "$ike_moved IKE_SA rekey(s), CHILD_SAs moved over" || fail "no IKE_SA rekey"
+grep -q 'NO_ADDITIONAL_SAS\|TEMPORARY_FAILURE' "$(charon_log c)" && echo "note: charon saw a refusal:" && \
+  grep -E 'NO_ADDITIONAL_SAS|TEMPORARY_FAILURE' "$(charon_log c)" | head -5
+
+sas=$(charon_list_sas c c)
+echo "$sas"
+[ "$(grep -c ESTABLISHED <<<"$sas")" -eq 1 ] && pass "charon: exactly one IKE_SA at the end" \
+  || fail "charon: not exactly one IKE_SA"
+[ "$(grep -c 'INSTALLED, TUNNEL' <<<"$sas")" -ge 2 ] && pass "charon: CHILD_SAs installed at the end" \
+  || fail "charon: CHILD_SAs missing at the end"
+st
+st | grep -qE 'net\{.*INSTALLED' && st | grep -qE 'net2\{.*INSTALLED' && pass "swanless: both CHILD_SAs INSTALLED at the end" \
+  || fail "swanless: CHILD_SAs not installed at the end"
+[ "$(st | grep -cE 'ESTABLISHED')" -eq 1 ] && pass "swanless: one IKE_SA at the end" || fail "swanless: IKE_SA count"
+check "ping after the run" ping_check s 10.99.0.2 3
+kill -TERM "$SWL_PID" 2>/dev/null
+for _ in $(seq 50); do kill -0 "$SWL_PID" 2>/dev/null || break; sleep 0.1; done
+grep -E 'rekey|collision|CHILD_SA .* (established|closed)' "$SLOG" | tail -60 > "$LAB_DIR/rekey-summary.txt"
+charon_stop c
+lab_summary
