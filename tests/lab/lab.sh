@@ -155,18 +155,45 @@ standin_up() {
   LAB_PIM_PID=$LAB_BG_PID
 }
 
-# swanless_up: swanless in cloud with the seed's configuration, mapped to the lab's
-# addresses (binary: $SWANLESS). Not validated yet: swanless's IKE is being written.
-swanless_up() {
-  cloud_base
-  local bin; bin=$(readlink -f "$SWANLESS" 2>/dev/null)
-  [ -x "$bin" ] || { echo "swanless_up: no swanless binary at $SWANLESS (set SWANLESS=)" >&2; return 1; }
-  cat >"$LAB_DIR/swanless.conf" <<EOF
+# swanless_conf_write [OPTIONS]: write DIR/swanless.conf and DIR/swanless.secrets: seed-aws.conf
+# mapped to the lab's addresses. OPTIONS:
+#   --keepalive reply|off|Ns    the gre section's keepalive (default reply)
+#   --deliver SPEC              the pim section's deliver (default tun,udp:127.0.0.1:5001)
+#   --tun yes|no                the gre section's tun (default yes)
+#   --ikeport N                 leftikeport=N and rightikeport=N (default: none, 500 then 4500)
+#   --gre-only                  only the conns dc-tun/dc-tun-gre (no dc-tun-tcp)
+#   --pcap DIR                  config setup pcap=DIR
+#   --dir DIR                   where the conf, secrets, socket and keylog folder
+#                               (DIR/swanless-keys) go (default $LAB_DIR)
+# Sets SWANLESS_CONF, SWANLESS_SOCK, SWANLESS_KEYS.
+swanless_conf_write() {
+  local ka=reply deliver="tun,udp:127.0.0.1:$((LAB_PORT + 1))" tun=yes ikeport="" greonly=0 pcap="" dir=$LAB_DIR
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --keepalive) ka=$2; shift 2 ;;
+      --deliver) deliver=$2; shift 2 ;;
+      --tun) tun=$2; shift 2 ;;
+      --ikeport) ikeport=$2; shift 2 ;;
+      --gre-only) greonly=1; shift ;;
+      --pcap) pcap=$2; shift 2 ;;
+      --dir) dir=$2; shift 2 ;;
+      *) echo "swanless_conf_write: unknown option $1" >&2; return 1 ;;
+    esac
+  done
+  SWANLESS_CONF=$dir/swanless.conf
+  SWANLESS_SOCK=$dir/swanless.sock
+  SWANLESS_KEYS=$dir/swanless-keys
+  mkdir -p "$SWANLESS_KEYS"
+  {
+    cat <<EOF
 # seed-aws.conf with the lab's addresses (tests/lab/README.md has the mapping)
 config setup
-    socket=$LAB_DIR/swanless.sock
-    keylog=$LAB_DIR/swanless-keys
+    socket=$SWANLESS_SOCK
+    keylog=$SWANLESS_KEYS
     loglevel=${SWANLESS_LOGLEVEL:-info}
+EOF
+    [ -n "$pcap" ] && echo "    pcap=$pcap"
+    cat <<EOF
 
 conn %default
     keyexchange=ikev2
@@ -185,18 +212,25 @@ conn dc-tun
     right=$LAB_DC_GW
     rightid=$LAB_DC_GW
     auto=ignore
+EOF
+    [ -n "$ikeport" ] && printf '    leftikeport=%s\n    rightikeport=%s\n' "$ikeport" "$ikeport"
+    cat <<EOF
 
 conn dc-tun-gre
     also=dc-tun
     leftsubnet=$LAB_CLOUD_GRE/32
     rightsubnet=$LAB_DC_GRE/32
     auto=start
+EOF
+    [ $greonly = 1 ] || cat <<EOF
 
 conn dc-tun-tcp
     also=dc-tun
     leftsubnet=$LAB_CLOUD_HOST/28
     rightsubnet=$LAB_DC_NET
     auto=start
+EOF
+    cat <<EOF
 
 gre gre1
     conn=dc-tun-gre
@@ -206,24 +240,53 @@ gre gre1
     peer=$LAB_DC_TUN
     mtu=1476
     ttl=255
-    keepalive=reply
+    keepalive=$ka
+    tun=$tun
 
 pim upstream
     interface=gre1
     neighbor=$LAB_DC_TUN
     rp=$LAB_RP
     groups=$LAB_GROUP
-    deliver=tun,udp:127.0.0.1:$((LAB_PORT + 1))
+    deliver=$deliver
 EOF
-  mkdir -p "$LAB_DIR/swanless-keys"
-  printf '%s %s : PSK "%s"\n' "$LAB_NAT_PUB" "$LAB_DC_GW" "$LAB_PSK" >"$LAB_DIR/swanless.secrets"
-  chmod 600 "$LAB_DIR/swanless.secrets"
-  lab_bg cloud "$LAB_DIR/swanless.log" "$bin" run -c "$LAB_DIR/swanless.conf"
-  LAB_SWANLESS_PID=$LAB_BG_PID
-  if ! wait_for "[ -S '$LAB_DIR/swanless.sock' ] || ! kill -0 $LAB_SWANLESS_PID" 10 \
-     || ! kill -0 "$LAB_SWANLESS_PID" 2>/dev/null; then
-    echo "swanless_up: swanless did not start:" >&2; tail -n 30 "$LAB_DIR/swanless.log" >&2; return 1
+  } >"$SWANLESS_CONF"
+  printf '%s %s : PSK "%s"\n' "$LAB_NAT_PUB" "$LAB_DC_GW" "$LAB_PSK" >"${SWANLESS_CONF%.conf}.secrets"
+  chmod 600 "${SWANLESS_CONF%.conf}.secrets"
+}
+
+# swanless_start [--user UID:GID]: run $SWANLESS with $SWANLESS_CONF in cloud (tracked, log
+# swanless.log next to the conf), wait for its control socket. With --user, run it as that
+# user and group, no supplementary groups, no capabilities at all (setpriv), no_new_privs.
+# Sets LAB_SWANLESS_PID (the swanless process itself: ip netns exec and setpriv exec it).
+swanless_start() {
+  local user=""
+  [ "${1:-}" = --user ] && { user=$2; shift 2; }
+  local bin; bin=$(readlink -f "$SWANLESS" 2>/dev/null)
+  [ -x "$bin" ] || { echo "swanless_start: no swanless binary at $SWANLESS (set SWANLESS=)" >&2; return 1; }
+  local logf; logf=$(dirname "$SWANLESS_CONF")/swanless.log
+  local -a pre=()
+  if [ -n "$user" ]; then
+    pre=(setpriv --reuid="${user%%:*}" --regid="${user##*:}" --clear-groups --inh-caps=-all
+         --ambient-caps=-all --bounding-set=-all --no-new-privs)
   fi
+  lab_bg cloud "$logf" "${pre[@]}" "$bin" run -c "$SWANLESS_CONF"
+  LAB_SWANLESS_PID=$LAB_BG_PID
+  if ! wait_for "[ -S '$SWANLESS_SOCK' ] || ! kill -0 $LAB_SWANLESS_PID" 10 \
+     || ! kill -0 "$LAB_SWANLESS_PID" 2>/dev/null; then
+    echo "swanless_start: swanless did not start:" >&2; tail -n 30 "$logf" >&2; return 1
+  fi
+}
+
+# swanless_status [--json]: `swanless status` of the running swanless (as root).
+swanless_status() { nsx cloud "$(readlink -f "$SWANLESS")" status "$@" --socket "$SWANLESS_SOCK"; }
+
+# swanless_up [swanless_conf_write OPTIONS]: swanless in cloud with the seed's
+# configuration mapped to the lab's addresses (binary: $SWANLESS).
+swanless_up() {
+  cloud_base
+  swanless_conf_write "$@" || return 1
+  swanless_start
 }
 
 # lab_up [--cloud standin|swanless|none] [--keepalive N]: the whole lab. Needs lab_init
@@ -272,6 +335,27 @@ wait_source() {
   cat "$LAB_DIR/source.json"
 }
 
+# warm_up [TIMEOUT] NAME...: send warm-up datagrams (mcast_sender.py --warmup, 200/s, which
+# the receivers count apart) until every receiver NAME has seen some, then stop them and
+# let the tail drain. Makes FRR and the dc kernel build the (S,G) forwarding entry (whose
+# first datagrams are lost) before a counted stream. Fails after TIMEOUT (default 15) s.
+warm_up() {
+  local timeout=15
+  [[ ${1:-} =~ ^[0-9]+$ ]] && { timeout=$1; shift; }
+  local cond="true" n
+  for n in "$@"; do cond+=" && [ \"\$(json_get '$LAB_DIR/$n.json' warmup)\" -gt 0 ]"; done
+  lab_bg src "$LAB_DIR/warmup.log" python3 "$LAB_HERE/mcast_sender.py" --warmup --group "$LAB_GROUP" \
+    --port "$LAB_PORT" --rate 200 --seconds "$timeout" --size 200 --ttl 16 \
+    --iface-addr "$LAB_SRC_ADDR" --status "$LAB_DIR/warmup.json"
+  local wpid=$LAB_BG_PID rc=0
+  wait_for "$cond" "$timeout" || rc=1
+  sleep 0.3
+  kill -TERM "$wpid" 2>/dev/null
+  wait_for "[ -s '$LAB_DIR/warmup.json' ]" 3
+  sleep 0.5
+  return $rc
+}
+
 # start_receiver [PORT] [GROUP] [IFNAME] [NAME]: mcast_receiver.py in cloud (tracked),
 # status in $LAB_DIR/NAME.json (NAME default rx). GROUP "-" binds the port only (for
 # swanless's udp: delivery).
@@ -281,10 +365,10 @@ start_receiver() {
   [ "$group" != - ] && g=(--group "$group" --ifname "$ifn")
   lab_bg cloud "$LAB_DIR/$name.log" python3 "$LAB_HERE/mcast_receiver.py" --port "$port" "${g[@]}" \
     --status "$LAB_DIR/$name.json"
-  wait_log "$LAB_DIR/$name.log" "mcast_receiver: port" 5 \
+  wait_log "$LAB_DIR/$name.log" "mcast_receiver: port" 15 \
     || { echo "start_receiver: did not start:" >&2; cat "$LAB_DIR/$name.log" >&2; return 1; }
   # first status written right after start
-  wait_for "[ -s '$LAB_DIR/$name.json' ]" 3
+  wait_for "[ -s '$LAB_DIR/$name.json' ]" 10
 }
 
 # receiver_stats [NAME]: the receiver's JSON status.
@@ -312,6 +396,37 @@ pim_neighbor_up() {
 # pim_join_on GROUP IFACE: FRR has a (*,G) join for GROUP on IFACE, state JOIN.
 pim_join_on() {
   frr_show "show ip pim join" 2>/dev/null | awk -v g="$1" -v i="$2" '$1 == i && $3 == "*" && $4 == g && $5 == "JOIN" { f = 1 } END { exit !f }'
+}
+
+# lab_demo: the lab with swanless in cloud, a 10/s multicast source and two receivers (a
+# socket joined on swanless's gre1, deliver=tun; the deliver=udp socket), then every 2 s
+# the receivers' counts and `swanless status`, until Ctrl-C, which tears everything down.
+# Builds nothing: runs $SWANLESS.
+lab_demo() {
+  local bin; bin=$(readlink -f "$SWANLESS" 2>/dev/null)
+  [ -x "$bin" ] || { echo "lab.sh demo: no swanless binary at $SWANLESS (set SWANLESS=)" >&2; return 2; }
+  lab_init demo
+  trap 'echo; echo "[demo] interrupted: tearing the lab down"; lab_down; echo "[demo] lab removed"; trap - INT; kill -INT $$' INT
+  trap 'lab_down; trap - TERM; kill -TERM $$' TERM
+  echo "[demo] building the lab (namespaces cloud, nat, dc, src; charon, FRR, swanless) ..."
+  lab_up --cloud swanless || { fail "lab up"; return 1; }
+  echo "[demo] waiting for FRR to see swanless's (*,$LAB_GROUP) join on gre1 ..."
+  wait_for "pim_join_on $LAB_GROUP gre1" 30 || echo "[demo] no join yet; going on"
+  start_receiver "$LAB_PORT" "$LAB_GROUP" gre1 rx || return 1
+  start_receiver $((LAB_PORT + 1)) - "" rxudp || return 1
+  start_source 10 86400 200
+  echo "[demo] source $LAB_SRC_ADDR -> $LAB_GROUP:$LAB_PORT at 10/s; Ctrl-C ends the demo"
+  local t0; t0=$(now_ms)
+  while :; do
+    sleep 2
+    printf '\n===== %ds  received: deliver=tun %s (first seq %s, last %s, lost %s)  deliver=udp %s (lost %s)\n' \
+      $(( ($(now_ms) - t0) / 1000 )) \
+      "$(json_get "$LAB_DIR/rx.json" unique)" "$(json_get "$LAB_DIR/rx.json" first_seq)" \
+      "$(json_get "$LAB_DIR/rx.json" last_seq)" "$(json_get "$LAB_DIR/rx.json" lost)" \
+      "$(json_get "$LAB_DIR/rxudp.json" unique)" "$(json_get "$LAB_DIR/rxudp.json" lost)"
+    echo "----- FRR: $(frr_show 'show ip pim join' 2>/dev/null | awk '$3 == "*" { print $1, "(" $3 "," $4 ")", $5 }' | tr '\n' ' ')"
+    swanless_status 2>&1
+  done
 }
 
 # lab_print_info: namespaces and how to use them.
@@ -346,7 +461,7 @@ lab_main() {
       lab_init lab
       lab_keeper_start
       if ! lab_up "$@"; then fail "lab up"; return 1; fi
-      lab_persist "$LAB_STATE" LAB_CLOUD_MODE
+      lab_persist "$LAB_STATE" LAB_CLOUD_MODE SWANLESS SWANLESS_CONF SWANLESS_SOCK SWANLESS_KEYS
       lab_print_info
       ;;
     down)
@@ -358,6 +473,9 @@ lab_main() {
       rm -f "$LAB_STATE"
       echo "lab $LAB_PREFIX removed"
       ;;
+    demo)
+      lab_demo "$@"
+      ;;
     status)
       [ -f "$LAB_STATE" ] || { echo "no lab up"; return 1; }
       lab_restore "$LAB_STATE"
@@ -366,9 +484,10 @@ lab_main() {
       echo "--- PIM neighbors / joins"; frr_show "show ip pim neighbor" "show ip pim join"
       echo "--- dc GRE"; gre_status dc; echo
       echo "--- dc SAs"; dc_sas
+      if [ "${LAB_CLOUD_MODE:-}" = swanless ]; then echo "--- swanless status"; swanless_status; fi
       ;;
     *)
-      echo "usage: $0 up [--cloud standin|swanless|none] [--keepalive N] | status | down" >&2
+      echo "usage: $0 up [--cloud standin|swanless|none] [--keepalive N] | status | down | demo" >&2
       return 2 ;;
   esac
 }

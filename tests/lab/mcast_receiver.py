@@ -4,7 +4,7 @@ one interface), counts unique sequence numbers and reports loss, duplicates, reo
 and one-way latency (sender and receiver share the host clock).
 
 Status JSON (written to --status every 0.5 s and at exit, SIGTERM/SIGINT or --seconds):
-  received, unique, duplicates, reordered, foreign (not our payload), first_seq, last_seq,
+  received, warmup (mcast_sender.py --warmup datagrams, not counted further), unique, duplicates, reordered, foreign (not our payload), first_seq, last_seq,
   expected (last - first + 1), lost (expected - unique), loss_pct, latency_ms_avg/max.
 """
 import argparse
@@ -18,6 +18,7 @@ import sys
 import time
 
 MAGIC = b"SWLM"
+MAGIC_WARMUP = b"SWLW"
 
 
 def main():
@@ -46,7 +47,7 @@ def main():
     signal.signal(signal.SIGINT, stop)
 
     seen = set()
-    c = dict(received=0, duplicates=0, reordered=0, foreign=0)
+    c = dict(received=0, warmup=0, duplicates=0, reordered=0, foreign=0)
     first = last = None
     lat_sum = 0.0
     lat_max = 0.0
@@ -86,6 +87,9 @@ def main():
             continue
         data = s.recv(65535)
         c["received"] += 1
+        if len(data) >= 20 and data[:4] == MAGIC_WARMUP:
+            c["warmup"] += 1
+            continue
         if len(data) < 20 or data[:4] != MAGIC:
             c["foreign"] += 1
             continue

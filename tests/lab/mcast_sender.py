@@ -2,7 +2,9 @@
 """Multicast source for the lab: UDP datagrams to GROUP:PORT at a fixed rate for a given
 time. Payload: b"SWLM" | sequence (u64, from 0) | send time (u64, CLOCK_REALTIME ns) |
 padding to --size bytes. At exit prints (and writes to --status) a JSON line with the
-number sent.
+number sent. With --warmup the magic is b"SWLW": mcast_receiver.py counts those datagrams
+apart (`warmup`) and leaves them out of its sequence statistics, so a short warm-up burst
+can make the routers build their (S,G) state before the counted stream starts.
 """
 import argparse
 import json
@@ -14,6 +16,7 @@ import sys
 import time
 
 MAGIC = b"SWLM"
+MAGIC_WARMUP = b"SWLW"
 
 
 def main():
@@ -26,7 +29,9 @@ def main():
     p.add_argument("--ttl", type=int, default=16)
     p.add_argument("--iface-addr", default="", help="send from the interface with this address")
     p.add_argument("--status", default="")
+    p.add_argument("--warmup", action="store_true", help="send warm-up datagrams (not counted)")
     a = p.parse_args()
+    magic = MAGIC_WARMUP if a.warmup else MAGIC
 
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, a.ttl)
@@ -54,12 +59,12 @@ def main():
             time.sleep(due - now)
             continue
         try:
-            s.sendto(MAGIC + struct.pack("!QQ", seq, time.time_ns()) + pad, (a.group, a.port))
+            s.sendto(magic + struct.pack("!QQ", seq, time.time_ns()) + pad, (a.group, a.port))
         except OSError:
             errors += 1
         seq += 1
     res = dict(sent=seq, errors=errors, rate=a.rate, seconds=round(time.monotonic() - start, 3),
-               group=a.group, port=a.port)
+               group=a.group, port=a.port, warmup=a.warmup)
     line = json.dumps(res)
     print(line, flush=True)
     if a.status:
