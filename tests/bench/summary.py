@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""tests/bench/summary.py RESULTS_TSV OUT_MD [PROFILE_DIR]
+
+Reads the rows run.sh wrote (suite, round, path, metric, value), prints a table of
+medians over the rounds with the ratios swanless-pair / strongSwan-pair, and writes the
+same as Markdown to OUT_MD ("-" = do not write). Context (date, machine, command) comes
+from BENCH_* environment variables set by run.sh.
+"""
+import os
+import statistics
+import sys
+from collections import defaultdict
+
+PATHS = [
+    ("veth", "plain veth, no IPsec"),
+    ("ss", "swanless <-> swanless"),
+    ("sc", "swanless <-> strongSwan"),
+    ("cc", "strongSwan <-> strongSwan"),
+]
+RATIOS = [("ss", "cc", "swanless pair / strongSwan pair"),
+          ("sc", "cc", "mixed pair / strongSwan pair")]
+
+
+def load(path):
+    data = defaultdict(list)  # (suite, path, metric) -> [values in round order]
+    suites = []
+    with open(path) as f:
+        for line in f:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) != 5:
+                continue
+            suite, _rnd, p, metric, value = parts
+            if suite not in suites:
+                suites.append(suite)
+            try:
+                data[(suite, p, metric)].append(float(value))
+            except ValueError:
+                pass
+    return suites, data
+
+
+def med(vals):
+    return statistics.median(vals) if vals else None
+
+
+def fmt(v, digits=0):
+    if v is None:
+        return "-"
+    return f"{v:.{digits}f}"
+
+
+def suite_rows(suite, data):
+    rows = []
+    present = [p for p, _ in PATHS if any(k[0] == suite and k[1] == p for k in data)]
+    for p, label in PATHS:
+        if p not in present:
+            continue
+        tcp = data.get((suite, p, "tcp_mbps"), [])
+        udp = data.get((suite, p, "udp_rx"), [])
+        offered = data.get((suite, p, "udp_rate"), [])
+        udp_s = fmt(med(udp))
+        if udp and med(udp) == 0:
+            udp_s = "0 (lowest rate already > 1 % loss)"
+        flags = []
+        if data.get((suite, p, "udp_top")):
+            flags.append(f"top of ladder in {len(data[(suite, p, 'udp_top')])} round(s)")
+        if data.get((suite, p, "udp_sender_bound")):
+            flags.append(f"sender-bound in {len(data[(suite, p, 'udp_sender_bound')])} round(s)")
+        if data.get((suite, p, "udp_fail")):
+            flags.append(f"an iperf3 run failed in {len(data[(suite, p, 'udp_fail')])} round(s)")
+        if flags:
+            udp_s += " (" + ", ".join(flags) + ")"
+        rows.append([
+            label,
+            fmt(med(tcp)),
+            " / ".join(fmt(v) for v in tcp) or "-",
+            udp_s,
+            " / ".join(f"{fmt(v)} @{fmt(o)}M" for v, o in zip(udp, offered)) or "-",
+            fmt(med(data.get((suite, p, "tcp_retrans"), []))),
+            fmt(med(data.get((suite, p, "cpu_total"), [])), 2),
+            fmt(med(data.get((suite, p, "cores_per_gbps"), [])), 2),
+        ])
+        if data.get((suite, p, "tcp_fail")):
+            rows[-1][0] += f" ({len(data[(suite, p, 'tcp_fail')])} TCP run(s) failed)"
+    ratios = []
+    for a, b, label in RATIOS:
+        if a in present and b in present:
+            def r(metric, a=a, b=b):
+                x, y = med(data.get((suite, a, metric), [])), med(data.get((suite, b, metric), []))
+                return f"{x / y:.2f}" if x is not None and y else "-"
+            ratios.append([label, r("tcp_mbps"), r("udp_rx"), r("cores_per_gbps")])
+    return rows, ratios
+
+
+HEAD = ["path", "TCP Mbit/s (median)", "TCP per round", "UDP Mbit/s received at <= 1 % loss (median)",
+        "UDP per round (received @ offered)", "TCP retransmits (median)", "daemon cores during TCP", "cores per Gbit/s (TCP)"]
+RHEAD = ["ratio", "TCP", "UDP <= 1 % loss", "cores per Gbit/s"]
+
+
+def text_table(head, rows):
+    w = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
+    out = ["  ".join(str(x).ljust(w[i]) for i, x in enumerate(head))]
+    out.append("  ".join("-" * n for n in w))
+    for r in rows:
+        out.append("  ".join(str(x).ljust(w[i]) for i, x in enumerate(r)))
+    return "\n".join(out)
+
+
+def md_table(head, rows):
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        out.append("| " + " | ".join(str(x) for x in r) + " |")
+    return "\n".join(out)
+
+
+def suite_desc(s):
+    if s == "aes256gcm16":
+        return "IKE aes256gcm16-prfsha256-ecp256, ESP aes256gcm16"
+    return f"IKE and ESP {s}"
+
+
+def main():
+    res, out = sys.argv[1], sys.argv[2]
+    prof = sys.argv[3] if len(sys.argv) > 3 else ""
+    suites, data = load(res)
+    env = os.environ.get
+    md = ["# swanless data-path benchmark", ""]
+    md.append(f"Run {env('BENCH_DATE', '?')} on {env('BENCH_MACHINE', '?')}.")
+    if env("BENCH_NOTE"):
+        md += ["", f"**{env('BENCH_NOTE')}**"]
+    md += ["", f"{env('BENCH_SETTINGS', '')}; {env('BENCH_LOAD', '')}.",
+           f"Versions: {env('BENCH_VERSIONS', '')}.", "",
+           "Each path is a pair of network namespaces on one veth (both ends and iperf3 on this "
+           "machine), PSK, ESP-in-UDP forced (forceencaps=yes / encap=yes), strongSwan = charon "
+           "with kernel-libipsec (ESP in user space over TUN). TCP: iperf3, one stream. UDP: "
+           "iperf3 -u -b RATE -l 1372 at fixed rising rates; the figure is the rate received at "
+           "the highest step with <= 1 % loss (the ladder stops at the first step above 1 % loss, "
+           "or when iperf3 could not send 90 % of the offered rate: sender-bound, the machine is "
+           "the limit, not the path). Daemon cores: utime+stime of both daemons of the "
+           "pair from /proc/PID/stat during the TCP run. Medians over the rounds; the paths "
+           "were run interleaved in every round.", "",
+           "Reproduce:", "```", env("BENCH_BUILD", ""),
+           env("BENCH_CMD", "sudo tests/bench/run.sh"), "```"]
+    for s in suites:
+        rows, ratios = suite_rows(s, data)
+        title = f"{s} ({suite_desc(s)})"
+        print(f"\n=== {title}")
+        print(text_table(HEAD, rows))
+        if ratios:
+            print()
+            print(text_table(RHEAD, ratios))
+        md += ["", f"## {title}", "", md_table(HEAD, rows)]
+        if ratios:
+            md += ["", md_table(RHEAD, ratios)]
+        if prof:
+            for p in ("ss", "sc", "cc"):
+                for name, what in ((f"reorder-{p}.txt", "ordering and retransmissions (tcpdump + tshark)"),
+                                   (f"syscalls-{p}.txt", "syscalls per packet (strace -c -f)"),
+                                   (f"perf-{p}.txt", "perf record, swanless, TCP run (top symbols)")):
+                    f = os.path.join(prof, s, name)
+                    if os.path.isfile(f) and os.path.getsize(f) > 0:
+                        body = open(f).read().rstrip()
+                        print(f"\n--- {p}: {what}\n{body}")
+                        md += ["", f"{p}: {what}", "```", body, "```"]
+    if out != "-":
+        with open(out, "w") as f:
+            f.write("\n".join(md) + "\n")
+        print(f"\nwrote {out}")
+
+
+if __name__ == "__main__":
+    main()
