@@ -525,8 +525,9 @@ void IkeSa::on_expiry(TimePoint now) {
       }
       log(LogLevel::warn, "giving up after " + std::to_string(ctx_.retransmit.tries) + " retransmissions to " +
                               remote_.to_string());
+      // wanted_children() answers from restart_children_ once restart_ is set: collect first.
+      if (cfg_->dpd_action == DpdAction::restart) restart_children_ = wanted_children();
       restart_ = cfg_->dpd_action == DpdAction::restart;
-      if (restart_) restart_children_ = wanted_children();
       fail("peer not responding");
       return;
     case TaskManager::Timeout::none: break;
@@ -554,8 +555,8 @@ IkeSaStatus IkeSa::status(TimePoint now) const {
   s.initiator = initiator_;
   if (!ike_proposal_.encr.empty()) s.proposal = ike::to_string(ike_proposal_);
   s.auth = "pre-shared key";
-  if (state_ == IkeSaState::established) {
-    auto due = established_at_ + (cfg_->ike_lifetime - cfg_->rekey_margin);
+  if (state_ == IkeSaState::established && ike_rekey_at_) {
+    auto due = *ike_rekey_at_;
     auto left = std::chrono::duration_cast<Seconds>(due - now);
     s.rekey_in = left.count() > 0 ? left : Seconds{0};
   }

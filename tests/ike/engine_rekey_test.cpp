@@ -78,6 +78,15 @@ struct Side {
     }
     e.events().clear();
   }
+  // The process restarts: all state is lost, the same config is loaded again.
+  void restart(PeerConfig cfg) {
+    e.~Engine();
+    new (&e) Engine(rng);
+    REQUIRE(e.add_peer(std::move(cfg)).ok());
+    installs.clear();
+    removes.clear();
+    order.clear();
+  }
   bool logged(std::string_view s) const {
     for (const auto& l : logs)
       if (l.find(s) != std::string::npos) return true;
@@ -494,4 +503,42 @@ TEST_CASE("PFS mismatch shows at the first rekey: reported, retried, old SA kept
   CHECK(w.a.logged("hard lifetime reached"));
   CHECK(live(w.a).empty());
   CHECK(live(w.b).empty());
+}
+
+TEST_CASE("peer restart: DPD gives up, dpdaction=restart brings IKE_SA and children back") {
+  Wire w;
+  auto pa = peer(true, "aes256-sha256-modp2048!", "aes256-sha256-modp2048!");
+  auto pb = peer(false, "aes256-sha256-modp2048!", "aes256-sha256-modp2048!");
+  pa.dpd_action = DpdAction::restart;
+  pa.dpd_delay = Seconds{10};
+  bring_up(w, pa, pb);
+  w.b.restart(pb);  // B loses everything; A's SAs are stale now
+  run_until(w, w.now + Seconds{240});
+  INFO(w.a.all_logs() << "---\n" << w.b.all_logs());
+  CHECK(w.a.logged("giving up after"));
+  CHECK(w.a.logged("restarting (dpdaction=restart)"));
+  CHECK(w.a.removes.size() == 2);   // the stale pair went
+  CHECK(w.a.installs.size() == 4);  // and came back
+  CHECK(w.b.installs.size() == 2);
+  check_one_pair_each(w);
+  CHECK(established(w.a.e, w.now));
+  CHECK(established(w.b.e, w.now));
+}
+
+TEST_CASE("INITIAL_CONTACT from a restarted initiator removes the old IKE_SA and CHILD_SAs") {
+  Wire w;
+  auto pa = peer(true, "aes256-sha256-modp2048!", "aes256-sha256-modp2048!");
+  auto pb = peer(false, "aes256-sha256-modp2048!", "aes256-sha256-modp2048!");
+  bring_up(w, pa, pb);
+  w.a.restart(pa);
+  w.now += Seconds{5};
+  REQUIRE(w.a.e.initiate("dc-tun", w.now).ok());
+  w.pump();
+  INFO(w.a.all_logs() << "---\n" << w.b.all_logs());
+  CHECK(w.b.logged("INITIAL_CONTACT"));
+  auto st = w.b.e.status(w.now);
+  REQUIRE(st.size() == 1);
+  CHECK(st[0].children.size() == 2);
+  CHECK(w.b.removes.size() == 2);
+  check_one_pair_each(w);
 }
