@@ -461,7 +461,7 @@ for s in "${suite_list[@]}"; do
 done
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
-CMDLINE="sudo SWANLESS=${SWANLESS#"$repo"/} tests/bench/run.sh${ARGS[*]:+ ${ARGS[*]}}"
+CMDLINE="sudo SWANLESS=${SWANLESS#"$repo"/} tests/bench/run.sh$( [ ${#ARGS[@]} -gt 0 ] && printf ' %q' "${ARGS[@]}")"
 # how the swanless binary was built, from its build dir's CMakeCache.txt
 cache=$(dirname "$(dirname "$SWANLESS")")/CMakeCache.txt
 BENCH_BUILD="cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release && cmake --build build-bench -j2 --target swanless"
