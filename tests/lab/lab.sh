@@ -400,14 +400,25 @@ pim_join_on() {
 
 # lab_demo: the lab with swanless in cloud, a 10/s multicast source and two receivers (a
 # socket joined on swanless's gre1, deliver=tun; the deliver=udp socket), then every 2 s
-# the receivers' counts and `swanless status`, until Ctrl-C, which tears everything down.
-# Builds nothing: runs $SWANLESS.
+# the receivers' counts, FRR's (*,G) state and `swanless status`, until Ctrl-C (SIGINT) or
+# SIGTERM, which tears everything down. Builds nothing: runs $SWANLESS.
+_demo_stop() {
+  trap '' INT TERM
+  echo
+  echo "[demo] $1: tearing the lab down"
+  lab_down
+  echo "[demo] lab removed (no namespace, no process left)"
+  exit 0
+}
+_demo_frr_joins() {
+  frr_show 'show ip pim join' 2>/dev/null | awk '$3 == "*" { printf "%s (*,%s) %s  ", $1, $4, $5 }'
+}
 lab_demo() {
   local bin; bin=$(readlink -f "$SWANLESS" 2>/dev/null)
   [ -x "$bin" ] || { echo "lab.sh demo: no swanless binary at $SWANLESS (set SWANLESS=)" >&2; return 2; }
   lab_init demo
-  trap 'echo; echo "[demo] interrupted: tearing the lab down"; lab_down; echo "[demo] lab removed"; trap - INT; kill -INT $$' INT
-  trap 'lab_down; trap - TERM; kill -TERM $$' TERM
+  trap '_demo_stop interrupted' INT
+  trap '_demo_stop terminated' TERM
   echo "[demo] building the lab (namespaces cloud, nat, dc, src; charon, FRR, swanless) ..."
   lab_up --cloud swanless || { fail "lab up"; return 1; }
   echo "[demo] waiting for FRR to see swanless's (*,$LAB_GROUP) join on gre1 ..."
@@ -416,15 +427,20 @@ lab_demo() {
   start_receiver $((LAB_PORT + 1)) - "" rxudp || return 1
   start_source 10 86400 200
   echo "[demo] source $LAB_SRC_ADDR -> $LAB_GROUP:$LAB_PORT at 10/s; Ctrl-C ends the demo"
-  local t0; t0=$(now_ms)
+  local t0 t rx rxl udp udpl joins
+  t0=$(now_ms)
   while :; do
     sleep 2
-    printf '\n===== %ds  received: deliver=tun %s (first seq %s, last %s, lost %s)  deliver=udp %s (lost %s)\n' \
-      $(( ($(now_ms) - t0) / 1000 )) \
-      "$(json_get "$LAB_DIR/rx.json" unique)" "$(json_get "$LAB_DIR/rx.json" first_seq)" \
-      "$(json_get "$LAB_DIR/rx.json" last_seq)" "$(json_get "$LAB_DIR/rx.json" lost)" \
-      "$(json_get "$LAB_DIR/rxudp.json" unique)" "$(json_get "$LAB_DIR/rxudp.json" lost)"
-    echo "----- FRR: $(frr_show 'show ip pim join' 2>/dev/null | awk '$3 == "*" { print $1, "(" $3 "," $4 ")", $5 }' | tr '\n' ' ')"
+    t=$(now_ms)
+    t=$(( (t - t0) / 1000 ))
+    rx=$(json_get "$LAB_DIR/rx.json" unique)
+    rxl=$(json_get "$LAB_DIR/rx.json" lost)
+    udp=$(json_get "$LAB_DIR/rxudp.json" unique)
+    udpl=$(json_get "$LAB_DIR/rxudp.json" lost)
+    joins=$(_demo_frr_joins)
+    echo
+    echo "===== ${t}s  multicast received: deliver=tun ${rx:-0} (lost ${rxl:-0})  deliver=udp ${udp:-0} (lost ${udpl:-0})"
+    echo "----- FRR on the dc: ${joins:-no (*,G) join}"
     swanless_status 2>&1
   done
 }

@@ -134,6 +134,7 @@ check "NAT: ESP-in-UDP leaves as $LAB_NAT_PUB ($esp_pub), never as $LAB_CLOUD_PR
   awk -v e="${esp_pub:-0}" -v p="${from_priv:-1}" 'BEGIN { exit !(e > 0 && p == 0) }'
 
 # shutdown: Prune + Hello holdtime 0 + IKE DELETE; time to prune measured
+capture_start dc gre1 "$LAB_DIR/shutdown-pim.pcap" pim || fail "capture on the dc's gre1"
 t0=$(now_ms)
 kill -TERM "$LAB_SWANLESS_PID"
 prune_ms=-1 exit_ms=-1
@@ -159,6 +160,12 @@ fi
 if wait_for "! dc_sas 2>/dev/null | grep -qE '^dc-tun: #'" 5; then
   pass "shutdown: no IKE_SA left at the dc ($(( $(now_ms) - t0 )) ms after SIGTERM)"
 else fail "shutdown: IKE_SA still at the dc"; dc_sas; fi
+capture_stop "$LAB_DIR/shutdown-pim.pcap"
+# when the Prune (and the Hello with holdtime 0) reached the dc's gre1, relative to SIGTERM
+pim_rx=$(tshark -n -r "$LAB_DIR/shutdown-pim.pcap" -T fields -e frame.time_epoch -e pim.type -e pim.holdtime 2>/dev/null \
+  | awk -v t0="$t0" '{ printf "%s%s@%dms", (n++ ? " " : ""), ($2 == 3 ? "JoinPrune" : ($2 == 0 ? "Hello(holdtime " $3 ")" : "type" $2)), $1 * 1000 - t0 }')
+echo "PIM from swanless on the dc's gre1 after SIGTERM: ${pim_rx:-none}"
+if [ "$prune_ms" -lt 0 ] && [ $join_seen = 1 ]; then frr_show 'show ip pim join' 'show ip pim neighbor'; fi
 
 # the pcap tap, complete now that swanless has exited
 tap=$LAB_DIR/tap/gre1.pcap
