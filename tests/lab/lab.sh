@@ -6,6 +6,7 @@
 #   sudo tests/lab/lab.sh up [--cloud standin|swanless|none] [--keepalive N]
 #   sudo tests/lab/lab.sh status
 #   sudo tests/lab/lab.sh down
+#   sudo SWANLESS=build/apps/swanless tests/lab/lab.sh demo   (live; Ctrl-C tears down)
 #
 # Sourced by tests (`. tests/lab/lab.sh`), it defines, on top of tests/interop/lib.sh and
 # tests/lab/lablib.sh:
@@ -15,6 +16,9 @@
 #                          then the cloud side chosen (default: none)
 #   lab_down               tear everything down (also runs from lib.sh's trap)
 #   lab_topology, dc_up, standin_up, swanless_up     the steps of lab_up
+#   swanless_conf_write [OPTS], swanless_start [--user U:G], swanless_status [--json]
+#                          swanless's config (variants), start (optionally unprivileged), status
+#   warm_up [TIMEOUT] NAME...   uncounted warm-up datagrams until receivers NAME see them
 #   start_source RATE SECONDS [SIZE]    multicast sender in src to 239.1.1.1:5000
 #   wait_source [TIMEOUT]  wait until it finished; prints its JSON result
 #   start_receiver [PORT] [GROUP] [IFNAME] [NAME]   mcast_receiver.py in cloud (tracked)
