@@ -4,8 +4,8 @@
 #   s: swanless, 192.0.2.1 (veth s0)   <--->   c: charon, 192.0.2.2 (veth c0)
 #   inner 10.99.0.1 <-> 10.99.0.2 (net, IKE_AUTH) and 10.99.1.1 <-> 10.99.1.2 (net2, PFS)
 # Lifetimes are short and overlap so that both ends rekey CHILD_SAs:
-#   swanless  lifetime=24s rekeymargin=8s rekeyfuzz=50%  -> CHILD_SA rekey 12..16 s
-#             ikelifetime=40s                            -> IKE_SA rekey 28..32 s
+#   swanless  lifetime=24s rekeymargin=10s rekeyfuzz=50% -> CHILD_SA rekey 9..14 s
+#             ikelifetime=40s                            -> IKE_SA rekey 25..30 s
 #   charon    children rekey_time=14s rand_time=4s life_time=40s -> CHILD_SA rekey 10..14 s
 #             IKE rekey_time=50s rand_time=5s            -> swanless rekeys the IKE_SA first
 # Checks (over ~65 s of ping -i 0.05 in both CHILD_SAs, one from each side):
@@ -53,7 +53,7 @@ conn %default
     rightid=c.swl.test
     lifetime=24s
     ikelifetime=40s
-    rekeymargin=8s
+    rekeymargin=10s
     rekeyfuzz=50%
 
 conn net
@@ -84,9 +84,9 @@ check "first ping through net2" ping_check s 10.99.1.2 2
 # Fixed-rate streams: swanless side -> charon side through net, charon side -> swanless
 # side through net2 (each ping's reply crosses the other direction).
 count=$((DURATION * 20))
-lab_bg s "$LAB_DIR/ping-net.out" ping -n -i 0.05 -c "$count" -W 1 10.99.0.2
+lab_bg s "$LAB_DIR/ping-net.out" ping -n -D -O -i 0.05 -c "$count" -W 1 10.99.0.2
 P1=$LAB_BG_PID
-lab_bg c "$LAB_DIR/ping-net2.out" ping -n -i 0.05 -c "$count" -W 1 -I 10.99.1.2 10.99.1.1
+lab_bg c "$LAB_DIR/ping-net2.out" ping -n -D -O -i 0.05 -c "$count" -W 1 -I 10.99.1.2 10.99.1.1
 P2=$LAB_BG_PID
 wait_for "! kill -0 $P1 && ! kill -0 $P2" $((DURATION + 20)) || fail "pings did not finish"
 
@@ -99,6 +99,7 @@ for f in ping-net ping-net2; do
     pass "$f: $rx/$tx pings answered, zero lost across the rekeys"
   else
     fail "$f: lost pings ($line)"
+    grep 'no answer yet' "$LAB_DIR/$f.out" | head -10
   fi
 done
 
