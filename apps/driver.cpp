@@ -313,14 +313,25 @@ void Daemon::arm_signals() {
 
 void Daemon::shutdown() {
   if (stopping_) return;
-  if (overlay_) overlay_->shutdown(now());  // Prune + Hello holdtime 0 while the SA is up
-  engine_.shutdown(now());
-  drain_engine();
   stopping_ = true;
-  // Give the DELETEs a moment to leave, then stop the loop.
   timer_.cancel();
-  auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(200));
-  t->async_wait([this, t](boost::system::error_code) { io_.stop(); });
+  auto finish = [this] {
+    engine_.shutdown(now());
+    drain_engine();
+    // Give the DELETEs a moment to leave, then stop the loop.
+    auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(200));
+    t->async_wait([this, t](boost::system::error_code) { io_.stop(); });
+  };
+  if (!overlay_ || overlay_->empty()) {
+    finish();
+    return;
+  }
+  // Prune + Hello holdtime 0 first, while the CHILD_SA still carries them; the peer's ESP
+  // may be handled on another thread than its IKE, so the DELETEs wait a little.
+  overlay_->shutdown(now());
+  flush_sockets();
+  auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(150));
+  t->async_wait([t, finish](boost::system::error_code) { finish(); });
 }
 
 UdpSocket* Daemon::socket_for(const Endpoint& local) {
@@ -431,7 +442,10 @@ void Daemon::on_udp_readable(UdpSocket& s) {
   Now t = now();
   bool ike_seen = false;
   for (int round = 0; round < 8; ++round) {
-    if (s.recv_batch(rx_batch_) == 0) break;
+    // Decapsulated packets point into the socket's receive buffers, which the next
+    // recv_batch reuses: everything of a round is written out before the next one.
+    std::size_t n = s.recv_batch(rx_batch_);
+    if (n == 0) break;
     for (auto& d : rx_batch_) {
       common::ByteSpan payload(d.data, d.len);
       if (s.bound().port == 4500) {
@@ -454,13 +468,15 @@ void Daemon::on_udp_readable(UdpSocket& s) {
       engine_.on_datagram(d.local, d.remote, payload, t);
       ike_seen = true;
     }
+    if (!tun_out_.empty() && tun_) {
+      auto w = tun_->write_batch(tun_out_);
+      if (!w) drop_tun_write_ += tun_out_.size();
+      else if (*w < tun_out_.size()) drop_tun_write_ += tun_out_.size() - *w;
+    }
+    tun_out_.clear();
+    if (overlay_) overlay_->flush();
+    if (n < UdpSocket::kBatch) break;
   }
-  if (!tun_out_.empty() && tun_) {
-    auto w = tun_->write_batch(tun_out_);
-    if (!w) drop_tun_write_ += tun_out_.size();
-    else if (*w < tun_out_.size()) drop_tun_write_ += tun_out_.size() - *w;
-  }
-  tun_out_.clear();
   if (ike_seen) drain_engine();
   else flush_sockets();
 }

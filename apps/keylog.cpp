@@ -83,7 +83,7 @@ std::string Keylog::ike_line(const ike::IkeSaKeys& k) {
          hex(k.sk_ar) + ",\"" + in + "\"";
 }
 
-std::string Keylog::esp_line(const common::IpAddr& src, const common::IpAddr& dst, std::uint32_t spi, EncrId encr,
+std::string Keylog::esp_line(const std::string& src, const std::string& dst, std::uint32_t spi, EncrId encr,
                              unsigned /*key_bits*/, IntegId integ, const common::Bytes& encr_key,
                              const common::Bytes& integ_key) {
   const char* en = esp_encr_name(encr);
@@ -91,9 +91,9 @@ std::string Keylog::esp_line(const common::IpAddr& src, const common::IpAddr& ds
   if (!en || !in) return {};
   char spi_s[16];
   std::snprintf(spi_s, sizeof spi_s, "0x%08x", spi);
-  std::string fam = src.is_v4() ? "IPv4" : "IPv6";
+  std::string fam = src.find(':') == std::string::npos ? "IPv4" : "IPv6";
   std::string ikey = integ_key.empty() ? "" : "0x" + hex(integ_key);
-  return "\"" + fam + "\",\"" + src.to_string() + "\",\"" + dst.to_string() + "\",\"" + spi_s + "\",\"" + en +
+  return "\"" + fam + "\",\"" + src + "\",\"" + dst + "\",\"" + spi_s + "\",\"" + en +
          "\",\"0x" + hex(encr_key) + "\",\"" + in + "\",\"" + ikey + "\"";
 }
 
@@ -110,8 +110,10 @@ void Keylog::on_ike_sa(const ike::IkeSaKeys& k) {
 
 void Keylog::on_child_sa(const ike::ChildSaInstall& c) {
   if (!enabled()) return;
-  auto in = esp_line(c.remote.addr, c.local.addr, c.spi_in, c.encr, c.key_bits, c.integ, c.encr_key_in, c.integ_key_in);
-  auto out = esp_line(c.local.addr, c.remote.addr, c.spi_out, c.encr, c.key_bits, c.integ, c.encr_key_out, c.integ_key_out);
+  // Addresses as "*": behind a NAT the outer addresses a capture shows are not the ones
+  // this host knows; the SPI identifies the SA.
+  auto in = esp_line("*", "*", c.spi_in, c.encr, c.key_bits, c.integ, c.encr_key_in, c.integ_key_in);
+  auto out = esp_line("*", "*", c.spi_out, c.encr, c.key_bits, c.integ, c.encr_key_out, c.integ_key_out);
   if (in.empty()) {
     LOG_WARN("keylog: Wireshark has no name for the ESP suite of %s; not logged", c.child_name.c_str());
     return;

@@ -21,7 +21,7 @@ class Keylog {
 
   // The exact lines (exposed for tests). Empty when Wireshark has no name for the suite.
   static std::string ike_line(const ike::IkeSaKeys& k);
-  static std::string esp_line(const common::IpAddr& src, const common::IpAddr& dst, std::uint32_t spi,
+  static std::string esp_line(const std::string& src, const std::string& dst, std::uint32_t spi,
                               common::crypto::EncrId encr, unsigned key_bits, common::crypto::IntegId integ,
                               const common::Bytes& encr_key, const common::Bytes& integ_key);
 

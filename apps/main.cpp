@@ -5,6 +5,7 @@
 #include "apps/config.h"
 #include "apps/control.h"
 #include "apps/driver.h"
+#include "apps/keys.h"
 #include "apps/status_view.h"
 
 namespace {
@@ -47,7 +48,22 @@ int main(int argc, char** argv) {
   down->add_option("name", name, "conn name")->required();
   down->add_option("--socket", socket_path, "control socket");
 
+  unsigned bits = 3072;
+  std::string key_out;
+  auto* keygen = app.add_subcommand("keygen", "make an RSA host key (like libreswan's newhostkey)");
+  keygen->add_option("--bits", bits, "modulus size (at least 2048)");
+  keygen->add_option("-o,--output", key_out, "private key file to write (PEM, mode 0600)")->required();
+  std::string key_in;
+  bool right = false, pem = false;
+  auto* showkey = app.add_subcommand("showkey", "print the leftrsasigkey=0s... line of a key (like showhostkey)");
+  showkey->add_option("file", key_in, "private or public key file (PEM)")->required();
+  showkey->add_flag("--right", right, "print rightrsasigkey= instead of leftrsasigkey=");
+  showkey->add_flag("--pem", pem, "print the public key as PEM (for leftpubkey=/rightpubkey=)");
+
   CLI11_PARSE(app, argc, argv);
+
+  if (*keygen) return apps::run_keygen(bits, key_out, std::cout, std::cerr);
+  if (*showkey) return apps::run_showkey(key_in, !right, pem, std::cout, std::cerr);
 
   if (*run) return apps::run_daemon(config_path);
   if (*check) return apps::run_check(config_path, std::cout, std::cerr);

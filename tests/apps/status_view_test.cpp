@@ -1,0 +1,84 @@
+#include <catch2/catch.hpp>
+
+#include "apps/status_view.h"
+
+using nlohmann::json;
+
+namespace {
+
+json sample() {
+  return json::parse(R"({
+    "daemon": {"version": "0.1.0", "pid": 42, "uptime_s": 7300},
+    "ike_sas": [{
+      "name": "dc-tun", "unique_id": 2, "state": "ESTABLISHED", "age_s": 7200,
+      "local": {"addr": "10.1.1.246", "port": 4500}, "remote": {"addr": "177.54.214.20", "port": 4500},
+      "local_id": "222.45.67.1", "remote_id": "177.54.214.20",
+      "spi_i": "a62a46f88ff6e9c2", "spi_r": "50d27be1188d653d", "initiator": true,
+      "proposal": "AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048",
+      "auth": "pre-shared key", "rekey_in_s": 6240,
+      "children": [{
+        "name": "dc-tun-gre", "unique_id": 3, "state": "INSTALLED", "mode": "TUNNEL", "encap": true,
+        "spi_in": "c9788976", "spi_out": "0e1488b7",
+        "proposal": "AES_CBC_256/HMAC_SHA2_256_128/MODP_2048",
+        "local_ts": ["10.44.6.1/32"], "remote_ts": ["10.44.7.1/32"], "rekey_in_s": 2040,
+        "bytes_in": 13872, "packets_in": 221, "last_in_s": 8,
+        "bytes_out": 3072, "packets_out": 121, "last_out_s": 10,
+        "drops": {"in_replay": 2, "in_integrity": 0}
+      }]
+    }],
+    "gre": [{"name": "gre1", "local": "10.44.6.1", "remote": "10.44.7.1", "state": "UP", "keepalive": "reply",
+             "keepalives_answered": 17, "keepalives_sent": 0, "keepalives_received": 0,
+             "packets_in": 400, "bytes_in": 80000, "packets_out": 9, "bytes_out": 500, "drops": {}}],
+    "pim": [{"name": "upstream", "interface": "gre1", "neighbor": "10.44.4.5", "neighbor_up": true,
+             "rp": "100.15.30.253", "groups": ["239.1.1.1"], "last_join_s": 12,
+             "datagrams_delivered": 399, "bytes_delivered": 79800, "drops": {"not_our_group": 1}}],
+    "counters": {"ike_rx": 4, "esp_unknown_spi": 3}
+  })");
+}
+
+}  // namespace
+
+TEST_CASE("status text carries every field of the seed's ipsec statusall sample") {
+  std::string s = apps::render_status(sample());
+  CHECK_THAT(s, Catch::Contains("Security Associations (1 up, 0 connecting):"));
+  CHECK_THAT(s, Catch::Contains("dc-tun[2]: ESTABLISHED 2 hours ago, 10.1.1.246[222.45.67.1]...177.54.214.20[177.54.214.20]"));
+  CHECK_THAT(s, Catch::Contains("dc-tun[2]: IKEv2 SPIs: a62a46f88ff6e9c2_i* 50d27be1188d653d_r, pre-shared key"));
+  CHECK_THAT(s, Catch::Contains("104 minutes"));
+  CHECK_THAT(s, Catch::Contains("dc-tun[2]: IKE proposal: AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048"));
+  CHECK_THAT(s, Catch::Contains("dc-tun-gre{3}:  INSTALLED, TUNNEL, reqid 3, ESP in UDP SPIs: c9788976_i 0e1488b7_o"));
+  CHECK_THAT(s, Catch::Contains("AES_CBC_256/HMAC_SHA2_256_128/MODP_2048, 13872 bytes_i (221 pkts, 8s ago), 3072 bytes_o (121 pkts, 10s ago), rekeying in 34 minutes"));
+  CHECK_THAT(s, Catch::Contains("dc-tun-gre{3}:   10.44.6.1/32 === 10.44.7.1/32"));
+  CHECK_THAT(s, Catch::Contains("dropped: in_replay 2"));
+  CHECK_THAT(s, !Catch::Contains("in_integrity"));  // zero counters are not listed
+  CHECK_THAT(s, Catch::Contains("gre1: keepalives answered 17"));
+  CHECK_THAT(s, Catch::Contains("upstream: on gre1, neighbor 10.44.4.5 up, RP 100.15.30.253"));
+  CHECK_THAT(s, Catch::Contains("joined (*,G) 239.1.1.1, last join 12s ago"));
+  CHECK_THAT(s, Catch::Contains("delivered 399 datagrams (79800 bytes)"));
+  CHECK_THAT(s, Catch::Contains("esp_unknown_spi 3"));
+}
+
+TEST_CASE("status text: connecting SAs, responder SPI mark, plain ESP, no SAs") {
+  json d = sample();
+  d["ike_sas"][0]["state"] = "CONNECTING";
+  d["ike_sas"][0]["initiator"] = false;
+  d["ike_sas"][0]["children"][0]["encap"] = false;
+  std::string s = apps::render_status(d);
+  CHECK_THAT(s, Catch::Contains("(0 up, 1 connecting)"));
+  CHECK_THAT(s, Catch::Contains("a62a46f88ff6e9c2_i 50d27be1188d653d_r*"));
+  CHECK_THAT(s, Catch::Contains(", ESP SPIs:"));
+  json empty = {{"daemon", {{"version", "x"}}}, {"ike_sas", json::array()}};
+  CHECK_THAT(apps::render_status(empty), Catch::Contains("  none"));
+  // A document missing fields renders without throwing.
+  CHECK_NOTHROW(apps::render_status(json::object()));
+}
+
+TEST_CASE("durations read like strongSwan's") {
+  CHECK(apps::human_duration(1) == "1 second");
+  CHECK(apps::human_duration(8) == "8 seconds");
+  CHECK(apps::human_duration(119) == "119 seconds");
+  CHECK(apps::human_duration(120) == "2 minutes");
+  CHECK(apps::human_duration(6240) == "104 minutes");
+  CHECK(apps::human_duration(7200) == "2 hours");
+  CHECK(apps::human_duration(3 * 86400) == "3 days");
+  CHECK(apps::human_duration(-5) == "0 seconds");
+}
