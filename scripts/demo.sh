@@ -10,4 +10,4 @@ cd "$top"
 bash scripts/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)" --target swanless
-SWANLESS="$top/build/apps/swanless" exec bash tests/lab/demo.sh "$@"
+SWANLESS="$top/build/apps/swanless" exec bash tests/lab/lab.sh demo "$@"
