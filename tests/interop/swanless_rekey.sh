@@ -18,6 +18,10 @@ SWANLESS=${SWANLESS:-$here/../../build/apps/swanless}
 SWANLESS=$(readlink -f "$SWANLESS")
 [ -x "$SWANLESS" ] || { echo "no swanless binary at $SWANLESS"; exit 1; }
 DURATION=${REKEY_DURATION:-60}
+# Overrides, e.g. to have charon rekey the IKE_SA instead:
+#   SWL_IKELIFE=300s CH_IKE_REKEY=20s REKEY_DURATION=35
+SWL_IKELIFE=${SWL_IKELIFE:-40s}
+CH_IKE_REKEY=${CH_IKE_REKEY:-50s}
 
 lab_init sr
 ns_create s || die "namespace s"
@@ -31,7 +35,7 @@ psk="rekey-$$"
 swanctl_conf_gen "$LAB_DIR/c.swanctl.conf" --conn dc --local 192.0.2.2 --remote 192.0.2.1 \
   --local-id c.swl.test --remote-id s.swl.test --psk "$psk" --ike aes256-sha256-modp2048 \
   --esp aes256-sha256-modp2048 --encap yes --start none \
-  --conn-opt rekey_time=50s --conn-opt rand_time=5s \
+  --conn-opt rekey_time=$CH_IKE_REKEY --conn-opt rand_time=5s \
   --child-opt rekey_time=14s --child-opt rand_time=4s --child-opt life_time=40s \
   --child net 10.99.0.2/32 10.99.0.1/32 tunnel --child net2 10.99.1.2/32 10.99.1.1/32 tunnel
 charon_load c c "$LAB_DIR/c.swanctl.conf" || die "charon load"
@@ -52,7 +56,7 @@ conn %default
     right=192.0.2.2
     rightid=c.swl.test
     lifetime=24s
-    ikelifetime=40s
+    ikelifetime=$SWL_IKELIFE
     rekeymargin=10s
     rekeyfuzz=50%
 
