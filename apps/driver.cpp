@@ -102,6 +102,7 @@ class Daemon {
   void drain_engine();
   void install_child(const ike::ChildSaInstall& c);
   void remove_child(const ike::ChildSaRemove& c);
+  void release_outbound(const ike::ChildSaOutbound& c);
   UdpSocket* socket_for(const Endpoint& local);
   void flush_sockets();
   nlohmann::json status_json();
@@ -124,6 +125,9 @@ class Daemon {
 
   esp::Sad sad_;
   std::unordered_map<std::uint32_t, OutRoute> out_routes_;  // by outbound SPI
+  // Outbound SAs of a rekey we answered, held back until the peer can receive on them
+  // (ChildSaInstall::outbound_deferred, released by ChildSaOutbound).
+  std::unordered_map<std::uint32_t, std::unique_ptr<esp::Sa>> pending_out_;
   std::map<std::uint32_t, InstalledChild> children_;      // by inbound SPI
 
   std::unique_ptr<tun::Device> tun_;
@@ -370,6 +374,8 @@ void Daemon::drain_engine() {
       install_child(*c);
     } else if (auto* r = std::get_if<ike::ChildSaRemove>(&ev)) {
       remove_child(*r);
+    } else if (auto* o = std::get_if<ike::ChildSaOutbound>(&ev)) {
+      release_outbound(*o);
     } else if (auto* k = std::get_if<ike::IkeSaKeys>(&ev)) {
       keylog_.on_ike_sa(*k);
     } else if (auto* ka = std::get_if<ike::NatKeepalive>(&ev)) {
@@ -413,7 +419,9 @@ void Daemon::install_child(const ike::ChildSaInstall& c) {
     return;
   }
   auto s1 = sad_.add_inbound(std::move(sin.value()));
-  auto s2 = sad_.add_outbound(std::move(sout.value()));
+  common::Status s2;
+  if (c.outbound_deferred) pending_out_[c.spi_out] = std::move(sout.value());
+  else s2 = sad_.add_outbound(std::move(sout.value()));
   if (!s1 || !s2) {
     LOG_ERROR("%s: cannot install ESP SA: %s", c.child_name.c_str(), (!s1 ? s1.error() : s2.error()).detail);
     return;
@@ -430,7 +438,17 @@ void Daemon::install_child(const ike::ChildSaInstall& c) {
   if (overlay_) overlay_->on_child_up(c.child_name, now());
 }
 
+void Daemon::release_outbound(const ike::ChildSaOutbound& c) {
+  auto it = pending_out_.find(c.spi_out);
+  if (it == pending_out_.end()) return;
+  auto st = sad_.add_outbound(std::move(it->second));
+  pending_out_.erase(it);
+  if (!st) LOG_ERROR("%s: cannot install outbound SA %08x: %s", c.child_name.c_str(), c.spi_out, st.error().detail);
+  else LOG_DEBUG("%s: outbound SA %08x now carries traffic", c.child_name.c_str(), c.spi_out);
+}
+
 void Daemon::remove_child(const ike::ChildSaRemove& c) {
+  pending_out_.erase(c.spi_out);
   sad_.remove_inbound(c.spi_in);
   sad_.remove_outbound(c.spi_out);
   out_routes_.erase(c.spi_out);

@@ -57,6 +57,7 @@ PeersResult build_peers(const Config& cfg, const Secrets& secrets) {
       ch.lifetime = c->lifetime;
       ch.rekey_margin = c->rekey_margin;
       ch.replay_window = c->replay_window;
+      ch.rekey_fuzz_percent = c->rekey_fuzz_percent;
       ch.start = c->auto_action == AutoAction::start;
       p.children.push_back(std::move(ch));
     }
@@ -77,6 +78,7 @@ PeersResult build_peers(const Config& cfg, const Secrets& secrets) {
     p.dpd_delay = c.dpd_delay;
     p.dpd_timeout = c.dpd_timeout;
     p.dpd_action = to_ike(c.dpd_action);
+    p.rekey_fuzz_percent = c.rekey_fuzz_percent;
     if (c.auth == AuthMethod::psk) {
       const SecretEntry* s = secrets.find_psk(lid, rid);
       if (!s) {
