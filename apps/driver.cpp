@@ -108,6 +108,7 @@ class Daemon {
   nlohmann::json status_json();
   nlohmann::json handle_control(const nlohmann::json& req);
   void shutdown();
+  void reload();
 
   asio::io_context io_;
   Config cfg_;
@@ -144,6 +145,7 @@ class Daemon {
   std::uint64_t drop_no_sa_out_ = 0, drop_bad_inner_out_ = 0, drop_tun_write_ = 0, drop_esp_invalid_ = 0;
   std::uint64_t nat_keepalives_rx_ = 0;
   bool stopping_ = false;
+  std::map<std::string, std::string> peer_fingerprints_;  // what is running, for reload
 };
 
 bool Daemon::open_sockets(const std::vector<ike::PeerConfig>& peers) {
@@ -210,12 +212,15 @@ bool Daemon::open_ipsec_tun(const std::vector<ike::PeerConfig>& peers) {
     }
   }
   if (plan.addrs.empty() && plan.routes.empty()) return true;
-  auto dev = tun::LinuxTun::open({kIpsecTunName, false});
-  if (!dev) {
-    LOG_ERROR("cannot create TUN device %s: %s", kIpsecTunName, dev.error().detail);
-    return false;
+  const bool created = !tun_;
+  if (created) {
+    auto dev = tun::LinuxTun::open({kIpsecTunName, false});
+    if (!dev) {
+      LOG_ERROR("cannot create TUN device %s: %s", kIpsecTunName, dev.error().detail);
+      return false;
+    }
+    tun_ = std::move(dev.value());
   }
-  tun_ = std::move(dev.value());
   auto nl = tun::Netlink::open();
   if (!nl) {
     LOG_ERROR("netlink: %s", nl.error().detail);
@@ -237,6 +242,7 @@ bool Daemon::open_ipsec_tun(const std::vector<ike::PeerConfig>& peers) {
   }
   if (!ok) return false;
   LOG_INFO("TUN %s up: %zu address(es), %zu route(s)", kIpsecTunName, plan.addrs.size(), plan.routes.size());
+  if (!created) return true;
 
   tun_buf_.resize(kTunBatch * kTunSlot);
   for (std::size_t i = 0; i < kTunBatch; ++i) {
@@ -306,7 +312,7 @@ void Daemon::arm_signals() {
   signals_.async_wait([this](boost::system::error_code ec, int sig) {
     if (ec) return;
     if (sig == SIGHUP) {
-      LOG_WARN("SIGHUP: configuration reload is not implemented yet; keeping the running configuration");
+      reload();
       arm_signals();
       return;
     }
@@ -336,6 +342,73 @@ void Daemon::shutdown() {
   flush_sockets();
   auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(150));
   t->async_wait([t, finish](boost::system::error_code) { finish(); });
+}
+
+// SIGHUP: re-read config and secrets; start new conns, delete removed ones, restart changed
+// ones, leave unchanged IKE_SAs and CHILD_SAs untouched. A broken file changes nothing.
+void Daemon::reload() {
+  LOG_INFO("SIGHUP: reloading %s", cfg_.path.c_str());
+  auto loaded = load_file(cfg_.path);
+  for (const auto& w : loaded.warnings) LOG_WARN("reload: %s", w.to_string().c_str());
+  for (const auto& e : loaded.errors) LOG_ERROR("reload: %s", e.to_string().c_str());
+  if (!loaded.ok()) {
+    LOG_ERROR("reload: the configuration has errors; keeping the running one");
+    return;
+  }
+  Config next = std::move(*loaded.config);
+  auto secrets = load_secrets(next.setup.secrets);
+  for (const auto& e : secrets.errors) LOG_ERROR("reload: %s", e.to_string().c_str());
+  if (!secrets.ok()) {
+    LOG_ERROR("reload: the secrets file has errors; keeping the running configuration");
+    return;
+  }
+  auto built = build_peers(next, *secrets.secrets);
+  for (const auto& e : built.errors) LOG_ERROR("reload: %s", e.c_str());
+  if (!built.errors.empty()) {
+    LOG_ERROR("reload: keeping the running configuration");
+    return;
+  }
+  if (next.gres.size() != cfg_.gres.size() || next.pims.size() != cfg_.pims.size())
+    LOG_WARN("reload: gre/pim sections changed; they take effect at the next start");
+  if (next.setup.socket != cfg_.setup.socket || next.setup.keylog != cfg_.setup.keylog)
+    LOG_WARN("reload: config setup changes take effect at the next start");
+  Now t = now();
+  std::map<std::string, std::string> fps;
+  for (const auto& p : built.peers) fps[p.name] = fingerprint(p);
+  unsigned removed = 0, added = 0, kept = 0;
+  for (const auto& [name, fp] : peer_fingerprints_) {
+    auto it = fps.find(name);
+    if (it != fps.end() && it->second == fp) continue;
+    LOG_INFO("reload: %s %s", name.c_str(), it == fps.end() ? "removed: deleting its SAs" : "changed: restarting it");
+    engine_.remove_peer(name, t);
+    ++removed;
+  }
+  // Keep the routes of the running conns; add what new conns need.
+  cfg_.conns = next.conns;
+  if (!open_ipsec_tun(built.peers)) LOG_ERROR("reload: TUN set-up for new conns failed");
+  for (auto& p : built.peers) {
+    auto old = peer_fingerprints_.find(p.name);
+    if (old != peer_fingerprints_.end() && old->second == fps[p.name]) {
+      ++kept;
+      continue;
+    }
+    std::vector<std::string> starts;
+    for (const auto& c : p.children)
+      if (c.start) starts.push_back(c.name);
+    std::string name = p.name;
+    auto st = engine_.add_peer(std::move(p));
+    if (!st) {
+      LOG_ERROR("reload: %s: %s", name.c_str(), st.error().detail);
+      fps.erase(name);
+      continue;
+    }
+    ++added;
+    for (const auto& c : starts) (void)engine_.initiate(c, t);
+  }
+  peer_fingerprints_ = std::move(fps);
+  LOG_INFO("reload: %u IKE_SA configuration(s) unchanged, %u removed or changed, %u added or restarted", kept,
+           removed, added);
+  drain_engine();
 }
 
 UdpSocket* Daemon::socket_for(const Endpoint& local) {
@@ -693,6 +766,7 @@ int Daemon::run() {
   }
   for (auto& p : built.peers) {
     std::string name = p.name;
+    peer_fingerprints_[name] = fingerprint(p);
     auto st = engine_.add_peer(std::move(p));
     if (!st) {
       LOG_ERROR("%s: %s", name.c_str(), st.error().detail);

@@ -1,5 +1,9 @@
 #include "apps/peers.h"
 
+#include <memory>
+
+#include "common/rsa.h"
+
 namespace apps {
 
 namespace {
@@ -31,11 +35,96 @@ std::vector<common::TrafficSelector> selectors(const HostConfig& h) {
   return {any};
 }
 
+// authby=pubkey/rsasig: our private key (the secrets file's RSA entry for our identity) and
+// the peer's public key (rightpubkey= PEM file, else rightrsasigkey=0s...). A configured
+// leftpubkey=/leftrsasigkey= must be the public half of that private key. false (errors
+// added, naming the file) when a key is missing, unreadable or does not fit.
+bool load_rsa_keys(const ConnConfig& c, const std::string& lid, const Secrets& secrets, ike::PeerConfig& p,
+                   std::vector<std::string>& errors) {
+  using common::crypto::RsaPrivateKey;
+  using common::crypto::RsaPublicKey;
+  bool ok = true;
+  const SecretEntry* s = secrets.find_private_key(lid);
+  if (!s) {
+    errors.push_back(p.name + ": no RSA private key (': RSA FILE') in " + secrets.path + " for '" + lid + "'");
+    ok = false;
+  } else if (auto k = RsaPrivateKey::load_pem_file(s->key_path, s->passphrase); !k) {
+    errors.push_back(p.name + ": cannot load RSA private key " + s->key_path + " (" + s->file + ":" +
+                     std::to_string(s->line) + "): " + k.error().detail);
+    ok = false;
+  } else {
+    p.private_key = std::make_shared<const RsaPrivateKey>(std::move(*k));
+  }
+
+  auto peer_key = [&](const HostConfig& h, const std::string& side) -> std::shared_ptr<const RsaPublicKey> {
+    if (!h.pubkey.empty()) {
+      auto k = RsaPublicKey::load_pem_file(h.pubkey);
+      if (!k) {
+        errors.push_back(p.name + ": cannot load " + side + "pubkey " + h.pubkey + ": " + k.error().detail);
+        ok = false;
+        return nullptr;
+      }
+      return std::make_shared<const RsaPublicKey>(std::move(*k));
+    }
+    if (!h.rsasigkey.empty()) {
+      auto k = RsaPublicKey::from_rfc3110(h.rsasigkey);
+      if (!k) {
+        errors.push_back(p.name + ": " + side + "rsasigkey is not a valid RSA public key: " + k.error().detail);
+        ok = false;
+        return nullptr;
+      }
+      return std::make_shared<const RsaPublicKey>(std::move(*k));
+    }
+    return nullptr;
+  };
+  p.peer_key = peer_key(c.right, "right");
+  if (ok && !p.peer_key) {
+    errors.push_back(p.name + ": authby=pubkey needs rightpubkey= (PEM file) or rightrsasigkey= (0s...)");
+    ok = false;
+  }
+  if (auto mine = peer_key(c.left, "left"); mine && p.private_key && !(*mine == p.private_key->public_key())) {
+    errors.push_back(p.name + ": left" + (c.left.pubkey.empty() ? "rsasigkey" : "pubkey " + c.left.pubkey) +
+                     " is not the public half of the private key " + s->key_path);
+    ok = false;
+  }
+  return ok;
+}
+
 }  // namespace
 
 std::optional<common::IpAddr> tun_address_for(const common::TrafficSelector& ts) {
   if (ts.start == ts.end) return ts.start;
   return std::nullopt;
+}
+
+std::string fingerprint(const ike::PeerConfig& p) {
+  std::string f;
+  auto add = [&](const std::string& x) {
+    f += x;
+    f += '\x1f';
+  };
+  add(p.name);
+  add(p.local_addr.to_string() + ":" + std::to_string(p.local_port));
+  add((p.remote_addr ? p.remote_addr->to_string() : "%any") + ":" + std::to_string(p.remote_port));
+  add(p.local_id.to_string());
+  add(p.remote_id ? p.remote_id->to_string() : "%any");
+  add(common::to_hex(p.psk));
+  for (const auto& pr : p.ike_proposals) add(ike::to_string(pr));
+  add(std::to_string(p.force_encaps) + "/" + std::to_string(p.ike_lifetime.count()) + "/" +
+      std::to_string(p.rekey_margin.count()) + "/" + std::to_string(p.dpd_delay.count()) + "/" +
+      std::to_string(p.dpd_timeout.count()) + "/" + std::to_string(static_cast<int>(p.dpd_action)) + "/" +
+      std::to_string(p.rekey_fuzz_percent));
+  for (const auto& c : p.children) {
+    add("child " + c.name);
+    for (const auto& t : c.local_ts) add(t.to_string());
+    add("===");
+    for (const auto& t : c.remote_ts) add(t.to_string());
+    for (const auto& pr : c.esp_proposals) add(ike::to_string(pr));
+    add(std::to_string(c.transport) + "/" + std::to_string(c.lifetime.count()) + "/" +
+        std::to_string(c.rekey_margin.count()) + "/" + std::to_string(c.replay_window) + "/" +
+        std::to_string(c.start) + "/" + std::to_string(c.rekey_fuzz_percent));
+  }
+  return f;
 }
 
 PeersResult build_peers(const Config& cfg, const Secrets& secrets) {
@@ -87,8 +176,8 @@ PeersResult build_peers(const Config& cfg, const Secrets& secrets) {
       }
       p.psk = s->psk;
     } else {
-      r.errors.push_back(p.name + ": authby=pubkey/rsasig is not supported yet; use authby=secret");
-      continue;
+      p.auth = ike::PeerConfig::Auth::pubkey;
+      if (!load_rsa_keys(c, lid, secrets, p, r.errors)) continue;
     }
     r.peers.push_back(std::move(p));
   }

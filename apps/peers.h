@@ -18,6 +18,10 @@ struct PeersResult {
 
 PeersResult build_peers(const Config& cfg, const Secrets& secrets);
 
+// Everything of a PeerConfig that matters to its SAs, as one string: equal fingerprints
+// mean a reload leaves that IKE_SA alone.
+std::string fingerprint(const ike::PeerConfig& p);
+
 // The address swanless puts on its TUN device for a tunnel-mode child's local selector:
 // the selector's address when it is a single host, else nullopt.
 std::optional<common::IpAddr> tun_address_for(const common::TrafficSelector& ts);

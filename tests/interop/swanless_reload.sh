@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# SIGHUP reloads the configuration (issue 4): new conns start, removed ones are deleted,
+# an unchanged configuration leaves the SAs untouched, a broken file changes nothing.
+# Today the unit of change is the IKE_SA: adding or removing a conn of an IKE_SA restarts
+# that IKE_SA (other IKE_SAs are untouched); per-CHILD_SA changes come later.
+#   s: swanless 192.0.2.1  <--->  c: charon 192.0.2.2; conns net (10.99.0.x) and net2 (10.99.1.x)
+# Usage: SWANLESS=build/apps/swanless sudo -E tests/interop/swanless_reload.sh
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+SWANLESS=$(readlink -f "${SWANLESS:-$here/../../build/apps/swanless}")
+[ -x "$SWANLESS" ] || { echo "no swanless binary at $SWANLESS"; exit 1; }
+
+lab_init rl
+ns_create s || die "namespace s"
+ns_create c || die "namespace c"
+link_ns s s0 192.0.2.1/24 c c0 192.0.2.2/24 || die "veth"
+ns_addr c lo 10.99.0.2/32; ns_addr c lo 10.99.1.2/32
+charon_start c c || die "charon start"
+psk="reload-$$-secret"
+swanctl_conf_gen "$LAB_DIR/c.swanctl.conf" --conn dc --local 192.0.2.2 --remote 192.0.2.1 \
+  --local-id c.swl.test --remote-id s.swl.test --psk "$psk" --ike aes256-sha256-modp2048 \
+  --esp aes256-sha256-modp2048 --encap yes --start none \
+  --child net 10.99.0.2/32 10.99.0.1/32 tunnel --child net2 10.99.1.2/32 10.99.1.1/32 tunnel || die "swanctl.conf"
+charon_load c c "$LAB_DIR/c.swanctl.conf" || die "charon load"
+
+conf=$LAB_DIR/s.conf
+write_conf() {  # with_net2(yes|no) [broken]
+  {
+    echo "config setup"
+    echo "    socket=$LAB_DIR/s.sock"
+    echo "conn %default"
+    echo "    authby=secret"
+    echo "    ike=aes256-sha256-modp2048!"
+    echo "    esp=aes256-sha256-modp2048!"
+    echo "    left=192.0.2.1"
+    echo "    leftid=s.swl.test"
+    echo "    right=192.0.2.2"
+    echo "    rightid=c.swl.test"
+    echo "conn net"
+    echo "    leftsubnet=10.99.0.1/32"
+    echo "    rightsubnet=10.99.0.2/32"
+    echo "    auto=start"
+    if [ "$1" = yes ]; then
+      echo "conn net2"
+      echo "    leftsubnet=10.99.1.1/32"
+      echo "    rightsubnet=10.99.1.2/32"
+      echo "    auto=start"
+    fi
+    [ "${2:-}" = broken ] && echo "    nosuchkey=1"
+  } >"$conf"
+}
+write_conf no
+printf 's.swl.test c.swl.test : PSK "%s"\n' "$psk" >"$LAB_DIR/s.secrets"; chmod 600 "$LAB_DIR/s.secrets"
+lab_bg s "$LAB_DIR/swanless.log" "$SWANLESS" run -c "$conf"
+pid=$LAB_BG_PID
+st() { nsx s "$SWANLESS" status --json --socket "$LAB_DIR/s.sock"; }
+spis() {  # child name -> "in out"
+  st | python3 -c 'import json,sys
+d=json.load(sys.stdin); n=sys.argv[1]
+print(" ".join(c["spi_in"]+"/"+c["spi_out"] for sa in d["ike_sas"] for c in sa["children"] if c["name"]==n))' "$1"
+}
+wait_for "[ -n \"\$(spis net)\" ]" 15 && pass "net up at start" || die "net did not come up"
+net_before=$(spis net)
+check "ping through net" ping_check s 10.99.0.2 2
+
+kill -HUP "$pid"
+wait_log "$LAB_DIR/swanless.log" "1 IKE_SA configuration\\(s\\) unchanged" 5 && pass "SIGHUP, same file: reported unchanged" \
+  || fail "no reload report"
+sleep 1
+[ "$(spis net)" = "$net_before" ] && pass "SIGHUP, same file: net untouched (SPIs $net_before)" || fail "net changed: $net_before -> $(spis net)"
+
+write_conf yes
+kill -HUP "$pid"
+wait_for "[ -n \"\$(spis net2)\" ]" 15 && pass "SIGHUP: the new conn net2 came up" || fail "net2 did not come up after SIGHUP"
+check "ping through net2" ping_check s 10.99.1.2 2
+wait_for "[ -n \"\$(spis net)\" ]" 10 && check "ping through net (its IKE_SA was restarted)" ping_check s 10.99.0.2 2
+net_before=$(spis net)
+
+write_conf yes broken
+kill -HUP "$pid"
+wait_log "$LAB_DIR/swanless.log" "keeping the running" 5 && pass "broken config: error logged, running one kept" \
+  || fail "broken config not reported"
+kill -0 "$pid" && pass "swanless still running" || fail "swanless died on a broken config"
+[ -n "$(spis net2)" ] && [ "$(spis net)" = "$net_before" ] && pass "broken config changed nothing" || fail "SAs changed"
+grep -q "nosuchkey" "$LAB_DIR/swanless.log" && pass "the log names the bad key" || fail "bad key not named"
+
+write_conf no
+kill -HUP "$pid"
+wait_for "[ -z \"\$(spis net2)\" ]" 10 && pass "SIGHUP: the removed conn net2 was deleted" || fail "net2 still there"
+wait_for "! charon_list_sas c c | grep -q 'net2{'" 10 && pass "charon: net2 gone too" || { fail "charon still has net2"; charon_list_sas c c; }
+wait_for "[ -n \"\$(spis net)\" ]" 10
+check "ping through net after the reloads" ping_check s 10.99.0.2 3
+charon_stop c
+lab_summary
