@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "ike/cookie.h"
 #include "ike/ike_sa.h"
 #include "ike/payload_rules.h"
 
@@ -15,7 +16,7 @@ using common::LogLevel;
 using common::make_error;
 
 struct Engine::Impl {
-  explicit Impl(common::crypto::Random& r) : rng(r), ctx{r, outbox, events, counters} {
+  explicit Impl(common::crypto::Random& r) : rng(r), ctx{r, outbox, events, counters}, cookies(r) {
     ctx.peers = &peers;
   }
   common::crypto::Random& rng;
@@ -25,6 +26,49 @@ struct Engine::Impl {
   EngineCtx ctx;
   std::vector<std::shared_ptr<const PeerConfig>> peers;
   std::vector<std::unique_ptr<IkeSa>> sas;
+  DosLimits limits;
+  CookieJar cookies;
+
+  std::size_t count_half_open() const {
+    std::size_t n = 0;
+    for (const auto& sa : sas)
+      if (!sa->is_initiator() && sa->state() == IkeSaState::connecting) ++n;
+    return n;
+  }
+
+  // RFC 7296 §2.6: whether a new IKE_SA_INIT request may create state. Past the threshold
+  // it needs a valid COOKIE (else one is sent, statelessly); past the cap it is dropped.
+  bool admit_init(const Message& m, const common::Endpoint& local, const common::Endpoint& remote,
+                  TimePoint now) {
+    std::size_t half = count_half_open();
+    counters.half_open = half;
+    if (half >= limits.half_open_max) {
+      ++counters.half_open_refused;
+      return false;
+    }
+    if (half < limits.cookie_threshold) return true;
+    const auto* nonce = m.find<NoncePayload>();
+    if (!nonce) return true;  // refused (INVALID_SYNTAX) without state by respond_init
+    if (const auto* c = m.find_notify(NotifyType::cookie)) {
+      if (cookies.verify(c->data, nonce->data, remote.addr, m.header.spi_i, now)) return true;
+      ++counters.cookies_rejected;
+    }
+    Message out;
+    out.header.spi_i = m.header.spi_i;
+    out.header.exchange = ExchangeType::ike_sa_init;
+    out.header.response = true;
+    out.header.message_id = m.header.message_id;
+    NotifyPayload n;
+    n.type = NotifyType::cookie;
+    n.data = cookies.make(nonce->data, remote.addr, m.header.spi_i, now);
+    out.payloads.push_back(std::move(n));
+    if (auto bytes = encode_message(out)) {
+      outbox.push_back(OutDatagram{local, remote, std::move(*bytes)});
+      ++counters.tx_messages;
+      ++counters.cookies_sent;
+    }
+    return false;
+  }
 
   void log(LogLevel l, std::string t) { events.push_back(LogEvent{l, std::move(t)}); }
 
@@ -71,6 +115,7 @@ struct Engine::Impl {
       if (sa->state() == IkeSaState::destroyed && sa->restart_requested())
         restarts.emplace_back(sa->config_ptr(), sa->wanted_children());
     std::erase_if(sas, [](const auto& sa) { return sa->state() == IkeSaState::destroyed; });
+    counters.half_open = count_half_open();
     for (auto& [p, children] : restarts) {
       if (!find_peer(p->name)) continue;
       log(LogLevel::info, p->name + ": restarting (dpdaction=restart)");
@@ -193,6 +238,7 @@ void Engine::on_datagram(const common::Endpoint& local, const common::Endpoint& 
         ++I.counters.rx_malformed;
         return;
       }
+      if (!I.admit_init(*m, local, remote, now)) return;
       std::shared_ptr<const PeerConfig> cfg;
       for (const auto& p : I.peers) {
         if (!p->local_addr.is_unspecified() && p->local_addr != local.addr) continue;
@@ -255,5 +301,10 @@ std::vector<IkeSaStatus> Engine::status(TimePoint now) const {
 }
 
 const EngineCounters& Engine::counters() const { return impl_->counters; }
+
+void Engine::set_dos_limits(const DosLimits& limits) {
+  impl_->limits = limits;
+  impl_->cookies.set_rotation(limits.cookie_rotation);
+}
 
 }  // namespace ike

@@ -181,6 +181,16 @@ struct EngineCounters {
   std::uint64_t rx_malformed = 0, rx_unknown_spi = 0, rx_bad_integrity = 0;
   std::uint64_t auth_failures = 0, no_proposal = 0, ts_unacceptable = 0;
   std::uint64_t child_rekeys = 0, ike_rekeys = 0, rekey_failures = 0, rekey_collisions = 0;
+  // RFC 7296 §2.6 flood defence: COOKIE challenges sent, IKE_SA_INIT requests with a wrong
+  // or stale COOKIE, requests dropped at the half-open cap; half_open is a gauge (now).
+  std::uint64_t cookies_sent = 0, cookies_rejected = 0, half_open_refused = 0, half_open = 0;
+};
+
+// Limits against half-open IKE_SA floods (RFC 7296 §2.6).
+struct DosLimits {
+  std::size_t cookie_threshold = 10;  // half-open SAs from which a COOKIE is demanded
+  std::size_t half_open_max = 1000;   // beyond this, IKE_SA_INIT requests are dropped
+  Seconds cookie_rotation{120};       // how long one cookie secret is used
 };
 
 class Engine {
@@ -214,6 +224,7 @@ class Engine {
 
   std::vector<IkeSaStatus> status(TimePoint now) const;
   const EngineCounters& counters() const;
+  void set_dos_limits(const DosLimits& limits);
 
  private:
   struct Impl;

@@ -95,8 +95,12 @@ void IkeSa::build_init_request(TimePoint now) {
     return;
   }
   dh_ = std::move(*dh);
-  ni_.assign(kNonceSize, std::byte{0});
-  ctx_.rng.fill(ni_);
+  // Kept across the COOKIE / INVALID_KE_PAYLOAD retries: a responder's cookie covers Ni
+  // (RFC 7296 §2.6), so a fresh nonce would be refused again.
+  if (ni_.empty()) {
+    ni_.assign(kNonceSize, std::byte{0});
+    ctx_.rng.fill(ni_);
+  }
 
   std::vector<Payload> pl;
   if (!cookie_.empty()) pl.push_back(notify(NotifyType::cookie, cookie_));
