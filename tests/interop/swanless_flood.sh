@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# Half-open flood against a swanless responder (RFC 7296 §2.6 COOKIE defence), with an
+# established tunnel from strongSwan carrying a fast ping the whole time.
+#   s: swanless, 192.0.2.1 (veth s0)   <--->   c: charon, 192.0.2.2 (veth c0)
+#   inner 10.99.0.1 <-> 10.99.0.2 (net, charon initiates, swanless responds)
+# A Python flooder in namespace c sends a bounded burst of FLOOD_COUNT (20 000) IKE_SA_INIT
+# requests with random SPIs and nonces from many UDP ports of 192.0.2.2, and reads the
+# answers: past the half-open threshold (10) each must be a stateless COOKIE notify.
+# Checks: zero lost pings (ping -i 0.02 through the tunnel during the burst), most of the
+# burst answered with COOKIE, the IKE_SA and CHILD_SA still up, swanless's VmRSS grew by
+# less than RSS_BOUND_KB, the half-open SAs gone after their 30 s, the cookie counter in
+# `swanless status --json` (if the driver exports it).
+# Usage: SWANLESS=build/apps/swanless sudo -E tests/interop/swanless_flood.sh
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+SWANLESS=${SWANLESS:-$here/../../build/apps/swanless}
+SWANLESS=$(readlink -f "$SWANLESS")
+[ -x "$SWANLESS" ] || { echo "no swanless binary at $SWANLESS"; exit 1; }
+FLOOD_COUNT=${FLOOD_COUNT:-20000}
+RSS_BOUND_KB=${RSS_BOUND_KB:-16384}
+
+lab_init fl
+ns_create s || die "namespace s"
+ns_create c || die "namespace c"
+link_ns s s0 192.0.2.1/24 c c0 192.0.2.2/24 || die "veth"
+ns_addr c lo 10.99.0.2/32
+check "underlay ping" ping_check s 192.0.2.2 2
+
+charon_start c c || die "charon start"
+psk="flood-$$"
+swanctl_conf_gen "$LAB_DIR/c.swanctl.conf" --conn dc --local 192.0.2.2 --remote 192.0.2.1 \
+  --local-id c.swl.test --remote-id s.swl.test --psk "$psk" --ike aes256-sha256-modp2048 \
+  --esp aes256gcm16 --encap yes --start none \
+  --child net 10.99.0.2/32 10.99.0.1/32 tunnel
+charon_load c c "$LAB_DIR/c.swanctl.conf" || die "charon load"
+
+cat >"$LAB_DIR/s.conf" <<CONF
+config setup
+    socket=$LAB_DIR/s.sock
+
+conn net
+    keyexchange=ikev2
+    authby=secret
+    ike=aes256-sha256-modp2048!
+    esp=aes256gcm16!
+    left=192.0.2.1
+    leftid=s.swl.test
+    right=192.0.2.2
+    rightid=c.swl.test
+    leftsubnet=10.99.0.1/32
+    rightsubnet=10.99.0.2/32
+    auto=add
+CONF
+printf 's.swl.test c.swl.test : PSK "%s"\n' "$psk" >"$LAB_DIR/s.secrets"
+chmod 600 "$LAB_DIR/s.secrets"
+SLOG="$LAB_DIR/swanless.log"
+lab_bg s "$SLOG" "$SWANLESS" run -c "$LAB_DIR/s.conf"
+SWL_PID=$LAB_BG_PID
+wait_for "[ -S $LAB_DIR/s.sock ]" 10 || { cat "$SLOG"; die "swanless start"; }
+st() { nsx s "$SWANLESS" status --socket "$LAB_DIR/s.sock" "$@"; }
+charon_initiate c c net 10 || die "charon initiate net"
+check "ping through the tunnel" ping_check s 10.99.0.2 2
+# The pid lab_bg tracks may be `ip netns exec` that exec'd swanless: find swanless itself.
+SPID=$SWL_PID
+[ "$(readlink -f /proc/$SPID/exe)" = "$SWANLESS" ] || SPID=$(pgrep -P "$SWL_PID" | head -1)
+rss() { awk '/^VmRSS:/ {print $2}' "/proc/$SPID/status"; }
+rss0=$(rss)
+echo "swanless pid $SPID, VmRSS before: ${rss0} kB"
+
+cat >"$LAB_DIR/flood.py" <<'PY'
+# Bounded burst of IKE_SA_INIT requests (random SPIi and Ni) to 192.0.2.1:500 from many
+# UDP ports of this namespace's address; counts the answers. Stops by itself.
+import os, select, socket, struct, sys, time
+
+count, dst = int(sys.argv[1]), ("192.0.2.1", 500)
+def payload(next_type, body):
+    return struct.pack("!BBH", next_type, 0, 4 + len(body)) + body
+def transform(last, ttype, tid, attr=b""):
+    return struct.pack("!BBHBBH", 0 if last else 3, 0, 8 + len(attr), ttype, 0, tid) + attr
+tr = (transform(False, 1, 12, struct.pack("!HH", 0x800E, 256)) + transform(False, 2, 5)
+      + transform(False, 3, 12) + transform(True, 4, 14))
+prop = struct.pack("!BBHBBBB", 0, 0, 8 + len(tr), 1, 1, 0, 4) + tr
+socks = []
+for _ in range(64):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("192.0.2.2", 0))
+    s.setblocking(False)
+    socks.append(s)
+answers = cookies = created = other = 0
+def drain():
+    global answers, cookies, created, other
+    for s in socks:
+        while True:
+            try:
+                d = s.recv(4096)
+            except BlockingIOError:
+                break
+            answers += 1
+            # header: SPIi SPIr next ver exch flags msgid len; a lone COOKIE notify (16390)
+            if len(d) >= 36 and d[16] == 41 and d[19] & 0x20 and d[8:16] == bytes(8) and \
+               struct.unpack("!H", d[34:36])[0] == 16390:
+                cookies += 1
+            elif len(d) > 16 and d[16] == 33:  # an SA payload: the responder kept state
+                created += 1
+            else:  # stateless refusals (e.g. INVALID_SYNTAX for a KE value out of range)
+                other += 1
+t0 = time.time()
+for i in range(count):
+    spi = os.urandom(8)
+    ke = payload(40, struct.pack("!HH", 14, 0) + os.urandom(256))
+    sa = payload(34, prop)
+    nonce = payload(0, os.urandom(32))
+    body = sa + ke + nonce
+    hdr = spi + bytes(8) + struct.pack("!BBBBII", 33, 0x20, 34, 0x08, 0, 28 + len(body))
+    try:
+        socks[i % len(socks)].sendto(hdr + body, dst)
+    except BlockingIOError:
+        pass
+    if i % 200 == 199:
+        time.sleep(0.01)
+        drain()
+end = time.time() + 2
+while time.time() < end:
+    select.select(socks, [], [], 0.1)
+    drain()
+print(f"sent {count} in {time.time() - t0 - 2:.1f}s; answers {answers}, cookie-only {cookies}, half-open {created}, refused {other}")
+PY
+
+pings=600   # 12 s at 20/s, covering the burst
+lab_bg s "$LAB_DIR/ping.out" ping -n -D -O -i 0.02 -c $pings -W 1 10.99.0.2
+PING_PID=$LAB_BG_PID
+sleep 1
+nsx c timeout 120 python3 "$LAB_DIR/flood.py" "$FLOOD_COUNT" >"$LAB_DIR/flood.out" 2>&1 || fail "flooder failed"
+cat "$LAB_DIR/flood.out"
+rss1=$(rss)
+echo "VmRSS after the burst: ${rss1} kB (before ${rss0} kB)"
+st --json >"$LAB_DIR/st1.json"
+wait_for "! kill -0 $PING_PID" 30 || fail "ping did not finish"
+
+line=$(grep -E 'packets transmitted' "$LAB_DIR/ping.out")
+echo "ping: $line"
+tx=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' <<<"$line")
+rx=$(sed -n 's/.* \([0-9][0-9]*\) received.*/\1/p' <<<"$line")
+[ -n "$tx" ] && [ "$tx" -ge $((pings * 9 / 10)) ] && [ "$rx" = "$tx" ] \
+  && pass "ping -i 0.02 through the tunnel during the flood: $rx/$tx, zero lost" \
+  || { fail "lost pings during the flood ($line)"; grep 'no answer yet' "$LAB_DIR/ping.out" | head; }
+
+cookies=$(sed -n 's/.*cookie-only \([0-9]*\).*/\1/p' "$LAB_DIR/flood.out")
+created=$(sed -n 's/.*half-open \([0-9]*\).*/\1/p' "$LAB_DIR/flood.out")
+[ -n "$cookies" ] && [ "$cookies" -ge $((FLOOD_COUNT / 2)) ] \
+  && pass "$cookies of $FLOOD_COUNT forged IKE_SA_INIT answered with a stateless COOKIE" \
+  || fail "too few COOKIE answers (${cookies:-none} of $FLOOD_COUNT)"
+[ -n "$created" ] && [ "$created" -le 10 ] && pass "only $created requests got state (half-open threshold 10)" \
+  || fail "${created:-?} requests got state (more half-open SAs than the threshold)"
+growth=$((rss1 - rss0))
+[ "$growth" -lt "$RSS_BOUND_KB" ] && pass "VmRSS grew by $growth kB (< $RSS_BOUND_KB kB)" \
+  || fail "VmRSS grew by $growth kB"
+python3 - "$LAB_DIR/st1.json" <<'PY' >"$LAB_DIR/counters.txt"
+import json, sys
+c = json.load(open(sys.argv[1])).get("counters", {})
+for k, v in c.items():
+    if "cookie" in k or "half_open" in k:
+        print(f"{k} {v}")
+PY
+cat "$LAB_DIR/counters.txt"
+sent=$(awk '/cookies_sent/ {print $2}' "$LAB_DIR/counters.txt")
+if [ -z "$sent" ]; then
+  echo "note: swanless status --json has no cookies_sent counter (driver does not export it yet)"
+else
+  [ "$sent" -ge "${cookies:-1}" ] && pass "status counts $sent cookies sent" || fail "cookies_sent=$sent < $cookies seen"
+fi
+
+st | grep -qE 'net\{.*INSTALLED' && pass "swanless: CHILD_SA still INSTALLED" || fail "swanless: CHILD_SA gone"
+[ "$(charon_list_sas c c | grep -c ESTABLISHED)" -eq 1 ] && pass "charon: its IKE_SA still ESTABLISHED" \
+  || fail "charon: IKE_SA count"
+# The ~10 half-open SAs expire 30 s after they were made.
+if wait_for "[ \$(st | grep -c CONNECTING) -eq 0 ]" 40; then pass "half-open SAs expired"
+else st; fail "half-open SAs still there"; fi
+check "ping after the flood" ping_check s 10.99.0.2 3
+charon_stop c
+lab_summary
