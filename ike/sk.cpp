@@ -156,4 +156,67 @@ Result<Message> decrypt(ByteSpan datagram, SkKeys& keys, ParseDiag* diag) {
   return m;
 }
 
+std::size_t body_size(const SkKeys& keys, std::size_t inner_len) {
+  const std::size_t bs = keys.block_size();
+  const std::size_t pad = (bs - (inner_len + 1) % bs) % bs;
+  return keys.iv_size() + inner_len + pad + 1 + keys.icv_size();
+}
+
+common::Status seal_body(Bytes& out, ByteSpan inner, SkKeys& keys, crypto::Random& rng) {
+  const std::size_t iv_len = keys.iv_size();
+  const std::size_t icv_len = keys.icv_size();
+  const std::size_t bs = keys.block_size();
+  const std::size_t pad = (bs - (inner.size() + 1) % bs) % bs;
+  const std::size_t plain_len = inner.size() + pad + 1;
+  const std::size_t aad_end = out.size();
+  out.resize(aad_end + iv_len);
+  rng.fill(MutByteSpan(out).subspan(aad_end, iv_len));
+  const std::size_t plain_at = out.size();
+  Writer w(out);
+  w.bytes(inner);
+  w.zeros(pad);
+  w.u8(static_cast<std::uint8_t>(pad));
+  out.resize(out.size() + icv_len);
+  MutByteSpan all(out);
+  ByteSpan iv = all.subspan(aad_end, iv_len);
+  MutByteSpan plain = all.subspan(plain_at, plain_len);
+  MutByteSpan icv = all.subspan(plain_at + plain_len, icv_len);
+  if (keys.aead_) return keys.aead_->seal(iv, all.first(aad_end), plain, icv);
+  if (auto st = keys.cipher_->encrypt(iv, plain); !st) return st;
+  keys.integ_->compute(all.first(plain_at + plain_len), {}, icv);
+  return {};
+}
+
+Result<Bytes> open_body(ByteSpan datagram, std::size_t body_at, SkKeys& keys, ParseDiag* diag) {
+  if (body_at > datagram.size())
+    return fail(diag, ParseReason::sk_malformed, Errc::truncated, "SK: body outside the datagram");
+  const std::size_t body_len = datagram.size() - body_at;
+  const std::size_t iv_len = keys.iv_size();
+  const std::size_t icv_len = keys.icv_size();
+  const std::size_t bs = keys.block_size();
+  if (body_len < iv_len + icv_len + bs)
+    return fail(diag, ParseReason::sk_malformed, Errc::truncated, "SK: shorter than IV+ICV");
+  const std::size_t ct_len = body_len - iv_len - icv_len;
+  if (ct_len % bs != 0)
+    return fail(diag, ParseReason::sk_malformed, Errc::malformed, "SK: not block aligned");
+  ByteSpan iv = datagram.subspan(body_at, iv_len);
+  ByteSpan ct = datagram.subspan(body_at + iv_len, ct_len);
+  ByteSpan icv = datagram.subspan(body_at + iv_len + ct_len, icv_len);
+  Bytes plain(ct.begin(), ct.end());
+  if (keys.aead_) {
+    if (!keys.aead_->open(iv, datagram.first(body_at), plain, icv))
+      return fail(diag, ParseReason::integrity, Errc::integrity, "SK: AEAD tag mismatch");
+  } else {
+    if (!keys.integ_->verify(datagram.first(body_at + iv_len + ct_len), {}, icv))
+      return fail(diag, ParseReason::integrity, Errc::integrity, "SK: ICV mismatch");
+    if (!keys.cipher_->decrypt(iv, plain))
+      return fail(diag, ParseReason::crypto, Errc::crypto, "SK: decrypt failed");
+  }
+  const std::size_t pad_len = std::to_integer<std::size_t>(plain.back());
+  if (pad_len + 1 > plain.size())
+    return fail(diag, ParseReason::sk_malformed, Errc::malformed, "SK: pad length too large");
+  plain.resize(plain.size() - pad_len - 1);
+  return plain;
+}
+
 }  // namespace ike::sk

@@ -52,6 +52,8 @@ class SkKeys {
                                                        common::ByteSpan, SkKeys&,
                                                        common::crypto::Random&);
   friend common::Result<Message> decrypt(common::ByteSpan, SkKeys&, ParseDiag*);
+  friend common::Status seal_body(common::Bytes&, common::ByteSpan, SkKeys&, common::crypto::Random&);
+  friend common::Result<common::Bytes> open_body(common::ByteSpan, std::size_t, SkKeys&, ParseDiag*);
   std::unique_ptr<common::crypto::Cipher> cipher_;
   std::unique_ptr<common::crypto::Integ> integ_;
   std::unique_ptr<common::crypto::Aead> aead_;
@@ -74,5 +76,17 @@ common::Result<common::Bytes> build_encrypted(const Header& h, std::span<const P
 // check_rules() is still the caller's job.
 common::Result<Message> decrypt(common::ByteSpan datagram, SkKeys& keys,
                                 ParseDiag* diag = nullptr);
+
+// The protected body shared by SK and SKF (RFC 7383 §2.5), for callers that lay out the
+// payload's fixed fields themselves. body_size: IV | ciphertext | ICV for inner_len bytes.
+// seal_body: `out` holds the authenticated prefix (IKE header through the payload's fixed
+// fields, every length already final); appends the sealed body of `inner`.
+std::size_t body_size(const SkKeys& keys, std::size_t inner_len);
+common::Status seal_body(common::Bytes& out, common::ByteSpan inner, SkKeys& keys,
+                         common::crypto::Random& rng);
+// open_body: datagram[body_at..] is IV | ciphertext | ICV and everything before it is
+// authenticated; verifies, decrypts and strips the padding. Failures as decrypt().
+common::Result<common::Bytes> open_body(common::ByteSpan datagram, std::size_t body_at,
+                                        SkKeys& keys, ParseDiag* diag = nullptr);
 
 }  // namespace ike::sk
