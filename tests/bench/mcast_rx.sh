@@ -196,7 +196,7 @@ python3 "$here/mcast_rx_summary.py" "$RES" --out "$OUT" --date "$T0" \
   --machine "$(nproc) CPUs, $cpu, kernel $(uname -r)" --load "at start $LOAD0, at end $LOAD1" \
   --versions "swanless $ver_swl ($SWANLESS), strongSwan $ver_ss" --size "$SIZE" --step "$STEP" \
   --rounds "$ROUNDS" --note "$NOTE" \
-  --cmd "sudo SWANLESS=${SWANLESS#"$repo"/} tests/bench/mcast_rx.sh ${ARGS[*]}"
+  --cmd "sudo SWANLESS=${SWANLESS#"$repo"/} tests/bench/mcast_rx.sh$(printf ' %q' "${ARGS[@]}")"
 [ "${LAB_KEEP_DIR:-0}" = 1 ] && cp "$RES" "/tmp/mcast_rx-results.$$.tsv" && echo "raw: /tmp/mcast_rx-results.$$.tsv"
 lab_down
 exit 0

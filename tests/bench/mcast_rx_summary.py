@@ -59,9 +59,12 @@ def main():
                 for r in rows:
                     if r["v"] != v or r["r"] != rnd:
                         continue
-                    l = loss(r["sent"], r["dl"]) if kind == "e2e" else loss(r["cl"], r["dl"])
-                    if l <= LOSS_MAX:
+                    # e2e: the offered rate; rx: the ESP rate that arrived in cloud (what the
+                    # receiver had to handle; the dc's encryptor may deliver less than offered)
+                    if kind == "e2e" and loss(r["sent"], r["dl"]) <= LOSS_MAX:
                         ok = max(ok, r["rate"])
+                    if kind == "rx" and loss(r["cl"], r["dl"]) <= LOSS_MAX:
+                        ok = max(ok, round(r["cl"] / r["secs"]))
                 per_round.append(ok)
             best[(v, kind)] = (med(per_round), per_round)
 
@@ -108,7 +111,7 @@ def main():
                 med([loss(r["sent"], r["dl"]) for r in c]), med([loss(r["cl"], r["dl"]) for r in c]),
                 med([r["rb"] for r in c]), ", ".join("%.0f" % (r["dl"] / r["secs"]) for r in c)))
     w("")
-    w("| variant | highest offered rate with <= 1 % loss e2e (per round) | with <= 1 % loss rx (per round) | max delivered/s (median over rounds of the best step) |")
+    w("| variant | highest offered rate/s with <= 1 % loss e2e (per round) | highest ESP arrival rate/s in cloud with <= 1 % loss rx (per round) | max delivered/s (median over rounds of the best step) |")
     w("|---|---|---|---|")
     maxdl = {}
     for v in variants:
@@ -129,7 +132,7 @@ def main():
     w("| ratio swanless / strongSwan | value |")
     w("|---|---|")
     w("| highest rate with <= 1 %% loss, e2e | %s |" % ratio(best[("swanless", "e2e")][0], best[("strongswan", "e2e")][0]))
-    w("| highest rate with <= 1 %% loss, rx | %s |" % ratio(best[("swanless", "rx")][0], best[("strongswan", "rx")][0]))
+    w("| highest ESP arrival rate with <= 1 %% loss, rx | %s |" % ratio(best[("swanless", "rx")][0], best[("strongswan", "rx")][0]))
     w("| max delivered/s | %s |" % ratio(maxdl["swanless"], maxdl["strongswan"]))
     if rates:
         top = rates[-1]
