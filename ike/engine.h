@@ -22,6 +22,11 @@
 #include "common/result.h"
 #include "ike/proposal.h"
 
+namespace common::crypto {
+class RsaPrivateKey;
+class RsaPublicKey;
+}  // namespace common::crypto
+
 namespace ike {
 
 using Clock = std::chrono::steady_clock;
@@ -64,7 +69,17 @@ struct PeerConfig {
   std::uint16_t remote_port = 500;
   Identity local_id;
   std::optional<Identity> remote_id;  // nullopt: accept any
+  // How both ends authenticate (RFC 7296 §2.15): pre-shared key, or RSA signatures (AUTH
+  // method 14 with RFC 7427 hashes when the peer announced them, else method 1) checked
+  // against a configured raw public key.
+  enum class Auth : std::uint8_t { psk, pubkey };
+  Auth auth = Auth::psk;
   common::Bytes psk;
+  std::shared_ptr<const common::crypto::RsaPrivateKey> private_key;  // Auth::pubkey: ours
+  std::shared_ptr<const common::crypto::RsaPublicKey> peer_key;      // Auth::pubkey: the peer's
+  // RFC 7427 signature authentication (strongSwan's charon.signature_authentication): send
+  // SIGNATURE_HASH_ALGORITHMS and sign with method 14. Off: method 1 only (older peers).
+  bool rfc7427 = true;
   std::vector<Proposal> ike_proposals;
   bool force_encaps = false;
   Seconds ike_lifetime{10800};

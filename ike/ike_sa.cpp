@@ -554,7 +554,7 @@ IkeSaStatus IkeSa::status(TimePoint now) const {
   s.spi_r = spi_r_;
   s.initiator = initiator_;
   if (!ike_proposal_.encr.empty()) s.proposal = ike::to_string(ike_proposal_);
-  s.auth = "pre-shared key";
+  s.auth = cfg_->auth == PeerConfig::Auth::pubkey ? "public key" : "pre-shared key";
   if (state_ == IkeSaState::established && ike_rekey_at_) {
     auto due = *ike_rekey_at_;
     auto left = std::chrono::duration_cast<Seconds>(due - now);

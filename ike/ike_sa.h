@@ -142,6 +142,18 @@ class IkeSa {
   std::vector<Payload> nat_notifies(std::uint64_t spi_r, const common::Endpoint& local,
                                     const common::Endpoint& remote);
 
+  // ---- AUTH payload data and signature hash negotiation (auth.cpp) ----
+  // RFC 7296 §2.15 signed octets of the initiator's (or responder's) IKE_AUTH.
+  common::Bytes signed_octets(bool for_initiator, common::ByteSpan id_body) const;
+  // Our AUTH payload under cfg_ (PSK MAC, or an RSA signature); nullopt when signing fails.
+  std::optional<AuthPayload> make_auth(bool for_initiator, common::ByteSpan id_body, std::string& why);
+  // Checks the peer's AUTH under cfg (PSK or the configured public key); why says what failed.
+  bool check_auth(const PeerConfig& cfg, bool peer_is_initiator, common::ByteSpan id_body,
+                  const AuthPayload& a, std::string& why) const;
+  // IKE_SA_INIT: our SIGNATURE_HASH_ALGORITHMS notify if due, and recording the peer's.
+  void add_sig_hash_notify(std::vector<Payload>& pl);
+  void note_sig_hashes(const Message& m);
+
   // ---- IKE_AUTH (task_ike_auth.cpp) ----
   void build_auth_request(TimePoint now);
   void process_auth_request(const Message& m, TimePoint now);
@@ -207,6 +219,10 @@ class IkeSa {
   std::unique_ptr<common::crypto::Prf> prf_;
   std::optional<sk::SkKeys> sk_in_, sk_out_;
   std::optional<Identity> peer_id_;
+  // RFC 7427 §4: the peer's SIGNATURE_HASH_ALGORITHMS (seen: it sent the notify at all),
+  // and whether we announced ours.
+  std::vector<std::uint16_t> peer_sig_hashes_;
+  bool peer_sig_hashes_seen_ = false, sent_sig_hashes_ = false;
   bool got_initial_contact_ = false;
 
   std::vector<ChildSa> children_;

@@ -1,4 +1,5 @@
-// IKE_AUTH with pre-shared keys (RFC 7296 §1.2, §2.15), carrying the first CHILD_SA
+// IKE_AUTH with pre-shared keys or RSA signatures (RFC 7296 §1.2, §2.15, RFC 7427; the AUTH
+// data itself is in auth.cpp), carrying the first CHILD_SA
 // (never with a DH exchange, §1.2), both roles.
 #include <algorithm>
 
@@ -42,6 +43,16 @@ NotifyPayload notify(NotifyType t) {
   return n;
 }
 
+std::string_view auth_text(const PeerConfig& c) {
+  return c.auth == PeerConfig::Auth::pubkey ? "RSA signature" : "pre-shared key";
+}
+
+// Does an AUTH method fit how a config authenticates its peer (responder config choice)?
+bool method_fits(const PeerConfig& c, AuthMethod m) {
+  if (c.auth == PeerConfig::Auth::psk) return m == AuthMethod::psk;
+  return m == AuthMethod::rsa_sig || m == AuthMethod::digital_signature;
+}
+
 }  // namespace
 
 void IkeSa::build_auth_request(TimePoint now) {
@@ -49,11 +60,13 @@ void IkeSa::build_auth_request(TimePoint now) {
   const ChildConfig* cc = child_config(active_child_);
   std::vector<Payload> pl;
   auto idi = id_payload<IdiPayload>(cfg_->local_id);
-  common::Bytes auth = psk_auth(true, id_body(idi));
+  std::string why;
+  auto auth = make_auth(true, id_body(idi), why);
+  if (!auth) return fail("cannot build AUTH: " + why);
   pl.push_back(idi);
   pl.push_back(notify(NotifyType::initial_contact));
   if (cfg_->remote_id) pl.push_back(id_payload<IdrPayload>(*cfg_->remote_id));
-  pl.push_back(AuthPayload{AuthMethod::psk, std::move(auth)});
+  pl.push_back(std::move(*auth));
   if (cc) {
     active_spi_ = new_esp_spi();
     common::Bytes spi;
@@ -76,9 +89,10 @@ void IkeSa::process_auth_request(const Message& m, TimePoint now) {
   const auto* idi = m.find<IdiPayload>();
   const auto* auth = m.find<AuthPayload>();
   const auto* idr = m.find<IdrPayload>();
-  auto refuse = [&](const std::string& id) {
+  auto refuse = [&](const std::string& id, const std::string& why = {}) {
     ++ctx_.counters.auth_failures;
-    log(LogLevel::warn, "authentication of '" + id + "' with pre-shared key failed");
+    log(LogLevel::warn, "authentication of '" + id + "' with " + std::string(auth_text(*cfg_)) + " failed" +
+                            (why.empty() ? "" : ": " + why));
     send_response(m.header, {notify(NotifyType::authentication_failed)});
     state_ = IkeSaState::destroyed;
   };
@@ -94,7 +108,7 @@ void IkeSa::process_auth_request(const Message& m, TimePoint now) {
     if (c.remote_addr && *c.remote_addr != remote_.addr) return false;
     if (c.remote_id && *c.remote_id != peer) return false;
     if (wanted_local && c.local_id != *wanted_local) return false;
-    return true;
+    return method_fits(c, auth->method);
   };
   if (fits(*cfg_)) best = cfg_;
   if (!best && ctx_.peers)
@@ -108,21 +122,24 @@ void IkeSa::process_auth_request(const Message& m, TimePoint now) {
     return refuse(peer.to_string());
   }
   cfg_ = best;
-  if (auth->method != AuthMethod::psk) {
-    log(LogLevel::warn, "peer uses an authentication method other than pre-shared key");
-    return refuse(peer.to_string());
-  }
-  common::Bytes expect = psk_auth(true, id_body(*idi));
-  if (!common::equal_ct(expect, auth->data)) return refuse(peer.to_string());
-  log(LogLevel::info, "authentication of '" + peer.to_string() + "' with pre-shared key successful");
+  std::string auth_why;
+  if (!check_auth(*cfg_, true, id_body(*idi), *auth, auth_why)) return refuse(peer.to_string(), auth_why);
+  log(LogLevel::info, "authentication of '" + peer.to_string() + "' with " + std::string(auth_text(*cfg_)) +
+                          " successful");
   peer_id_ = peer;
   got_initial_contact_ = m.find_notify(NotifyType::initial_contact) != nullptr;
 
   std::vector<Payload> pl;
   auto our_idr = id_payload<IdrPayload>(cfg_->local_id);
-  common::Bytes our_auth = psk_auth(false, id_body(our_idr));
+  auto our_auth = make_auth(false, id_body(our_idr), auth_why);
+  if (!our_auth) {
+    log(LogLevel::error, "cannot build our AUTH: " + auth_why);
+    send_response(m.header, {notify(NotifyType::authentication_failed)});
+    state_ = IkeSaState::destroyed;
+    return;
+  }
   pl.push_back(our_idr);
-  pl.push_back(AuthPayload{AuthMethod::psk, std::move(our_auth)});
+  pl.push_back(std::move(*our_auth));
   std::optional<ChildSa> child;
   std::string why;
   if (m.find<SaPayload>()) child = respond_child(m, true, pl, why);
@@ -157,13 +174,15 @@ void IkeSa::process_auth_response(const Message& m, TimePoint now) {
                             cfg_->remote_id->to_string() + "'");
     return fail("wrong peer identity");
   }
-  common::Bytes expect = psk_auth(false, id_body(*idr));
-  if (auth->method != AuthMethod::psk || !common::equal_ct(expect, auth->data)) {
+  std::string auth_why;
+  if (!check_auth(*cfg_, false, id_body(*idr), *auth, auth_why)) {
     ++ctx_.counters.auth_failures;
-    log(LogLevel::warn, "authentication of '" + peer.to_string() + "' with pre-shared key failed");
+    log(LogLevel::warn, "authentication of '" + peer.to_string() + "' with " + std::string(auth_text(*cfg_)) +
+                            " failed: " + auth_why);
     return fail("authentication failed");
   }
-  log(LogLevel::info, "authentication of '" + peer.to_string() + "' with pre-shared key successful");
+  log(LogLevel::info, "authentication of '" + peer.to_string() + "' with " + std::string(auth_text(*cfg_)) +
+                          " successful");
   peer_id_ = peer;
   established(now);
   std::string child_name = std::move(active_child_);

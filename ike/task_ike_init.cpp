@@ -114,6 +114,7 @@ void IkeSa::build_init_request(TimePoint now) {
   pl.push_back(std::move(ke));
   pl.push_back(NoncePayload{ni_});
   for (auto& n : nat_notifies(0, local_, remote_)) pl.push_back(std::move(n));
+  add_sig_hash_notify(pl);
   send_request(ExchangeType::ike_sa_init, std::move(pl), now);
   if (tm_.request_outstanding()) init_request_ = tm_.request_data();
 }
@@ -171,6 +172,7 @@ void IkeSa::process_init_response(const Message& m, common::ByteSpan raw, TimePo
   spi_r_ = m.header.spi_r;
   nr_ = nonce->data;
   init_response_ = common::to_bytes(raw);
+  note_sig_hashes(m);
   check_nat(m, m.header, local_, remote_);
   derive_ike_keys(*shared);
   if (!sk_in_ || !sk_out_ || !prf_) return fail("cannot set up IKE keys");
@@ -244,6 +246,7 @@ void IkeSa::respond_init(const Message& m, common::ByteSpan raw, const common::E
   nr_.assign(kNonceSize, std::byte{0});
   ctx_.rng.fill(nr_);
   check_nat(m, m.header, local, remote);
+  note_sig_hashes(m);
   derive_ike_keys(*shared);
   if (!sk_in_ || !sk_out_ || !prf_) return refuse(notify(NotifyType::no_proposal_chosen));
 
@@ -258,6 +261,7 @@ void IkeSa::respond_init(const Message& m, common::ByteSpan raw, const common::E
   pl.push_back(NoncePayload{nr_});
   if (m.find_notify(NotifyType::nat_detection_source_ip))
     for (auto& n : nat_notifies(spi_r_, local_, remote_)) pl.push_back(std::move(n));
+  add_sig_hash_notify(pl);
   send_response(m.header, std::move(pl));
   init_response_ = tm_.cached_response();
   // Wait for IKE_AUTH; a half-open SA is dropped if it never comes.

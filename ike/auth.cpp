@@ -1,0 +1,122 @@
+// The IKE_AUTH AUTH payload (RFC 7296 §2.15) for both authentication methods swanless has,
+// and the RFC 7427 §4 SIGNATURE_HASH_ALGORITHMS negotiation that picks the signature hash.
+//
+//   signed octets (initiator) = RealMessage1 | NonceRData | prf(SK_pi, RestOfInitIDPayload)
+//   signed octets (responder) = RealMessage2 | NonceIData | prf(SK_pr, RestOfRespIDPayload)
+//
+//   PSK:     AUTH = prf(prf(Shared Secret, "Key Pad for IKEv2"), signed octets)   method 2
+//   pubkey:  AUTH = RSA signature over the signed octets:
+//              method 14 (RFC 7427), RSASSA-PKCS1-v1_5 with the first of SHA2-256/384/512
+//                        the peer announced in SIGNATURE_HASH_ALGORITHMS;
+//              method 1, RSASSA-PKCS1-v1_5 with SHA-1, when the peer announced none.
+//            We accept method 1 and 14 from the peer; method 14 only with a hash we
+//            announced (when we announced any).
+#include <algorithm>
+
+#include "common/rsa.h"
+#include "ike/auth_sig.h"
+#include "ike/ike_sa.h"
+
+namespace ike {
+
+namespace {
+
+bool is_sig_method(AuthMethod m) { return m == AuthMethod::rsa_sig || m == AuthMethod::digital_signature; }
+
+// What we put in our own SIGNATURE_HASH_ALGORITHMS notify (default_signature_hash_algorithms_data).
+constexpr SigHashId kAnnounced[] = {SigHashId::sha2_256, SigHashId::sha2_384, SigHashId::sha2_512};
+
+}  // namespace
+
+common::Bytes IkeSa::signed_octets(bool for_initiator, common::ByteSpan id_body) const {
+  common::Bytes octets = for_initiator ? init_request_ : init_response_;
+  common::append(octets, for_initiator ? nr_ : ni_);
+  common::append(octets, prf_->compute(for_initiator ? keys_.sk_pi : keys_.sk_pr, id_body));
+  return octets;
+}
+
+std::optional<AuthPayload> IkeSa::make_auth(bool for_initiator, common::ByteSpan id_body, std::string& why) {
+  common::Bytes octets = signed_octets(for_initiator, id_body);
+  if (cfg_->auth == PeerConfig::Auth::psk) {
+    common::Bytes pad = prf_->compute(cfg_->psk, common::as_bytes("Key Pad for IKEv2"));
+    return AuthPayload{AuthMethod::psk, prf_->compute(pad, octets)};
+  }
+  if (!cfg_->private_key) {
+    why = "no private key configured";
+    return std::nullopt;
+  }
+  AuthMethod method = AuthMethod::rsa_sig;
+  SigAlg alg = SigAlg::rsa_pkcs1_sha1;
+  if (auto a = select_sig_alg(peer_sig_hashes_, false); a && cfg_->rfc7427) {
+    method = AuthMethod::digital_signature;
+    alg = *a;
+  }
+  auto data = make_sig_auth(method, alg, *cfg_->private_key, octets);
+  if (!data) {
+    why = std::string("signing failed: ") + data.error().detail;
+    return std::nullopt;
+  }
+  log(common::LogLevel::debug, "authenticating with RSA signature, AUTH method " +
+                                   std::to_string(static_cast<int>(method)) + " " + std::string(to_string(alg)));
+  return AuthPayload{method, std::move(*data)};
+}
+
+bool IkeSa::check_auth(const PeerConfig& cfg, bool peer_is_initiator, common::ByteSpan id_body,
+                       const AuthPayload& a, std::string& why) const {
+  common::Bytes octets = signed_octets(peer_is_initiator, id_body);
+  if (cfg.auth == PeerConfig::Auth::psk) {
+    if (a.method != AuthMethod::psk) {
+      why = "peer used AUTH method " + std::to_string(static_cast<int>(a.method)) + ", expected pre-shared key";
+      return false;
+    }
+    common::Bytes pad = prf_->compute(cfg.psk, common::as_bytes("Key Pad for IKEv2"));
+    if (!common::equal_ct(prf_->compute(pad, octets), a.data)) {
+      why = "pre-shared key mismatch";
+      return false;
+    }
+    return true;
+  }
+  if (!is_sig_method(a.method)) {
+    why = "peer used AUTH method " + std::to_string(static_cast<int>(a.method)) + ", expected an RSA signature";
+    return false;
+  }
+  if (!cfg.peer_key) {
+    why = "no public key configured for the peer";
+    return false;
+  }
+  std::span<const SigHashId> allowed;
+  if (sent_sig_hashes_) allowed = kAnnounced;
+  auto st = verify_sig_auth(a.method, a.data, *cfg.peer_key, octets, allowed);
+  if (!st) {
+    why = st.error().code == common::Errc::auth ? "RSA signature does not verify with the configured public key"
+                                                : std::string("RSA signature refused: ") + st.error().detail;
+    return false;
+  }
+  return true;
+}
+
+void IkeSa::add_sig_hash_notify(std::vector<Payload>& pl) {
+  // Initiator: when our config signs. Responder: whenever the initiator announced its hashes
+  // (we do not know yet which config IKE_AUTH will pick; the notify costs nothing for PSK).
+  bool want = initiator_ ? cfg_->auth == PeerConfig::Auth::pubkey : peer_sig_hashes_seen_;
+  if (!want || !cfg_->rfc7427) return;
+  NotifyPayload n;
+  n.type = NotifyType::signature_hash_algorithms;
+  n.data = signature_hash_algorithms_data(kAnnounced);
+  pl.push_back(std::move(n));
+  sent_sig_hashes_ = true;
+}
+
+void IkeSa::note_sig_hashes(const Message& m) {
+  const auto* n = m.find_notify(NotifyType::signature_hash_algorithms);
+  if (!n) return;
+  auto ids = parse_signature_hash_algorithms(n->data);
+  if (!ids) {
+    log(common::LogLevel::warn, "ignoring a malformed SIGNATURE_HASH_ALGORITHMS notify");
+    return;
+  }
+  peer_sig_hashes_seen_ = true;
+  peer_sig_hashes_ = std::move(*ids);
+}
+
+}  // namespace ike
