@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# swanless <-> a real strongSwan (charon 5.9 + kernel-libipsec) authenticating with RSA
+# signatures against raw public keys (no certificates), in two namespaces:
+#   s: swanless, 192.0.2.1 (veth s0)   <--->   c: charon, 192.0.2.2 (veth c0)
+# Inner selectors 10.99.0.1 <-> 10.99.0.2, tunnel mode, ESP in UDP (charon encap=yes).
+# Identities are the addresses (ID_IPV4_ADDR): swanless's default with raw keys.
+# Keys are made with `swanless keygen`; `swanless showkey` turns them into the PEM public
+# keys charon loads from swanctl/pubkey/ and the rightrsasigkey=0s... lines swanless uses.
+# Cases:
+#   1. pem:    swanless initiates, authby=pubkey, rightpubkey=charon's PEM public key
+#   2. rsasig: charon initiates (swanless responder), authby=rsasig, leftrsasigkey/
+#              rightrsasigkey=0s... lines from `swanless showkey`
+#   3. badkey: swanless has a wrong rightrsasigkey; charon initiates: AUTHENTICATION_FAILED,
+#              swanless keeps running
+#   4. badkey-init: charon has a wrong key for swanless; swanless initiates: swanless gets
+#              AUTHENTICATION_FAILED, keeps running
+# Usage: SWANLESS=build/apps/swanless sudo -E tests/interop/swanless_pubkey.sh
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+SWANLESS=${SWANLESS:-$here/../../build/apps/swanless}
+SWANLESS=$(readlink -f "$SWANLESS")
+[ -x "$SWANLESS" ] || { echo "no swanless binary at $SWANLESS"; exit 1; }
+
+lab_init pk
+ns_create s || die "namespace s"
+ns_create c || die "namespace c"
+link_ns s s0 192.0.2.1/24 c c0 192.0.2.2/24 || die "veth"
+ns_addr c lo 10.99.0.2/32
+check "underlay ping" ping_check s 192.0.2.2 2
+charon_start c c || die "charon start"
+
+K=$LAB_DIR/keys
+mkdir -p "$K"
+# --- keys: swanless keygen for both ends (and a stranger), showkey for the public parts ---
+for who in s c x; do
+  "$SWANLESS" keygen --bits 2048 -o "$K/$who.key" >"$K/$who.keygen.out" 2>&1 \
+    || die "swanless keygen $who: $(cat "$K/$who.keygen.out")"
+  "$SWANLESS" showkey "$K/$who.key" --pem >"$K/$who.showkey.out" 2>&1 || die "swanless showkey $who"
+  sed -n '/-----BEGIN PUBLIC KEY-----/,/-----END PUBLIC KEY-----/p' "$K/$who.showkey.out" | sed 's/^[[:space:]]*//' \
+    >"$K/$who.pub.pem"
+done
+grep -q "leftrsasigkey=0s" "$K/s.keygen.out" && pass "keygen prints a leftrsasigkey=0s line" || fail "keygen output"
+openssl pkey -pubin -in "$K/c.pub.pem" -noout 2>/dev/null && pass "showkey --pem is a PEM public key openssl reads" \
+  || fail "showkey --pem output: $(cat "$K/c.showkey.out")"
+[ "$(stat -c %a "$K/s.key")" = 600 ] && pass "keygen wrote the private key with mode 0600" || fail "key mode"
+rsasig() {  # KEYFILE left|right: the 0s line value
+  "$SWANLESS" showkey "$1" $([ "$2" = right ] && echo --right) | sed -n "s/^[[:space:]]*$2rsasigkey=//p"
+}
+C_RIGHT=$(rsasig "$K/c.key" right); S_LEFT=$(rsasig "$K/s.key" left); X_RIGHT=$(rsasig "$K/x.pub.pem" right)
+[ -n "$C_RIGHT" ] && [ -n "$S_LEFT" ] && [ -n "$X_RIGHT" ] && [ "$C_RIGHT" != "$X_RIGHT" ] \
+  && pass "showkey --right / default left print the 0s lines" || die "showkey 0s lines"
+
+# --- charon: swanctl.conf with raw public keys; keys in the folders next to it ---
+# charon_conf NAME SWANLESS_PUBKEY_PEM
+charon_conf() {
+  local d=$LAB_DIR/$1.swanctl
+  mkdir -p "$d/pubkey" "$d/rsa"
+  cp "$K/c.pub.pem" "$d/pubkey/c.pem"
+  cp "$2" "$d/pubkey/s.pem"
+  # swanless keygen writes PKCS#8; charon's rsa/ folder takes the traditional PKCS#1 form
+  openssl rsa -in "$K/c.key" -traditional -out "$d/rsa/c.pem" 2>/dev/null || return 1
+  cat >"$d/swanctl.conf" <<CONF
+connections {
+    dc {
+        version = 2
+        local_addrs = 192.0.2.2
+        remote_addrs = 192.0.2.1
+        proposals = aes256-sha256-modp2048
+        encap = yes
+        local {
+            auth = pubkey
+            id = 192.0.2.2
+            pubkeys = c.pem
+        }
+        remote {
+            auth = pubkey
+            id = 192.0.2.1
+            pubkeys = s.pem
+        }
+        children {
+            net {
+                mode = tunnel
+                local_ts = 10.99.0.2/32
+                remote_ts = 10.99.0.1/32
+                esp_proposals = aes256-sha256-modp2048
+                start_action = none
+            }
+        }
+    }
+}
+CONF
+  charon_swanctl c c --terminate --ike dc >/dev/null 2>&1
+  local out
+  out=$(charon_swanctl c c --load-all --clear --file "$d/swanctl.conf" 2>&1)
+  printf '%s\n' "$out" >"$d/load.out"
+  if ! grep -q "loaded connection 'dc'" <<<"$out" || ! grep -qiE "loaded (rsa|private) key" <<<"$out" \
+     || grep -E "failed|invalid|error" <<<"$out" | grep -qvE "^opening directory|^plugin '"; then
+    echo "charon load:"; printf '%s\n' "$out"; return 1
+  fi
+}
+
+SWL_PID=
+swl_start() {  # NAME
+  lab_bg s "$LAB_DIR/swanless.$1.log" "$SWANLESS" run -c "$LAB_DIR/$1.conf"
+  SWL_PID=$LAB_BG_PID
+  wait_for "[ -S $LAB_DIR/$1.sock ]" 10 || { cat "$LAB_DIR/swanless.$1.log"; return 1; }
+}
+swl_stop() {
+  [ -n "$SWL_PID" ] || return 0
+  kill -TERM "$SWL_PID" 2>/dev/null
+  for _ in $(seq 50); do kill -0 "$SWL_PID" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$SWL_PID" 2>/dev/null && { fail "swanless did not exit on SIGTERM"; kill -KILL "$SWL_PID"; }
+  wait "$SWL_PID" 2>/dev/null; SWL_PID=
+}
+swl() { nsx s "$SWANLESS" "$@"; }
+status_has() { swl status --socket "$LAB_DIR/$1.sock" | grep -qE "$2"; }
+
+# swl_conf NAME AUTHBY AUTO [conn lines...]: no leftid/rightid (the addresses are the ids)
+swl_conf() {
+  local name=$1 authby=$2 auto=$3; shift 3
+  cat >"$LAB_DIR/$name.conf" <<CONF
+config setup
+    socket=$LAB_DIR/$name.sock
+    loglevel=debug
+
+conn net
+    keyexchange=ikev2
+    authby=$authby
+    ike=aes256-sha256-modp2048!
+    esp=aes256-sha256-modp2048!
+    left=192.0.2.1
+    right=192.0.2.2
+    leftsubnet=10.99.0.1/32
+    rightsubnet=10.99.0.2/32
+    auto=$auto
+$(for l in "$@"; do echo "    $l"; done)
+CONF
+  cp "$K/s.key" "$LAB_DIR/$name.s.key"
+  printf ': RSA %s\n' "$name.s.key" >"$LAB_DIR/$name.secrets"
+  chmod 600 "$LAB_DIR/$name.secrets" "$LAB_DIR/$name.s.key"
+}
+
+# run_case NAME ROLE(initiator|responder) AUTHBY [conn lines...]
+run_case() {
+  local name=$1 role=$2 authby=$3; shift 3
+  echo "--- case $name: swanless $role, authby=$authby $*"
+  charon_conf "$name" "$K/s.pub.pem" || { fail "$name: charon config"; return; }
+  swl_conf "$name" "$authby" "$([ "$role" = initiator ] && echo start || echo add)" "$@"
+  swl_start "$name" || { fail "$name: swanless start"; return; }
+  [ "$role" = responder ] && { charon_initiate c c net 10 || fail "$name: charon initiate"; }
+  if wait_for "status_has $name 'net\\{.*INSTALLED'" 15; then
+    pass "$name: IKE_SA and CHILD_SA up"
+  else
+    fail "$name: SAs not up"; swl status --socket "$LAB_DIR/$name.sock"; tail -30 "$LAB_DIR/swanless.$name.log"
+    charon_list_sas c c; tail -30 "$(charon_log c)"; swl_stop; return
+  fi
+  local sas; sas=$(charon_list_sas c c)
+  grep -q ESTABLISHED <<<"$sas" && pass "$name: charon shows the IKE_SA ESTABLISHED" || fail "$name: charon IKE_SA"
+  grep -q 'INSTALLED, TUNNEL-in-UDP' <<<"$sas" && pass "$name: charon CHILD_SA in UDP" \
+    || { fail "$name: charon CHILD_SA"; echo "$sas"; }
+  grep -qE "authentication of '192.0.2.1' with RSA(_EMSA_PKCS1)?.* successful" "$(charon_log c)" \
+    && pass "$name: charon verified swanless's RSA signature" \
+    || { fail "$name: no successful RSA authentication in charon's log"; grep -i "authentication of" "$(charon_log c)" | tail -3; }
+  grep -q "authentication of '192.0.2.2' with RSA signature successful" "$LAB_DIR/swanless.$name.log" \
+    && pass "$name: swanless verified charon's RSA signature" || fail "$name: swanless did not log the RSA success"
+  grep -q "AUTH method 14 sha256WithRSAEncryption" "$LAB_DIR/swanless.$name.log" \
+    && pass "$name: swanless signed with RFC 7427 method 14, PKCS#1 v1.5 SHA-256" || fail "$name: swanless AUTH method"
+  check "$name: ping 10.99.0.1 -> 10.99.0.2" ping_check s 10.99.0.2 3
+  check "$name: ping from charon's side 10.99.0.2 -> 10.99.0.1" ping_check c 10.99.0.1 2
+  local st; st=$(swl status --socket "$LAB_DIR/$name.sock")
+  echo "$st"
+  grep -q "public key" <<<"$st" && pass "$name: status shows public key authentication" || fail "$name: status auth"
+  grep -q "ESP in UDP SPIs" <<<"$st" && pass "$name: status shows ESP in UDP" || fail "$name: status mode"
+  swl_stop
+  wait_for "! charon_list_sas c c | grep -q ESTABLISHED" 5 && pass "$name: SIGTERM deleted the IKE_SA at charon" \
+    || fail "$name: charon still has the IKE_SA after swanless exited"
+}
+
+run_case pem initiator pubkey "rightpubkey=$K/c.pub.pem"
+run_case rsasig responder rsasig "leftrsasigkey=$S_LEFT" "rightrsasigkey=$C_RIGHT"
+
+# --- failures: swanless keeps running ---
+echo "--- case badkey: swanless has the wrong key for charon, charon initiates"
+charon_conf badkey "$K/s.pub.pem" || die "charon config (badkey)"
+swl_conf badkey rsasig add "rightrsasigkey=$X_RIGHT"
+swl_start badkey || die "swanless start (badkey)"
+charon_initiate c c net 8 && fail "badkey: charon established with a wrong key" || pass "badkey: charon's initiation failed"
+grep -q "AUTHENTICATION_FAILED" "$(charon_log c)" && pass "badkey: charon received AUTHENTICATION_FAILED" \
+  || fail "badkey: no AUTHENTICATION_FAILED in charon's log"
+grep -q "authentication of '192.0.2.2' with RSA signature failed: RSA signature does not verify" \
+  "$LAB_DIR/swanless.badkey.log" && pass "badkey: swanless logged why" || fail "badkey: swanless did not log it"
+kill -0 "$SWL_PID" && pass "badkey: swanless still running" || fail "badkey: swanless died"
+swl status --socket "$LAB_DIR/badkey.sock" | grep -qE "ike_auth_failures [1-9]" && pass "badkey: status counts the auth failure" \
+  || fail "badkey: status does not count the auth failure"
+swl_stop
+
+echo "--- case badkey-init: charon has the wrong key for swanless, swanless initiates"
+charon_conf badkey2 "$K/x.pub.pem" || die "charon config (badkey2)"
+swl_conf badkey2 pubkey start "rightpubkey=$K/c.pub.pem"
+swl_start badkey2 || die "swanless start (badkey2)"
+wait_log "$LAB_DIR/swanless.badkey2.log" "AUTHENTICATION_FAILED" 15 \
+  && pass "badkey-init: swanless received AUTHENTICATION_FAILED" || fail "badkey-init: no AUTHENTICATION_FAILED at swanless"
+kill -0 "$SWL_PID" && pass "badkey-init: swanless still running" || fail "badkey-init: swanless died"
+swl_stop
+
+# --- config errors name the file ---
+echo "--- case missing key file"
+swl_conf nokey pubkey add "rightpubkey=$LAB_DIR/does-not-exist.pem"
+out=$(timeout 10 "$SWANLESS" run -c "$LAB_DIR/nokey.conf" 2>&1); rc=$?
+[ $rc -ne 0 ] && grep -q "does-not-exist.pem" <<<"$out" && pass "missing rightpubkey file: refused, the error names it" \
+  || { fail "missing rightpubkey file: rc $rc, no error naming it"; echo "$out" | tail -5; }
+
+charon_stop c
+lab_summary
