@@ -82,7 +82,8 @@ void IkeSa::send_request(ExchangeType ex, std::vector<Payload> payloads, TimePoi
     log(LogLevel::error, std::string("cannot encode ") + std::string(to_string(ex)) + " request");
     return;
   }
-  ctx_.outbox.push_back(OutDatagram{local_, remote_, *bytes});
+  frag_request_ = fragment_if_needed(h, payloads, bytes->size());
+  resend(frag_request_, *bytes, local_, remote_);
   ++ctx_.counters.tx_messages;
   tm_.on_request_sent(local_, remote_, std::move(*bytes), now);
 }
@@ -100,7 +101,8 @@ void IkeSa::send_response(const Header& req, std::vector<Payload> payloads) {
     log(LogLevel::error, "cannot encode response");
     return;
   }
-  ctx_.outbox.push_back(OutDatagram{local_, remote_, *bytes});
+  frag_response_ = fragment_if_needed(h, payloads, bytes->size());
+  resend(frag_response_, *bytes, local_, remote_);
   ++ctx_.counters.tx_messages;
   tm_.on_response_sent(req.message_id, std::move(*bytes));
 }
@@ -115,11 +117,13 @@ void IkeSa::on_datagram(const Header& h, common::ByteSpan raw, const common::End
       return;
     }
     ParseDiag diag;
+    bool pending = false;
     common::Result<Message> m = h.exchange == ExchangeType::ike_sa_init
                                     ? parse_message(raw, &diag)
-                                    : (sk_in_ ? sk::decrypt(raw, *sk_in_, &diag)
+                                    : (sk_in_ ? open_protected(h, raw, now, &diag, &pending)
                                               : common::Result<Message>(common::make_error(common::Errc::state, "no keys")));
     if (!m) {
+      if (pending) return;
       if (diag.reason == ParseReason::integrity) ++ctx_.counters.rx_bad_integrity;
       else ++ctx_.counters.rx_malformed;
       return;
@@ -160,7 +164,8 @@ void IkeSa::on_datagram(const Header& h, common::ByteSpan raw, const common::End
   // A request from the peer.
   switch (tm_.check_request(h.message_id)) {
     case TaskManager::RequestCheck::retransmit:
-      ctx_.outbox.push_back(OutDatagram{local, remote, tm_.cached_response()});
+      if (!retransmit_trigger(h, raw)) return;
+      resend(frag_response_, tm_.cached_response(), local, remote);
       ++ctx_.counters.retransmits;
       return;
     case TaskManager::RequestCheck::drop:
@@ -173,7 +178,9 @@ void IkeSa::on_datagram(const Header& h, common::ByteSpan raw, const common::End
     return;
   }
   ParseDiag diag;
-  auto m = sk::decrypt(raw, *sk_in_, &diag);
+  bool pending = false;
+  auto m = open_protected(h, raw, now, &diag, &pending);
+  if (pending) return;
   if (!m) {
     if (diag.reason == ParseReason::integrity) ++ctx_.counters.rx_bad_integrity;
     else ++ctx_.counters.rx_malformed;
@@ -515,7 +522,7 @@ void IkeSa::on_expiry(TimePoint now) {
   switch (tm_.on_expiry(now)) {
     case TaskManager::Timeout::retransmit:
       ++ctx_.counters.retransmits;
-      ctx_.outbox.push_back(OutDatagram{tm_.request_local(), tm_.request_remote(), tm_.request_data()});
+      resend(frag_request_, tm_.request_data(), tm_.request_local(), tm_.request_remote());
       log(LogLevel::debug, "retransmitting request " + std::to_string(*tm_.outstanding_id()));
       return;
     case TaskManager::Timeout::give_up:

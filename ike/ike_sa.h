@@ -14,6 +14,7 @@
 
 #include "ike/child_sa.h"
 #include "ike/engine.h"
+#include "ike/fragment.h"
 #include "ike/message.h"
 #include "ike/sk.h"
 #include "ike/task_manager.h"
@@ -133,6 +134,20 @@ class IkeSa {
   void derive_ike_keys(common::ByteSpan shared);
   void emit_ike_keys();
   common::Endpoint nat_port(const common::Endpoint& e) const;
+
+  // ---- RFC 7383 fragmentation (ike_sa_fragment.cpp) ----
+  // Decrypts an SK message, or collects an SKF fragment: *pending when more are needed.
+  common::Result<Message> open_protected(const Header& h, common::ByteSpan raw, TimePoint now,
+                                         ParseDiag* diag, bool* pending);
+  // The SKF datagrams for an encoded message too large for the path, if the peer
+  // announced support; empty when it goes whole.
+  std::vector<common::Bytes> fragment_if_needed(const Header& h, const std::vector<Payload>& payloads,
+                                                std::size_t whole_size);
+  // Sends our last request or response again: all fragments, or the whole message.
+  void resend(const std::vector<common::Bytes>& frags, const common::Bytes& whole,
+              const common::Endpoint& local, const common::Endpoint& remote);
+  // Whether a retransmitted request should be answered (§2.6.1: only its fragment 1).
+  static bool retransmit_trigger(const Header& h, common::ByteSpan raw);
 
   // ---- IKE_SA_INIT (task_ike_init.cpp) ----
   void build_init_request(TimePoint now);
@@ -261,6 +276,11 @@ class IkeSa {
   std::optional<TimePoint> next_keepalive_;
   std::optional<TimePoint> destroy_at_;  // responder: linger to answer retransmissions
   bool restart_ = false;
+  // RFC 7383: the peer sent IKEV2_FRAGMENTATION_SUPPORTED; reassembly of its requests and
+  // responses; our last request/response as fragments (empty: sent whole).
+  bool frag_peer_ = false;
+  frag::Reassembler frag_requests_, frag_responses_;
+  std::vector<common::Bytes> frag_request_, frag_response_;
   std::vector<std::string> restart_children_;
 };
 

@@ -354,6 +354,7 @@ std::unique_ptr<IkeSa> IkeSa::make_successor(bool we_initiated, std::uint64_t sp
   auto n = std::make_unique<IkeSa>(ctx_, cfg_, ctx_.next_ike_unique_id++, we_initiated);
   n->spi_i_ = spi_i;
   n->spi_r_ = spi_r;
+  n->frag_peer_ = frag_peer_;  // RFC 7383 §2.3: support carries over to the rekeyed SA
   const auto& e = p.encr.at(0);
   IntegId integ = p.integ.empty() ? IntegId::none : p.integ[0];
   common::Bytes seed = skeyseed_rekey(*prf_, keys_.sk_d, shared, ni, nr);
