@@ -109,6 +109,10 @@ std::string fingerprint(const ike::PeerConfig& p) {
   add(p.local_id.to_string());
   add(p.remote_id ? p.remote_id->to_string() : "%any");
   add(common::to_hex(p.psk));
+  // authby=pubkey: a changed key pair (either end) restarts the IKE_SA on reload.
+  add(p.auth == ike::PeerConfig::Auth::pubkey ? "pubkey" : "psk");
+  add(p.private_key ? p.private_key->public_key().to_libreswan() : "");
+  add(p.peer_key ? p.peer_key->to_libreswan() : "");
   for (const auto& pr : p.ike_proposals) add(ike::to_string(pr));
   add(std::to_string(p.force_encaps) + "/" + std::to_string(p.ike_lifetime.count()) + "/" +
       std::to_string(p.rekey_margin.count()) + "/" + std::to_string(p.dpd_delay.count()) + "/" +
