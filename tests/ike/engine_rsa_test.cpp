@@ -278,3 +278,20 @@ TEST_CASE("RSA pubkey: a responder signing with another key than the configured 
   CHECK(w.a.logged("with RSA signature failed"));
   CHECK(w.a.installs.empty());
 }
+
+TEST_CASE("RSA pubkey: configured FQDN identities are sent and checked") {
+  Wire w;
+  auto pa = peer(true), pb = peer(false);
+  pa.local_id = pb.remote_id.emplace(Identity::from_string("@s.swl.test"));
+  pb.local_id = pa.remote_id.emplace(Identity::from_string("@c.swl.test"));
+  REQUIRE(w.a.e.add_peer(pa).ok());
+  REQUIRE(w.b.e.add_peer(pb).ok());
+  REQUIRE(w.a.e.initiate("rsa-net", w.now).ok());
+  w.pump();
+  INFO(w.a.all_logs() << "---\n" << w.b.all_logs());
+  REQUIRE(established(w.a.e, w.now));
+  REQUIRE(established(w.b.e, w.now));
+  CHECK(w.a.logged("authentication of 'c.swl.test' with RSA signature successful"));
+  CHECK(w.b.logged("authentication of 's.swl.test' with RSA signature successful"));
+  CHECK(w.b.e.status(w.now)[0].remote_id == "s.swl.test");
+}
