@@ -699,6 +699,10 @@ nlohmann::json Daemon::status_json() {
                      {"ike_rekeys", ec.ike_rekeys},
                      {"rekey_failures", ec.rekey_failures},
                      {"rekey_collisions", ec.rekey_collisions},
+                     {"ike_cookies_sent", ec.cookies_sent},
+                     {"ike_cookies_rejected", ec.cookies_rejected},
+                     {"ike_half_open_refused", ec.half_open_refused},
+                     {"ike_half_open", ec.half_open},
 
                      {"esp_unknown_spi", sad_.unknown_spi_drops()},
                      {"esp_truncated", sad_.truncated_drops()},
