@@ -198,7 +198,7 @@ PY
 cat "$LAB_DIR/counters.txt"
 sent=$(awk '/cookies_sent/ {print $2}' "$LAB_DIR/counters.txt")
 if [ -z "$sent" ]; then
-  echo "note: swanless status --json has no cookies_sent counter (driver does not export it yet)"
+  fail "swanless status --json has no cookies_sent counter"
 else
   [ "$sent" -ge "${cookies:-1}" ] && pass "status counts $sent cookies sent" || fail "cookies_sent=$sent < $cookies seen"
 fi
