@@ -18,6 +18,7 @@ using common::make_error;
 struct Engine::Impl {
   explicit Impl(common::crypto::Random& r) : rng(r), ctx{r, outbox, events, counters}, cookies(r) {
     ctx.peers = &peers;
+    ctx.sas = &sas;
   }
   common::crypto::Random& rng;
   std::vector<OutDatagram> outbox;

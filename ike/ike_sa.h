@@ -42,6 +42,8 @@ struct EngineCtx {
   std::uint32_t next_ike_unique_id = 1;
   // IKE_SAs created by an IKE_SA rekey; the engine moves them into its table.
   std::vector<std::unique_ptr<IkeSa>> adopted;
+  // The engine's table, read to tell a first contact with a peer (RFC 7296 §2.4).
+  const std::vector<std::unique_ptr<IkeSa>>* sas = nullptr;
 };
 
 // Exchanges an IKE_SA initiates once established, one at a time (window size 1).
@@ -134,6 +136,9 @@ class IkeSa {
   void derive_ike_keys(common::ByteSpan shared);
   void emit_ike_keys();
   common::Endpoint nat_port(const common::Endpoint& e) const;
+  // RFC 7296 §2.4: whether another usable IKE_SA with this peer (address and identity)
+  // exists; INITIAL_CONTACT is sent only when none does.
+  bool has_contact() const;
 
   // ---- RFC 7383 fragmentation (ike_sa_fragment.cpp) ----
   // Decrypts an SK message, or collects an SKF fragment: *pending when more are needed.

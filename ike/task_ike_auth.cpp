@@ -55,6 +55,18 @@ bool method_fits(const PeerConfig& c, AuthMethod m) {
 
 }  // namespace
 
+bool IkeSa::has_contact() const {
+  if (!ctx_.sas) return false;
+  for (const auto& sa : *ctx_.sas) {
+    if (sa.get() == this) continue;
+    if (sa->state_ != IkeSaState::established && sa->state_ != IkeSaState::rekeyed) continue;
+    if (sa->remote_.addr != remote_.addr) continue;
+    if (cfg_->remote_id && sa->peer_id_ != cfg_->remote_id) continue;
+    return true;
+  }
+  return false;
+}
+
 void IkeSa::build_auth_request(TimePoint now) {
   active_ = Active::auth;
   const ChildConfig* cc = child_config(active_child_);
@@ -64,7 +76,8 @@ void IkeSa::build_auth_request(TimePoint now) {
   auto auth = make_auth(true, id_body(idi), why);
   if (!auth) return fail("cannot build AUTH: " + why);
   pl.push_back(idi);
-  pl.push_back(notify(NotifyType::initial_contact));
+  if (!has_contact()) pl.push_back(notify(NotifyType::initial_contact));
+  else log(LogLevel::debug, "an IKE_SA with this peer exists: no INITIAL_CONTACT");
   if (cfg_->remote_id) pl.push_back(id_payload<IdrPayload>(*cfg_->remote_id));
   pl.push_back(std::move(*auth));
   if (cc) {
@@ -128,6 +141,7 @@ void IkeSa::process_auth_request(const Message& m, TimePoint now) {
                           " successful");
   peer_id_ = peer;
   got_initial_contact_ = m.find_notify(NotifyType::initial_contact) != nullptr;
+  if (got_initial_contact_) log(LogLevel::debug, "peer sent INITIAL_CONTACT");
 
   std::vector<Payload> pl;
   auto our_idr = id_payload<IdrPayload>(cfg_->local_id);
