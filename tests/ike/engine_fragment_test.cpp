@@ -4,177 +4,126 @@
 // by the retransmission of all fragments. ESN negotiated when both configure it.
 #include <catch2/catch.hpp>
 
-#include <functional>
+#include <algorithm>
+#include <string>
 
 #include "ike/engine.h"
 #include "ike/fragment.h"
 #include "ike/message.h"
+#include "tests/ike/two_peers.h"
 
-using namespace ike;
-using common::IpAddr;
+using namespace ike_test;
 
 namespace {
 
-const IpAddr kA = IpAddr::v4(0xc0000201);
-const IpAddr kB = IpAddr::v4(0xc0000202);
-
-std::vector<Proposal> props(const char* text, Protocol proto) {
-  auto s = parse_proposals(text, proto);
-  REQUIRE(s.ok());
-  return s->proposals;
-}
-
+// The two-peer harness's dc-tun pair with one CHILD_SA ("big-net") of n_ts /24 selectors
+// per side: 80 of them make an IKE_AUTH too large for a 1280-byte path.
 PeerConfig peer(bool a_side, int n_ts, const char* esp) {
-  PeerConfig c;
+  PeerConfig c = ike_test::peer(a_side, "aes256gcm16-prfsha256-x25519", esp);
   c.name = "big";
-  c.local_addr = a_side ? kA : kB;
-  c.remote_addr = a_side ? kB : kA;
-  c.local_id = Identity::from_string(a_side ? "192.0.2.1" : "192.0.2.2");
-  c.remote_id = Identity::from_string(a_side ? "192.0.2.2" : "192.0.2.1");
   c.psk = common::to_bytes(common::as_bytes("fragment test secret"));
-  c.ike_proposals = props("aes256gcm16-prfsha256-x25519", Protocol::ike);
-  ChildConfig ch;
+  c.children.resize(1);
+  ChildConfig& ch = c.children[0];
   ch.name = "big-net";
+  ch.local_ts.clear();
+  ch.remote_ts.clear();
   for (int i = 0; i < n_ts; ++i) {
     std::string l = "10." + std::to_string(a_side ? 1 : 2) + "." + std::to_string(i) + ".0/24";
     std::string r = "10." + std::to_string(a_side ? 2 : 1) + "." + std::to_string(i) + ".0/24";
-    ch.local_ts.push_back(common::TrafficSelector::from_prefix(*common::Prefix::parse(l)));
-    ch.remote_ts.push_back(common::TrafficSelector::from_prefix(*common::Prefix::parse(r)));
+    ch.local_ts.push_back(net(l.c_str()));
+    ch.remote_ts.push_back(net(r.c_str()));
   }
-  ch.esp_proposals = props(esp, Protocol::esp);
-  c.children = {ch};
   return c;
 }
 
 bool is_skf(const OutDatagram& d) { return d.data.size() > 16 && d.data[16] == std::byte{53}; }
 
-struct Pair {
-  common::crypto::SystemRandom ra, rb;
-  Engine a{ra}, b{rb};
-  std::vector<ChildSaInstall> ia, ib;
-  TimePoint now = TimePoint{} + std::chrono::hours(1);
-  std::function<bool(bool, const OutDatagram&)> drop = [](bool, const OutDatagram&) { return false; };
-  std::size_t skf_a = 0, skf_b = 0, max_size = 0;
-  void pump() {
-    for (int i = 0; i < 100; ++i) {
-      for (auto& ev : a.events())
-        if (auto* x = std::get_if<ChildSaInstall>(&ev)) ia.push_back(*x);
-      for (auto& ev : b.events())
-        if (auto* x = std::get_if<ChildSaInstall>(&ev)) ib.push_back(*x);
-      a.events().clear();
-      b.events().clear();
-      auto oa = std::move(a.outbox());
-      a.outbox().clear();
-      auto ob = std::move(b.outbox());
-      b.outbox().clear();
-      if (oa.empty() && ob.empty()) return;
-      for (auto& d : oa) {
-        skf_a += is_skf(d);
-        max_size = std::max(max_size, d.data.size());
-        if (!drop(true, d)) b.on_datagram(d.remote, d.local, d.data, now);
-      }
-      for (auto& d : ob) {
-        skf_b += is_skf(d);
-        max_size = std::max(max_size, d.data.size());
-        if (!drop(false, d)) a.on_datagram(d.remote, d.local, d.data, now);
-      }
-    }
-  }
-  void tick() {
-    auto ea = a.next_expiry(), eb = b.next_expiry();
-    std::optional<TimePoint> t = ea;
-    if (eb && (!t || *eb < *t)) t = eb;
-    if (t && *t > now) now = *t;
-    a.on_expiry(now);
-    b.on_expiry(now);
-    pump();
-  }
-};
+std::size_t skf_count(const std::vector<OutDatagram>& sent) {
+  return static_cast<std::size_t>(std::count_if(sent.begin(), sent.end(), is_skf));
+}
+
+// The largest datagram either side sent.
+std::size_t max_size(const Wire& w) {
+  std::size_t m = 0;
+  for (const auto* v : {&w.sent_a, &w.sent_b})
+    for (const auto& d : *v) m = std::max(m, d.data.size());
+  return m;
+}
+
+// Both peers added, A initiates the one CHILD_SA, the wire runs until quiet.
+void start(Wire& w, PeerConfig a, PeerConfig b) {
+  REQUIRE(w.a.e.add_peer(std::move(a)).ok());
+  REQUIRE(w.b.e.add_peer(std::move(b)).ok());
+  REQUIRE(w.a.e.initiate("big-net", w.now).ok());
+  w.pump(100);
+}
 
 }  // namespace
 
 TEST_CASE("IKE_AUTH larger than the path limit goes as SKF fragments both ways") {
-  Pair p;
-  REQUIRE(p.a.add_peer(peer(true, 80, "aes256gcm16")).ok());
-  REQUIRE(p.b.add_peer(peer(false, 80, "aes256gcm16")).ok());
-  REQUIRE(p.a.initiate("big-net", p.now).ok());
-  p.pump();
-  REQUIRE(p.ia.size() == 1);
-  REQUIRE(p.ib.size() == 1);
-  CHECK(p.ia[0].local_ts.size() == 80);
-  CHECK(p.skf_a >= 2);  // the IKE_AUTH request
-  CHECK(p.skf_b >= 2);  // the IKE_AUTH response
-  CHECK(p.max_size <= frag::kDefaultLimit);
-  CHECK(p.a.counters().rx_malformed == 0);
-  CHECK(p.b.counters().rx_malformed == 0);
+  Wire w;
+  start(w, peer(true, 80, "aes256gcm16"), peer(false, 80, "aes256gcm16"));
+  REQUIRE(w.a.installs.size() == 1);
+  REQUIRE(w.b.installs.size() == 1);
+  CHECK(w.a.installs[0].local_ts.size() == 80);
+  CHECK(skf_count(w.sent_a) >= 2);  // the IKE_AUTH request
+  CHECK(skf_count(w.sent_b) >= 2);  // the IKE_AUTH response
+  CHECK(max_size(w) <= frag::kDefaultLimit);
+  CHECK(w.a.e.counters().rx_malformed == 0);
+  CHECK(w.b.e.counters().rx_malformed == 0);
 }
 
 TEST_CASE("small IKE_AUTH is not fragmented") {
-  Pair p;
-  REQUIRE(p.a.add_peer(peer(true, 2, "aes256gcm16")).ok());
-  REQUIRE(p.b.add_peer(peer(false, 2, "aes256gcm16")).ok());
-  REQUIRE(p.a.initiate("big-net", p.now).ok());
-  p.pump();
-  REQUIRE(p.ia.size() == 1);
-  CHECK(p.skf_a == 0);
-  CHECK(p.skf_b == 0);
+  Wire w;
+  start(w, peer(true, 2, "aes256gcm16"), peer(false, 2, "aes256gcm16"));
+  REQUIRE(w.a.installs.size() == 1);
+  CHECK(skf_count(w.sent_a) == 0);
+  CHECK(skf_count(w.sent_b) == 0);
 }
 
 TEST_CASE("a lost fragment: the whole fragmented request is retransmitted") {
-  Pair p;
-  REQUIRE(p.a.add_peer(peer(true, 80, "aes256gcm16")).ok());
-  REQUIRE(p.b.add_peer(peer(false, 80, "aes256gcm16")).ok());
+  Wire w;
   int dropped = 0;
-  p.drop = [&](bool from_a, const OutDatagram& d) {
+  w.filter = [&](bool from_a, const OutDatagram& d) {
     // The second fragment of the first IKE_AUTH request, and fragment 1 of the response once.
-    if (!is_skf(d) || dropped >= 2) return false;
+    if (!is_skf(d) || dropped >= 2) return 1;
     common::Reader r(std::span(d.data).subspan(Header::kSize + 4));
     std::uint16_t num = r.u16();
     if ((from_a && num == 2 && dropped == 0) || (!from_a && num == 1 && dropped == 1)) {
       ++dropped;
-      return true;
+      return 0;
     }
-    return false;
+    return 1;
   };
-  REQUIRE(p.a.initiate("big-net", p.now).ok());
-  p.pump();
-  CHECK(p.ia.empty());
-  for (int i = 0; i < 4 && p.ia.empty(); ++i) p.tick();
+  start(w, peer(true, 80, "aes256gcm16"), peer(false, 80, "aes256gcm16"));
+  CHECK(w.a.installs.empty());
+  for (int i = 0; i < 4 && w.a.installs.empty(); ++i) w.tick();
   CHECK(dropped == 2);
-  REQUIRE(p.ia.size() == 1);
-  REQUIRE(p.ib.size() == 1);
-  CHECK(p.a.counters().retransmits >= 1);
+  REQUIRE(w.a.installs.size() == 1);
+  REQUIRE(w.b.installs.size() == 1);
+  CHECK(w.a.e.counters().retransmits >= 1);
 }
 
 TEST_CASE("ESN: negotiated when both sides configure it, passed in ChildSaInstall") {
   SECTION("both esn") {
-    Pair p;
-    REQUIRE(p.a.add_peer(peer(true, 1, "aes256gcm16-esn!")).ok());
-    REQUIRE(p.b.add_peer(peer(false, 1, "aes256gcm16-esn-noesn")).ok());
-    REQUIRE(p.a.initiate("big-net", p.now).ok());
-    p.pump();
-    REQUIRE(p.ia.size() == 1);
-    REQUIRE(p.ib.size() == 1);
-    CHECK(p.ia[0].esn);
-    CHECK(p.ib[0].esn);
+    Wire w;
+    start(w, peer(true, 1, "aes256gcm16-esn!"), peer(false, 1, "aes256gcm16-esn-noesn"));
+    REQUIRE(w.a.installs.size() == 1);
+    REQUIRE(w.b.installs.size() == 1);
+    CHECK(w.a.installs[0].esn);
+    CHECK(w.b.installs[0].esn);
   }
   SECTION("one side noesn only") {
-    Pair p;
-    REQUIRE(p.a.add_peer(peer(true, 1, "aes256gcm16-esn-noesn")).ok());
-    REQUIRE(p.b.add_peer(peer(false, 1, "aes256gcm16")).ok());
-    REQUIRE(p.a.initiate("big-net", p.now).ok());
-    p.pump();
-    REQUIRE(p.ia.size() == 1);
-    CHECK_FALSE(p.ia[0].esn);
-    CHECK_FALSE(p.ib[0].esn);
+    Wire w;
+    start(w, peer(true, 1, "aes256gcm16-esn-noesn"), peer(false, 1, "aes256gcm16"));
+    REQUIRE(w.a.installs.size() == 1);
+    CHECK_FALSE(w.a.installs[0].esn);
+    CHECK_FALSE(w.b.installs[0].esn);
   }
   SECTION("esn against noesn: no CHILD_SA") {
-    Pair p;
-    REQUIRE(p.a.add_peer(peer(true, 1, "aes256gcm16-esn!")).ok());
-    REQUIRE(p.b.add_peer(peer(false, 1, "aes256gcm16-noesn!")).ok());
-    REQUIRE(p.a.initiate("big-net", p.now).ok());
-    p.pump();
-    CHECK(p.ia.empty());
-    CHECK(p.ib.empty());
+    Wire w;
+    start(w, peer(true, 1, "aes256gcm16-esn!"), peer(false, 1, "aes256gcm16-noesn!"));
+    CHECK(w.a.installs.empty());
+    CHECK(w.b.installs.empty());
   }
 }

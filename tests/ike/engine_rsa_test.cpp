@@ -8,16 +8,13 @@
 #include "ike/auth_sig.h"
 #include "ike/engine.h"
 #include "ike/message.h"
+#include "tests/ike/two_peers.h"
 
-using namespace ike;
-using common::IpAddr;
+using namespace ike_test;
 using common::crypto::RsaPrivateKey;
 using common::crypto::RsaPublicKey;
 
 namespace {
-
-const IpAddr kA = IpAddr::v4(0xc0000201);  // 192.0.2.1
-const IpAddr kB = IpAddr::v4(0xc0000202);  // 192.0.2.2
 
 // Generated once per test run (2048-bit keygen takes a moment): A's, B's and a stranger's.
 struct Keys {
@@ -38,85 +35,20 @@ std::shared_ptr<const RsaPublicKey> pub(const std::shared_ptr<const RsaPrivateKe
   return std::make_shared<const RsaPublicKey>(k->public_key());
 }
 
-std::vector<Proposal> props(const char* text, Protocol proto) {
-  auto s = parse_proposals(text, proto);
-  REQUIRE(s.ok());
-  return s->proposals;
-}
-
-// Identities default to the addresses (ID_IPV4_ADDR), as apps/peers.cpp sets them.
+// The two-peer harness's dc-tun pair, signing with RSA keys instead of the PSK, with one
+// CHILD_SA ("rsa-net"). Identities are the addresses (ID_IPV4_ADDR), as apps/peers.cpp sets them.
 PeerConfig peer(bool a_side) {
-  PeerConfig c;
+  PeerConfig c = ike_test::peer(a_side, "aes256-sha256-modp2048!", "aes256-sha256!");
   c.name = "rsa";
-  c.local_addr = a_side ? kA : kB;
-  c.remote_addr = a_side ? kB : kA;
-  c.local_id = Identity::from_string(a_side ? "192.0.2.1" : "192.0.2.2");
-  c.remote_id = Identity::from_string(a_side ? "192.0.2.2" : "192.0.2.1");
   c.auth = PeerConfig::Auth::pubkey;
+  c.psk.clear();
   c.private_key = a_side ? keys().a : keys().b;
   c.peer_key = pub(a_side ? keys().b : keys().a);
-  c.ike_proposals = props("aes256-sha256-modp2048!", Protocol::ike);
-  ChildConfig ch;
-  ch.name = "rsa-net";
-  ch.local_ts = {common::TrafficSelector::from_prefix(*common::Prefix::parse(a_side ? "10.99.0.1/32" : "10.99.0.2/32"))};
-  ch.remote_ts = {common::TrafficSelector::from_prefix(*common::Prefix::parse(a_side ? "10.99.0.2/32" : "10.99.0.1/32"))};
-  ch.esp_proposals = props("aes256-sha256!", Protocol::esp);
-  c.children = {ch};
+  c.children.resize(1);
+  c.children[0].name = "rsa-net";
+  c.children[0].local_ts = {net(a_side ? "10.99.0.1/32" : "10.99.0.2/32")};
+  c.children[0].remote_ts = {net(a_side ? "10.99.0.2/32" : "10.99.0.1/32")};
   return c;
-}
-
-struct Side {
-  common::crypto::SystemRandom rng;
-  Engine e{rng};
-  std::vector<ChildSaInstall> installs;
-  std::vector<std::string> logs;
-  void drain() {
-    for (auto& ev : e.events()) {
-      if (auto* i = std::get_if<ChildSaInstall>(&ev)) installs.push_back(*i);
-      if (auto* l = std::get_if<LogEvent>(&ev)) logs.push_back(l->text);
-    }
-    e.events().clear();
-  }
-  bool logged(std::string_view s) const {
-    for (const auto& l : logs)
-      if (l.find(s) != std::string::npos) return true;
-    return false;
-  }
-  std::string all_logs() const {
-    std::string s;
-    for (const auto& l : logs) s += l + "\n";
-    return s;
-  }
-};
-
-struct Wire {
-  Side a, b;
-  TimePoint now = TimePoint{} + std::chrono::hours(1);
-  std::vector<OutDatagram> sent_a, sent_b;
-  void pump() {
-    for (int i = 0; i < 50; ++i) {
-      a.drain();
-      b.drain();
-      auto oa = std::move(a.e.outbox());
-      a.e.outbox().clear();
-      auto ob = std::move(b.e.outbox());
-      b.e.outbox().clear();
-      if (oa.empty() && ob.empty()) return;
-      for (auto& d : oa) {
-        sent_a.push_back(d);
-        b.e.on_datagram(d.remote, d.local, d.data, now);
-      }
-      for (auto& d : ob) {
-        sent_b.push_back(d);
-        a.e.on_datagram(d.remote, d.local, d.data, now);
-      }
-    }
-  }
-};
-
-bool established(const Engine& e, TimePoint now) {
-  auto s = e.status(now);
-  return s.size() == 1 && s[0].state == "ESTABLISHED";
 }
 
 // The SIGNATURE_HASH_ALGORITHMS notify of the (plaintext) IKE_SA_INIT message in d, if any.
