@@ -633,6 +633,56 @@ class Typer {
   std::string dir_;
 };
 
+// The keys of one gre or pim section, by name. Every check that fails reports at the key
+// (a missing required key at the section line) and clears `ok`: the section is kept only
+// when all its keys are good.
+class SectionKeys {
+ public:
+  SectionKeys(const RawSection& s, Parser& p, Typer& ty) : s_(s), p_(p), ty_(ty) {
+    for (const auto& k : s.keys)
+      if (!k.value.empty()) m_.emplace(k.key, k);
+  }
+  const RawKey* get(const char* key) const {
+    auto it = m_.find(key);
+    return it == m_.end() ? nullptr : &it->second;
+  }
+  const RawKey* required(const char* key) {
+    const RawKey* k = get(key);
+    if (!k) error(key, "required in " + std::string(type_name(s_.type)) + " " + s_.name);
+    return k;
+  }
+  // key=IPv4 address into out (left alone when the key is absent and not required).
+  void ipv4(const char* key, IpAddr& out, bool is_required) {
+    const RawKey* k = is_required ? required(key) : get(key);
+    if (!k) return;
+    if (auto a = ty_.ipv4(*k)) out = *a;
+    else ok = false;
+  }
+  // key=number in [lo, hi] into out.
+  void number(const char* key, unsigned& out, unsigned lo, unsigned hi) {
+    if (const RawKey* k = get(key)) {
+      if (auto v = ty_.uint(*k, lo, hi)) out = static_cast<unsigned>(*v);
+      else ok = false;
+    }
+  }
+  void err(const RawKey& k, std::string msg) {
+    ty_.err(k, std::move(msg));
+    ok = false;
+  }
+  // An error about the section (a key missing, or keys that do not fit together).
+  void error(const char* key, std::string msg) {
+    p_.error(s_.file, s_.line, key, std::move(msg));
+    ok = false;
+  }
+  bool ok = true;
+
+ private:
+  const RawSection& s_;
+  Parser& p_;
+  Typer& ty_;
+  KeyMap m_;
+};
+
 void type_host(Typer& ty, const KeyMap& m, std::string_view side, HostConfig& h, bool& ok) {
   auto get = [&](std::string_view suffix) -> const RawKey* {
     auto it = m.find(std::string(side) + std::string(suffix));
@@ -1148,87 +1198,54 @@ LoadResult parse_string(std::string_view text, std::string_view name, const Pars
     g.name = s.name;
     g.file = s.file;
     g.line = s.line;
-    bool ok = true;
-    KeyMap m;
-    for (const auto& k : s.keys)
-      if (!k.value.empty()) m.emplace(k.key, k);
-    auto get = [&](const char* key) -> const RawKey* {
-      auto it = m.find(key);
-      return it == m.end() ? nullptr : &it->second;
-    };
-    auto required = [&](const char* key) -> const RawKey* {
-      auto k = get(key);
-      if (!k) {
-        parser.error(s.file, s.line, key, "required in gre " + s.name);
-        ok = false;
-      }
-      return k;
-    };
-    if (auto k = required("local")) {
-      if (auto a = ty.ipv4(*k)) g.local = *a; else ok = false;
-    }
-    if (auto k = required("remote")) {
-      if (auto a = ty.ipv4(*k)) g.remote = *a; else ok = false;
-    }
-    if (auto k = required("address")) {
+    SectionKeys keys(s, parser, ty);
+    keys.ipv4("local", g.local, true);
+    keys.ipv4("remote", g.remote, true);
+    if (auto k = keys.required("address")) {
       auto p = k->value.find('/') != std::string::npos ? parse_prefix(k->value) : std::nullopt;
       if (p && p->addr.is_v4()) g.address = *p;
-      else {
-        ty.err(*k, "expected an IPv4 address with its prefix length, e.g. 10.44.4.6/30");
-        ok = false;
-      }
+      else keys.err(*k, "expected an IPv4 address with its prefix length, e.g. 10.44.4.6/30");
     }
-    if (auto k = required("peer")) {
-      if (auto a = ty.ipv4(*k)) g.peer = *a; else ok = false;
-    }
-    if (auto k = get("mtu")) {
-      if (auto v = ty.uint(*k, 576, 65535)) g.mtu = static_cast<unsigned>(*v); else ok = false;
-    }
-    if (auto k = get("ttl")) {
-      if (auto v = ty.uint(*k, 1, 255)) g.ttl = static_cast<unsigned>(*v); else ok = false;
-    }
-    if (auto k = get("key")) {
+    keys.ipv4("peer", g.peer, true);
+    keys.number("mtu", g.mtu, 576, 65535);
+    keys.number("ttl", g.ttl, 1, 255);
+    if (auto k = keys.get("key")) {
       if (auto v = parse_uint(k->value, 0xffffffffULL)) {
         g.key = static_cast<std::uint32_t>(*v);
       } else if (auto a = parse_ip(k->value); a && a->is_v4()) {
         g.key = a->v4_host();  // `ip tunnel ... key a.b.c.d` form
       } else {
-        ty.err(*k, "expected a 32-bit number or a dotted quad");
-        ok = false;
+        keys.err(*k, "expected a 32-bit number or a dotted quad");
       }
     }
-    if (auto k = get("routes")) {
+    if (auto k = keys.get("routes")) {
       for (auto item : split_list(k->value)) {
         auto p = parse_prefix(item);
         if (!p || !p->addr.is_v4()) {
-          ty.err(*k, "malformed route '" + std::string(item) + "' (IPv4 CIDR)");
-          ok = false;
+          keys.err(*k, "malformed route '" + std::string(item) + "' (IPv4 CIDR)");
           continue;
         }
         g.routes.push_back(*p);
       }
     }
-    if (auto k = get("keepalive")) {
+    if (auto k = keys.get("keepalive")) {
       if (k->value == "reply") g.keepalive = GreConfig::Keepalive::reply;
       else if (k->value == "off" || k->value == "no") g.keepalive = GreConfig::Keepalive::off;
       else if (auto d = parse_duration(k->value); d && d->count() > 0) {
         g.keepalive = GreConfig::Keepalive::send;
         g.keepalive_interval = *d;
       } else {
-        ty.err(*k, "expected reply, off or an interval such as 10s");
-        ok = false;
+        keys.err(*k, "expected reply, off or an interval such as 10s");
       }
     }
-    if (auto k = get("keepalive_retries")) {
-      if (auto v = ty.uint(*k, 1, 255)) g.keepalive_retries = static_cast<unsigned>(*v);
-      else ok = false;
+    keys.number("keepalive_retries", g.keepalive_retries, 1, 255);
+    if (auto k = keys.get("tun")) {
+      if (auto b = ty.yes_no(*k)) g.tun = *b;
+      else keys.ok = false;
     }
-    if (auto k = get("tun")) {
-      if (auto b = ty.yes_no(*k)) g.tun = *b; else ok = false;
-    }
-    if (!ok) continue;
+    if (!keys.ok) continue;
     // Which CHILD_SA carries the GRE packets.
-    if (auto k = get("conn")) {
+    if (auto k = keys.get("conn")) {
       const ConnConfig* c = cfg.find_conn(k->value);
       if (!c) {
         bool ignored = std::find(cfg.ignored_conns.begin(), cfg.ignored_conns.end(), k->value) !=
@@ -1260,11 +1277,10 @@ LoadResult parse_string(std::string_view text, std::string_view name, const Pars
     }
     for (const auto& o : cfg.gres) {
       if (o.local == g.local && o.remote == g.remote && o.key == g.key) {
-        parser.error(s.file, s.line, "", "gre " + g.name + " has the same local, remote and key as gre " + o.name);
-        ok = false;
+        keys.error("", "gre " + g.name + " has the same local, remote and key as gre " + o.name);
       }
     }
-    if (ok) cfg.gres.push_back(std::move(g));
+    if (keys.ok) cfg.gres.push_back(std::move(g));
   }
 
   // pim sections
@@ -1274,41 +1290,18 @@ LoadResult parse_string(std::string_view text, std::string_view name, const Pars
     p.name = s.name;
     p.file = s.file;
     p.line = s.line;
-    bool ok = true;
-    KeyMap m;
-    for (const auto& k : s.keys)
-      if (!k.value.empty()) m.emplace(k.key, k);
-    auto get = [&](const char* key) -> const RawKey* {
-      auto it = m.find(key);
-      return it == m.end() ? nullptr : &it->second;
-    };
-    auto required = [&](const char* key) -> const RawKey* {
-      auto k = get(key);
-      if (!k) {
-        parser.error(s.file, s.line, key, "required in pim " + s.name);
-        ok = false;
-      }
-      return k;
-    };
+    SectionKeys keys(s, parser, ty);
+    bool& ok = keys.ok;
     const GreConfig* gre = nullptr;
-    if (auto k = required("interface")) {
+    if (auto k = keys.required("interface")) {
       gre = cfg.find_gre(k->value);
-      if (!gre) {
-        ty.err(*k, "no (valid) gre section named '" + k->value + "'");
-        ok = false;
-      } else {
-        p.interface = k->value;
-      }
+      if (!gre) keys.err(*k, "no (valid) gre section named '" + k->value + "'");
+      else p.interface = k->value;
     }
-    if (auto k = get("neighbor")) {
-      if (auto a = ty.ipv4(*k)) p.neighbor = *a; else ok = false;
-    } else if (gre) {
-      p.neighbor = gre->peer;
-    }
-    if (auto k = required("rp")) {
-      if (auto a = ty.ipv4(*k)) p.rp = *a; else ok = false;
-    }
-    if (auto k = required("groups")) {
+    if (gre) p.neighbor = gre->peer;
+    keys.ipv4("neighbor", p.neighbor, false);
+    keys.ipv4("rp", p.rp, true);
+    if (auto k = keys.required("groups")) {
       for (auto item : split_list(k->value)) {
         auto a = parse_ip(item);
         if (!a || !a->is_v4() || !is_multicast(*a)) {
@@ -1319,7 +1312,7 @@ LoadResult parse_string(std::string_view text, std::string_view name, const Pars
         p.groups.push_back(*a);
       }
     }
-    if (auto k = get("sources")) {
+    if (auto k = keys.get("sources")) {
       // Items: "(S,G)" for one group, or "S" for every group of groups=.
       std::string_view v = k->value;
       std::size_t i = 0;
@@ -1361,7 +1354,7 @@ LoadResult parse_string(std::string_view text, std::string_view name, const Pars
       }
     }
     auto dur = [&](const char* key, Seconds& out, long long max) {
-      if (auto k = get(key)) {
+      if (auto k = keys.get(key)) {
         auto d = ty.duration(*k);
         if (!d) { ok = false; return; }
         if (d->count() <= 0 || d->count() > max) {
@@ -1375,7 +1368,7 @@ LoadResult parse_string(std::string_view text, std::string_view name, const Pars
     dur("hello", p.hello, 18000);     // Hello holdtime is 3.5x hello in a 16-bit field
     dur("join", p.join, 18000);
     dur("holdtime", p.holdtime, 65535);  // 16-bit field (RFC 7761 §4.9.5)
-    if (auto k = get("deliver")) {
+    if (auto k = keys.get("deliver")) {
       for (auto item : split_list(k->value)) {
         if (item == "tun") {
           if (gre && !gre->tun) {
@@ -1403,8 +1396,7 @@ LoadResult parse_string(std::string_view text, std::string_view name, const Pars
     } else if (gre) {
       if (gre->tun) p.deliver_tun = true;
       else {
-        parser.error(s.file, s.line, "deliver", "required: gre " + gre->name + " has tun=no");
-        ok = false;
+        keys.error("deliver", "required: gre " + gre->name + " has tun=no");
       }
     }
     if (ok) cfg.pims.push_back(std::move(p));
