@@ -21,6 +21,8 @@ using common::TrafficSelector;
 constexpr int kMaxIncludeDepth = 10;
 constexpr std::uint32_t kMaxReplayWindow = 1u << 20;
 constexpr long long kMaxDurationSeconds = 10LL * 365 * 24 * 3600;
+constexpr unsigned long long kMaxVolume = 1ULL << 62;
+constexpr unsigned long long kMinFragmentSize = 256;  // ike::kMinFragmentSize
 
 // ---------------------------------------------------------------------------------------
 // Key tables
@@ -30,7 +32,8 @@ constexpr std::string_view kConnKeys[] = {
     "keyexchange", "type",       "authby",     "ike",        "esp",
     "ikelifetime", "lifetime",   "rekeymargin", "rekeyfuzz", "rekey",
     "reauth",      "dpddelay",   "dpdtimeout", "dpdaction",  "forceencaps",
-    "replay_window", "auto",
+    "replay_window", "auto",     "fragmentation", "lifebytes", "lifepackets",
+    "marginbytes", "marginpackets",
 };
 constexpr std::string_view kSideKeys[] = {"", "id", "subnet", "protoport", "rsasigkey", "pubkey",
                                           "ikeport"};
@@ -40,10 +43,10 @@ constexpr std::string_view kIgnoredConnKeys[] = {
     "mark", "mark_in", "mark_out", "installpolicy", "leftupdown", "rightupdown",
     "leftfirewall", "rightfirewall", "lefthostaccess", "righthostaccess", "compress", "tfc",
     "reqid", "if_id_in", "if_id_out", "hw_offload", "leftnexthop", "rightnexthop", "mobike",
-    "fragmentation", "keyingtries", "closeaction", "inactivity", "leftsendcert",
+    "keyingtries", "closeaction", "inactivity", "leftsendcert",
     "rightsendcert", "ikev2", "pfs", "sha256_96",
 };
-constexpr std::string_view kSetupKeys[] = {"socket", "secrets", "keylog", "pcap", "loglevel"};
+constexpr std::string_view kSetupKeys[] = {"socket", "secrets", "keylog", "pcap", "loglevel", "fragment_size"};
 constexpr std::string_view kIgnoredSetupKeys[] = {
     "charondebug", "uniqueids", "cachecrls", "strictcrlpolicy", "plutodebug", "protostack",
     "interfaces", "nat_traversal", "virtual_private", "nhelpers", "plutostderrlog", "logfile",
@@ -855,6 +858,18 @@ std::optional<ConnConfig> type_conn(Typer& ty, const RawSection& sec, const KeyM
   yn("rekey", c.rekey);
   yn("reauth", c.reauth);
   yn("forceencaps", c.force_encaps);
+  yn("fragmentation", c.fragmentation);
+  // Volume limits (strongSwan: plain numbers; 0 = no limit).
+  auto count = [&](const char* key, std::uint64_t& out) {
+    if (auto k = get(key)) {
+      if (auto v = ty.uint(*k, 0, kMaxVolume)) out = *v;
+      else ok = false;
+    }
+  };
+  count("lifebytes", c.life_bytes);
+  count("lifepackets", c.life_packets);
+  count("marginbytes", c.margin_bytes);
+  count("marginpackets", c.margin_packets);
   if (auto k = get("rekeyfuzz")) {
     std::string_view v = k->value;
     if (!v.empty() && v.back() == '%') v.remove_suffix(1);
@@ -881,6 +896,14 @@ std::optional<ConnConfig> type_conn(Typer& ty, const RawSection& sec, const KeyM
   };
   if (c.ike_lifetime.count() == 0 || c.rekey_margin >= c.ike_lifetime) {
     ty.err(at("ikelifetime", "rekeymargin"), "ikelifetime must be longer than rekeymargin");
+    ok = false;
+  }
+  if (c.life_bytes && c.margin_bytes >= c.life_bytes) {
+    ty.err(at("marginbytes", "lifebytes"), "lifebytes must be larger than marginbytes");
+    ok = false;
+  }
+  if (c.life_packets && c.margin_packets >= c.life_packets) {
+    ty.err(at("marginpackets", "lifepackets"), "lifepackets must be larger than marginpackets");
     ok = false;
   }
   if (c.lifetime.count() == 0 || c.rekey_margin >= c.lifetime) {
@@ -940,7 +963,7 @@ std::string ike_sa_key(const ConnConfig& c) {
   k << to_string(c.auth) << '|' << ike::to_string(c.ike) << '|' << c.ike.strict << '|'
     << c.ike_lifetime.count() << '|' << c.reauth << '|' << c.rekey << '|' << c.dpd_delay.count()
     << '|' << c.dpd_timeout.count() << '|' << static_cast<int>(c.dpd_action) << '|'
-    << c.force_encaps;
+    << c.force_encaps << '|' << c.fragmentation;
   return k.str();
 }
 
@@ -1120,7 +1143,9 @@ LoadResult parse_string(std::string_view text, std::string_view name, const Pars
       else if (k.key == "secrets") cfg.setup.secrets = ty.path(k);
       else if (k.key == "keylog") cfg.setup.keylog = (k.value == "off" || k.value == "no") ? "" : ty.path(k);
       else if (k.key == "pcap") cfg.setup.pcap = (k.value == "off" || k.value == "no") ? "" : ty.path(k);
-      else if (k.key == "loglevel") {
+      else if (k.key == "fragment_size") {
+        if (auto v = ty.uint(k, kMinFragmentSize, 65535)) cfg.setup.fragment_size = static_cast<unsigned>(*v);
+      } else if (k.key == "loglevel") {
         if (!common::parse_log_level(k.value, cfg.setup.loglevel))
           ty.err(k, "expected error, warn, info, debug or trace, not '" + k.value + "'");
       }
@@ -1491,6 +1516,7 @@ int run_check(const std::string& path, std::ostream& out, std::ostream& err) {
   out << "  secrets: " << cfg.setup.secrets << "\n";
   if (!cfg.setup.keylog.empty()) out << "  keylog:  " << cfg.setup.keylog << " (debugging only)\n";
   if (!cfg.setup.pcap.empty()) out << "  pcap:    " << cfg.setup.pcap << "\n";
+  out << "  fragment_size: " << cfg.setup.fragment_size << " bytes\n";
   for (const auto& g : cfg.ike_sas) {
     out << "ike_sa " << g.name << ":";
     for (const auto& c : g.conns) out << " " << c;
@@ -1520,7 +1546,11 @@ int run_check(const std::string& path, std::ostream& out, std::ostream& err) {
     out << "  ikelifetime " << format_duration(c.ike_lifetime) << ", lifetime "
         << format_duration(c.lifetime) << ", rekeymargin " << format_duration(c.rekey_margin)
         << ", rekeyfuzz " << c.rekey_fuzz_percent << "%, rekey " << (c.rekey ? "yes" : "no")
-        << ", reauth " << (c.reauth ? "yes" : "no") << "\n";
+        << ", reauth " << (c.reauth ? "yes" : "no") << ", fragmentation "
+        << (c.fragmentation ? "yes" : "no") << "\n";
+    if (c.life_bytes || c.life_packets)
+      out << "  volume: lifebytes " << c.life_bytes << ", marginbytes " << c.margin_bytes
+          << ", lifepackets " << c.life_packets << ", marginpackets " << c.margin_packets << "\n";
     out << "  dpd: delay " << format_duration(c.dpd_delay) << ", timeout "
         << format_duration(c.dpd_timeout) << ", action " << to_string(c.dpd_action)
         << "; replay_window " << c.replay_window << "\n";

@@ -16,7 +16,8 @@
 //   dpddelay 30s, dpdtimeout 150s, dpdaction none, authby pubkey, type tunnel,
 //   keyexchange ikev2, auto ignore, left/right %any, leftid/rightid = the address,
 //   ike/esp: strongSwan's default proposals (see ike/proposal.h), ikeport 500,
-//   forceencaps no, replay_window 32.
+//   forceencaps no, replay_window 32, fragmentation yes, fragment_size 1280, no volume
+//   limits (lifebytes/lifepackets 0).
 #pragma once
 
 #include <chrono>
@@ -52,6 +53,9 @@ struct SetupConfig {
   std::string keylog;   // empty = off
   std::string pcap;     // empty = off
   common::LogLevel loglevel = common::LogLevel::info;
+  // Largest IP datagram of an RFC 7383 IKE fragment we send (strongSwan's
+  // charon.fragment_size), 256..65535.
+  unsigned fragment_size = 1280;
 };
 
 enum class AuthMethod : std::uint8_t { psk, pubkey };
@@ -112,6 +116,10 @@ struct ConnConfig {
   Seconds dpd_timeout{150};
   DpdAction dpd_action = DpdAction::none;
   bool force_encaps = false;
+  bool fragmentation = true;  // RFC 7383 announced and used (strongSwan's fragmentation=yes)
+  // Rekey by volume: the CHILD_SA is rekeyed when its bytes/packets (either direction)
+  // reach life - margin, and removed at life. 0 = no limit.
+  std::uint64_t life_bytes = 0, life_packets = 0, margin_bytes = 0, margin_packets = 0;
   std::uint32_t replay_window = 32;
   std::string ike_sa;  // name of the IkeSaGroup this conn's CHILD_SA lives under
 };

@@ -773,6 +773,7 @@ int Daemon::run() {
     });
     if (!overlay_->open()) return 1;
   }
+  engine_.set_fragment_size(cfg_.setup.fragment_size);
   for (auto& p : built.peers) {
     std::string name = p.name;
     peer_fingerprints_[name] = fingerprint(p);

@@ -308,4 +308,8 @@ void Engine::set_dos_limits(const DosLimits& limits) {
   impl_->cookies.set_rotation(limits.cookie_rotation);
 }
 
+void Engine::set_fragment_size(std::size_t bytes) {
+  impl_->ctx.fragment_size = std::max(bytes, kMinFragmentSize);
+}
+
 }  // namespace ike

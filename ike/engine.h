@@ -82,6 +82,9 @@ struct PeerConfig {
   bool rfc7427 = true;
   std::vector<Proposal> ike_proposals;
   bool force_encaps = false;
+  // RFC 7383 (strongSwan's fragmentation=yes|no): announce IKEV2_FRAGMENTATION_SUPPORTED and
+  // fragment protected messages larger than the engine's fragment size. Off: neither.
+  bool fragmentation = true;
   Seconds ike_lifetime{10800};
   Seconds rekey_margin{540};
   unsigned rekey_fuzz_percent = 100;  // as ChildConfig::rekey_fuzz_percent, for the IKE_SA
@@ -201,6 +204,10 @@ struct EngineCounters {
   std::uint64_t cookies_sent = 0, cookies_rejected = 0, half_open_refused = 0, half_open = 0;
 };
 
+// strongSwan's charon.fragment_size default: IKE fragments fit a 1280-byte IP datagram.
+inline constexpr std::size_t kDefaultFragmentSize = 1280;
+inline constexpr std::size_t kMinFragmentSize = 256;
+
 // Limits against half-open IKE_SA floods (RFC 7296 §2.6).
 struct DosLimits {
   std::size_t cookie_threshold = 10;  // half-open SAs from which a COOKIE is demanded
@@ -240,6 +247,9 @@ class Engine {
   std::vector<IkeSaStatus> status(TimePoint now) const;
   const EngineCounters& counters() const;
   void set_dos_limits(const DosLimits& limits);
+  // Largest IP datagram (bytes, >= kMinFragmentSize) of an RFC 7383 fragment we send; a
+  // protected message above it goes as fragments when both ends support them.
+  void set_fragment_size(std::size_t bytes);
 
  private:
   struct Impl;

@@ -39,6 +39,8 @@ struct EngineCtx {
   std::vector<std::shared_ptr<const PeerConfig>>* peers = nullptr;
   RetransmitPolicy retransmit{};
   Seconds keepalive_interval{20};
+  // RFC 7383: largest IP datagram of an IKE fragment we send (config setup fragment_size).
+  std::size_t fragment_size = kDefaultFragmentSize;
   std::uint32_t next_ike_unique_id = 1;
   // IKE_SAs created by an IKE_SA rekey; the engine moves them into its table.
   std::vector<std::unique_ptr<IkeSa>> adopted;

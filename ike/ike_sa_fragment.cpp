@@ -30,8 +30,10 @@ common::Result<Message> IkeSa::open_protected(const Header& h, common::ByteSpan 
 
 std::vector<common::Bytes> IkeSa::fragment_if_needed(const Header& h, const std::vector<Payload>& payloads,
                                                      std::size_t whole_size) {
-  // IPv6 headers are 20 bytes longer than IPv4's.
-  const std::size_t limit = remote_.addr.is_v4() ? frag::kDefaultLimit : frag::kDefaultLimit - 20;
+  // fragment_size is the whole IP datagram (strongSwan's charon.fragment_size): less the
+  // IP header, UDP header and the non-ESP marker.
+  const std::size_t overhead = (remote_.addr.is_v4() ? 20 : 40) + 8 + 4;
+  const std::size_t limit = ctx_.fragment_size > overhead ? ctx_.fragment_size - overhead : 0;
   if (!frag_peer_ || h.exchange == ExchangeType::ike_sa_init || whole_size <= limit || !sk_out_) return {};
   common::Bytes inner;
   PayloadType first = serialize_payload_chain(payloads, inner);

@@ -114,7 +114,7 @@ void IkeSa::build_init_request(TimePoint now) {
   pl.push_back(std::move(ke));
   pl.push_back(NoncePayload{ni_});
   for (auto& n : nat_notifies(0, local_, remote_)) pl.push_back(std::move(n));
-  pl.push_back(notify(NotifyType::ikev2_fragmentation_supported));
+  if (cfg_->fragmentation) pl.push_back(notify(NotifyType::ikev2_fragmentation_supported));
   add_sig_hash_notify(pl);
   send_request(ExchangeType::ike_sa_init, std::move(pl), now);
   if (tm_.request_outstanding()) init_request_ = tm_.request_data();
@@ -173,7 +173,7 @@ void IkeSa::process_init_response(const Message& m, common::ByteSpan raw, TimePo
   spi_r_ = m.header.spi_r;
   nr_ = nonce->data;
   init_response_ = common::to_bytes(raw);
-  frag_peer_ = m.find_notify(NotifyType::ikev2_fragmentation_supported) != nullptr;
+  frag_peer_ = cfg_->fragmentation && m.find_notify(NotifyType::ikev2_fragmentation_supported) != nullptr;
   note_sig_hashes(m);
   check_nat(m, m.header, local_, remote_);
   derive_ike_keys(*shared);
@@ -263,7 +263,7 @@ void IkeSa::respond_init(const Message& m, common::ByteSpan raw, const common::E
   pl.push_back(NoncePayload{nr_});
   if (m.find_notify(NotifyType::nat_detection_source_ip))
     for (auto& n : nat_notifies(spi_r_, local_, remote_)) pl.push_back(std::move(n));
-  frag_peer_ = m.find_notify(NotifyType::ikev2_fragmentation_supported) != nullptr;
+  frag_peer_ = cfg_->fragmentation && m.find_notify(NotifyType::ikev2_fragmentation_supported) != nullptr;
   if (frag_peer_) pl.push_back(notify(NotifyType::ikev2_fragmentation_supported));
   add_sig_hash_notify(pl);
   send_response(m.header, std::move(pl));

@@ -194,6 +194,10 @@ TEST_CASE("config: strongSwan defaults when keys are absent") {
   REQUIRE(c.left.ike_port == 500);
   REQUIRE_FALSE(c.force_encaps);
   REQUIRE(c.reauth);
+  REQUIRE(c.fragmentation);
+  REQUIRE(c.life_bytes == 0);
+  REQUIRE(c.life_packets == 0);
+  REQUIRE(r.config->setup.fragment_size == 1280);
   REQUIRE(c.esp.proposals == ike::default_proposals(ike::Protocol::esp));
   REQUIRE(r.config->setup.secrets == "/etc/swanless/test.secrets");
   REQUIRE(r.config->setup.loglevel == common::LogLevel::info);
@@ -209,6 +213,7 @@ TEST_CASE("config: every conn key with a value") {
       "  keylog=/tmp/keys\n"
       "  pcap=/tmp/pcap\n"
       "  loglevel=debug\n"
+      "  fragment_size=576\n"
       "conn x\n"
       "  keyexchange=ikev2\n"
       "  left=%defaultroute\n"
@@ -235,6 +240,11 @@ TEST_CASE("config: every conn key with a value") {
       "  leftikeport=4500\n"
       "  rightikeport=4501\n"
       "  replay_window=1024\n"
+      "  fragmentation=no\n"
+      "  lifebytes=1000000000\n"
+      "  marginbytes=100000000\n"
+      "  lifepackets=5000000\n"
+      "  marginpackets=500000\n"
       "  auto=add\n");
   for (const auto& e : r.errors) INFO(e.to_string());
   REQUIRE(r.ok());
@@ -243,6 +253,7 @@ TEST_CASE("config: every conn key with a value") {
   REQUIRE(s.keylog == "/tmp/keys");
   REQUIRE(s.pcap == "/tmp/pcap");
   REQUIRE(s.loglevel == common::LogLevel::debug);
+  REQUIRE(s.fragment_size == 576);
   const auto& c = r.config->conns.at(0);
   REQUIRE(c.left.kind == HostConfig::Kind::defaultroute);
   REQUIRE(c.left.effective_id() == "@vm.example.org");
@@ -270,6 +281,11 @@ TEST_CASE("config: every conn key with a value") {
   REQUIRE(c.left.ike_port == 4500);
   REQUIRE(c.right.ike_port == 4501);
   REQUIRE(c.replay_window == 1024);
+  REQUIRE_FALSE(c.fragmentation);
+  REQUIRE(c.life_bytes == 1000000000);
+  REQUIRE(c.margin_bytes == 100000000);
+  REQUIRE(c.life_packets == 5000000);
+  REQUIRE(c.margin_packets == 500000);
   REQUIRE(c.auto_action == AutoAction::add);
 }
 
@@ -430,6 +446,12 @@ TEST_CASE("config: errors name file, line and key") {
       {b + "    leftikeport=70000\n", "test.conf:6: 'leftikeport'"},
       {b + "    replay_window=lots\n", "test.conf:6: 'replay_window'"},
       {b + "    rekeyfuzz=much\n", "test.conf:6: 'rekeyfuzz'"},
+      {b + "    fragmentation=force\n", "test.conf:6: 'fragmentation': expected yes or no"},
+      {b + "    lifebytes=1G\n", "test.conf:6: 'lifebytes': expected a number"},
+      {b + "    lifepackets=-1\n", "test.conf:6: 'lifepackets': expected a number"},
+      {b + "    lifebytes=1000\n    marginbytes=1000\n", "test.conf:7: 'marginbytes': lifebytes must be larger than marginbytes"},
+      {b + "    lifepackets=10\n    marginpackets=20\n", "test.conf:7: 'marginpackets': lifepackets must be larger"},
+      {"config setup\n  fragment_size=100\n", "test.conf:2: 'fragment_size': expected a number from 256 to 65535"},
       {b + "    ike=aes256-sha256-modp1024\n", "test.conf:6: 'ike': algorithm not supported by swanless ('modp1024')"},
       {b + "    esp=aes256-bogus\n", "test.conf:6: 'esp': unknown algorithm ('bogus')"},
       {b + "    leftsubnet=10.0.0.0/33\n", "test.conf:6: 'leftsubnet': malformed subnet '10.0.0.0/33'"},

@@ -37,16 +37,19 @@ PeerConfig peer(bool a_side, int n_ts, const char* esp) {
 }
 
 bool is_skf(const OutDatagram& d) { return d.data.size() > 16 && d.data[16] == std::byte{53}; }
+bool is_init(const OutDatagram& d) { return d.data.size() > 18 && d.data[18] == std::byte{34}; }
 
 std::size_t skf_count(const std::vector<OutDatagram>& sent) {
   return static_cast<std::size_t>(std::count_if(sent.begin(), sent.end(), is_skf));
 }
 
-// The largest datagram either side sent.
-std::size_t max_size(const Wire& w) {
+// The largest datagram either side sent (protected_only: leaving out IKE_SA_INIT, which
+// is never fragmented).
+std::size_t max_size(const Wire& w, bool protected_only = false) {
   std::size_t m = 0;
   for (const auto* v : {&w.sent_a, &w.sent_b})
-    for (const auto& d : *v) m = std::max(m, d.data.size());
+    for (const auto& d : *v)
+      if (!protected_only || !is_init(d)) m = std::max(m, d.data.size());
   return m;
 }
 
@@ -126,4 +129,32 @@ TEST_CASE("ESN: negotiated when both sides configure it, passed in ChildSaInstal
     CHECK(w.a.installs.empty());
     CHECK(w.b.installs.empty());
   }
+}
+
+TEST_CASE("fragment_size lowers the fragmentation threshold (IP datagram size)") {
+  Wire w;
+  w.a.e.set_fragment_size(300);
+  w.b.e.set_fragment_size(300);
+  start(w, peer(true, 8, "aes256gcm16"), peer(false, 8, "aes256gcm16"));
+  REQUIRE(w.a.installs.size() == 1);
+  REQUIRE(w.b.installs.size() == 1);
+  CHECK(skf_count(w.sent_a) >= 2);
+  CHECK(skf_count(w.sent_b) >= 2);
+  // 300 bytes of IPv4 datagram: IKE message <= 300 - 20 (IP) - 8 (UDP) - 4 (marker).
+  CHECK(max_size(w, true) <= 268);
+  CHECK(w.a.e.counters().rx_malformed == 0);
+  CHECK(w.b.e.counters().rx_malformed == 0);
+}
+
+TEST_CASE("fragmentation=no on either side: not announced, messages go whole") {
+  bool a_off = GENERATE(true, false);
+  Wire w;
+  auto pa = peer(true, 80, "aes256gcm16");
+  auto pb = peer(false, 80, "aes256gcm16");
+  (a_off ? pa : pb).fragmentation = false;
+  start(w, pa, pb);
+  REQUIRE(w.a.installs.size() == 1);
+  CHECK(skf_count(w.sent_a) == 0);
+  CHECK(skf_count(w.sent_b) == 0);
+  CHECK(max_size(w, true) > frag::kDefaultLimit);  // the big IKE_AUTH went as one datagram
 }
