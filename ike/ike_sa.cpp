@@ -496,6 +496,7 @@ std::optional<TimePoint> IkeSa::next_expiry() const {
     }
   }
   if (next_keepalive_) earliest(*next_keepalive_);
+  if (auto dead = dpd_dead_at()) earliest(*dead);
   if (state_ == IkeSaState::established && cfg_->dpd_action != DpdAction::none && !tm_.request_outstanding() &&
       cfg_->dpd_delay.count() > 0)
     earliest(last_rx_ + cfg_->dpd_delay);
@@ -519,6 +520,13 @@ void IkeSa::on_expiry(TimePoint now) {
     ctx_.events.push_back(NatKeepalive{nat_port(local_), nat_port(remote_)});
     next_keepalive_ = now + ctx_.keepalive_interval;
   }
+  if (auto dead = dpd_dead_at(); dead && now >= *dead) {
+    peer_dead("no answer from " + remote_.to_string() + " for dpdtimeout " +
+              std::to_string(cfg_->dpd_timeout.count()) + " s, peer considered dead (dpdaction " +
+              (cfg_->dpd_action == DpdAction::restart ? "restart" : cfg_->dpd_action == DpdAction::hold ? "hold" : "clear") +
+              ")");
+    return;
+  }
   switch (tm_.on_expiry(now)) {
     case TaskManager::Timeout::retransmit:
       ++ctx_.counters.retransmits;
@@ -530,12 +538,8 @@ void IkeSa::on_expiry(TimePoint now) {
         destroy("peer did not answer the DELETE");
         return;
       }
-      log(LogLevel::warn, "giving up after " + std::to_string(ctx_.retransmit.tries) + " retransmissions to " +
-                              remote_.to_string());
-      // wanted_children() answers from restart_children_ once restart_ is set: collect first.
-      if (cfg_->dpd_action == DpdAction::restart) restart_children_ = wanted_children();
-      restart_ = cfg_->dpd_action == DpdAction::restart;
-      fail("peer not responding");
+      peer_dead("giving up after " + std::to_string(ctx_.retransmit.tries) + " retransmissions to " +
+                remote_.to_string());
       return;
     case TaskManager::Timeout::none: break;
   }
@@ -544,6 +548,23 @@ void IkeSa::on_expiry(TimePoint now) {
     queue_.push_back(TaskDpd{});
     start_next_task(now);
   }
+}
+
+void IkeSa::peer_dead(const std::string& why) {
+  log(LogLevel::warn, why);
+  // wanted_children() answers from restart_children_ once restart_ is set: collect first.
+  if (cfg_->dpd_action == DpdAction::restart) restart_children_ = wanted_children();
+  restart_ = cfg_->dpd_action == DpdAction::restart;
+  fail("peer not responding");
+}
+
+std::optional<TimePoint> IkeSa::dpd_dead_at() const {
+  if (state_ != IkeSaState::established || cfg_->dpd_action == DpdAction::none || cfg_->dpd_timeout.count() <= 0 ||
+      active_ == Active::ike_delete)
+    return std::nullopt;
+  auto sent = tm_.request_first_sent();
+  if (!sent || last_rx_ > *sent) return std::nullopt;
+  return *sent + cfg_->dpd_timeout;
 }
 
 IkeSaStatus IkeSa::status(TimePoint now) const {

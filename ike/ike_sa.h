@@ -127,6 +127,12 @@ class IkeSa {
   void start_next_task(TimePoint now);
   void established(TimePoint now);
   void fail(std::string_view why);  // give up: SA destroyed (children removed)
+  // The peer did not answer (retransmissions exhausted, or silent for dpdtimeout):
+  // dpdaction applies (restart: the children are brought up again by the engine).
+  void peer_dead(const std::string& why);
+  // dpdtimeout (DPD on): when the peer, silent since our outstanding request was first
+  // sent, is declared dead.
+  std::optional<TimePoint> dpd_dead_at() const;
   std::uint32_t new_esp_spi();
   void install_child(ChildSa child, common::ByteSpan keymat_seed, bool exchange_initiator, TimePoint now,
                      bool defer_outbound = false);

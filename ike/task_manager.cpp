@@ -18,6 +18,7 @@ void TaskManager::on_request_sent(common::Endpoint local, common::Endpoint remot
   o.data = std::move(msg);
   o.attempt = 0;
   o.deadline = now + policy_.timeout(0);
+  o.first_sent = now;
   outstanding_ = std::move(o);
 }
 

@@ -52,6 +52,11 @@ class TaskManager {
   // Retransmit: the caller resends retransmit_data() to retransmit_local()/remote().
   Timeout on_expiry(TimePoint now);
   std::optional<TimePoint> next_expiry() const;
+  // When the outstanding request was first sent (retransmissions do not move it).
+  std::optional<TimePoint> request_first_sent() const {
+    if (outstanding_) return outstanding_->first_sent;
+    return std::nullopt;
+  }
   const common::Bytes& request_data() const { return outstanding_->data; }
   const common::Endpoint& request_local() const { return outstanding_->local; }
   const common::Endpoint& request_remote() const { return outstanding_->remote; }
@@ -71,6 +76,7 @@ class TaskManager {
     common::Bytes data;
     unsigned attempt = 0;
     TimePoint deadline{};
+    TimePoint first_sent{};
   };
   RetransmitPolicy policy_;
   std::uint32_t next_out_ = 0;

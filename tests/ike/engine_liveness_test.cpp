@@ -32,8 +32,7 @@ std::pair<PeerConfig, PeerConfig> split_on_a(PeerConfig a) {
 
 TEST_CASE("INITIAL_CONTACT is sent on a first contact only") {
   Wire w;
-  auto pa = peer(true, "aes256-sha256-modp2048!", "aes256-sha256-modp2048!");
-  auto pb = peer(false, "aes256-sha256-modp2048!", "aes256-sha256-modp2048!");
+  auto [pa, pb] = peers();
   auto [a1, a2] = split_on_a(pa);
   REQUIRE(w.a.e.add_peer(a1).ok());
   REQUIRE(w.a.e.add_peer(a2).ok());
@@ -76,4 +75,55 @@ TEST_CASE("INITIAL_CONTACT is sent on a first contact only") {
     CHECK(count_logged(w.b, "peer sent INITIAL_CONTACT") == 2);
     CHECK(established(w.b.e, w.now));
   }
+}
+
+TEST_CASE("dpdtimeout: a silent peer is dead after dpddelay + dpdtimeout, not before") {
+  auto action = GENERATE(DpdAction::clear, DpdAction::restart);
+  Wire w;
+  auto [pa, pb] = peers();
+  pa.dpd_action = action;
+  pa.dpd_delay = Seconds{30};
+  pa.dpd_timeout = Seconds{60};
+  bring_up(w, pa, pb);
+  const TimePoint t0 = w.now;  // the last message A received
+  bool cut = true;
+  w.filter = [&](bool, const OutDatagram&) { return cut ? 0 : 1; };
+  run_until(w, t0 + Seconds{89});
+  INFO(w.a.all_logs());
+  CHECK(w.a.logged("retransmitting request"));  // the DPD went out and was retried
+  CHECK(w.a.removes.empty());
+  CHECK(established(w.a.e, w.now));
+  run_until(w, t0 + Seconds{90});
+  CHECK(w.a.logged("for dpdtimeout 60 s, peer considered dead"));
+  CHECK_FALSE(w.a.logged("giving up after"));
+  CHECK(w.a.removes.size() == 2);
+  if (action == DpdAction::clear) {
+    CHECK(w.a.e.status(w.now).empty());
+  } else {
+    CHECK(w.a.logged("restarting (dpdaction=restart)"));
+    cut = false;  // the peer is back: the new IKE_SA comes up with both children
+    run_until(w, w.now + Seconds{30});
+    CHECK(w.a.installs.size() == 4);
+    CHECK(live(w.a).size() == 2);
+  }
+}
+
+TEST_CASE("dpdtimeout: answered liveness checks keep the IKE_SA; a long dpdtimeout leaves it to retransmission") {
+  Wire w;
+  auto [pa, pb] = peers();
+  pa.dpd_action = DpdAction::clear;
+  pa.dpd_delay = Seconds{30};
+  pa.dpd_timeout = Seconds{600};
+  bring_up(w, pa, pb);
+  run_until(w, w.now + Seconds{400});
+  INFO(w.a.all_logs());
+  CHECK(established(w.a.e, w.now));
+  CHECK(w.a.removes.empty());
+  const TimePoint t0 = w.now;
+  w.filter = [](bool, const OutDatagram&) { return 0; };
+  run_until(w, t0 + Seconds{400});
+  // The whole retransmission schedule (about 165 s after the DPD) ends it before 600 s.
+  CHECK(w.a.logged("giving up after"));
+  CHECK_FALSE(w.a.logged("peer considered dead"));
+  CHECK(w.a.e.status(w.now).empty());
 }

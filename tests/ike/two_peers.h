@@ -57,6 +57,11 @@ inline PeerConfig peer(bool a_side, const char* ike, const char* esp) {
   return c;
 }
 
+// Both ends of dc-tun with one suite for IKE and ESP: {A's config, B's config}.
+inline std::pair<PeerConfig, PeerConfig> peers(const char* suite = "aes256-sha256-modp2048!") {
+  return {peer(true, suite, suite), peer(false, suite, suite)};
+}
+
 struct Side {
   common::crypto::SystemRandom rng;
   Engine e{rng};
