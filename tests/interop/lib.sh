@@ -684,3 +684,218 @@ EOF
   echo "$mbps"
   [ $rc -eq 0 ] && awk -v m="$mbps" 'BEGIN { exit !(m > 0) }'
 }
+
+# ---------------------------------------------------------------------------------------
+# fixed-rate UDP streams (udpstream.py): sequence-numbered datagrams, counted at the far end
+
+declare -gA LAB_STREAM_SEND=()   # stream NAME -> sender pid
+declare -gA LAB_STREAM_RECV=()   # stream NAME -> receiver pid
+
+# stream_start NAME NS_SRC SRC_ADDR NS_DST DST_ADDR PORT RATE SECONDS [SIZE]: a receiver
+# on PORT (any address: DST_ADDR may be on a TUN device that does not exist yet) in NS_DST, then a sender in NS_SRC (from SRC_ADDR) sending RATE
+# datagrams/s for SECONDS. Stats (JSON, rewritten every second) in
+# $LAB_DIR/stream-NAME.send.json and .recv.json. With LAB_STREAM_UNTIL=EPOCH_S the sender
+# stops at that wall-clock time at the latest (a slow start on a busy machine then shortens
+# the stream instead of moving its end). With LAB_STREAM_HOLD=1 the sender starts but waits
+# for stream_go NAME (start the streams while the tunnel is being set up, so Python's
+# start-up time on a busy machine does not count).
+stream_start() {
+  local name=$1 nss=$2 src=$3 nsd=$4 dst=$5 port=$6 rate=$7 secs=$8 size=${9:-64}
+  local tool; tool="$(dirname "${BASH_SOURCE[0]}")/udpstream.py"
+  local base="$LAB_DIR/stream-$name"
+  rm -f "$base.send.json" "$base.recv.json" "$base.go" "$base.go.until"
+  lab_bg "$nsd" "$base.recv.log" python3 "$tool" recv --bind 0.0.0.0 --port "$port" --stats "$base.recv.json"
+  LAB_STREAM_RECV[$name]=$LAB_BG_PID
+  # a held stream's receiver is waited for in stream_go
+  if [ -z "${LAB_STREAM_HOLD:-}" ] && ! _stream_ready "$name" recv; then return 1; fi
+  lab_bg "$nss" "$base.send.log" python3 "$tool" send --src "$src" --dst "$dst" --port "$port" \
+    --rate "$rate" --duration "$secs" --size "$size" --stats "$base.send.json" \
+    ${LAB_STREAM_UNTIL:+--until "$LAB_STREAM_UNTIL"} ${LAB_STREAM_HOLD:+--go "$base.go"}
+  LAB_STREAM_SEND[$name]=$LAB_BG_PID
+}
+
+# _stream_ready NAME recv|send: wait (20 s) until that end of stream NAME wrote its stats.
+_stream_ready() {
+  local base="$LAB_DIR/stream-$1"
+  wait_for "[ -s '$base.$2.json' ]" 20 && return 0
+  echo "stream: $1: the $2 end did not start:" >&2; cat "$base.$2.log" >&2
+  return 1
+}
+
+# stream_go [--until EPOCH_S] NAME...: let the held senders of these streams start (see
+# stream_start), optionally to stop at wall-clock time EPOCH_S at the latest.
+stream_go() {
+  local until="" n
+  if [ "${1:-}" = --until ]; then until=$2; shift 2; fi
+  for n in "$@"; do _stream_ready "$n" recv && _stream_ready "$n" send || return 1; done
+  for n in "$@"; do
+    [ -n "$until" ] && echo "$until" >"$LAB_DIR/stream-$n.go.until"
+    : >"$LAB_DIR/stream-$n.go"
+  done
+}
+
+# stream_wait NAME [TIMEOUT_S]: wait until NAME's sender has finished (default: 60 s).
+stream_wait() {
+  local pid=${LAB_STREAM_SEND[$1]:-}
+  [ -n "$pid" ] || return 1
+  wait_for "! kill -0 $pid" "${2:-60}"
+}
+
+# stream_stop NAME: stop the sender if still running, let the last datagrams arrive
+# (0.5 s), stop the receiver; the stats files are final when this returns.
+stream_stop() {
+  local name=$1 s=${LAB_STREAM_SEND[$1]:-} r=${LAB_STREAM_RECV[$1]:-}
+  [ -n "$s" ] && _lab_end_pid "$s" 2
+  sleep 0.5
+  [ -n "$r" ] && _lab_end_pid "$r" 3
+  unset "LAB_STREAM_SEND[$name]" "LAB_STREAM_RECV[$name]"
+}
+
+# stream_stat NAME send|recv KEY: one value from NAME's current stats file.
+stream_stat() {
+  python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], ""))' \
+    "$LAB_DIR/stream-$1.$2.json" "$3" 2>/dev/null
+}
+
+# stream_report NAME [--max-lost N] [--max-gap-ms MS]: print NAME's result line; fails if
+# more than N (default 0) datagrams were lost, any duplicated, or the longest silence
+# exceeded MS. Call after stream_stop.
+stream_report() {
+  local name=$1; shift
+  local tool; tool="$(dirname "${BASH_SOURCE[0]}")/udpstream.py"
+  python3 "$tool" report "$LAB_DIR/stream-$name.send.json" "$LAB_DIR/stream-$name.recv.json" "$@"
+}
+
+# swanctl_conf_join FILE OTHER...: move the connections and secrets of each OTHER
+# swanctl.conf (e.g. written by swanctl_conf_gen) into FILE, so one charon loads them all.
+swanctl_conf_join() {
+  python3 - "$@" <<'PY'
+import sys
+
+def blocks(path):
+    """{"connections": [inner lines], "secrets": [inner lines]} of a file whose top-level
+    sections open with 'NAME {' and close with '}' at column 0."""
+    out, cur = {}, None
+    for line in open(path).read().splitlines():
+        if cur is None:
+            if line.endswith("{") and not line.startswith((" ", "\t")):
+                cur = line[:-1].strip()
+                out.setdefault(cur, [])
+        elif line == "}":
+            cur = None
+        else:
+            out[cur].append(line)
+    return out
+
+merged = blocks(sys.argv[1])
+for other in sys.argv[2:]:
+    for k, v in blocks(other).items():
+        merged.setdefault(k, []).extend(v)
+with open(sys.argv[1], "w") as f:
+    f.write("# joined by tests/interop/lib.sh swanctl_conf_join\n")
+    for k, v in merged.items():
+        f.write(k + " {\n" + "\n".join(v) + "\n}\n")
+PY
+}
+
+# ---------------------------------------------------------------------------------------
+# swanless
+
+declare -gA LAB_SWL_PID=() LAB_SWL_NS=() LAB_SWL_SOCK=()
+
+# swanless_start NS NAME CONF: run "$SWANLESS run -c CONF" in NS (CONF must set socket=),
+# log in $LAB_DIR/NAME.log (swanless_log NAME), tracked for teardown; waits until the
+# control socket exists (10 s).
+swanless_start() {
+  local ns=$1 name=$2 conf=$3 sock
+  sock=$(sed -n 's/^[[:space:]]*socket[[:space:]]*=[[:space:]]*//p' "$conf" | head -1)
+  [ -n "$sock" ] || { echo "swanless_start: $conf sets no socket=" >&2; return 1; }
+  [ -x "${SWANLESS:-}" ] || { echo "swanless_start: SWANLESS is not set to a binary" >&2; return 1; }
+  lab_bg "$ns" "$LAB_DIR/$name.log" "$SWANLESS" run -c "$conf"
+  LAB_SWL_PID[$name]=$LAB_BG_PID LAB_SWL_NS[$name]=$ns LAB_SWL_SOCK[$name]=$sock
+  if ! wait_for "[ -S '$sock' ] || ! kill -0 $LAB_BG_PID" 10 || ! kill -0 "$LAB_BG_PID" 2>/dev/null; then
+    echo "swanless_start: $name did not start:" >&2; tail -n 30 "$LAB_DIR/$name.log" >&2; return 1
+  fi
+  lab_log "swanless $name started in $ns (pid $LAB_BG_PID, log $LAB_DIR/$name.log)"
+}
+
+# swanless_status NAME [--json]: `swanless status` of instance NAME.
+swanless_status() {
+  local name=$1; shift
+  nsx "${LAB_SWL_NS[$name]}" "$SWANLESS" status --socket "${LAB_SWL_SOCK[$name]}" "$@"
+}
+
+# swanless_counter NAME KEY: one counter of `status --json` (e.g. child_rekeys).
+swanless_counter() {
+  swanless_status "$1" --json 2>/dev/null \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["counters"].get(sys.argv[1], ""))' "$2" 2>/dev/null
+}
+
+# swanless_sas NAME: "IKE CHILD" - established IKE_SAs and installed CHILD_SAs now.
+swanless_sas() {
+  swanless_status "$1" --json 2>/dev/null | python3 -c '
+import json, sys
+try:
+    sas = json.load(sys.stdin)["ike_sas"]
+except Exception:
+    print("0 0"); sys.exit(0)
+print(sum(s["state"] == "ESTABLISHED" for s in sas),
+      sum(k["state"] == "INSTALLED" for s in sas for k in s["children"]))'
+}
+
+# swanless_log NAME: path of instance NAME's log.
+swanless_log() { echo "$LAB_DIR/$1.log"; }
+
+# swanless_stop NAME: TERM (swanless sends its DELETEs), KILL after 5 s.
+swanless_stop() {
+  local pid=${LAB_SWL_PID[$1]:-}
+  [ -n "$pid" ] && _lab_end_pid "$pid" 5
+  unset "LAB_SWL_PID[$1]"
+}
+
+# lab_swanless_bin: resolve $SWANLESS (default: build/apps/swanless of this checkout) to an
+# absolute path; exits 1 if there is no binary there.
+lab_swanless_bin() {
+  SWANLESS=${SWANLESS:-$(dirname "${BASH_SOURCE[0]}")/../../build/apps/swanless}
+  SWANLESS=$(readlink -f "$SWANLESS")
+  [ -x "$SWANLESS" ] || { echo "no swanless binary at $SWANLESS"; exit 1; }
+}
+
+# lab_pair: namespaces s (swanless) and c (charon) joined by veth s0 192.0.2.1/24 <->
+# c0 192.0.2.2/24; dies if that fails.
+lab_pair() {
+  ns_create s || die "namespace s"
+  ns_create c || die "namespace c"
+  link_ns s s0 192.0.2.1/24 c c0 192.0.2.2/24 || die "veth"
+}
+
+# swanless_conf_gen FILE SOCKET [WORD...] [--conn NAME WORD...]...: a swanless config with
+# `socket=SOCKET` in config setup; WORDs are key=value lines: before the first --conn they
+# go to `conn %default` (a `setup.` prefix puts one into config setup instead), after a
+# --conn NAME into that conn. %default gets `keyexchange=ikev2` and `authby=secret` unless
+# the words set those keys.
+swanless_conf_gen() {
+  local file=$1 sock=$2; shift 2
+  local -a setup=() defaults=() body=()
+  local in_conn=0
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --conn) body+=("" "conn $2"); in_conn=1; shift 2 ;;
+      setup.*) setup+=("${1#setup.}"); shift ;;
+      *=*) if [ $in_conn = 1 ]; then body+=("    $1"); else defaults+=("$1"); fi; shift ;;
+      *) echo "swanless_conf_gen: not key=value: $1" >&2; return 1 ;;
+    esac
+  done
+  {
+    echo "# generated by tests/interop/lib.sh swanless_conf_gen"
+    echo "config setup"
+    echo "    socket=$sock"
+    local w; for w in "${setup[@]}"; do echo "    $w"; done
+    echo
+    echo "conn %default"
+    [[ " ${defaults[*]} " == *" keyexchange="* ]] || echo "    keyexchange=ikev2"
+    [[ " ${defaults[*]} " == *" authby="* ]] || echo "    authby=secret"
+    for w in "${defaults[@]}"; do echo "    $w"; done
+    printf '%s\n' "${body[@]}"
+  } >"$file"
+}
