@@ -287,7 +287,18 @@ void IkeSa::process_child_request(const Message& m, TimePoint now) {
   std::string why;
   auto c = respond_child(m, false, pl, why);
   if (!c) {
-    if (!why.empty()) log(LogLevel::warn, "refused CHILD_SA: " + why);
+    if (!why.empty()) {
+      // Name what the peer gets back, and whether it was a rekey: a PFS mismatch shows
+      // only when the peer rekeys the CHILD_SA made without DH in IKE_AUTH.
+      std::string answer;
+      for (const auto& p : pl)
+        if (const auto* n = std::get_if<NotifyPayload>(&p)) answer = ", answered " + std::string(to_string(n->type));
+      const ChildSa* old = rekeyed_spi ? find_child_by_in(rekeyed_spi) : nullptr;
+      log(LogLevel::warn, (old ? "refused the peer's rekey of CHILD_SA " + old->name + "{" +
+                                     std::to_string(old->unique_id) + "}: "
+                               : std::string("refused CHILD_SA: ")) +
+                              why + answer);
+    }
     send_response(m.header, std::move(pl));
     return;
   }
