@@ -24,10 +24,10 @@
 #          a stream through p1, running across the failed rekey, loses
 #          nothing until the hard lifetime (24 s); at the hard
 #          lifetime the CHILD_SA is closed (logged) and charon saw the DELETE.
-#      p2: charon demands PFS (esp_proposals = aes256-sha256-modp2048, rekey_time=8s,
+#      p2: charon demands PFS (esp_proposals = aes256-sha256-modp2048, rekey_time=12s,
 #          life_time=30s), swanless offers none (esp=aes256-sha256!). Charon's rekey is
-#          refused with NO_PROPOSAL_CHOSEN: swanless logs the refusal naming the conn and
-#          ike_no_proposal counts it; charon logs the notify; a stream through p2 loses
+#          refused with NO_PROPOSAL_CHOSEN: swanless logs the refusal naming the rekey, the
+#          conn and the notify, and ike_no_proposal counts it; charon logs the notify; a stream through p2 loses
 #          nothing while charon keeps the old SA.
 #
 # Usage: SWANLESS=build/apps/swanless sudo -E tests/interop/swanless_resilience.sh
@@ -134,7 +134,7 @@ part_b() {
   swanctl_conf_gen "$LAB_DIR/cb2.swanctl.conf" --conn p2 --local 192.0.2.2 --remote 192.0.2.1 \
     --local-id c.swl.test --remote-id s2.swl.test --psk "$psk" --ike aes256-sha256-modp2048 \
     --esp aes256-sha256-modp2048 --encap yes --start none \
-    --child-opt rekey_time=8s --child-opt rand_time=0s --child-opt life_time=30s \
+    --child-opt rekey_time=12s --child-opt rand_time=0s --child-opt life_time=30s \
     --child p2 10.98.1.2/32 10.98.1.1/32 tunnel
   swanctl_conf_join "$LAB_DIR/cb1.swanctl.conf" "$LAB_DIR/cb2.swanctl.conf"
   charon_load c cb "$LAB_DIR/cb1.swanctl.conf" || die "charon load"
@@ -184,11 +184,11 @@ part_b() {
     fail "B: p1: CHILD_SA not closed at its hard lifetime"
   fi
   # p2: the peer's rekey refused by us
-  line=$(grep -E 'p2: .*(no acceptable proposal|NO_PROPOSAL_CHOSEN)' "$slog" | head -1)
+  line=$(grep -E "refused the peer's rekey of CHILD_SA p2\{[0-9]+\}: .*NO_PROPOSAL_CHOSEN" "$slog" | head -1)
   echo "B: swanless: $line"
-  if [ -n "$line" ]; then pass "B: p2: refusal of charon's PFS rekey logged with the conn"
-  else fail "B: p2: no refusal line naming p2"; grep -E 'refused|proposal' "$slog" | tail -5; fi
-  check "B: p2: the stream ran across the refused rekey" stream_spans p2 "$slog" 'p2\[[0-9]+\]: refused CHILD_SA'
+  if [ -n "$line" ]; then pass "B: p2: refusal of charon's PFS rekey logged with the conn and NO_PROPOSAL_CHOSEN"
+  else fail "B: p2: no refusal line naming the rekey of p2 and NO_PROPOSAL_CHOSEN"; grep -E 'refused|proposal' "$slog" | tail -5; fi
+  check "B: p2: the stream ran across the refused rekey" stream_spans p2 "$slog" "refused the peer's rekey of CHILD_SA p2"
   local np; np=$(swanless_counter sb ike_no_proposal)
   [ "${np:-0}" -ge 1 ] && pass "B: ike_no_proposal = $np in status" || fail "B: ike_no_proposal not counted"
   grep -q 'received NO_PROPOSAL_CHOSEN notify' "$clog" \
