@@ -19,13 +19,11 @@
 #    swanless has one IKE_SA and one CHILD_SA afterwards (and charon one).
 #
 # Usage: SWANLESS=build/apps/swanless sudo -E tests/interop/swanless_resilience_restart.sh
-# Knobs: RESTART_PARTS (default "a"; "a b" for both), RESTART_BACK_S.
+# Knobs: RESTART_PARTS ("a b", default both), RESTART_BACK_S.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 lab_swanless_bin
-# B needs dpdtimeout in the engine (without it the peer is declared dead only after the
-# whole retransmission schedule, ~165 s): not run by default until then.
-PARTS=${RESTART_PARTS:-"a"}
+PARTS=${RESTART_PARTS:-"a b"}
 BACK_S=${RESTART_BACK_S:-5}
 DPD_DELAY=3 DPD_TIMEOUT=8
 
