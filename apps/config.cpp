@@ -54,7 +54,8 @@ constexpr std::string_view kIgnoredSetupKeys[] = {
 };
 constexpr std::string_view kGreKeys[] = {"local",  "remote", "conn",      "address",
                                          "peer",   "mtu",    "ttl",       "key",
-                                         "routes", "keepalive", "keepalive_retries", "tun"};
+                                         "routes", "keepalive", "keepalive_retries", "tun",
+                                         "mss"};
 constexpr std::string_view kPimKeys[] = {"interface", "neighbor", "rp",       "groups", "sources",
                                          "hello",     "join",     "holdtime", "deliver"};
 
@@ -1233,6 +1234,14 @@ LoadResult parse_string(std::string_view text, std::string_view name, const Pars
     }
     keys.ipv4("peer", g.peer, true);
     keys.number("mtu", g.mtu, 576, 65535);
+    if (auto k = keys.get("mss")) {
+      if (k->value == "off" || k->value == "no") g.mss = 0u;
+      else if (k->value != "auto") {
+        // 88: the smallest MSS Linux accepts; 65495 fills a 65535-byte packet.
+        if (auto v = parse_uint(k->value, 65495); v && *v >= 88) g.mss = static_cast<unsigned>(*v);
+        else keys.err(*k, "expected auto, off or a number from 88 to 65495");
+      }
+    }
     keys.number("ttl", g.ttl, 1, 255);
     if (auto k = keys.get("key")) {
       if (auto v = parse_uint(k->value, 0xffffffffULL)) {

@@ -140,6 +140,8 @@ struct GreConfig {
   common::Prefix address;
   common::IpAddr peer;
   unsigned mtu = 1476;
+  // TCP MSS clamp on SYNs crossing the tunnel: nullopt = automatic (mtu - 40), 0 = off.
+  std::optional<unsigned> mss;
   unsigned ttl = 255;
   std::optional<std::uint32_t> key;
   std::vector<common::Prefix> routes;

@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "esp/ip.h"
 #include "esp/sa.h"
+#include "gre/fixup.h"
 #include "gre/tunnel.h"
 #include "pim/delivery.h"
 #include "pim/upstream.h"
@@ -34,6 +35,17 @@ constexpr std::size_t kBatch = 32;
 
 std::string ip4(std::uint32_t v) { return common::IpAddr::v4(v).to_string(); }
 
+// MSS clamp and frag-needed for a gre section (CONFIG.md `mtu`, `mss`). Frag-needed comes
+// from the tunnel's far end (`peer`): the kernel would drop a packet arriving on the TUN
+// with one of its own addresses as source.
+gre::FixupConfig fixup_config(const GreConfig& gc) {
+  gre::FixupConfig f;
+  f.mtu = static_cast<std::uint16_t>(gc.mtu);
+  f.mss = gc.mss ? static_cast<std::uint16_t>(*gc.mss) : gre::FixupConfig::mss_for(f.mtu);
+  f.icmp_src = gc.peer.v4_host();
+  return f;
+}
+
 }  // namespace
 
 struct Gre {
@@ -42,6 +54,7 @@ struct Gre {
   std::unique_ptr<tun::Device> dev;
   std::unique_ptr<asio::posix::stream_descriptor> watch;
   std::vector<common::ByteSpan> tun_out;  // inner packets for the TUN, written per batch
+  std::unique_ptr<gre::Fixup> fixup;      // MSS clamping and frag-needed (gre/fixup.h)
   PcapTap pcap;
   struct Pim* pim = nullptr;
   std::uint64_t tun_write_drops = 0;
@@ -67,6 +80,8 @@ struct Overlay::Impl {
   std::vector<std::byte> scratch = std::vector<std::byte>(kSlot);
   std::vector<std::byte> tun_buf = std::vector<std::byte>(kBatch * kSlot);
   std::vector<tun::PacketSlot> slots;
+  std::vector<std::byte> icmp_buf = std::vector<std::byte>(kBatch * gre::kFragNeededMaxSize);
+  std::vector<common::ByteSpan> replies;  // frag-needed messages for the TUN, per batch
 
   Impl(asio::io_context& i, const Config& c, common::crypto::Random& r, SendFn s)
       : io(i), cfg(c), rng(r), send(std::move(s)) {}
@@ -97,6 +112,27 @@ struct Overlay::Impl {
     for (auto& pkt : p.upstream->take_outbox()) send_copy(*p.gre, pkt);
   }
 
+  // Fix-ups on a packet read from the TUN (gre/fixup.h): true to send it on (its MSS may
+  // have been clamped in place); false when it is answered with frag-needed (queued in
+  // replies for write_replies) or dropped.
+  bool fix_outbound(Gre& g, common::MutByteSpan pkt, std::size_t slot) {
+    common::MutByteSpan reply(icmp_buf.data() + slot * gre::kFragNeededMaxSize, gre::kFragNeededMaxSize);
+    std::size_t len = 0;
+    switch (g.fixup->outbound(pkt, reply, len)) {
+      case gre::Fixup::Out::send: return true;
+      case gre::Fixup::Out::reply: replies.push_back(reply.first(len)); return false;
+      case gre::Fixup::Out::drop: return false;
+    }
+    return false;
+  }
+  void write_replies(Gre& g) {
+    if (replies.empty()) return;
+    auto w = g.dev->write_batch(replies);
+    if (!w) g.tun_write_drops += replies.size();
+    else if (*w < replies.size()) g.tun_write_drops += replies.size() - *w;
+    replies.clear();
+  }
+
   void arm(Gre& g) {
     g.watch->async_wait(asio::posix::stream_descriptor::wait_read, [this, &g](boost::system::error_code ec) {
       if (ec) return;
@@ -110,9 +146,11 @@ struct Overlay::Impl {
       if (!n || *n == 0) break;
       for (std::size_t i = 0; i < *n; ++i) {
         common::MutByteSpan whole(tun_buf.data() + i * kSlot, kSlot);
+        if (!fix_outbound(g, slots[i].buf.first(slots[i].len), i)) continue;
         if (g.pcap.is_open()) g.pcap.write(common::ByteSpan(slots[i].buf.data(), slots[i].len));
         send_through(g, whole, kHeadroom, slots[i].len);
       }
+      write_replies(g);
       if (*n < slots.size()) break;
     }
     if (rearm) rearm();  // sends were queued: the driver flushes its sockets there
@@ -149,6 +187,7 @@ bool Overlay::open() {
         break;
     }
     g->tunnel = std::make_unique<gre::Tunnel>(tc, now);
+    g->fixup = std::make_unique<gre::Fixup>(fixup_config(gc));
     if (!I.cfg.setup.pcap.empty()) g->pcap.open(I.cfg.setup.pcap, gc.name);
     if (gc.tun) {
       auto dev = tun::LinuxTun::open({gc.name, false});
@@ -248,7 +287,7 @@ void Overlay::on_child_up(const std::string& conn, TimePoint now) {
   }
 }
 
-bool Overlay::on_inner(common::ByteSpan ipv4, TimePoint now) {
+bool Overlay::on_inner(common::MutByteSpan ipv4, TimePoint now) {
   auto& I = *impl_;
   if (I.gres.empty() || ipv4.size() < 20) return false;
   const auto* b = reinterpret_cast<const std::uint8_t*>(ipv4.data());
@@ -269,6 +308,8 @@ bool Overlay::on_inner(common::ByteSpan ipv4, TimePoint now) {
       case gre::DecapKind::deliver:
         break;
     }
+    // d.packet lies inside ipv4: clamp the SYNs coming out of the tunnel in place.
+    g.fixup->inbound(common::MutByteSpan(ipv4.data() + (d.packet.data() - ipv4.data()), d.packet.size()));
     if (g.pcap.is_open()) g.pcap.write(d.packet);
     const auto* in = reinterpret_cast<const std::uint8_t*>(d.packet.data());
     if (d.packet.size() >= 20 && in[9] == 103 && g.pim) {
@@ -342,6 +383,8 @@ nlohmann::json Overlay::gre_status(TimePoint now) const {
     for (std::size_t r = 0; r < gre::kDropReasonCount; ++r)
       if (c.drops[r]) drops[std::string(gre::to_string(static_cast<gre::DropReason>(r)))] = c.drops[r];
     if (g->tun_write_drops) drops["tun_write_failed"] = g->tun_write_drops;
+    const auto& fx = g->fixup->counters();
+    if (fx.too_big_dropped) drops["too_big_no_icmp"] = fx.too_big_dropped;
     arr.push_back({{"name", g->cfg.name},
                    {"local", g->cfg.local.to_string()},
                    {"remote", g->cfg.remote.to_string()},
@@ -356,6 +399,13 @@ nlohmann::json Overlay::gre_status(TimePoint now) const {
                    {"bytes_in", c.bytes_in},
                    {"packets_out", c.packets_out},
                    {"bytes_out", c.bytes_out},
+                   {"mtu", g->cfg.mtu},
+                   {"mss", g->fixup->config().mss},
+                   {"mss_clamped_out", fx.mss_clamped_out},
+                   {"mss_clamped_in", fx.mss_clamped_in},
+                   {"mss_malformed", fx.mss_malformed},
+                   {"frag_needed_sent", fx.frag_needed_sent},
+                   {"too_big_forwarded", fx.too_big_forwarded},
                    {"drops", drops}});
   }
   return arr;

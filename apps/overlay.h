@@ -7,7 +7,10 @@
 //   → keepalive: reflect through ESP | PIM (proto 103): pim::Upstream::on_packet
 //   | multicast UDP to a joined group: pim::DeliveryPolicy → udp:HOST:PORT and/or the TUN
 //   | anything else: the tunnel's TUN device (when tun=yes)
-// Outbound: TUN read → gre::Tunnel::encap (in place) → ESP; PIM and keepalives the same way.
+//   (packets for the TUN: TCP MSS clamped in place, gre::Fixup::inbound)
+// Outbound: TUN read → gre::Fixup::outbound: too big with DF → ICMP frag-needed back to the
+//   TUN | MSS clamped in place → gre::Tunnel::encap (in place) → ESP; PIM and keepalives the
+//   same way.
 #pragma once
 
 #include <chrono>
@@ -48,7 +51,8 @@ class Overlay {
   // joins at once instead of waiting for the next interval.
   void on_child_up(const std::string& conn, TimePoint now);
   // An inner packet out of ESP; true when it was a GRE packet of one of our tunnels.
-  bool on_inner(common::ByteSpan ipv4, TimePoint now);
+  // Mutable: TCP SYNs going to the TUN get their MSS clamped in place.
+  bool on_inner(common::MutByteSpan ipv4, TimePoint now);
   std::optional<TimePoint> next_expiry() const;
   void on_expiry(TimePoint now);
   // Prune for every group and a Hello with holdtime 0 (CONFIG.md shutdown order).

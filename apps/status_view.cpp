@@ -108,6 +108,13 @@ std::string render_status(const nlohmann::json& doc) {
         << num(g, "keepalives_sent") << ", received " << num(g, "keepalives_received") << "; " << num(g, "packets_in")
         << " pkts_i (" << num(g, "bytes_in") << " bytes), " << num(g, "packets_out") << " pkts_o ("
         << num(g, "bytes_out") << " bytes)\n";
+      if (has(g, "mtu")) {
+        o << str(g, "name") << ": mtu " << num(g, "mtu") << ", ";
+        if (num(g, "mss")) o << "MSS clamped to " << num(g, "mss") << ": " << num(g, "mss_clamped_out") << " SYNs out, "
+                             << num(g, "mss_clamped_in") << " in";
+        else o << "MSS clamping off";
+        o << "; frag-needed sent " << num(g, "frag_needed_sent") << "\n";
+      }
       std::string dr = drops(g.value("drops", nlohmann::json::object()));
       if (!dr.empty()) o << str(g, "name") << ": dropped: " << dr << "\n";
     }

@@ -918,3 +918,23 @@ TEST_CASE("config: rekeymargin + rekeyfuzz reaching the lifetime warns") {
   REQUIRE(q.ok());
   REQUIRE(q.warnings.empty());
 }
+
+TEST_CASE("config: gre mss is automatic, a number, or off") {
+  const std::string base =
+      "conn t\n  left=192.0.2.1\n  right=198.51.100.1\n  authby=secret\n  leftsubnet=10.44.6.1/32\n  "
+      "rightsubnet=10.44.7.1/32\n  auto=start\n"
+      "gre g\n  local=10.44.6.1\n  remote=10.44.7.1\n  address=10.44.4.6/30\n  peer=10.44.4.5\n";
+  auto mss_of = [&](const std::string& extra) {
+    auto r = parse(base + extra);
+    for (const auto& e : r.errors) INFO(e.to_string());
+    REQUIRE(r.ok());
+    return r.config->gres.at(0).mss;
+  };
+  CHECK_FALSE(mss_of("").has_value());
+  CHECK_FALSE(mss_of("  mss=auto\n").has_value());
+  CHECK(mss_of("  mss=1300\n") == 1300u);
+  CHECK(mss_of("  mss=off\n") == 0u);
+  CHECK(mss_of("  mss=no\n") == 0u);
+  for (const char* bad : {"  mss=87\n", "  mss=65496\n", "  mss=big\n", "  mss=-1\n"})
+    CHECK(errors_of(base + bad).find("'mss': expected auto, off or a number from 88 to 65495") != std::string::npos);
+}

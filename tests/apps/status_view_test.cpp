@@ -28,7 +28,9 @@ json sample() {
     }],
     "gre": [{"name": "gre1", "local": "10.44.6.1", "remote": "10.44.7.1", "state": "UP", "keepalive": "reply",
              "keepalives_answered": 17, "keepalives_sent": 0, "keepalives_received": 0,
-             "packets_in": 400, "bytes_in": 80000, "packets_out": 9, "bytes_out": 500, "drops": {}}],
+             "packets_in": 400, "bytes_in": 80000, "packets_out": 9, "bytes_out": 500,
+             "mtu": 1400, "mss": 1360, "mss_clamped_out": 5, "mss_clamped_in": 4, "frag_needed_sent": 2,
+             "drops": {"too_big_no_icmp": 1}}],
     "pim": [{"name": "upstream", "interface": "gre1", "neighbor": "10.44.4.5", "neighbor_up": true,
              "rp": "100.15.30.253", "groups": ["239.1.1.1"], "last_join_s": 12,
              "datagrams_delivered": 399, "bytes_delivered": 79800, "drops": {"not_our_group": 1}}],
@@ -51,6 +53,8 @@ TEST_CASE("status text carries every field of the seed's ipsec statusall sample"
   CHECK_THAT(s, Catch::Contains("dropped: in_replay 2"));
   CHECK_THAT(s, !Catch::Contains("in_integrity"));  // zero counters are not listed
   CHECK_THAT(s, Catch::Contains("gre1: keepalives answered 17"));
+  CHECK_THAT(s, Catch::Contains("gre1: mtu 1400, MSS clamped to 1360: 5 SYNs out, 4 in; frag-needed sent 2"));
+  CHECK_THAT(s, Catch::Contains("gre1: dropped: too_big_no_icmp 1"));
   CHECK_THAT(s, Catch::Contains("upstream: on gre1, neighbor 10.44.4.5 up, RP 100.15.30.253"));
   CHECK_THAT(s, Catch::Contains("joined (*,G) 239.1.1.1, last join 12s ago"));
   CHECK_THAT(s, Catch::Contains("delivered 399 datagrams (79800 bytes)"));
