@@ -8,6 +8,7 @@
 // - whatever is not `clamped` is left byte for byte as it was;
 // - a frag-needed message parses as IPv4, has a good ICMP checksum and quotes the original.
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -36,6 +37,24 @@ std::uint32_t tcp_sum(const gre::Ipv4View& v) {
   return gre::ones_sum(v.payload, gre::ones_sum(common::as_bytes(pseudo, sizeof pseudo)));
 }
 
+// The largest MSS option of an IPv4 TCP segment (0 when none or not walkable), found
+// independently of clamp_mss's own header checks.
+std::uint16_t max_mss(common::ByteSpan pkt) {
+  auto v = gre::parse_ipv4(pkt);
+  if (!v || v->payload.size() < gre::kTcpHeaderSize) return 0;
+  const auto* t = common::u8(v->payload);
+  const std::size_t doff = std::size_t(t[12] >> 4) * 4;
+  if (doff < gre::kTcpHeaderSize || doff > v->payload.size()) return 0;
+  std::uint16_t best = 0;
+  (void)gre::walk_tcp_options(v->payload.subspan(gre::kTcpHeaderSize, doff - gre::kTcpHeaderSize),
+                              [&](const gre::TcpOption& o) {
+                                if (o.kind != gre::kTcpOptMss) return;
+                                const std::size_t at = gre::kTcpHeaderSize + o.offset + 2;
+                                best = std::max<std::uint16_t>(best, static_cast<std::uint16_t>((t[at] << 8) | t[at + 1]));
+                              });
+  return best;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -62,9 +81,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (r != gre::MssClamp::clamped) {
     check(std::memcmp(pkt.data(), in.data(), in.size()) == 0);
   } else {
-    check(had_mss && mss_before > limit);
+    check(had_mss && max_mss(in) > limit);
     std::uint16_t mss_after = 0;
-    check(gre::read_mss(pkt, mss_after) && mss_after <= limit);
+    check(gre::read_mss(pkt, mss_after) && mss_after <= limit && max_mss(pkt) <= limit);
     auto after = gre::parse_ipv4(pkt);
     check(after.ok());
     if (sum_ok_before) check(tcp_sum(*after) == 0xffff);
@@ -72,7 +91,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::size_t tcp_start = after->header.header_length;
     for (std::size_t i = 0; i < tcp_start; ++i) check(pkt[i] == in[i]);
   }
-  if (r == gre::MssClamp::within_limit) check(had_mss && mss_before <= limit);
+  if (r == gre::MssClamp::within_limit) check(had_mss && mss_before <= limit && max_mss(in) <= limit);
 
   // Size check and frag-needed.
   const std::size_t mtu = 68 + limit % 1500;
