@@ -422,6 +422,8 @@ charon_stop() {
 #   --version N            IKE version (default 2)
 #   --conn-opt KEY=VALUE   extra connection setting (repeatable), e.g. rekey_time=0
 #   --child-opt KEY=VALUE  extra setting for every child (repeatable), e.g. rekey_time=0
+#   --child-opt-for NAME KEY=VALUE
+#                          extra setting for child NAME only (repeatable)
 #   --child NAME LOCAL_TS REMOTE_TS MODE
 #                          a child (repeatable, at least one); TS lists comma-separated;
 #                          MODE tunnel|transport
@@ -430,6 +432,7 @@ swanctl_conf_gen() {
   local conn=dc local="" remote="" lid="" rid="" psk="" ike=aes256-sha256-modp2048
   local esp=aes256-sha256-modp2048 encap=no start=none version=2
   local -a conn_opts=() child_opts=() children=()
+  local -A child_only=()
   while [ $# -gt 0 ]; do
     case $1 in
       --conn) conn=$2; shift 2 ;;
@@ -445,6 +448,7 @@ swanctl_conf_gen() {
       --version) version=$2; shift 2 ;;
       --conn-opt) conn_opts+=("$2"); shift 2 ;;
       --child-opt) child_opts+=("$2"); shift 2 ;;
+      --child-opt-for) child_only[$2]+="$3"$'\n'; shift 3 ;;
       --child)
         if [ $# -lt 5 ]; then echo "swanctl_conf_gen: --child NAME LOCAL_TS REMOTE_TS MODE" >&2; return 1; fi
         children+=("$2|$3|$4|$5"); shift 5 ;;
@@ -485,6 +489,9 @@ swanctl_conf_gen() {
       echo "                esp_proposals = $esp"
       echo "                start_action = $start"
       for o in "${child_opts[@]}"; do echo "                ${o%%=*} = ${o#*=}"; done
+      while IFS= read -r o; do
+        [ -n "$o" ] && echo "                ${o%%=*} = ${o#*=}"
+      done <<<"${child_only[$cname]:-}"
       echo "            }"
     done
     echo "        }"

@@ -5,12 +5,14 @@
 #      s: swanless 192.0.2.1 (veth s0)  <--->  c: charon 192.0.2.2 (veth c0)
 #      fwd 10.99.0.1 -> 10.99.0.2 through CHILD_SA net  (swanless side -> charon side)
 #      rev 10.99.1.2 -> 10.99.1.1 through CHILD_SA net2 (charon side -> swanless side)
-#    Short lifetimes on both ends, so both initiate CHILD_SA and IKE_SA rekeys:
-#      swanless lifetime=12s ikelifetime=17s rekeymargin=4s rekeyfuzz=50% reauth=no
-#               -> CHILD_SA rekeys 6..8 s, IKE_SA rekeys 11..13 s after each SA is made
-#      charon   children rekey_time=8s rand_time=2s life_time=12s; IKE rekey_time=15s
-#               rand_time=3s -> CHILD_SA rekeys 6..8 s, IKE_SA 12..15 s
-#    Checks, over STREAM_SECS (60) of STREAM_RATE (250) datagrams/s each way, PFS
+#    Short lifetimes, set so that swanless rekeys net and charon rekeys net2 (rekeymargin=4s
+#    rekeyfuzz=50% at swanless, rand_time=2s at charon; times after each SA is made):
+#      net   swanless lifetime=10s -> rekey at 4..6 s;  charon rekey_time=10s -> 8..10 s
+#      net2  swanless lifetime=14s -> rekey at 8..10 s; charon rekey_time=6s  -> 4..6 s
+#      IKE   swanless ikelifetime=15s -> 9..11 s;  charon rekey_time=15s rand_time=3s -> 12..15 s
+#    (reauth=no)
+#    Checks, over up to STREAM_SECS (50) of STREAM_RATE (250) datagrams/s each way (the
+#    streams stop 2 s after swanless counted 10 CHILD_SA and 3 IKE_SA rekeys), PFS
 #    (modp2048) at every CHILD_SA rekey: >= 10 CHILD_SA rekeys and >= 3 IKE_SA rekeys
 #    (swanless's status counters), rekeys initiated by both ends, zero datagrams lost
 #    or duplicated in each stream (reordering is reported), one IKE_SA and both CHILD_SAs
@@ -35,7 +37,7 @@
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 lab_swanless_bin
-STREAM_SECS=${STREAM_SECS:-60}
+STREAM_SECS=${STREAM_SECS:-50}
 STREAM_RATE=${STREAM_RATE:-250}
 PARTS=${RESIL_PARTS:-"a b"}
 
@@ -72,23 +74,24 @@ part_a() {
     --local-id c.swl.test --remote-id s.swl.test --psk "$psk" --ike aes256-sha256-modp2048 \
     --esp aes256-sha256-modp2048 --encap yes --start none \
     --conn-opt rekey_time=15s --conn-opt rand_time=3s --conn-opt over_time=5s \
-    --child-opt rekey_time=8s --child-opt rand_time=2s --child-opt life_time=12s \
+    --child-opt rand_time=2s --child-opt-for net rekey_time=10s --child-opt-for net life_time=14s \
+    --child-opt-for net2 rekey_time=6s --child-opt-for net2 life_time=10s \
     --child net 10.99.0.2/32 10.99.0.1/32 tunnel --child net2 10.99.1.2/32 10.99.1.1/32 tunnel
   charon_load c c "$LAB_DIR/c.swanctl.conf" || die "charon load"
   swanless_conf_gen "$LAB_DIR/s.conf" "$LAB_DIR/s.sock" "setup.secrets=$LAB_DIR/s.secrets" \
     ike=aes256-sha256-modp2048! esp=aes256-sha256-modp2048! left=192.0.2.1 leftid=s.swl.test \
-    right=192.0.2.2 rightid=c.swl.test lifetime=12s ikelifetime=17s rekeymargin=4s \
-    rekeyfuzz=50% reauth=no \
-    --conn net leftsubnet=10.99.0.1/32 rightsubnet=10.99.0.2/32 auto=start \
-    --conn net2 leftsubnet=10.99.1.1/32 rightsubnet=10.99.1.2/32 auto=start
+    right=192.0.2.2 rightid=c.swl.test ikelifetime=15s rekeymargin=4s rekeyfuzz=50% reauth=no \
+    --conn net leftsubnet=10.99.0.1/32 rightsubnet=10.99.0.2/32 lifetime=10s auto=start \
+    --conn net2 leftsubnet=10.99.1.1/32 rightsubnet=10.99.1.2/32 lifetime=14s auto=start
   LAB_STREAM_HOLD=1 stream_start fwd s 10.99.0.1 c 10.99.0.2 5001 "$STREAM_RATE" "$STREAM_SECS" || die "stream fwd"
   LAB_STREAM_HOLD=1 stream_start rev c 10.99.1.2 s 10.99.1.1 5002 "$STREAM_RATE" "$STREAM_SECS" || die "stream rev"
   swanless_start s s "$LAB_DIR/s.conf" || die "swanless start"
   wait_for '[ "$(swanless_sas s)" = "1 2" ]' 15 || { swanless_status s; die "A: SAs not up"; }
   pass "A: IKE_SA and two CHILD_SAs up"
   stream_go fwd rev || die "A: streams did not start"
-  stream_wait fwd $((STREAM_SECS + 20)) || fail "A: stream fwd did not finish"
-  stream_wait rev 20 || fail "A: stream rev did not finish"
+  # until the rekey counts are reached (and 2 s more), or the streams end
+  wait_for '[ "$(swanless_counter s child_rekeys)" -ge 10 ] && [ "$(swanless_counter s ike_rekeys)" -ge 3 ]' \
+    "$STREAM_SECS" && sleep 2
   stream_stop fwd; stream_stop rev
   stream_check fwd
   stream_check rev
