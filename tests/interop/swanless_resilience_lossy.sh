@@ -62,7 +62,7 @@ swl_conf() {
 part_a() {
   lab_log "A: ${DROP} of IKE packets dropped each way"
   local ipt=(nsx c iptables -w)
-  local dir port
+  local dir
   for dir in INPUT OUTPUT; do
     "${ipt[@]}" -A "$dir" -p udp --dport 500 -m statistic --mode random --probability "$DROP" -j DROP \
       || die "iptables (statistic match)"
@@ -88,7 +88,6 @@ part_a() {
     "$SECS" && sleep 2
   stream_stop la
   local rep; rep=$(stream_report la --max-lost 1000000)
-  local slog; slog=$(swanless_log sa)
   local crk ikrk retr rfail
   crk=$(swanless_counter sa child_rekeys); ikrk=$(swanless_counter sa ike_rekeys)
   retr=$(swanless_counter sa ike_retransmits); rfail=$(swanless_counter sa rekey_failures)
