@@ -4,6 +4,7 @@
 
 #include <utility>  // Boost 1.74 Asio uses std::exchange without including it
 #include <boost/asio.hpp>
+#include <bit>
 #include <cstring>
 
 #include "apps/pcap_tap.h"
@@ -55,6 +56,7 @@ struct Gre {
   std::unique_ptr<asio::posix::stream_descriptor> watch;
   std::vector<common::ByteSpan> tun_out;  // inner packets for the TUN, written per batch
   std::unique_ptr<gre::Fixup> fixup;      // MSS clamping and frag-needed (gre/fixup.h)
+  std::uint64_t fixup_logged = 0;         // malformed + dropped counts at the last log line
   PcapTap pcap;
   struct Pim* pim = nullptr;
   std::uint64_t tun_write_drops = 0;
@@ -125,6 +127,21 @@ struct Overlay::Impl {
     }
     return false;
   }
+  // Logs SYNs with malformed options and oversized packets that got no ICMP, after a
+  // batch, when their total reaches a power of two: the first is always seen, a flood
+  // does not flood the log (status has the exact counts).
+  void log_fixup(Gre& g) {
+    const auto& c = g.fixup->counters();
+    const std::uint64_t n = c.mss_malformed + c.too_big_dropped;
+    if (n == g.fixup_logged) return;
+    const bool log = std::bit_width(n) > std::bit_width(g.fixup_logged);  // crossed a power of two
+    g.fixup_logged = n;
+    if (log)
+      LOG_WARN("gre %s: %llu TCP SYNs with malformed options passed unclamped, %llu oversized DF packets dropped "
+               "without ICMP (ICMP errors, fragments, non-unicast)",
+               g.cfg.name.c_str(), static_cast<unsigned long long>(c.mss_malformed),
+               static_cast<unsigned long long>(c.too_big_dropped));
+  }
   void write_replies(Gre& g) {
     if (replies.empty()) return;
     auto w = g.dev->write_batch(replies);
@@ -151,6 +168,7 @@ struct Overlay::Impl {
         send_through(g, whole, kHeadroom, slots[i].len);
       }
       write_replies(g);
+      log_fixup(g);
       if (*n < slots.size()) break;
     }
     if (rearm) rearm();  // sends were queued: the driver flushes its sockets there
@@ -341,6 +359,7 @@ void Overlay::flush() {
       else if (*w < g->tun_out.size()) g->tun_write_drops += g->tun_out.size() - *w;
       g->tun_out.clear();
     }
+    I.log_fixup(*g);
     g->pcap.flush();
   }
 }

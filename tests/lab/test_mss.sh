@@ -14,6 +14,8 @@
 #   as seen on netb carries MSS 1360 (mtu 1400 - 40: gwa clamped it on its way into the
 #   tunnel) and the SYN-ACK as seen on neta carries 1360 too (gwa clamped it coming out of
 #   the tunnel); gwa's status counts both, gwb's shows clamping off.
+# - a SYN whose TCP options are malformed (sent raw from neta) crosses unclamped, counted
+#   (mss_malformed) and logged at gwa.
 # - the underlay carries no IP fragments during the transfer (tshark on gwa's link).
 # - a DF ping of exactly the tunnel MTU gets through; one byte more gets ICMP frag-needed
 #   with MTU 1400 (from gwa's kernel: greB's MTU is 1400).
@@ -136,6 +138,32 @@ read -r u_frag u_esp < <(tshark_counts "$LAB_DIR/underlay.pcap" "ip.flags.mf == 
 st gwa | grep -qE "greB: mtu $MTU, MSS clamped to $MSS: [1-9][0-9]* SYNs out, [1-9][0-9]* in" \
   && st gwb | grep -q "greB: mtu $MTU, MSS clamping off" \
   && pass "swanless status text shows the MSS clamp counters" || { fail "status text"; st gwa; st gwb; }
+
+# --- a SYN with malformed options crosses untouched, counted and logged ---
+capture_start netb n0 "$LAB_DIR/bad.pcap" tcp port 4242 || die "capture bad"
+nsx neta python3 - $NETA_HOST $NETB_HOST <<'PY' || fail "raw SYN send"
+import socket, struct, sys
+src, dst = sys.argv[1], sys.argv[2]
+# MSS 1460, then a timestamps option with length 0: the walker must give up.
+opts = bytes([2, 4, 0x05, 0xb4, 8, 0, 1, 1])
+def tcp(csum):
+    return struct.pack("!HHIIBBHHH", 4242, 9, 1, 0, (20 + len(opts)) // 4 << 4, 0x02, 8192, csum, 0) + opts
+seg = tcp(0)
+data = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 6, len(seg)) + seg
+s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+while s >> 16:
+    s = (s & 0xffff) + (s >> 16)
+sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+sock.sendto(tcp(~s & 0xffff), (dst, 0))
+PY
+wait_for "[ \"\$(gre_field gwa mss_malformed)\" = 1 ]" 5
+capture_stop "$LAB_DIR/bad.pcap"
+n_bad=$(tshark_count "$LAB_DIR/bad.pcap" "tcp.srcport == 4242 && tcp.flags.syn == 1 && tcp.options.mss_val == 1460")
+[ "$(gre_field gwa mss_malformed)" = 1 ] && [ "${n_bad:-0}" = 1 ] \
+  && pass "a SYN with a malformed option reached netb unclamped (MSS 1460), gwa counted it (mss_malformed 1)" \
+  || fail "malformed SYN: at netb $n_bad with MSS 1460, gwa mss_malformed $(gre_field gwa mss_malformed)"
+grep -q "greB: 1 TCP SYNs with malformed options passed unclamped" "$LAB_DIR/gwa.log" \
+  && pass "gwa logged the malformed SYN" || fail "no log line for the malformed SYN"
 
 # --- path MTU discovery through the tunnel ---
 # ping -s N sends N + 28 bytes: 1372 fills the tunnel exactly, 1373 is one byte too many.
