@@ -17,6 +17,9 @@
 #    swanless declares the peer dead and re-initiates. Checks: the dead peer is logged,
 #    the tunnel (stream) is back within dpddelay + dpdtimeout + 5 s of the kill, and
 #    swanless has one IKE_SA and one CHILD_SA afterwards (and charon one).
+#    Then the mirror case: swanless is SIGKILLed and started again; its first contact
+#    carries INITIAL_CONTACT (charon's log shows it), and charon drops the stale IKE_SA at
+#    once: one IKE_SA at charon within 5 s, ping through the new CHILD_SA.
 #
 # Usage: SWANLESS=build/apps/swanless sudo -E tests/interop/swanless_resilience_restart.sh
 # Knobs: RESTART_PARTS ("a b", default both), RESTART_BACK_S.
@@ -175,6 +178,25 @@ part_b() {
   else
     fail "B: stream not back within $limit s of the kill (${back:-never} ms)"
   fi
+
+  lab_log "B: swanless crashes and comes back"
+  local clog ic_before pid=${LAB_SWL_PID[sb]}
+  clog=$(charon_log cb)
+  ic_before=$(grep -c 'IKE_AUTH request 1 \[ IDi N(INIT_CONTACT)' "$clog")
+  kill -KILL "$pid"; wait "$pid" 2>/dev/null
+  mv "$slog" "$slog.1"
+  swanless_start s sb "$LAB_DIR/sb.conf" || die "swanless restart"
+  wait_for '[ "$(swanless_sas sb)" = "1 1" ]' 15 || fail "B: swanless's new SAs not up"
+  [ "$(grep -c 'IKE_AUTH request 1 \[ IDi N(INIT_CONTACT)' "$clog")" -gt "$ic_before" ] \
+    && pass "B: restarted swanless sent INITIAL_CONTACT (first contact)" \
+    || fail "B: no INITIAL_CONTACT from the restarted swanless in charon's log"
+  if wait_for "[ \$(charon_list_sas c cb | grep -c ESTABLISHED) -eq 1 ]" 5 \
+     && grep -q "destroying duplicate IKE_SA for peer 's.swl.test', received INITIAL_CONTACT" "$clog"; then
+    pass "B: charon dropped the stale IKE_SA at once on INITIAL_CONTACT (one IKE_SA)"
+  else
+    fail "B: charon still holds the stale IKE_SA"; charon_list_sas c cb
+  fi
+  check "B: ping through the new CHILD_SA" ping_check s 10.97.0.2 3
   swanless_stop sb
   charon_stop cb
 }
