@@ -7,6 +7,11 @@
 //   outbound: TUN read batch (into buffers with ESP headroom) → flow of the inner packet
 //             → outbound SA selection by selectors → in-place ESP encap
 //             → per-socket sendmmsg batch to the SA's peer
+//   transport mode (GRE between the gateways): the overlay's outer IPv4/GRE packet → SA by
+//             selectors → ESP inserted after the IPv4 header (esp::transport); inbound the
+//             IPv4 header is rebuilt in front of the payload and handed to the overlay
+//   plain ESP (no NAT, forceencaps=no): the same stages over one raw IPPROTO_ESP socket
+//             (apps/raw_esp.h) instead of UDP/4500
 // IKE messages (UDP/500, or UDP/4500 behind the non-ESP marker) go to ike::Engine; its
 // outbox and events are drained after every call. No allocation or logging per packet:
 // drops are counted by reason and shown in `swanless status`.
@@ -28,12 +33,14 @@
 #include "apps/keylog.h"
 #include "apps/overlay.h"
 #include "apps/peers.h"
+#include "apps/raw_esp.h"
 #include "apps/secrets.h"
 #include "apps/status_view.h"
 #include "apps/udp.h"
 #include "common/log.h"
 #include "esp/ip.h"
 #include "esp/sad.h"
+#include "esp/transport.h"
 #include "esp/udp_encap.h"
 #include "ike/engine.h"
 #include "tun/device.h"
@@ -87,17 +94,22 @@ class Daemon {
   Now now() const { return ike::Clock::now(); }
 
   bool open_sockets(const std::vector<ike::PeerConfig>& peers);
+  void open_raw_esp(const std::vector<ike::PeerConfig>& peers);
   bool open_ipsec_tun(const std::vector<ike::PeerConfig>& peers);
   bool open_control();
   void arm_udp(UdpSocket* s, std::shared_ptr<asio::posix::stream_descriptor> d);
   void arm_tun();
+  void arm_raw();
   void arm_timer();
   void arm_signals();
   void accept_control();
 
   void on_udp_readable(UdpSocket& s);
-  void on_esp(std::byte* data, std::size_t len, const Endpoint& from);
-  void send_ipv4(common::MutByteSpan buf, std::size_t offset, std::size_t len);
+  void on_esp(common::MutByteSpan room, std::size_t off, std::size_t len, const esp::transport::InnerFields& outer);
+  void on_raw_readable();
+  void write_tun_batch();
+  bool send_ipv4(common::MutByteSpan buf, std::size_t offset, std::size_t len);
+  void send_esp(const OutRoute& route, common::ByteSpan esp);
   void on_tun_readable();
   void drain_engine();
   void install_child(const ike::ChildSaInstall& c);
@@ -123,6 +135,9 @@ class Daemon {
   std::vector<std::unique_ptr<UdpSocket>> sockets_;
   std::vector<std::shared_ptr<asio::posix::stream_descriptor>> socket_watch_;
   std::vector<Datagram> rx_batch_;
+  std::unique_ptr<RawEspSocket> raw_esp_;  // plain ESP; null without CAP_NET_RAW or when no conn needs it
+  std::unique_ptr<asio::posix::stream_descriptor> raw_watch_;
+  std::vector<RawPacket> raw_batch_;
 
   esp::Sad sad_;
   std::unordered_map<std::uint32_t, OutRoute> out_routes_;  // by outbound SPI
@@ -144,6 +159,7 @@ class Daemon {
   // Drops the driver decides (before/after the ESP core), by reason.
   std::uint64_t drop_no_sa_out_ = 0, drop_bad_inner_out_ = 0, drop_tun_write_ = 0, drop_esp_invalid_ = 0;
   std::uint64_t nat_keepalives_rx_ = 0;
+  std::uint64_t drop_raw_malformed_ = 0, drop_no_raw_socket_ = 0;
   bool stopping_ = false;
   std::map<std::string, std::string> peer_fingerprints_;  // what is running, for reload
 };
@@ -170,6 +186,23 @@ bool Daemon::open_sockets(const std::vector<ike::PeerConfig>& peers) {
     sockets_.push_back(std::move(s));
   }
   return true;
+}
+
+// Plain ESP needs a raw socket (CAP_NET_RAW). Only conns with forceencaps=no can use it, and
+// only when IKE finds no NAT; without the capability those conns still work through a NAT
+// or with forceencaps=yes, so a failure here is a warning, and an error at the CHILD_SA
+// that would need it (install_child).
+void Daemon::open_raw_esp(const std::vector<ike::PeerConfig>& peers) {
+  if (std::none_of(peers.begin(), peers.end(), [](const ike::PeerConfig& p) { return !p.force_encaps; })) return;
+  auto s = std::make_unique<RawEspSocket>();
+  if (auto st = s->open(); !st) {
+    LOG_WARN("%s; conns without a NAT between the peers need forceencaps=yes", st.error().detail);
+    return;
+  }
+  LOG_INFO("plain ESP (IP protocol 50) on a raw socket");
+  raw_watch_ = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(s->fd()));
+  raw_esp_ = std::move(s);
+  arm_raw();
 }
 
 // Tunnel-mode children get their local selector's host address on one TUN device, and a
@@ -287,6 +320,14 @@ void Daemon::arm_tun() {
     if (ec || stopping_) return;
     on_tun_readable();
     arm_tun();
+  });
+}
+
+void Daemon::arm_raw() {
+  raw_watch_->async_wait(asio::posix::stream_descriptor::wait_read, [this](boost::system::error_code ec) {
+    if (ec || stopping_) return;
+    on_raw_readable();
+    arm_raw();
   });
 }
 
@@ -424,6 +465,7 @@ UdpSocket* Daemon::socket_for(const Endpoint& local) {
 void Daemon::flush_sockets() {
   if (overlay_) overlay_->flush();
   for (auto& s : sockets_) s->flush();
+  if (raw_esp_) raw_esp_->flush();
 }
 
 void Daemon::drain_engine() {
@@ -506,8 +548,13 @@ void Daemon::install_child(const ike::ChildSaInstall& c) {
   ic.info.integ_key_in.clear();
   ic.info.integ_key_out.clear();
   children_[c.spi_in] = std::move(ic);
-  LOG_INFO("%s: CHILD_SA installed, %s, SPIs %08x_i %08x_o, %s", c.child_name.c_str(),
-           c.udp_encap ? "ESP in UDP" : "ESP", c.spi_in, c.spi_out, c.proposal.c_str());
+  LOG_INFO("%s: CHILD_SA installed, %s%s, SPIs %08x_i %08x_o, %s", c.child_name.c_str(),
+           c.transport ? "transport mode, " : "", c.udp_encap ? "ESP in UDP" : "plain ESP", c.spi_in, c.spi_out,
+           c.proposal.c_str());
+  if (!c.udp_encap && !raw_esp_)
+    LOG_ERROR("%s: no NAT between the peers, so ESP goes without UDP (IP protocol 50), but the raw ESP socket "
+              "could not be opened (needs CAP_NET_RAW): its packets are dropped; set forceencaps=yes or grant the "
+              "capability", c.child_name.c_str());
   if (overlay_) overlay_->on_child_up(c.child_name, now());
 }
 
@@ -549,7 +596,8 @@ void Daemon::on_udp_readable(UdpSocket& s) {
             ike_seen = true;
             continue;
           case esp::udp_encap::Kind::esp:
-            on_esp(d.data, d.len, d.remote);
+            on_esp(common::MutByteSpan(d.data - UdpSocket::kRxHeadroom, d.len + UdpSocket::kRxHeadroom),
+                   UdpSocket::kRxHeadroom, d.len, {d.remote.addr.v4_host(), d.local.addr.v4_host(), 64, 0});
             continue;
           default:
             ++drop_esp_invalid_;
@@ -559,48 +607,102 @@ void Daemon::on_udp_readable(UdpSocket& s) {
       engine_.on_datagram(d.local, d.remote, payload, t);
       ike_seen = true;
     }
-    if (!tun_out_.empty() && tun_) {
-      auto w = tun_->write_batch(tun_out_);
-      if (!w) drop_tun_write_ += tun_out_.size();
-      else if (*w < tun_out_.size()) drop_tun_write_ += tun_out_.size() - *w;
-    }
-    tun_out_.clear();
-    if (overlay_) overlay_->flush();
+    write_tun_batch();
     if (n < UdpSocket::kBatch) break;
   }
   if (ike_seen) drain_engine();
   else flush_sockets();
 }
 
-void Daemon::on_esp(std::byte* data, std::size_t len, const Endpoint& /*from*/) {
-  auto r = sad_.decap(common::MutByteSpan(data, len), now());
+// Everything decapsulated in one receive round, before the next round reuses the buffers.
+void Daemon::write_tun_batch() {
+  if (!tun_out_.empty() && tun_) {
+    auto w = tun_->write_batch(tun_out_);
+    if (!w) drop_tun_write_ += tun_out_.size();
+    else if (*w < tun_out_.size()) drop_tun_write_ += tun_out_.size() - *w;
+  }
+  tun_out_.clear();
+  if (overlay_) overlay_->flush();
+}
+
+void Daemon::on_raw_readable() {
+  for (int round = 0; round < 8; ++round) {
+    std::size_t n = raw_esp_->recv_batch(raw_batch_);
+    if (n == 0) break;
+    drop_raw_malformed_ += n - raw_batch_.size();  // cut by the buffer size
+    for (auto& p : raw_batch_) {
+      auto o = esp::transport::parse_outer(common::ByteSpan(p.data, p.len));
+      if (!o.ok) {
+        ++drop_raw_malformed_;
+        continue;
+      }
+      const auto& h = o.outer.header;
+      on_esp(common::MutByteSpan(p.data - p.headroom, p.len + p.headroom), p.headroom + o.outer.esp_offset,
+             o.outer.esp_length, {h.src, h.dst, h.ttl, 0});
+    }
+    write_tun_batch();
+    if (n < RawEspSocket::kBatch) break;
+  }
+  flush_sockets();
+}
+
+// room[off, off + len) is the ESP packet (SPI..ICV); room has writable bytes in front of it
+// for the IPv4 header a transport-mode SA's payload gets back (esp::transport).
+void Daemon::on_esp(common::MutByteSpan room, std::size_t off, std::size_t len,
+                    const esp::transport::InnerFields& outer) {
+  common::MutByteSpan pkt = room.subspan(off, len);
+  auto r = sad_.decap(pkt, now());
   if (!r.ok()) return;  // counted per SA (or by the SAD for unknown SPIs)
-  if (overlay_ && overlay_->on_inner(r.inner, now())) return;
+  common::MutByteSpan inner = r.inner;
+  const std::uint32_t spi = (std::to_integer<std::uint32_t>(pkt[0]) << 24) | (std::to_integer<std::uint32_t>(pkt[1]) << 16) |
+                            (std::to_integer<std::uint32_t>(pkt[2]) << 8) | std::to_integer<std::uint32_t>(pkt[3]);
+  if (esp::Sa* sa = sad_.find_inbound(spi); sa && sa->mode() == esp::Mode::transport) {
+    inner = esp::transport::prepend_ipv4(*sa, room, r.inner, r.next_header, outer);
+    if (inner.empty()) return;  // counted on the SA (policy, no_room)
+  }
+  if (overlay_ && overlay_->on_inner(inner, now())) return;
   if (!tun_) {
     ++drop_tun_write_;
     return;
   }
-  tun_out_.push_back(r.inner);
+  tun_out_.push_back(inner);
 }
 
 // An IPv4 packet at buf[offset, offset+len) with ESP headroom/tailroom → its outbound SA.
-void Daemon::send_ipv4(common::MutByteSpan buf, std::size_t offset, std::size_t len) {
+// False when no SA takes it (dropped and counted: nothing leaves unencrypted).
+bool Daemon::send_ipv4(common::MutByteSpan buf, std::size_t offset, std::size_t len) {
   common::ByteSpan pkt(buf.data() + offset, len);
   auto hdr = esp::ip::parse_ipv4(pkt);
   if (!hdr) {
     ++drop_bad_inner_out_;
-    return;
+    return false;
   }
   esp::Sa* sa = sad_.select_outbound(esp::ip::flow_of(*hdr, pkt));
   auto route = sa ? out_routes_.find(sa->spi()) : out_routes_.end();
   if (route == out_routes_.end()) {
     ++drop_no_sa_out_;  // fail closed: nothing leaves unencrypted
-    return;
+    return false;
   }
-  auto e = sa->encap(buf, offset, len, now());
-  if (!e.ok()) return;  // counted by the SA
-  if (UdpSocket* s = socket_for(route->second.local)) s->queue(route->second.remote, e.packet);
-  else ++drop_no_sa_out_;
+  if (sa->mode() == esp::Mode::transport) {
+    auto e = esp::transport::encap_ipv4(*sa, buf, offset, len, now());
+    if (e.ok()) send_esp(route->second, e.esp.packet);
+  } else {
+    auto e = sa->encap(buf, offset, len, now());
+    if (e.ok()) send_esp(route->second, e.packet);
+  }
+  return true;  // sent, or dropped and counted by the SA
+}
+
+// ESP in UDP from the IKE_SA's port-4500 socket, or plain ESP on the raw socket.
+void Daemon::send_esp(const OutRoute& route, common::ByteSpan esp) {
+  if (route.udp_encap) {
+    if (UdpSocket* s = socket_for(route.local)) s->queue(route.remote, esp);
+    else ++drop_no_sa_out_;
+  } else if (raw_esp_) {
+    raw_esp_->queue(route.local.addr, route.remote.addr, esp);
+  } else {
+    ++drop_no_raw_socket_;
+  }
 }
 
 void Daemon::on_tun_readable() {
@@ -710,7 +812,12 @@ nlohmann::json Daemon::status_json() {
                      {"out_no_sa", drop_no_sa_out_},
                      {"out_bad_inner", drop_bad_inner_out_},
                      {"tun_write_failed", drop_tun_write_},
-                     {"nat_keepalives_received", nat_keepalives_rx_}};
+                     {"nat_keepalives_received", nat_keepalives_rx_},
+                     {"esp_raw_received", raw_esp_ ? raw_esp_->received() : 0},
+                     {"esp_raw_sent", raw_esp_ ? raw_esp_->sent() : 0},
+                     {"esp_raw_malformed", drop_raw_malformed_},
+                     {"esp_raw_send_errors", raw_esp_ ? raw_esp_->send_errors() : 0},
+                     {"out_no_raw_socket", drop_no_raw_socket_}};
   return doc;
 }
 
@@ -762,10 +869,11 @@ int Daemon::run() {
              cfg_.setup.keylog.c_str());
   if (!open_control()) return 1;
   if (!open_sockets(built.peers)) return 1;
+  open_raw_esp(built.peers);
   if (!open_ipsec_tun(built.peers)) return 1;
   if (!cfg_.gres.empty()) {
     overlay_ = std::make_unique<Overlay>(io_, cfg_, rng_, [this](common::MutByteSpan b, std::size_t o, std::size_t l) {
-      send_ipv4(b, o, l);
+      return send_ipv4(b, o, l);
     });
     overlay_->set_rearm([this] {
       flush_sockets();

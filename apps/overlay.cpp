@@ -60,6 +60,7 @@ struct Gre {
   PcapTap pcap;
   struct Pim* pim = nullptr;
   std::uint64_t tun_write_drops = 0;
+  std::uint64_t no_sa_drops = 0;  // GRE packets with no CHILD_SA to carry them (fail closed)
 };
 
 struct Pim {
@@ -93,7 +94,7 @@ struct Overlay::Impl {
     auto outer = g.tunnel->encap(buf, offset, len);
     if (outer.empty()) return;  // counted by the tunnel
     std::size_t outer_off = static_cast<std::size_t>(outer.data() - buf.data());
-    send(buf, outer_off, outer.size());
+    if (!send(buf, outer_off, outer.size())) ++g.no_sa_drops;
   }
   void send_copy(Gre& g, common::ByteSpan inner) {
     if (inner.size() + kHeadroom + esp::Sa::kMaxTrailer > scratch.size()) return;
@@ -102,13 +103,13 @@ struct Overlay::Impl {
     send_through(g, scratch, kHeadroom, inner.size());
   }
   // Reflected keepalives and our own keepalives are already complete outer packets.
-  void send_outer(common::ByteSpan outer) {
+  void send_outer(Gre& g, common::ByteSpan outer) {
     if (outer.size() + esp::Sa::kMaxHeader + esp::Sa::kMaxTrailer > scratch.size()) return;
     std::memcpy(scratch.data() + esp::Sa::kMaxHeader, outer.data(), outer.size());
-    send(scratch, esp::Sa::kMaxHeader, outer.size());
+    if (!send(scratch, esp::Sa::kMaxHeader, outer.size())) ++g.no_sa_drops;
   }
   void drain(Gre& g) {
-    for (auto& p : g.tunnel->take_outbox()) send_outer(p);
+    for (auto& p : g.tunnel->take_outbox()) send_outer(g, p);
   }
   void drain(Pim& p) {
     for (auto& pkt : p.upstream->take_outbox()) send_copy(*p.gre, pkt);
@@ -243,6 +244,12 @@ bool Overlay::open() {
         LOG_WARN("gre %s: net.ipv4.conf.all.rp_filter=%s: multicast from sources without a route via %s "
                  "is dropped by the kernel; add the source prefix to routes= or set it to 0",
                  gc.name.c_str(), all->c_str(), gc.name.c_str());
+      // Forwarding between the site's network and the tunnel is the operator's switch, as
+      // with a kernel GRE tunnel: swanless does not flip a host-wide sysctl.
+      if (auto fwd = tun::get_ipv4_conf("all", "forwarding"); !gc.routes.empty() && fwd && *fwd != "1")
+        LOG_WARN("gre %s: routes= is set but net.ipv4.ip_forward is 0: only this host's own traffic uses the "
+                 "tunnel; set net.ipv4.ip_forward=1 to route a network through it",
+                 gc.name.c_str());
       g->watch = std::make_unique<asio::posix::stream_descriptor>(I.io, ::dup(g->dev->fd()));
       LOG_INFO("gre %s: TUN up, %s peer %s, mtu %u", gc.name.c_str(), gc.address.to_string().c_str(),
                gc.peer.to_string().c_str(), gc.mtu);
@@ -318,7 +325,7 @@ bool Overlay::on_inner(common::MutByteSpan ipv4, TimePoint now) {
     auto d = g.tunnel->decap(ipv4, now);
     switch (d.kind) {
       case gre::DecapKind::reflect:
-        I.send_outer(d.packet);
+        I.send_outer(g, d.packet);
         return true;
       case gre::DecapKind::keepalive_reply:
       case gre::DecapKind::drop:
@@ -404,6 +411,7 @@ nlohmann::json Overlay::gre_status(TimePoint now) const {
     if (g->tun_write_drops) drops["tun_write_failed"] = g->tun_write_drops;
     const auto& fx = g->fixup->counters();
     if (fx.too_big_dropped) drops["too_big_no_icmp"] = fx.too_big_dropped;
+    if (g->no_sa_drops) drops["no_sa"] = g->no_sa_drops;
     arr.push_back({{"name", g->cfg.name},
                    {"local", g->cfg.local.to_string()},
                    {"remote", g->cfg.remote.to_string()},

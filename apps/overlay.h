@@ -37,7 +37,9 @@ class Overlay {
   using TimePoint = std::chrono::steady_clock::time_point;
   // Sends an IPv4 packet through the ESP SA its addresses select. `buf` holds the packet
   // at [offset, offset+len) with ESP headroom before and tailroom after (in-place encap).
-  using SendFn = std::function<void(common::MutByteSpan buf, std::size_t offset, std::size_t len)>;
+  // False when no SA takes it: the packet is dropped (never sent in the clear) and the
+  // tunnel counts it as `no_sa`.
+  using SendFn = std::function<bool(common::MutByteSpan buf, std::size_t offset, std::size_t len)>;
 
   Overlay(boost::asio::io_context& io, const Config& cfg, common::crypto::Random& rng, SendFn send);
   ~Overlay();

@@ -51,7 +51,7 @@ common::Status UdpSocket::open(const common::Endpoint& bind_to, bool reuse_port)
   rx_buf_.resize(kBatch * kBufSize);
   tx_buf_.resize(kBatch * kBufSize);
   for (std::size_t i = 0; i < kBatch; ++i) {
-    rx_iov_[i] = {rx_buf_.data() + i * kBufSize, kBufSize};
+    rx_iov_[i] = {rx_buf_.data() + i * kBufSize + kRxHeadroom, kBufSize - kRxHeadroom};
     tx_iov_[i] = {tx_buf_.data() + i * kBufSize, 0};
   }
   return {};
@@ -122,22 +122,29 @@ void UdpSocket::queue2(const common::Endpoint& to, common::ByteSpan a, common::B
   commit_send(a.size() + b.size(), to);
 }
 
-std::size_t UdpSocket::flush() {
-  std::size_t sent = 0, refused = 0;
-  while (sent < tx_count_) {
-    int n = ::sendmmsg(fd_, tx_msgs_.data() + sent, static_cast<unsigned>(tx_count_ - sent), 0);
+BatchSent send_all(int fd, mmsghdr* msgs, std::size_t count) {
+  BatchSent r;
+  std::size_t done = 0;
+  while (done < count) {
+    int n = ::sendmmsg(fd, msgs + done, static_cast<unsigned>(count - done), 0);
     if (n < 0) {
       if (errno == EINTR) continue;
       // Skip the datagram the kernel refused (e.g. no route, EAGAIN on a full buffer).
-      ++refused;
-      ++sent;
+      ++r.refused;
+      ++done;
       continue;
     }
-    sent += static_cast<std::size_t>(n);
+    done += static_cast<std::size_t>(n);
+    r.sent += static_cast<std::size_t>(n);
   }
+  return r;
+}
+
+std::size_t UdpSocket::flush() {
+  auto r = send_all(fd_, tx_msgs_.data(), tx_count_);
   tx_count_ = 0;
-  send_errors_ += refused;
-  return refused;
+  send_errors_ += r.refused;
+  return r.refused;
 }
 
 }  // namespace apps

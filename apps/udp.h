@@ -28,6 +28,9 @@ class UdpSocket {
  public:
   static constexpr std::size_t kBatch = 64;
   static constexpr std::size_t kBufSize = 65536 + 64;
+  // Writable bytes in front of every received datagram: room for the IPv4 header that a
+  // transport-mode ESP payload gets back after decryption (esp/transport.h).
+  static constexpr std::size_t kRxHeadroom = 32;
 
   UdpSocket() = default;
   ~UdpSocket();
@@ -73,6 +76,13 @@ class UdpSocket {
   std::size_t tx_count_ = 0;
   std::uint64_t send_errors_ = 0;
 };
+
+// sendmmsg until each of msgs[0, count) has gone or been refused by the kernel (one refused
+// message, e.g. no route or a full buffer, is skipped and the rest still go).
+struct BatchSent {
+  std::size_t sent = 0, refused = 0;
+};
+BatchSent send_all(int fd, mmsghdr* msgs, std::size_t count);
 
 sockaddr_in to_sockaddr(const common::Endpoint& e);
 common::Endpoint from_sockaddr(const sockaddr_in& s);
