@@ -159,7 +159,7 @@ class Daemon {
   // Drops the driver decides (before/after the ESP core), by reason.
   std::uint64_t drop_no_sa_out_ = 0, drop_bad_inner_out_ = 0, drop_tun_write_ = 0, drop_esp_invalid_ = 0;
   std::uint64_t nat_keepalives_rx_ = 0;
-  std::uint64_t drop_raw_malformed_ = 0, drop_no_raw_socket_ = 0;
+  std::uint64_t drop_raw_malformed_ = 0, drop_no_raw_socket_ = 0, drop_transport_not_gre_ = 0;
   bool stopping_ = false;
   std::map<std::string, std::string> peer_fingerprints_;  // what is running, for reload
 };
@@ -659,6 +659,9 @@ void Daemon::on_esp(common::MutByteSpan room, std::size_t off, std::size_t len,
   if (esp::Sa* sa = sad_.find_inbound(spi); sa && sa->mode() == esp::Mode::transport) {
     inner = esp::transport::prepend_ipv4(*sa, room, r.inner, r.next_header, outer);
     if (inner.empty()) return;  // counted on the SA (policy, no_room)
+    // Transport mode carries the gre sections' packets; nothing else goes to the host.
+    if (!overlay_ || !overlay_->on_inner(inner, now())) ++drop_transport_not_gre_;
+    return;
   }
   if (overlay_ && overlay_->on_inner(inner, now())) return;
   if (!tun_) {
@@ -817,7 +820,8 @@ nlohmann::json Daemon::status_json() {
                      {"esp_raw_sent", raw_esp_ ? raw_esp_->sent() : 0},
                      {"esp_raw_malformed", drop_raw_malformed_},
                      {"esp_raw_send_errors", raw_esp_ ? raw_esp_->send_errors() : 0},
-                     {"out_no_raw_socket", drop_no_raw_socket_}};
+                     {"out_no_raw_socket", drop_no_raw_socket_},
+                     {"in_transport_not_gre", drop_transport_not_gre_}};
   return doc;
 }
 

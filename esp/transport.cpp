@@ -54,7 +54,9 @@ Encap encap_ipv4(Sa& sa, common::MutByteSpan buf, std::size_t offset, std::size_
   };
   if (offset > buf.size() || length > buf.size() - offset) return fail(Drop::no_room);
   auto h = ip::parse_ipv4(buf.subspan(offset, length));
-  if (!h || h->is_fragment() || h->total_length <= h->header_length) return fail(Drop::bad_inner);
+  // Protocol 59 would reach the peer as an ESP dummy packet (RFC 4303 §2.6) and be dropped.
+  if (!h || h->is_fragment() || h->total_length <= h->header_length || h->protocol == ip::kProtoNone)
+    return fail(Drop::bad_inner);
   const std::size_t ihl = h->header_length;
   const std::size_t payload = h->total_length - ihl;
   const std::size_t hdr = sa.header_size();

@@ -38,7 +38,8 @@ struct [[nodiscard]] Encap {
 };
 
 // buf[offset, offset + length) is an IPv4 packet; sa is an outbound transport-mode SA.
-// Drops (counted on sa): bad_inner (not IPv4, a fragment, header only), no_room.
+// Drops (counted on sa): bad_inner (not IPv4, a fragment, header only, protocol 59 which
+// the receiver would take for a dummy packet), no_room.
 Encap encap_ipv4(Sa& sa, common::MutByteSpan buf, std::size_t offset, std::size_t length, TimePoint now);
 
 // Why a raw-socket packet was not handed to ESP.

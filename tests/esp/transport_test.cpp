@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "esp/sad.h"
 #include "esp/transport.h"
 #include "esp_test_util.h"
 #include "gre/pcap_util.h"
@@ -202,6 +203,12 @@ TEST_CASE("transport mode encap refuses what it cannot protect", "[esp][transpor
       CHECK(e.esp.drop == Drop::bad_inner);
     }
   }
+  SECTION("protocol 59: the peer would take it for a dummy packet") {
+    Bytes none = gre;
+    none[9] = std::byte{59};
+    Out o = place(none);
+    CHECK(esp::transport::encap_ipv4(*p.out, o.buf, o.offset, none.size(), t(1)).esp.drop == Drop::bad_inner);
+  }
   SECTION("not IPv4") {
     Bytes v6 = gre;
     v6[0] = std::byte{0x60};
@@ -306,4 +313,27 @@ TEST_CASE("transport mode on the wire, decrypted by tshark", "[esp][transport][t
       CHECK(out.find("Good: True") != std::string::npos);  // ICV / tag checked
     }
   }
+}
+
+TEST_CASE("transport SA with GRE selectors: only GRE between the two gateways selects it", "[esp][transport]") {
+  esp::Sad sad;
+  CounterRandom rng;
+  Keys k = keys_for(suites()[2]);
+  auto cfg = config_for(suites()[2], k, esp::Direction::outbound, Mode::transport, false, 0x1001);
+  cfg.local_ts = {host("198.51.100.1", kGre)};
+  cfg.remote_ts = {host("192.0.2.2", kGre)};
+  auto sa = esp::Sa::create(cfg, rng);
+  REQUIRE(sa);
+  REQUIRE(sad.add_outbound(std::move(sa.value())));
+  auto select = [&](const char* src, const char* dst, std::uint8_t proto) {
+    const Bytes pkt = ipv4_packet(v4(src), v4(dst), proto, 1000, 2000, 8);
+    auto h = esp::ip::parse_ipv4(pkt);
+    REQUIRE(h);
+    return sad.select_outbound(esp::ip::flow_of(*h, pkt));
+  };
+  CHECK(select("198.51.100.1", "192.0.2.2", kGre) != nullptr);
+  CHECK(select("198.51.100.1", "192.0.2.2", 17) == nullptr);   // other traffic of the gateways
+  CHECK(select("198.51.100.1", "192.0.2.2", 50) == nullptr);
+  CHECK(select("198.51.100.1", "192.0.2.3", kGre) == nullptr);  // GRE to someone else
+  CHECK(select("198.51.100.9", "192.0.2.2", kGre) == nullptr);  // GRE from another address
 }

@@ -1,0 +1,254 @@
+#!/usr/bin/env bash
+# Site to site: two private networks joined by GRE protected by IPsec transport mode with
+# RSA keys, two swanless gateways (examples/gre-transport.conf, issue 5):
+#
+#   neta 10.0.0.2 ── 10.0.0.1 gwa 198.51.100.1 ── underlay router ── 192.0.2.2 gwb 10.0.1.1 ── 10.0.1.2 netb
+#                    (swanless, greB 172.16.0.1)    (ulp: routes,       (swanless, greB 172.16.0.2)
+#                                                    uln: MASQUERADE)
+#
+# Variant plain: gwa initiates (auto=start, right=192.0.2.2), no NAT: IKE on UDP 500, ESP
+#   as IP protocol 50 (raw socket). Variant nat: the underlay router masquerades gwb; gwb
+#   initiates, gwa accepts right=%any with rightsubnet=192.0.2.2/32[gre]: NAT found, IKE
+#   and ESP move to UDP 4500 (ESP in UDP, transport mode).
+# Each variant: CHILD_SA in transport mode with the GRE selectors, ping and iperf3 TCP
+# neta <-> netb through the tunnel; a capture on gwa's underlay link shows only ESP (or
+# UDP 500/4500), never GRE or inner 10.0.x traffic in the clear, and tshark with swanless's
+# keylog finds the GRE and the inner traffic inside the ESP. Plain variant also: after
+# `swanless down greB` nothing of the tunnel leaves gwa while neta keeps pinging, and the
+# drops are counted in status.
+#
+# Forwarding between the site network and greB is the operator's job (docs/CONFIG.md):
+# net.ipv4.ip_forward=1 is set here in both gateways.
+# Usage: SWANLESS=build/apps/swanless sudo -E tests/lab/test_site_to_site.sh
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../interop/lib.sh"
+SWANLESS=${SWANLESS:-$here/../../build/apps/swanless}
+SWANLESS=$(readlink -f "$SWANLESS")
+[ -x "$SWANLESS" ] || { echo "no swanless binary at $SWANLESS"; exit 1; }
+
+GWA=198.51.100.1 GWB=192.0.2.2
+NETA_HOST=10.0.0.2 NETB_HOST=10.0.1.2
+
+lab_init sts
+for n in neta gwa gwb netb; do ns_create $n || die "namespace $n"; done
+link_ns neta n0 $NETA_HOST/24 gwa a0 10.0.0.1/24 || die "veth neta-gwa"
+link_ns gwb b0 10.0.1.1/24 netb n0 $NETB_HOST/24 || die "veth gwb-netb"
+ns_route neta 10.0.1.0/24 via 10.0.0.1
+ns_route netb 10.0.0.0/24 via 10.0.1.1
+for n in gwa gwb; do nsx $n sysctl -qw net.ipv4.ip_forward=1 || die "ip_forward in $n"; done
+
+# underlay NAME [nat]: a router namespace between the gateways (a fresh one per variant,
+# so no connection-tracking state carries over from the other variant).
+underlay() {
+  local r=$1
+  ns_create "$r" || return 1
+  link_ns gwa a1 $GWA/24 "$r" u1 198.51.100.254/24 || return 1
+  link_ns "$r" u2 192.0.2.254/24 gwb b1 $GWB/24 || return 1
+  ns_route gwa 192.0.2.0/24 via 198.51.100.254 || return 1
+  ns_route gwb 198.51.100.0/24 via 192.0.2.254 || return 1
+  nsx "$r" sysctl -qw net.ipv4.ip_forward=1 || return 1
+  if [ "${2:-}" = nat ]; then
+    nsx "$r" iptables -t nat -A POSTROUTING -s 192.0.2.0/24 -o u1 -j MASQUERADE || return 1
+  fi
+}
+
+# --- RSA host keys made by swanless keygen, public halves by showkey --pem ---
+K=$LAB_DIR/keys
+mkdir -p "$K"
+for gw in gwa gwb; do
+  "$SWANLESS" keygen --bits 2048 -o "$K/$gw.key" >"$K/$gw.keygen.out" 2>&1 || die "keygen $gw: $(cat "$K/$gw.keygen.out")"
+  "$SWANLESS" showkey "$K/$gw.key" --pem | sed -n '/-----BEGIN PUBLIC KEY-----/,/-----END PUBLIC KEY-----/p' \
+    | sed 's/^[[:space:]]*//' >"$K/$gw.pub" || die "showkey $gw"
+  [ -s "$K/$gw.pub" ] || die "showkey --pem $gw printed no public key"
+done
+
+# conf GW VARIANT: write $LAB_DIR/GW.VARIANT.conf (+ .secrets), modelled on
+# examples/gre-transport.conf.
+conf() {
+  local gw=$1 v=$2 me peer right other auto rightsel addr peer_in routes
+  if [ "$gw" = gwa ]; then
+    me=$GWA peer=$GWB other=gwb addr=172.16.0.1/30 peer_in=172.16.0.2 routes=10.0.1.0/24
+    if [ "$v" = plain ]; then right="right=$GWB" auto=start rightsel="rightprotoport=gre"
+    else right="right=%any" auto=add rightsel="rightsubnet=$GWB/32[gre]"; fi
+  else
+    me=$GWB peer=$GWA other=gwa addr=172.16.0.2/30 peer_in=172.16.0.1 routes=10.0.0.0/24
+    right="right=$GWA" rightsel="rightprotoport=gre"
+    if [ "$v" = plain ]; then auto=add; else auto=start; fi
+  fi
+  local f=$LAB_DIR/$gw.$v
+  cat >"$f.conf" <<CONF
+config setup
+    socket=$f.sock
+    keylog=$f.keys
+
+conn greB
+    keyexchange=ikev2
+    type=transport
+    left=$me
+    leftprotoport=gre
+    $right
+    $rightsel
+    authby=rsasig
+    leftpubkey=$K/$gw.pub
+    rightpubkey=$K/$other.pub
+    auto=$auto
+
+gre greB
+    conn=greB
+    local=$me
+    remote=$peer
+    address=$addr
+    peer=$peer_in
+    mtu=1400
+    routes=$routes
+    keepalive=10s
+CONF
+  printf ': RSA %s\n' "$K/$gw.key" >"$f.secrets"
+  chmod 600 "$f.secrets"
+}
+
+declare -A SWL_PID=()
+# swl_start GW VARIANT: run swanless in GW's namespace, wait for its control socket.
+swl_start() {
+  local gw=$1 v=$2 f=$LAB_DIR/$1.$2
+  lab_bg "$gw" "$f.log" "$SWANLESS" run -c "$f.conf"
+  SWL_PID[$gw]=$LAB_BG_PID
+  wait_for "[ -S $f.sock ] || ! kill -0 $LAB_BG_PID" 10 && [ -S "$f.sock" ] || { cat "$f.log" >&2; return 1; }
+}
+swl_stop() {
+  local gw=$1
+  [ -n "${SWL_PID[$gw]:-}" ] && _lab_end_pid "${SWL_PID[$gw]}" 5
+  unset "SWL_PID[$gw]"
+}
+# st GW VARIANT: `swanless status` (the text an operator reads; cheap to poll).
+st() { nsx "$1" "$SWANLESS" status --socket "$LAB_DIR/$1.$2.sock" 2>/dev/null; }
+installed() { st "$1" "$2" | grep -qE '^greB\{[0-9]+\}: +INSTALLED'; }
+# counter GW VARIANT LINE_PREFIX NAME: the number after NAME in a "...: dropped: a 1, b 2"
+# or "Counters: ..." line (0 when absent).
+counter() {
+  local v; v=$(st "$1" "$2" | grep -E "^$3" | grep -oE "(^|[ ,:])$4 [0-9]+" | grep -oE '[0-9]+$' | head -n 1)
+  echo "${v:-0}"
+}
+
+# variant NAME: one full run of the scenario.
+variant() {
+  local v=$1 ul
+  echo "--- variant $v"
+  if [ "$v" = plain ]; then ul=ulp; underlay ulp || die "underlay $v"
+  else ul=uln; underlay uln nat || die "underlay $v"; fi
+  check "$v: underlay ping gwa -> gwb" ping_check gwa $GWB 2
+  conf gwa "$v"
+  conf gwb "$v"
+  # Two captures on gwa's underlay link: set-up and pings (decrypted with the keylog), and
+  # the bulk transfer (counted without keys: decrypting it costs more time than it tells).
+  local cap=$LAB_DIR/underlay.$v.pcap bulk=$LAB_DIR/bulk.$v.pcap
+  capture_start gwa a1 "$cap" || die "capture $v"
+  swl_start gwb "$v" || die "$v: swanless gwb start"
+  swl_start gwa "$v" || die "$v: swanless gwa start"
+  if wait_for "installed gwa $v && installed gwb $v" 20; then
+    pass "$v: CHILD_SA installed at both gateways"
+  else
+    fail "$v: CHILD_SA not installed"; st gwa "$v"; tail -n 30 "$LAB_DIR/gwa.$v.log" "$LAB_DIR/gwb.$v.log"; return 1
+  fi
+  local status want="ESP SPIs"
+  [ "$v" = nat ] && want="ESP in UDP SPIs"
+  status=$(st gwa "$v")
+  grep -qE "^greB\{[0-9]+\}: +INSTALLED, TRANSPORT, reqid [0-9]+, $want" <<<"$status" \
+    && pass "$v: status shows transport mode, ${want% SPIs}" || fail "$v: status: $(grep -E '^greB\{' <<<"$status" | head -n 1)"
+  grep -qF "$GWA/32[gre] === $GWB/32[gre]" <<<"$status" && pass "$v: selectors are GRE between the gateways" \
+    || fail "$v: selectors: $(grep -E '===' <<<"$status")"
+  grep -q "authentication of .* with RSA signature successful" "$LAB_DIR/gwa.$v.log" \
+    && pass "$v: gwa verified gwb's RSA signature" || fail "$v: no RSA authentication logged at gwa"
+
+  check "$v: ping neta -> netb through GRE over transport-mode ESP" ping_check neta $NETB_HOST 10 9
+  check "$v: ping netb -> neta" ping_check netb $NETA_HOST 5 4
+  capture_stop "$cap"
+  capture_start gwa a1 "$bulk" || die "capture $v"
+  local rate
+  if rate=$(LAB_IPERF_PORT=5201 iperf3_tcp netb $NETB_HOST neta 3); then
+    pass "$v: iperf3 TCP neta -> netb: $rate Mbit/s"
+  else
+    fail "$v: iperf3 TCP neta -> netb"
+  fi
+  capture_stop "$bulk"
+  # --- room for the site-to-site fix-up checks (MSS clamping, PMTU) ---
+
+  # What went over gwa's underlay link, without keys: no GRE and no 10.0.x in the clear,
+  # nothing but ESP and IKE; plain ESP or ESP in UDP as the variant wants.
+  local f
+  for f in "$cap" "$bulk"; do
+    local c; c=$(tshark_counts "$f" "gre" "ip.addr==10.0.0.0/16" "ip.proto==50" "udp.port==4500 && esp" "udp.port==500" \
+      "ip && !(esp || udp.port==500 || udp.port==4500)")
+    read -r n_gre n_inner n_esp n_esp_udp n_500 n_other <<<"$c"
+    echo "$v: $(basename "$f"): gre=$n_gre inner=$n_inner plain_esp=$n_esp esp_in_udp=$n_esp_udp udp500=$n_500 other=$n_other"
+    [ "${n_gre:-x}" = 0 ] && [ "${n_inner:-x}" = 0 ] && [ "${n_other:-x}" = 0 ] \
+      && pass "$v: $(basename "$f"): only ESP and IKE on the underlay, no GRE or inner traffic in the clear" \
+      || fail "$v: $(basename "$f"): clear traffic on the underlay (gre=$n_gre inner=$n_inner other=$n_other)"
+    if [ "$v" = plain ]; then
+      [ "${n_esp:-0}" -gt 10 ] && [ "${n_esp_udp:-x}" = 0 ] \
+        && pass "$v: $(basename "$f"): plain ESP (IP protocol 50), nothing in UDP 4500" \
+        || fail "$v: $(basename "$f"): want plain ESP only (plain=$n_esp in_udp=$n_esp_udp)"
+    else
+      [ "${n_esp_udp:-0}" -gt 10 ] && [ "${n_esp:-x}" = 0 ] \
+        && pass "$v: $(basename "$f"): ESP in UDP 4500 through the NAT, no plain ESP" \
+        || fail "$v: $(basename "$f"): want ESP in UDP only (plain=$n_esp in_udp=$n_esp_udp)"
+    fi
+  done
+  local raw; raw=$(counter gwa "$v" Counters esp_raw_received)
+  if [ "$v" = plain ]; then
+    grep -q "plain ESP (IP protocol 50) on a raw socket" "$LAB_DIR/gwa.$v.log" && [ "$raw" -gt 1000 ] \
+      && pass "$v: gwa received $raw ESP packets on its raw socket" || fail "$v: raw socket: $raw packets"
+  else
+    grep -q "local host is behind NAT" "$LAB_DIR/gwb.$v.log" && pass "$v: gwb saw its NAT" || fail "$v: gwb did not detect the NAT"
+  fi
+  # With swanless's keylog, tshark opens the ESP: GRE inside, the hosts' traffic inside that.
+  # (Only decryption and ICVs count here: tshark's heuristics may misread a decrypted payload.)
+  local sum; sum=$(tshark_check_decrypt "$cap" "$LAB_DIR/gwa.$v.keys" | head -n 1)
+  echo "$sum"
+  local n_e n_d n_g n_b
+  n_e=$(grep -oE ' esp=[0-9]+' <<<"$sum" | grep -oE '[0-9]+'); n_d=$(grep -oE 'esp_decrypted=[0-9]+' <<<"$sum" | grep -oE '[0-9]+')
+  n_g=$(grep -oE 'icv_good=[0-9]+' <<<"$sum" | grep -oE '[0-9]+'); n_b=$(grep -oE 'icv_bad=[0-9]+' <<<"$sum" | grep -oE '[0-9]+')
+  [ "${n_e:-0}" -gt 10 ] && [ "$n_d" = "$n_e" ] && [ "$n_g" = "$n_e" ] && [ "$n_b" = 0 ] && grep -q "malformed=0" <<<"$sum" \
+    && pass "$v: tshark decrypts all $n_e ESP packets with swanless's keylog, every ICV good" \
+    || fail "$v: tshark decryption: $sum"
+  local in_gre; in_gre=$(tshark_count "$cap" "esp && gre && icmp && ip.addr==$NETB_HOST" "$LAB_DIR/gwa.$v.keys")
+  [ "${in_gre:-0}" -ge 20 ] && pass "$v: inside the ESP: GRE carrying the neta <-> netb pings ($in_gre packets)" \
+    || fail "$v: decrypted capture has no GRE with the hosts' pings ($in_gre)"
+
+  if [ "$v" = plain ]; then fail_closed "$v"; fi
+  swl_stop gwa
+  swl_stop gwb
+  # SIGTERM sent the IKE DELETE; the greB devices went with the processes.
+  ! nsx gwa ip link show greB >/dev/null 2>&1 && pass "$v: greB removed at exit" || fail "$v: greB still there"
+  ip netns del "$(lab_ns $ul)"
+}
+
+# fail_closed VARIANT: `swanless down greB` at gwa; neta keeps pinging; nothing of the
+# tunnel leaves gwa, what is dropped is counted.
+fail_closed() {
+  local v=$1 cap=$LAB_DIR/down.$1.pcap
+  nsx gwa "$SWANLESS" down greB --socket "$LAB_DIR/gwa.$v.sock" >/dev/null 2>&1 || fail "$v: swanless down greB"
+  if wait_for "! installed gwa $v && ! installed gwb $v" 10; then
+    pass "$v: after 'swanless down greB' neither gateway has the CHILD_SA"
+  else
+    fail "$v: CHILD_SA still installed after down"
+  fi
+  local before; before=$(counter gwa "$v" "greB: dropped" no_sa)
+  capture_start gwa a1 "$cap" || { fail "$v: capture after down"; return; }
+  if ping_check neta $NETB_HOST 15 1; then fail "$v: ping got through with no SA"; else pass "$v: pings keep trying, none answered"; fi
+  ping_check gwa $GWB 2 >/dev/null  # the gateways still talk (and prove the capture sees the link)
+  capture_stop "$cap"
+  local frames leaked
+  frames=$(tshark -n -r "$cap" 2>/dev/null | wc -l)
+  leaked=$(tshark -n -r "$cap" -Y "gre || esp || udp.port==4500 || ip.addr==10.0.0.0/16" 2>/dev/null | wc -l)
+  [ "$frames" -ge 4 ] && [ "$leaked" = 0 ] \
+    && pass "$v: after down the underlay shows no GRE, no ESP, no inner traffic ($frames frames in all)" \
+    || fail "$v: after down $leaked of $frames frames carried tunnel traffic"
+  local after; after=$(counter gwa "$v" "greB: dropped" no_sa)
+  [ "$after" -ge $((before + 15)) ] && pass "$v: status counts the GRE packets dropped with no SA: greB no_sa $before -> $after" \
+    || fail "$v: no_sa drops $before -> $after"
+}
+
+variant plain
+variant nat
+lab_summary
