@@ -79,7 +79,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const bool sum_ok_before = parsed.ok() && parsed->header.protocol == gre::kIpProtoTcp && tcp_sum(*parsed) == 0xffff;
   const gre::MssClamp r = gre::clamp_mss(common::MutByteSpan(pkt.data(), pkt.size()), limit);
   if (r != gre::MssClamp::clamped) {
-    check(std::memcmp(pkt.data(), in.data(), in.size()) == 0);
+    check(std::equal(pkt.begin(), pkt.end(), in.begin(), in.end()));
   } else {
     check(had_mss && max_mss(in) > limit);
     std::uint16_t mss_after = 0;
