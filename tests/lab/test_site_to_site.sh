@@ -16,6 +16,9 @@
 # keylog finds the GRE and the inner traffic inside the ESP. Plain variant also: after
 # `swanless down greB` nothing of the tunnel leaves gwa while neta keeps pinging, and the
 # drops are counted in status.
+# Variant nocap: gwa without CAP_NET_RAW (setpriv): a warning naming the capability, an
+#   error when the plain-ESP CHILD_SA comes up, drops counted (out_no_raw_socket), swanless
+#   keeps running; with forceencaps=yes the same gateway works through ESP in UDP.
 #
 # Forwarding between the site network and greB is the operator's job (docs/CONFIG.md):
 # net.ipv4.ip_forward=1 is set here in both gateways.
@@ -68,12 +71,12 @@ conf() {
   local gw=$1 v=$2 me peer right other auto rightsel addr peer_in routes
   if [ "$gw" = gwa ]; then
     me=$GWA peer=$GWB other=gwb addr=172.16.0.1/30 peer_in=172.16.0.2 routes=10.0.1.0/24
-    if [ "$v" = plain ]; then right="right=$GWB" auto=start rightsel="rightprotoport=gre"
+    if [ "$v" != nat ]; then right="right=$GWB" auto=start rightsel="rightprotoport=gre"
     else right="right=%any" auto=add rightsel="rightsubnet=$GWB/32[gre]"; fi
   else
     me=$GWB peer=$GWA other=gwa addr=172.16.0.2/30 peer_in=172.16.0.1 routes=10.0.0.0/24
     right="right=$GWA" rightsel="rightprotoport=gre"
-    if [ "$v" = plain ]; then auto=add; else auto=start; fi
+    if [ "$v" != nat ]; then auto=add; else auto=start; fi
   fi
   local f=$LAB_DIR/$gw.$v
   cat >"$f.conf" <<CONF
@@ -92,6 +95,7 @@ conn greB
     leftpubkey=$K/$gw.pub
     rightpubkey=$K/$other.pub
     auto=$auto
+    forceencaps=${FORCEENCAPS:-no}
 
 gre greB
     conn=greB
@@ -108,10 +112,12 @@ CONF
 }
 
 declare -A SWL_PID=()
-# swl_start GW VARIANT: run swanless in GW's namespace, wait for its control socket.
+# swl_start GW VARIANT [WRAPPER...]: run swanless in GW's namespace (through WRAPPER, e.g.
+# setpriv), wait for its control socket.
 swl_start() {
   local gw=$1 v=$2 f=$LAB_DIR/$1.$2
-  lab_bg "$gw" "$f.log" "$SWANLESS" run -c "$f.conf"
+  shift 2
+  lab_bg "$gw" "$f.log" "$@" "$SWANLESS" run -c "$f.conf"
   SWL_PID[$gw]=$LAB_BG_PID
   wait_for "[ -S $f.sock ] || ! kill -0 $LAB_BG_PID" 10 && [ -S "$f.sock" ] || { cat "$f.log" >&2; return 1; }
 }
@@ -249,6 +255,50 @@ fail_closed() {
     || fail "$v: no_sa drops $before -> $after"
 }
 
+# nocap: gwa runs without CAP_NET_RAW. With no NAT and forceencaps=no the CHILD_SA comes up
+# but cannot carry plain ESP: swanless says so (naming the capability), keeps serving, and
+# drops and counts what it cannot send; nothing leaves in the clear. With forceencaps=yes
+# the same gateway works through ESP in UDP.
+nocap() {
+  local v=nocap cap=$LAB_DIR/nocap.pcap
+  echo "--- variant $v: gwa without CAP_NET_RAW"
+  underlay ulc || die "underlay $v"
+  conf gwa $v
+  conf gwb $v
+  capture_start gwa a1 "$cap" || die "capture $v"
+  swl_start gwb $v || die "$v: swanless gwb start"
+  swl_start gwa $v setpriv --bounding-set -net_raw || die "$v: swanless gwa start"
+  local caps; caps=$(grep -E '^CapEff' "/proc/${SWL_PID[gwa]}/status" | awk '{ print $2 }')
+  echo "$v: gwa CapEff $caps"
+  wait_log "$LAB_DIR/gwa.$v.log" "permission denied, needs CAP_NET_RAW" 5 && pass "$v: start-up warning names CAP_NET_RAW" \
+    || fail "$v: no CAP_NET_RAW warning: $(head -n 5 "$LAB_DIR/gwa.$v.log")"
+  if wait_for "installed gwa $v && installed gwb $v" 20; then pass "$v: IKE still works (UDP 500), CHILD_SA installed"
+  else fail "$v: CHILD_SA not installed"; fi
+  wait_log "$LAB_DIR/gwa.$v.log" "greB: no NAT .*could not be opened \(needs CAP_NET_RAW\)" 5 \
+    && pass "$v: the CHILD_SA that needs plain ESP logs the error" || fail "$v: no error at CHILD_SA install"
+  if ping_check neta $NETB_HOST 5 1; then fail "$v: ping got through without plain ESP"; else pass "$v: pings fail, as they must"; fi
+  local n; n=$(counter gwa $v Counters out_no_raw_socket)
+  [ "$n" -ge 5 ] && pass "$v: status counts out_no_raw_socket $n" || fail "$v: out_no_raw_socket $n"
+  kill -0 "${SWL_PID[gwa]}" 2>/dev/null && pass "$v: swanless keeps running" || fail "$v: swanless exited"
+  swl_stop gwa
+  FORCEENCAPS=yes conf gwa $v
+  swl_start gwa $v setpriv --bounding-set -net_raw || die "$v: swanless gwa restart"
+  if wait_for "st gwa $v | grep -qE '^greB\{[0-9]+\}: +INSTALLED, TRANSPORT, .*ESP in UDP'" 20; then
+    pass "$v: with forceencaps=yes the same gateway uses ESP in UDP"
+  else fail "$v: no ESP-in-UDP CHILD_SA with forceencaps=yes"; fi
+  check "$v: ping neta -> netb through ESP in UDP without CAP_NET_RAW" ping_check neta $NETB_HOST 5 4
+  capture_stop "$cap"
+  local c; c=$(tshark_counts "$cap" "gre" "ip.addr==10.0.0.0/16" "udp.port==4500 && esp")
+  read -r n_gre n_inner n_esp_udp <<<"$c"
+  [ "${n_gre:-x}" = 0 ] && [ "${n_inner:-x}" = 0 ] && [ "${n_esp_udp:-0}" -gt 0 ] \
+    && pass "$v: no GRE or inner traffic in the clear; ESP in UDP once forced ($n_esp_udp)" \
+    || fail "$v: underlay gre=$n_gre inner=$n_inner esp_in_udp=$n_esp_udp"
+  swl_stop gwa
+  swl_stop gwb
+  ip netns del "$(lab_ns ulc)"
+}
+
 variant plain
 variant nat
+nocap
 lab_summary
