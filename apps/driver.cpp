@@ -427,6 +427,7 @@ void Daemon::reload() {
   // Keep the routes of the running conns; add what new conns need.
   cfg_.conns = next.conns;
   if (!open_ipsec_tun(built.peers)) LOG_ERROR("reload: TUN set-up for new conns failed");
+  if (!raw_esp_) open_raw_esp(built.peers);  // a new conn may need plain ESP
   for (auto& p : built.peers) {
     auto old = peer_fingerprints_.find(p.name);
     if (old != peer_fingerprints_.end() && old->second == fps[p.name]) {
