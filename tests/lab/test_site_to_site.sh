@@ -19,6 +19,9 @@
 # Variant nocap: gwa without CAP_NET_RAW (setpriv): a warning naming the capability, an
 #   error when the plain-ESP CHILD_SA comes up, drops counted (out_no_raw_socket), swanless
 #   keeps running; with forceencaps=yes the same gateway works through ESP in UDP.
+# Fix-ups (marked blocks): SYNs in both directions arrive with MSS clamped to 1360 (greB
+# mtu 1400 - 40), no IP fragments on the underlay during iperf3, and a DF ping one byte
+# over the tunnel MTU gets ICMP frag-needed with MTU 1400.
 #
 # Forwarding between the site network and greB is the operator's job (docs/CONFIG.md):
 # net.ipv4.ip_forward=1 is set here in both gateways.
@@ -170,6 +173,11 @@ variant() {
   check "$v: ping netb -> neta" ping_check netb $NETA_HOST 5 4
   capture_stop "$cap"
   capture_start gwa a1 "$bulk" || die "capture $v"
+  # --- fix-ups (issue 5 item 4): capture the hosts' links during the transfer ---
+  local syn_b=$LAB_DIR/syn_netb.$v.pcap syn_a=$LAB_DIR/syn_neta.$v.pcap
+  capture_start netb n0 "$syn_b" "tcp[tcpflags] & tcp-syn != 0" || die "capture netb $v"
+  capture_start neta n0 "$syn_a" "tcp[tcpflags] & tcp-syn != 0" || die "capture neta $v"
+  # --- end fix-ups ---
   local rate
   if rate=$(LAB_IPERF_PORT=5201 iperf3_tcp netb $NETB_HOST neta 3); then
     pass "$v: iperf3 TCP neta -> netb: $rate Mbit/s"
@@ -177,7 +185,40 @@ variant() {
     fail "$v: iperf3 TCP neta -> netb"
   fi
   capture_stop "$bulk"
-  # --- room for the site-to-site fix-up checks (MSS clamping, PMTU) ---
+  # --- fix-ups (issue 5 item 4): MSS clamping, no fragments, path MTU discovery ---
+  # greB's mtu is 1400, so both gateways clamp SYNs to MSS 1360 (mtu - 40); the hosts
+  # offer 1460 (their links are 1500).
+  capture_stop "$syn_b"
+  capture_stop "$syn_a"
+  local syn='tcp.flags.syn == 1 && tcp.flags.ack == 0' synack='tcp.flags.syn == 1 && tcp.flags.ack == 1'
+  local b_syn b_syn_mss a_synack a_synack_mss a_syn1460 n_frag clamp
+  read -r b_syn b_syn_mss < <(tshark_counts "$syn_b" "$syn" "$syn && tcp.options.mss_val == 1360")
+  read -r a_syn1460 a_synack a_synack_mss < <(tshark_counts "$syn_a" "$syn && tcp.options.mss_val == 1460" \
+    "$synack" "$synack && tcp.options.mss_val == 1360")
+  [ "${a_syn1460:-0}" -ge 1 ] && [ "${b_syn:-0}" -ge 1 ] && [ "$b_syn_mss" = "$b_syn" ] \
+    && pass "$v: neta's SYNs offer MSS 1460 and reach netb clamped to 1360 ($b_syn_mss of $b_syn)" \
+    || fail "$v: SYN MSS at netb: $b_syn_mss of $b_syn clamped to 1360 (neta offered 1460 in $a_syn1460)"
+  [ "${a_synack:-0}" -ge 1 ] && [ "$a_synack_mss" = "$a_synack" ] \
+    && pass "$v: netb's SYN-ACKs reach neta clamped to 1360 ($a_synack_mss of $a_synack)" \
+    || fail "$v: SYN-ACK MSS at neta: $a_synack_mss of $a_synack clamped to 1360"
+  clamp=$(st gwa "$v" | grep -E '^greB: mtu 1400, MSS clamped to 1360: [1-9][0-9]* SYNs out')
+  [ -n "$clamp" ] && pass "$v: gwa status: ${clamp#greB: }" || fail "$v: gwa status has no clamped SYNs"
+  n_frag=$(tshark_count "$bulk" "ip.flags.mf == 1 || ip.frag_offset > 0")
+  [ "${n_frag:-x}" = 0 ] && pass "$v: no IP fragments on the underlay during the transfer" \
+    || fail "$v: $n_frag IP fragments on the underlay"
+  # A DF ping that fills the tunnel exactly crosses (to gwb); one byte more is answered by
+  # gwa with ICMP frag-needed carrying the tunnel MTU. neta caches that MTU per destination
+  # (and would then offer a smaller MSS itself), so the oversized pings go to addresses
+  # nothing else here uses, one per variant (gwa answers whether or not they exist).
+  local pmtu_dst=10.0.1.3 out
+  [ "$v" = nat ] && pmtu_dst=10.0.1.4
+  check "$v: a DF ping of 1400 bytes (the tunnel MTU) crosses" \
+    eval "nsx neta ping -n -M do -s 1372 -c 2 -i 0.2 -W 2 10.0.1.1 >/dev/null"
+  out=$(nsx neta ping -n -M do -s 1373 -c 1 -W 2 $pmtu_dst 2>&1)
+  grep -qE 'Frag needed and DF set \(mtu = 1400\)' <<<"$out" \
+    && pass "$v: a DF ping of 1401 bytes gets ICMP frag-needed with MTU 1400: $(grep -oE 'From [0-9.]+' <<<"$out")" \
+    || fail "$v: DF ping of 1401 bytes: $(head -n 3 <<<"$out")"
+  # --- end fix-ups ---
 
   # What went over gwa's underlay link, without keys: no GRE and no 10.0.x in the clear,
   # nothing but ESP and IKE; plain ESP or ESP in UDP as the variant wants.
