@@ -729,12 +729,19 @@ _stream_ready() {
   return 1
 }
 
+# stream_ready NAME...: wait until both ends of these (held) streams run, so that a later
+# stream_go starts them at once.
+stream_ready() {
+  local n
+  for n in "$@"; do _stream_ready "$n" recv && _stream_ready "$n" send || return 1; done
+}
+
 # stream_go [--until EPOCH_S] NAME...: let the held senders of these streams start (see
 # stream_start), optionally to stop at wall-clock time EPOCH_S at the latest.
 stream_go() {
   local until="" n
   if [ "${1:-}" = --until ]; then until=$2; shift 2; fi
-  for n in "$@"; do _stream_ready "$n" recv && _stream_ready "$n" send || return 1; done
+  stream_ready "$@" || return 1
   for n in "$@"; do
     [ -n "$until" ] && echo "$until" >"$LAB_DIR/stream-$n.go.until"
     : >"$LAB_DIR/stream-$n.go"
