@@ -36,7 +36,7 @@ constexpr std::string_view kConnKeys[] = {
     "marginbytes", "marginpackets",
 };
 constexpr std::string_view kSideKeys[] = {"", "id", "subnet", "protoport", "rsasigkey", "pubkey",
-                                          "ikeport"};
+                                          "ikeport", "auth"};
 // Accepted with a warning: they only steer a kernel IPsec stack or charon features that
 // swanless does not have, and pasted strongSwan/libreswan configs often carry them.
 constexpr std::string_view kIgnoredConnKeys[] = {
@@ -761,6 +761,52 @@ void type_host(Typer& ty, const KeyMap& m, std::string_view side, HostConfig& h,
   if (auto k = get("pubkey")) h.pubkey = ty.path(*k);
 }
 
+// leftauth=/rightauth= as strongSwan's ipsec.conf(5) writes them: psk | secret | pubkey |
+// rsa | rsasig | rsa/pss, an optional "ike:" prefix (constraints for IKEv2 signatures are
+// what swanless has anyway), and -sha256/-sha384/-sha512 suffixes for the RFC 7427 hashes
+// in order of preference. Key-strength (rsa-2048), ECDSA, EAP and XAuth forms are refused.
+struct AuthSpec {
+  AuthMethod method = AuthMethod::pubkey;
+  ConnConfig::SigScheme scheme;
+};
+std::optional<AuthSpec> parse_auth(std::string_view v, std::string& why) {
+  AuthSpec a;
+  if (v.substr(0, 4) == "ike:") v.remove_prefix(4);
+  std::size_t dash = v.find('-');
+  std::string_view head = v.substr(0, dash);
+  if (head == "psk" || head == "secret") {
+    a.method = AuthMethod::psk;
+  } else if (head == "pubkey" || head == "rsa" || head == "rsasig") {
+    a.method = AuthMethod::pubkey;
+  } else if (head == "rsa/pss") {
+    a.method = AuthMethod::pubkey;
+    a.scheme.pss = true;
+  } else {
+    why = "expected psk, secret, pubkey, rsa, rsasig or rsa/pss (optionally -sha256/-sha384/-sha512), not '" +
+          std::string(v) + "'";
+    return std::nullopt;
+  }
+  while (dash != std::string_view::npos) {
+    std::size_t next = v.find('-', dash + 1);
+    std::string_view h = v.substr(dash + 1, next == std::string_view::npos ? next : next - dash - 1);
+    dash = next;
+    using common::crypto::SigHash;
+    std::optional<SigHash> hash;
+    if (h == "sha256" || h == "sha2_256") hash = SigHash::sha256;
+    else if (h == "sha384" || h == "sha2_384") hash = SigHash::sha384;
+    else if (h == "sha512" || h == "sha2_512") hash = SigHash::sha512;
+    if (!hash || a.method == AuthMethod::psk) {
+      why = a.method == AuthMethod::psk ? "psk takes no suffix"
+                                        : "unsupported '-" + std::string(h) +
+                                              "': only -sha256, -sha384, -sha512 (RFC 8247 §3.2: no SHA-1, no key-strength constraints)";
+      return std::nullopt;
+    }
+    if (std::find(a.scheme.hashes.begin(), a.scheme.hashes.end(), *hash) == a.scheme.hashes.end())
+      a.scheme.hashes.push_back(*hash);
+  }
+  return a;
+}
+
 std::optional<ConnConfig> type_conn(Typer& ty, const RawSection& sec, const KeyMap& m) {
   ConnConfig c;
   c.name = sec.name;
@@ -796,6 +842,29 @@ std::optional<ConnConfig> type_conn(Typer& ty, const RawSection& sec, const KeyM
     else {
       ty.err(*k, "expected secret, psk, rsasig or pubkey, not '" + k->value + "'");
       ok = false;
+    }
+  }
+  // leftauth/rightauth: swanless authenticates both ends the same way (PSK or signatures).
+  std::optional<AuthSpec> side_auth[2];
+  const char* side_auth_key[2] = {"leftauth", "rightauth"};
+  for (int i = 0; i < 2; ++i) {
+    const RawKey* k = get(side_auth_key[i]);
+    if (!k) continue;
+    std::string why;
+    side_auth[i] = parse_auth(k->value, why);
+    if (!side_auth[i]) {
+      ty.err(*k, why);
+      ok = false;
+    } else if (const RawKey* by = get("authby"); by && side_auth[i]->method != c.auth) {
+      ty.err(*k, k->value + " conflicts with authby=" + by->value);
+      ok = false;
+    } else if (i == 1 && side_auth[0] && side_auth[0]->method != side_auth[1]->method) {
+      ty.err(*k, "leftauth and rightauth must both be psk or both public keys: swanless authenticates "
+                 "both ends the same way");
+      ok = false;
+    } else {
+      c.auth = side_auth[i]->method;
+      (i == 0 ? c.sign : c.require) = side_auth[i]->scheme;
     }
   }
   if (auto k = get("auto")) {
@@ -961,7 +1030,8 @@ std::string ike_sa_key(const ConnConfig& c) {
   };
   host(c.left);
   host(c.right);
-  k << to_string(c.auth) << '|' << ike::to_string(c.ike) << '|' << c.ike.strict << '|'
+  k << to_string(c.auth) << '|' << c.sign.to_string() << '|' << c.require.to_string() << '|'
+    << ike::to_string(c.ike) << '|' << c.ike.strict << '|'
     << c.ike_lifetime.count() << '|' << c.reauth << '|' << c.rekey << '|' << c.dpd_delay.count()
     << '|' << c.dpd_timeout.count() << '|' << static_cast<int>(c.dpd_action) << '|'
     << c.force_encaps << '|' << c.fragmentation;
@@ -992,6 +1062,12 @@ std::string Diagnostic::to_string() const {
 }
 
 std::string_view to_string(AuthMethod a) { return a == AuthMethod::psk ? "psk" : "pubkey"; }
+
+std::string ConnConfig::SigScheme::to_string() const {
+  std::string s = pss ? "rsa/pss" : "pubkey";
+  for (auto h : hashes) s += "-" + std::string(common::crypto::to_string(h));
+  return s;
+}
 std::string_view to_string(Mode m) { return m == Mode::tunnel ? "tunnel" : "transport"; }
 std::string_view to_string(AutoAction a) {
   switch (a) {
@@ -1539,6 +1615,8 @@ int run_check(const std::string& path, std::ostream& out, std::ostream& err) {
     out << "  remote: " << c.right.address_text() << "[" << c.right.effective_id() << "] port "
         << c.right.ike_port << "\n";
     out << "  auth:   " << to_string(c.auth);
+    if (c.auth == AuthMethod::pubkey)
+      out << " (leftauth=" << c.sign.to_string() << ", rightauth=" << c.require.to_string() << ")";
     if (!c.right.pubkey.empty()) out << ", rightpubkey " << c.right.pubkey;
     if (!c.right.rsasigkey.empty()) out << ", rightrsasigkey " << c.right.rsasigkey.size() << " bytes";
     out << "\n";

@@ -32,6 +32,7 @@
 #include "common/bytes.h"
 #include "common/log.h"
 #include "common/net.h"
+#include "common/rsa.h"
 #include "ike/proposal.h"
 
 namespace apps {
@@ -106,6 +107,17 @@ struct ConnConfig {
   AutoAction auto_action = AutoAction::ignore;
   ike::ProposalSet ike;
   ike::ProposalSet esp;
+  // leftauth=/rightauth= (strongSwan's ipsec.conf(5) syntax): the RSA signature scheme we
+  // sign with (sign) and the one the peer must use (require). pss: RSASSA-PSS (rsa/pss);
+  // hashes: the RFC 7427 hashes in order of preference (-sha256 ...), empty = any of
+  // SHA2-256/384/512. Defaults: PKCS#1 v1.5 to sign, any scheme accepted.
+  struct SigScheme {
+    bool pss = false;
+    std::vector<common::crypto::SigHash> hashes;
+    bool operator==(const SigScheme&) const = default;
+    std::string to_string() const;  // "rsa/pss-sha256", "pubkey"
+  };
+  SigScheme sign, require;
   Seconds ike_lifetime{3 * 3600};
   Seconds lifetime{3600};
   Seconds rekey_margin{9 * 60};

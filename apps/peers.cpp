@@ -111,6 +111,12 @@ std::string fingerprint(const ike::PeerConfig& p) {
   add(common::to_hex(p.psk));
   // authby=pubkey: a changed key pair (either end) restarts the IKE_SA on reload.
   add(p.auth == ike::PeerConfig::Auth::pubkey ? "pubkey" : "psk");
+  std::string schemes = std::to_string(p.sign_pss) + "/" + std::to_string(p.require_pss);
+  for (const auto* hs : {&p.sign_hashes, &p.accept_hashes}) {
+    schemes += "/";
+    for (auto h : *hs) schemes += std::string(common::crypto::to_string(h)) + ",";
+  }
+  add(schemes);
   add(p.private_key ? p.private_key->public_key().to_libreswan() : "");
   add(p.peer_key ? p.peer_key->to_libreswan() : "");
   for (const auto& pr : p.ike_proposals) add(ike::to_string(pr));
@@ -182,6 +188,10 @@ PeersResult build_peers(const Config& cfg, const Secrets& secrets) {
       p.psk = s->psk;
     } else {
       p.auth = ike::PeerConfig::Auth::pubkey;
+      p.sign_pss = c.sign.pss;
+      p.sign_hashes = c.sign.hashes;
+      p.require_pss = c.require.pss;
+      p.accept_hashes = c.require.hashes;
       if (!load_rsa_keys(c, lid, secrets, p, r.errors)) continue;
     }
     r.peers.push_back(std::move(p));

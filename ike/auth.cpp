@@ -6,11 +6,15 @@
 //
 //   PSK:     AUTH = prf(prf(Shared Secret, "Key Pad for IKEv2"), signed octets)   method 2
 //   pubkey:  AUTH = RSA signature over the signed octets:
-//              method 14 (RFC 7427), RSASSA-PKCS1-v1_5 with the first of SHA2-256/384/512
+//              method 14 (RFC 7427), RSASSA-PKCS1-v1_5 (default) or RSASSA-PSS (sign_pss,
+//                        RFC 8247 §3.2: MGF1 with the same hash, salt as long as the hash)
+//                        with the first of our hashes (sign_hashes, else SHA2-256/384/512)
 //                        the peer announced in SIGNATURE_HASH_ALGORITHMS;
-//              method 1, RSASSA-PKCS1-v1_5 with SHA-1, when the peer announced none.
+//              method 1, RSASSA-PKCS1-v1_5 with SHA-1, when the peer announced none of them
+//                        and no scheme is configured (a configured one never degrades).
 //            We accept method 1 and 14 from the peer; method 14 only with a hash we
-//            announced (when we announced any).
+//            announced (when we announced any); only PSS with require_pss; no method 1
+//            with require_pss or accept_hashes.
 #include <algorithm>
 
 #include "common/rsa.h"
@@ -23,8 +27,13 @@ namespace {
 
 bool is_sig_method(AuthMethod m) { return m == AuthMethod::rsa_sig || m == AuthMethod::digital_signature; }
 
-// What we put in our own SIGNATURE_HASH_ALGORITHMS notify (default_signature_hash_algorithms_data).
-constexpr SigHashId kAnnounced[] = {SigHashId::sha2_256, SigHashId::sha2_384, SigHashId::sha2_512};
+// What our SIGNATURE_HASH_ALGORITHMS notify announces under cfg: the hashes we accept.
+std::vector<SigHashId> announced(const PeerConfig& cfg) {
+  if (cfg.accept_hashes.empty()) return {SigHashId::sha2_256, SigHashId::sha2_384, SigHashId::sha2_512};
+  std::vector<SigHashId> ids;
+  for (auto h : cfg.accept_hashes) ids.push_back(sig_hash_id(h));
+  return ids;
+}
 
 }  // namespace
 
@@ -47,9 +56,13 @@ std::optional<AuthPayload> IkeSa::make_auth(bool for_initiator, common::ByteSpan
   }
   AuthMethod method = AuthMethod::rsa_sig;
   SigAlg alg = SigAlg::rsa_pkcs1_sha1;
-  if (auto a = select_sig_alg(peer_sig_hashes_, false); a && cfg_->rfc7427) {
+  if (auto a = select_sig_alg(peer_sig_hashes_, cfg_->sign_pss, cfg_->sign_hashes); a && cfg_->rfc7427) {
     method = AuthMethod::digital_signature;
     alg = *a;
+  } else if (cfg_->sign_pss || !cfg_->sign_hashes.empty()) {
+    why = std::string(cfg_->sign_pss ? "RSASSA-PSS" : "signing with the configured hashes") +
+          " needs RFC 7427 signature authentication, and the peer announced no hash we may use";
+    return std::nullopt;
   }
   auto data = make_sig_auth(method, alg, *cfg_->private_key, octets);
   if (!data) {
@@ -84,9 +97,14 @@ bool IkeSa::check_auth(const PeerConfig& cfg, bool peer_is_initiator, common::By
     why = "no public key configured for the peer";
     return false;
   }
-  std::span<const SigHashId> allowed;
-  if (sent_sig_hashes_) allowed = kAnnounced;
-  auto st = verify_sig_auth(a.method, a.data, *cfg.peer_key, octets, allowed);
+  if (a.method == AuthMethod::rsa_sig && (cfg.require_pss || !cfg.accept_hashes.empty())) {
+    why = "peer signed with AUTH method 1 (PKCS#1 v1.5, SHA-1), the configuration requires RFC 7427 " +
+          std::string(cfg.require_pss ? "RSASSA-PSS" : "signatures with the configured hashes");
+    return false;
+  }
+  std::vector<SigHashId> allowed;
+  if (sent_sig_hashes_ || !cfg.accept_hashes.empty()) allowed = announced(cfg);
+  auto st = verify_sig_auth(a.method, a.data, *cfg.peer_key, octets, allowed, cfg.require_pss);
   if (!st) {
     why = st.error().code == common::Errc::auth ? "RSA signature does not verify with the configured public key"
                                                 : std::string("RSA signature refused: ") + st.error().detail;
@@ -102,7 +120,7 @@ void IkeSa::add_sig_hash_notify(std::vector<Payload>& pl) {
   if (!want || !cfg_->rfc7427) return;
   NotifyPayload n;
   n.type = NotifyType::signature_hash_algorithms;
-  n.data = signature_hash_algorithms_data(kAnnounced);
+  n.data = signature_hash_algorithms_data(announced(*cfg_));
   pl.push_back(std::move(n));
   sent_sig_hashes_ = true;
 }

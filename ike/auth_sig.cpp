@@ -54,17 +54,17 @@ constexpr auto kPssSha512 = pss_alg_id(0x03_b, 0x40_b);
 constexpr SigAlg kMethod14Algs[] = {SigAlg::rsa_pkcs1_sha256, SigAlg::rsa_pkcs1_sha384, SigAlg::rsa_pkcs1_sha512,
                                     SigAlg::rsa_pss_sha256,   SigAlg::rsa_pss_sha384,   SigAlg::rsa_pss_sha512};
 
-std::optional<SigHashId> hash_id(SigAlg a) {
-  switch (sig_alg_hash(a)) {
+}  // namespace
+
+SigHashId sig_hash_id(SigHash h) {
+  switch (h) {
     case SigHash::sha1: return SigHashId::sha1;
     case SigHash::sha256: return SigHashId::sha2_256;
     case SigHash::sha384: return SigHashId::sha2_384;
     case SigHash::sha512: return SigHashId::sha2_512;
   }
-  return std::nullopt;
+  return SigHashId::sha2_256;
 }
-
-}  // namespace
 
 std::string_view to_string(SigAlg a) {
   switch (a) {
@@ -156,14 +156,14 @@ common::Result<Bytes> make_sig_auth(AuthMethod method, SigAlg alg, const common:
 }
 
 common::Status verify_sig_auth(AuthMethod method, ByteSpan auth_data, const common::crypto::RsaPublicKey& key,
-                               ByteSpan signed_octets, std::span<const SigHashId> allowed) {
+                               ByteSpan signed_octets, std::span<const SigHashId> allowed, bool pss_only) {
   auto v = parse_sig_auth(method, auth_data);
   if (!v) return v.error();
-  if (method == AuthMethod::digital_signature && !allowed.empty()) {
-    auto h = hash_id(v->alg);
-    if (!h || std::find(allowed.begin(), allowed.end(), *h) == allowed.end())
-      return make_error(Errc::policy, "AUTH: signature hash not one we announced");
-  }
+  if (pss_only && sig_alg_padding(v->alg) != RsaPadding::pss)
+    return make_error(Errc::policy, "AUTH: not an RSASSA-PSS signature");
+  if (method == AuthMethod::digital_signature && !allowed.empty() &&
+      std::find(allowed.begin(), allowed.end(), sig_hash_id(sig_alg_hash(v->alg))) == allowed.end())
+    return make_error(Errc::policy, "AUTH: signature hash not one we announced");
   return key.verify(sig_alg_padding(v->alg), sig_alg_hash(v->alg), signed_octets, v->signature);
 }
 
@@ -189,13 +189,20 @@ common::Result<std::vector<std::uint16_t>> parse_signature_hash_algorithms(ByteS
   return ids;
 }
 
-std::optional<SigAlg> select_sig_alg(std::span<const std::uint16_t> peer_hashes, bool pss) {
-  auto has = [&](SigHashId id) {
-    return std::find(peer_hashes.begin(), peer_hashes.end(), static_cast<std::uint16_t>(id)) != peer_hashes.end();
-  };
-  if (has(SigHashId::sha2_256)) return pss ? SigAlg::rsa_pss_sha256 : SigAlg::rsa_pkcs1_sha256;
-  if (has(SigHashId::sha2_384)) return pss ? SigAlg::rsa_pss_sha384 : SigAlg::rsa_pkcs1_sha384;
-  if (has(SigHashId::sha2_512)) return pss ? SigAlg::rsa_pss_sha512 : SigAlg::rsa_pkcs1_sha512;
+std::optional<SigAlg> select_sig_alg(std::span<const std::uint16_t> peer_hashes, bool pss,
+                                     std::span<const SigHash> preferred) {
+  constexpr SigHash kDefault[] = {SigHash::sha256, SigHash::sha384, SigHash::sha512};
+  if (preferred.empty()) preferred = kDefault;
+  for (SigHash h : preferred) {
+    auto id = static_cast<std::uint16_t>(sig_hash_id(h));
+    if (std::find(peer_hashes.begin(), peer_hashes.end(), id) == peer_hashes.end()) continue;
+    switch (h) {
+      case SigHash::sha1: continue;  // RFC 8247 §3.2: never with method 14
+      case SigHash::sha256: return pss ? SigAlg::rsa_pss_sha256 : SigAlg::rsa_pkcs1_sha256;
+      case SigHash::sha384: return pss ? SigAlg::rsa_pss_sha384 : SigAlg::rsa_pkcs1_sha384;
+      case SigHash::sha512: return pss ? SigAlg::rsa_pss_sha512 : SigAlg::rsa_pkcs1_sha512;
+    }
+  }
   return std::nullopt;
 }
 

@@ -65,6 +65,7 @@ enum class SigHashId : std::uint16_t {
   identity = 5,
 };
 inline constexpr std::uint16_t kNotifySignatureHashAlgorithms = 16431;
+SigHashId sig_hash_id(common::crypto::SigHash h);
 
 // DER AlgorithmIdentifier used in method 14 for alg; empty for rsa_pkcs1_sha1.
 common::ByteSpan algorithm_identifier(SigAlg a);
@@ -88,11 +89,12 @@ common::Result<common::Bytes> make_sig_auth(AuthMethod method, SigAlg alg,
 
 // Errc::auth when the signature does not verify; parse_sig_auth's errors otherwise.
 // If allowed is not empty, a method-14 signature whose hash is not in it is Errc::policy
-// (RFC 7427 §4: the peer must use one of the hashes we announced).
+// (RFC 7427 §4: the peer must use one of the hashes we announced). With pss_only, anything
+// but an RSASSA-PSS signature (method 1 included) is Errc::policy.
 common::Status verify_sig_auth(AuthMethod method, common::ByteSpan auth_data,
                                const common::crypto::RsaPublicKey& key,
                                common::ByteSpan signed_octets,
-                               std::span<const SigHashId> allowed = {});
+                               std::span<const SigHashId> allowed = {}, bool pss_only = false);
 
 // SIGNATURE_HASH_ALGORITHMS notification data.
 common::Bytes signature_hash_algorithms_data(std::span<const SigHashId> ids);
@@ -102,8 +104,9 @@ common::Bytes default_signature_hash_algorithms_data();
 common::Result<std::vector<std::uint16_t>> parse_signature_hash_algorithms(common::ByteSpan data);
 
 // The method-14 algorithm to sign with, given the peer's announced hashes: the first of
-// SHA2-256, SHA2-384, SHA2-512 that the peer lists, PSS or PKCS#1 v1.5 as asked. nullopt
-// when none is shared (then fall back to method 1).
-std::optional<SigAlg> select_sig_alg(std::span<const std::uint16_t> peer_hashes, bool pss);
+// `preferred` (empty: SHA2-256, SHA2-384, SHA2-512; SHA-1 is never chosen) that the peer
+// lists, PSS or PKCS#1 v1.5 as asked. nullopt when none is shared.
+std::optional<SigAlg> select_sig_alg(std::span<const std::uint16_t> peer_hashes, bool pss,
+                                     std::span<const common::crypto::SigHash> preferred = {});
 
 }  // namespace ike

@@ -25,6 +25,7 @@
 namespace common::crypto {
 class RsaPrivateKey;
 class RsaPublicKey;
+enum class SigHash : std::uint8_t;
 }  // namespace common::crypto
 
 namespace ike {
@@ -80,6 +81,17 @@ struct PeerConfig {
   // RFC 7427 signature authentication (strongSwan's charon.signature_authentication): send
   // SIGNATURE_HASH_ALGORITHMS and sign with method 14. Off: method 1 only (older peers).
   bool rfc7427 = true;
+  // RSA signature schemes (RFC 7427, RFC 8247 §3.2; config leftauth=/rightauth=). We sign
+  // with RSASSA-PSS when sign_pss (leftauth=rsa/pss), else PKCS#1 v1.5 (strongSwan's default),
+  // with the first of sign_hashes (empty: SHA2-256, -384, -512) the peer announced; with a
+  // scheme configured (sign_pss or sign_hashes) there is no method-1 fallback. The peer must
+  // sign with RSASSA-PSS when require_pss (rightauth=rsa/pss), and with one of accept_hashes
+  // when set (then method 1, SHA-1, is refused); accept_hashes is also what our
+  // SIGNATURE_HASH_ALGORITHMS notify announces (empty: SHA2-256, -384, -512).
+  bool sign_pss = false;
+  std::vector<common::crypto::SigHash> sign_hashes;
+  bool require_pss = false;
+  std::vector<common::crypto::SigHash> accept_hashes;
   std::vector<Proposal> ike_proposals;
   bool force_encaps = false;
   // RFC 7383 (strongSwan's fragmentation=yes|no): announce IKEV2_FRAGMENTATION_SUPPORTED and

@@ -938,3 +938,71 @@ TEST_CASE("config: gre mss is automatic, a number, or off") {
   for (const char* bad : {"  mss=87\n", "  mss=65496\n", "  mss=big\n", "  mss=-1\n"})
     CHECK(errors_of(base + bad).find("'mss': expected auto, off or a number from 88 to 65495") != std::string::npos);
 }
+
+TEST_CASE("config: leftauth/rightauth choose the RSA signature scheme (strongSwan's rsa/pss syntax)") {
+  using common::crypto::SigHash;
+  const std::string pk =
+      "conn a\n    left=192.0.2.1\n    right=198.51.100.1\n    rightpubkey=c.pem\n    auto=add\n";  // lines 1..5
+  SECTION("default: PKCS#1 v1.5, any scheme accepted") {
+    auto r = parse(pk);
+    REQUIRE(r.ok());
+    const auto& c = r.config->conns.at(0);
+    CHECK(c.auth == AuthMethod::pubkey);
+    CHECK(c.sign == ConnConfig::SigScheme{});
+    CHECK(c.require == ConnConfig::SigScheme{});
+    CHECK(c.sign.to_string() == "pubkey");
+  }
+  SECTION("rsa/pss with and without the ike: prefix and hash suffixes") {
+    auto r = parse(pk + "    leftauth=rsa/pss\n    rightauth=ike:rsa/pss-sha384-sha256\n");
+    INFO((r.errors.empty() ? "" : r.errors[0].to_string()));
+    REQUIRE(r.ok());
+    const auto& c = r.config->conns.at(0);
+    CHECK(c.auth == AuthMethod::pubkey);
+    CHECK(c.sign.pss);
+    CHECK(c.sign.hashes.empty());
+    CHECK(c.require.pss);
+    CHECK(c.require.hashes == std::vector<SigHash>{SigHash::sha384, SigHash::sha256});
+    CHECK(c.require.to_string() == "rsa/pss-sha384-sha256");
+  }
+  SECTION("pubkey/rsa with hashes, authby agreeing") {
+    auto r = parse(pk + "    authby=rsasig\n    leftauth=pubkey-sha512\n    rightauth=rsa\n");
+    REQUIRE(r.ok());
+    const auto& c = r.config->conns.at(0);
+    CHECK_FALSE(c.sign.pss);
+    CHECK(c.sign.hashes == std::vector<SigHash>{SigHash::sha512});
+    CHECK(c.require == ConnConfig::SigScheme{});
+  }
+  SECTION("leftauth=psk alone means PSK") {
+    auto r = parse("conn a\n    left=192.0.2.1\n    right=198.51.100.1\n    leftauth=psk\n    rightauth=secret\n"
+                   "    auto=add\n");
+    REQUIRE(r.ok());
+    CHECK(r.config->conns.at(0).auth == AuthMethod::psk);
+  }
+  SECTION("a different scheme is a different IKE_SA") {
+    auto r = parse(pk + "conn b\n    also=a\n    leftsubnet=10.9.0.0/24\n    leftauth=rsa/pss\n");
+    REQUIRE(r.ok());
+    CHECK(r.config->ike_sas.size() == 2);
+  }
+  SECTION("errors name the key") {
+    struct Case {
+      std::string text, expect;
+    };
+    const Case cases[] = {
+        {pk + "    leftauth=eap\n", "test.conf:6: 'leftauth': expected psk, secret, pubkey, rsa, rsasig or rsa/pss"},
+        {pk + "    leftauth=rsa-2048\n", "test.conf:6: 'leftauth': unsupported '-2048'"},
+        {pk + "    rightauth=pubkey-sha1\n", "test.conf:6: 'rightauth': unsupported '-sha1'"},
+        {pk + "    leftauth=psk-sha256\n", "test.conf:6: 'leftauth': psk takes no suffix"},
+        {pk + "    leftauth=ecdsa\n", "test.conf:6: 'leftauth'"},
+        {pk + "    leftauth=pubkey\n    rightauth=psk\n",
+         "test.conf:7: 'rightauth': leftauth and rightauth must both be psk or both public keys"},
+        {pk + "    authby=secret\n    leftauth=rsa/pss\n", "test.conf:7: 'leftauth': rsa/pss conflicts with authby=secret"},
+        {pk + "    leftauth2=pubkey\n", "test.conf:6: 'leftauth2': unknown key"},
+    };
+    for (const auto& c : cases) {
+      INFO("config:\n" << c.text);
+      auto e = errors_of(c.text);
+      INFO("errors:\n" << e);
+      CHECK(e.find(c.expect) != std::string::npos);
+    }
+  }
+}

@@ -86,6 +86,17 @@ const char* kRfcPssDefault =                                                // A
     "0609 2a86 4886 f70d 0101 0830 0906 052b"
     "0e03 021a 0500 a203 0201 14a3 0302 0101";
 
+// The RSASSA-PSS algorithms with the openssl digest name and the salt length RFC 8247 §3.2
+// asks for (the hash length).
+struct PssCase {
+  SigAlg alg;
+  const char* md;
+  int salt;
+};
+const PssCase kPssCases[] = {{SigAlg::rsa_pss_sha256, "sha256", 32},
+                             {SigAlg::rsa_pss_sha384, "sha384", 48},
+                             {SigAlg::rsa_pss_sha512, "sha512", 64}};
+
 const Bytes kOctets = to_bytes(as_bytes("RealMessage1 | Nr | prf(SK_pi, IDi') stand-in"));
 
 }  // namespace
@@ -292,4 +303,88 @@ TEST_CASE("auth_sig: SIGNATURE_HASH_ALGORITHMS notify data (RFC 7427 section 4)"
   const std::uint16_t sha1only[] = {1, 5};
   CHECK(!ike::select_sig_alg(sha1only, true).has_value());
   CHECK(!ike::select_sig_alg({}, true).has_value());
+}
+
+TEST_CASE("auth_sig: our RSASSA-PSS AUTH data verifies with the openssl CLI under RFC 8247 parameters only",
+          "[auth_sig][cli][pss]") {
+  // RFC 8247 §3.2 / RFC 7427 A.4.3: MGF1 with the signature's hash, salt as long as the hash.
+  // The CLI checks an explicit salt length exactly, so verifying with saltlen = hash length
+  // passes and with any other length fails: that pins down what we sign.
+  TempDir d;
+  const std::string msg = d.file("octets.bin"), sig = d.file("sig.bin"), pub = d.file("pub.pem");
+  write_file(msg, kOctets);
+  REQUIRE(sh("openssl pkey -in " + cli_key().pem + " -pubout -out " + pub) == 0);
+  for (const PssCase& c : kPssCases) {
+    INFO(ike::to_string(c.alg));
+    Bytes auth = ike::make_sig_auth(AuthMethod::digital_signature, c.alg, cli_key().key, kOctets).value();
+    auto v = ike::parse_sig_auth(AuthMethod::digital_signature, auth);
+    REQUIRE(v.ok());
+    CHECK(v->alg == c.alg);
+    write_file(sig, v->signature);
+    auto verify = [&](int salt, const char* mgf1) {
+      return sh(std::string("openssl dgst -") + c.md + " -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:" +
+                std::to_string(salt) + " -sigopt rsa_mgf1_md:" + mgf1 + " -verify " + pub + " -signature " + sig +
+                " " + msg);
+    };
+    CHECK(verify(c.salt, c.md) == 0);
+    CHECK(verify(c.salt - 1, c.md) != 0);
+    CHECK(verify(20, c.md) != 0);
+    CHECK(verify(c.salt, "sha1") != 0);
+    // Not PKCS#1 v1.5 either.
+    CHECK(sh(std::string("openssl dgst -") + c.md + " -verify " + pub + " -signature " + sig + " " + msg) != 0);
+  }
+}
+
+TEST_CASE("auth_sig: RSASSA-PSS with another salt length than the hash's is rejected", "[auth_sig][cli][pss]") {
+  TempDir d;
+  const std::string msg = d.file("octets.bin"), sig = d.file("sig.bin");
+  write_file(msg, kOctets);
+  const RsaPublicKey pub = cli_key().key.public_key();
+  for (const PssCase& c : kPssCases) {
+    auto signed_with = [&](const std::string& salt) {
+      REQUIRE(sh(std::string("openssl dgst -") + c.md + " -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:" + salt +
+                 " -sigopt rsa_mgf1_md:" + c.md + " -sign " + cli_key().pem + " -out " + sig + " " + msg) == 0);
+      ByteSpan id = ike::algorithm_identifier(c.alg);
+      Bytes auth{std::byte(id.size())};
+      append(auth, id);
+      append(auth, read_all(sig));
+      return auth;
+    };
+    INFO(ike::to_string(c.alg));
+    CHECK(ike::verify_sig_auth(AuthMethod::digital_signature, signed_with(std::to_string(c.salt)), pub, kOctets).ok());
+    for (const std::string& salt : {std::string("0"), std::string("20"), std::to_string(c.salt + 1), std::string("max")}) {
+      INFO("salt " << salt);
+      auto st = ike::verify_sig_auth(AuthMethod::digital_signature, signed_with(salt), pub, kOctets);
+      REQUIRE(!st.ok());
+      CHECK(st.error().code == Errc::auth);
+    }
+  }
+}
+
+TEST_CASE("auth_sig: PSS-only policy and configured hash preference", "[auth_sig][pss]") {
+  const RsaPrivateKey& k = cli_key().key;
+  const RsaPublicKey pub = k.public_key();
+  Bytes pss = ike::make_sig_auth(AuthMethod::digital_signature, SigAlg::rsa_pss_sha256, k, kOctets).value();
+  Bytes pkcs1 = ike::make_sig_auth(AuthMethod::digital_signature, SigAlg::rsa_pkcs1_sha256, k, kOctets).value();
+  Bytes m1 = ike::make_sig_auth(AuthMethod::rsa_sig, SigAlg::rsa_pkcs1_sha1, k, kOctets).value();
+  CHECK(ike::verify_sig_auth(AuthMethod::digital_signature, pss, pub, kOctets, {}, true).ok());
+  CHECK(ike::verify_sig_auth(AuthMethod::digital_signature, pkcs1, pub, kOctets, {}, true).error().code == Errc::policy);
+  CHECK(ike::verify_sig_auth(AuthMethod::rsa_sig, m1, pub, kOctets, {}, true).error().code == Errc::policy);
+  CHECK(ike::verify_sig_auth(AuthMethod::digital_signature, pkcs1, pub, kOctets).ok());
+
+  CHECK(ike::sig_hash_id(SigHash::sha1) == SigHashId::sha1);
+  CHECK(ike::sig_hash_id(SigHash::sha256) == SigHashId::sha2_256);
+  CHECK(ike::sig_hash_id(SigHash::sha384) == SigHashId::sha2_384);
+  CHECK(ike::sig_hash_id(SigHash::sha512) == SigHashId::sha2_512);
+  const std::uint16_t swan[] = {1, 2, 3, 4, 5};
+  const SigHash pref[] = {SigHash::sha512, SigHash::sha256};
+  CHECK(ike::select_sig_alg(swan, true, pref) == SigAlg::rsa_pss_sha512);
+  CHECK(ike::select_sig_alg(swan, false, pref) == SigAlg::rsa_pkcs1_sha512);
+  const std::uint16_t no512[] = {2, 3};
+  CHECK(ike::select_sig_alg(no512, true, pref) == SigAlg::rsa_pss_sha256);
+  const SigHash only384[] = {SigHash::sha384};
+  const std::uint16_t no384[] = {2, 4};
+  CHECK(!ike::select_sig_alg(no384, true, only384).has_value());
+  const SigHash sha1[] = {SigHash::sha1};
+  CHECK(!ike::select_sig_alg(swan, false, sha1).has_value());  // never SHA-1 with method 14
 }

@@ -51,6 +51,14 @@ PeerConfig peer(bool a_side) {
   return c;
 }
 
+// Both peers added, A initiates "rsa-net", the wire runs until quiet.
+void start(Wire& w, PeerConfig a, PeerConfig b) {
+  REQUIRE(w.a.e.add_peer(std::move(a)).ok());
+  REQUIRE(w.b.e.add_peer(std::move(b)).ok());
+  REQUIRE(w.a.e.initiate("rsa-net", w.now).ok());
+  w.pump();
+}
+
 // The SIGNATURE_HASH_ALGORITHMS notify of the (plaintext) IKE_SA_INIT message in d, if any.
 std::optional<std::vector<std::uint16_t>> sig_hashes_in(const std::vector<OutDatagram>& sent) {
   for (const auto& d : sent) {
@@ -69,10 +77,7 @@ std::optional<std::vector<std::uint16_t>> sig_hashes_in(const std::vector<OutDat
 
 TEST_CASE("RSA pubkey: both ends sign with RFC 7427 method 14 (PKCS#1 v1.5 SHA-256)") {
   Wire w;
-  REQUIRE(w.a.e.add_peer(peer(true)).ok());
-  REQUIRE(w.b.e.add_peer(peer(false)).ok());
-  REQUIRE(w.a.e.initiate("rsa-net", w.now).ok());
-  w.pump();
+  start(w, peer(true), peer(false));
   INFO(w.a.all_logs() << "---\n" << w.b.all_logs());
   REQUIRE(established(w.a.e, w.now));
   REQUIRE(established(w.b.e, w.now));
@@ -98,10 +103,7 @@ TEST_CASE("RSA pubkey: method 1 (SHA-1) when neither end announces RFC 7427 hash
   Wire w;
   auto pa = peer(true);
   pa.rfc7427 = false;  // initiator does not announce, so the responder does not either
-  REQUIRE(w.a.e.add_peer(pa).ok());
-  REQUIRE(w.b.e.add_peer(peer(false)).ok());
-  REQUIRE(w.a.e.initiate("rsa-net", w.now).ok());
-  w.pump();
+  start(w, pa, peer(false));
   INFO(w.a.all_logs() << "---\n" << w.b.all_logs());
   CHECK_FALSE(sig_hashes_in(w.sent_a));
   CHECK_FALSE(sig_hashes_in(w.sent_b));
@@ -117,10 +119,7 @@ TEST_CASE("RSA pubkey: an initiator whose peer announces no hashes falls back to
   Wire w;
   auto pb = peer(false);
   pb.rfc7427 = false;  // the responder announces no RFC 7427 hashes
-  REQUIRE(w.a.e.add_peer(peer(true)).ok());
-  REQUIRE(w.b.e.add_peer(pb).ok());
-  REQUIRE(w.a.e.initiate("rsa-net", w.now).ok());
-  w.pump();
+  start(w, peer(true), pb);
   INFO(w.a.all_logs() << "---\n" << w.b.all_logs());
   CHECK(sig_hashes_in(w.sent_a));
   CHECK_FALSE(sig_hashes_in(w.sent_b));
@@ -136,10 +135,7 @@ TEST_CASE("RSA pubkey: the responder has a wrong key for the initiator: AUTHENTI
   Wire w;
   auto pb = peer(false);
   pb.peer_key = pub(keys().stranger);
-  REQUIRE(w.a.e.add_peer(peer(true)).ok());
-  REQUIRE(w.b.e.add_peer(pb).ok());
-  REQUIRE(w.a.e.initiate("rsa-net", w.now).ok());
-  w.pump();
+  start(w, peer(true), pb);
   INFO(w.a.all_logs() << "---\n" << w.b.all_logs());
   CHECK(w.b.logged("authentication of '192.0.2.1' with RSA signature failed: RSA signature does not verify"));
   CHECK(w.a.logged("AUTHENTICATION_FAILED"));
@@ -155,10 +151,7 @@ TEST_CASE("RSA pubkey: the initiator has a wrong key for the responder: refused,
   Wire w;
   auto pa = peer(true);
   pa.peer_key = pub(keys().stranger);
-  REQUIRE(w.a.e.add_peer(pa).ok());
-  REQUIRE(w.b.e.add_peer(peer(false)).ok());
-  REQUIRE(w.a.e.initiate("rsa-net", w.now).ok());
-  w.pump();
+  start(w, pa, peer(false));
   INFO(w.a.all_logs() << "---\n" << w.b.all_logs());
   CHECK(w.a.logged("authentication of '192.0.2.2' with RSA signature failed: RSA signature does not verify"));
   CHECK(w.a.installs.empty());
@@ -172,10 +165,7 @@ TEST_CASE("RSA pubkey: method mismatch with a PSK peer fails both ways") {
     auto pb = peer(false);
     pb.auth = PeerConfig::Auth::psk;
     pb.psk = common::to_bytes(common::as_bytes("secret"));
-    REQUIRE(w.a.e.add_peer(peer(true)).ok());
-    REQUIRE(w.b.e.add_peer(pb).ok());
-    REQUIRE(w.a.e.initiate("rsa-net", w.now).ok());
-    w.pump();
+    start(w, peer(true), pb);
     INFO(w.a.all_logs() << "---\n" << w.b.all_logs());
     CHECK(w.a.logged("AUTHENTICATION_FAILED"));
     CHECK(w.b.e.counters().auth_failures == 1);
@@ -186,10 +176,7 @@ TEST_CASE("RSA pubkey: method mismatch with a PSK peer fails both ways") {
     auto pa = peer(true);
     pa.auth = PeerConfig::Auth::psk;
     pa.psk = common::to_bytes(common::as_bytes("secret"));
-    REQUIRE(w.a.e.add_peer(pa).ok());
-    REQUIRE(w.b.e.add_peer(peer(false)).ok());
-    REQUIRE(w.a.e.initiate("rsa-net", w.now).ok());
-    w.pump();
+    start(w, pa, peer(false));
     INFO(w.a.all_logs() << "---\n" << w.b.all_logs());
     CHECK(w.a.logged("AUTHENTICATION_FAILED"));
     CHECK(w.b.e.counters().auth_failures == 1);
@@ -201,10 +188,7 @@ TEST_CASE("RSA pubkey: a responder signing with another key than the configured 
   Wire w;
   auto pb = peer(false);
   pb.private_key = keys().stranger;
-  REQUIRE(w.a.e.add_peer(peer(true)).ok());
-  REQUIRE(w.b.e.add_peer(pb).ok());
-  REQUIRE(w.a.e.initiate("rsa-net", w.now).ok());
-  w.pump();
+  start(w, peer(true), pb);
   INFO(w.a.all_logs() << "---\n" << w.b.all_logs());
   CHECK(w.b.logged("AUTH method 14"));
   CHECK(w.a.logged("with RSA signature failed"));
@@ -216,14 +200,120 @@ TEST_CASE("RSA pubkey: configured FQDN identities are sent and checked") {
   auto pa = peer(true), pb = peer(false);
   pa.local_id = pb.remote_id.emplace(Identity::from_string("@s.swl.test"));
   pb.local_id = pa.remote_id.emplace(Identity::from_string("@c.swl.test"));
-  REQUIRE(w.a.e.add_peer(pa).ok());
-  REQUIRE(w.b.e.add_peer(pb).ok());
-  REQUIRE(w.a.e.initiate("rsa-net", w.now).ok());
-  w.pump();
+  start(w, pa, pb);
   INFO(w.a.all_logs() << "---\n" << w.b.all_logs());
   REQUIRE(established(w.a.e, w.now));
   REQUIRE(established(w.b.e, w.now));
   CHECK(w.a.logged("authentication of 'c.swl.test' with RSA signature successful"));
   CHECK(w.b.logged("authentication of 's.swl.test' with RSA signature successful"));
   CHECK(w.b.e.status(w.now)[0].remote_id == "s.swl.test");
+}
+
+// ---- RSASSA-PSS (RFC 7427 method 14, RFC 8247 §3.2), leftauth=/rightauth=rsa/pss ----
+
+using common::crypto::SigHash;
+
+TEST_CASE("RSA-PSS: both ends sign with RSASSA-PSS SHA-256 and require it of the peer") {
+  Wire w;
+  auto pa = peer(true), pb = peer(false);
+  for (auto* p : {&pa, &pb}) p->sign_pss = p->require_pss = true;
+  start(w, pa, pb);
+  INFO(w.a.all_logs() << "---\n" << w.b.all_logs());
+  REQUIRE(established(w.a.e, w.now));
+  REQUIRE(established(w.b.e, w.now));
+  CHECK(w.a.logged("AUTH method 14 RSASSA-PSS-SHA256"));
+  CHECK(w.b.logged("AUTH method 14 RSASSA-PSS-SHA256"));
+  CHECK(w.a.logged("authentication of '192.0.2.2' with RSA signature successful"));
+  CHECK(w.b.logged("authentication of '192.0.2.1' with RSA signature successful"));
+  CHECK(w.a.installs.size() == 1);
+  CHECK(w.b.installs.size() == 1);
+}
+
+TEST_CASE("RSA-PSS: a PSS signer and a default peer (accepts any scheme, signs PKCS#1)") {
+  Wire w;
+  auto pa = peer(true);
+  pa.sign_pss = true;
+  start(w, pa, peer(false));
+  INFO(w.a.all_logs() << "---\n" << w.b.all_logs());
+  REQUIRE(established(w.a.e, w.now));
+  CHECK(w.a.logged("AUTH method 14 RSASSA-PSS-SHA256"));
+  CHECK(w.b.logged("AUTH method 14 sha256WithRSAEncryption"));
+}
+
+TEST_CASE("RSA-PSS: the configured hash order picks SHA-512, then SHA-384") {
+  Wire w;
+  auto pa = peer(true), pb = peer(false);
+  pa.sign_pss = true;
+  pa.sign_hashes = {SigHash::sha512, SigHash::sha256};
+  pb.sign_pss = true;
+  pb.sign_hashes = {SigHash::sha384};
+  start(w, pa, pb);
+  INFO(w.a.all_logs() << "---\n" << w.b.all_logs());
+  REQUIRE(established(w.a.e, w.now));
+  CHECK(w.a.logged("AUTH method 14 RSASSA-PSS-SHA512"));
+  CHECK(w.b.logged("AUTH method 14 RSASSA-PSS-SHA384"));
+}
+
+TEST_CASE("RSA-PSS: rightauth=rsa/pss refuses a PKCS#1 v1.5 signature: AUTHENTICATION_FAILED") {
+  Wire w;
+  auto pb = peer(false);
+  pb.require_pss = true;
+  start(w, peer(true), pb);
+  INFO(w.a.all_logs() << "---\n" << w.b.all_logs());
+  CHECK(w.a.logged("AUTH method 14 sha256WithRSAEncryption"));
+  CHECK(w.b.logged("with RSA signature failed: RSA signature refused: AUTH: not an RSASSA-PSS signature"));
+  CHECK(w.a.logged("AUTHENTICATION_FAILED"));
+  CHECK(w.a.installs.empty());
+  CHECK(w.b.installs.empty());
+  CHECK(w.b.e.counters().auth_failures == 1);
+}
+
+TEST_CASE("RSA-PSS: rightauth=rsa/pss refuses a method-1 (SHA-1) signer") {
+  Wire w;
+  auto pa = peer(true), pb = peer(false);
+  pa.rfc7427 = false;  // A announces nothing and signs with method 1
+  pb.require_pss = true;
+  start(w, pa, pb);
+  INFO(w.a.all_logs() << "---\n" << w.b.all_logs());
+  CHECK(w.a.logged("AUTH method 1 rsa-pkcs1-sha1"));
+  CHECK(w.b.logged("peer signed with AUTH method 1 (PKCS#1 v1.5, SHA-1), the configuration requires RFC 7427 RSASSA-PSS"));
+  CHECK(w.a.installs.empty());
+  CHECK(w.b.e.counters().auth_failures == 1);
+}
+
+TEST_CASE("RSA-PSS: leftauth=rsa/pss never degrades to method 1 when the peer announces no hash") {
+  Wire w;
+  auto pa = peer(true), pb = peer(false);
+  pa.sign_pss = true;
+  pb.rfc7427 = false;
+  start(w, pa, pb);
+  INFO(w.a.all_logs() << "---\n" << w.b.all_logs());
+  CHECK(w.a.logged("RSASSA-PSS needs RFC 7427 signature authentication, and the peer announced no hash we may use"));
+  CHECK_FALSE(w.a.logged("AUTH method 1"));
+  CHECK(w.a.installs.empty());
+  CHECK(w.b.installs.empty());
+}
+
+TEST_CASE("RSA-PSS: rightauth hashes are what we announce and all we accept") {
+  Wire w;
+  auto pa = peer(true), pb = peer(false);
+  pb.accept_hashes = {SigHash::sha384};
+  start(w, pa, pb);
+  INFO(w.a.all_logs() << "---\n" << w.b.all_logs());
+  REQUIRE(established(w.a.e, w.now));
+  auto hb = sig_hashes_in(w.sent_b);
+  REQUIRE(hb);
+  CHECK(*hb == std::vector<std::uint16_t>{3});
+  CHECK(w.a.logged("AUTH method 14 sha384WithRSAEncryption"));
+
+  SECTION("a peer that signs SHA-256 anyway is refused") {
+    Wire w2;
+    auto qa = peer(true), qb = peer(false);
+    qa.sign_hashes = {SigHash::sha256};  // A only signs SHA-256, B only accepts SHA-384
+    qb.accept_hashes = {SigHash::sha384};
+    start(w2, qa, qb);
+    INFO(w2.a.all_logs() << "---\n" << w2.b.all_logs());
+    CHECK(w2.a.logged("signing with the configured hashes needs RFC 7427"));
+    CHECK(w2.a.installs.empty());
+  }
 }
