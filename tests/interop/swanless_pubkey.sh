@@ -14,6 +14,19 @@
 #              swanless keeps running
 #   4. badkey-init: charon has a wrong key for swanless; swanless initiates: swanless gets
 #              AUTHENTICATION_FAILED, keeps running
+#   5. pss-init / pss-resp: RSASSA-PSS (RFC 7427 + RFC 8247) both ways, swanless initiator
+#              and responder: swanless leftauth=rightauth=rsa/pss, charon local and remote
+#              auth = rsa/pss-sha256 (charon 5.9 takes a bare rsa/pss as a key-type
+#              constraint only and goes on signing PKCS#1), so each end accepts only a PSS
+#              signature from the other
+#   6. pss-sha512: swanless leftauth=rsa/pss-sha512, charon requires rsa/pss-sha512
+#   7. pss-refused: swanless rightauth=rsa/pss, charon signs PKCS#1 v1.5 (auth = pubkey):
+#              swanless refuses it (AUTHENTICATION_FAILED), keeps running
+#   8. ts-init / ts-resp: several subnets in one leftsubnet (10.99.0.1/32,10.99.0.3/32,
+#              10.99.0.4/32), charon remote_ts the same list, both roles: one CHILD_SA with
+#              all three selectors on both ends (the TS_UNACCEPTABLE report, see
+#              tests/interop/README.md); ts-narrow: charon allows only two of them and
+#              narrows, swanless accepts the subset
 # Usage: SWANLESS=build/apps/swanless sudo -E tests/interop/swanless_pubkey.sh
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -26,6 +39,8 @@ ns_create s || die "namespace s"
 ns_create c || die "namespace c"
 link_ns s s0 192.0.2.1/24 c c0 192.0.2.2/24 || die "veth"
 ns_addr c lo 10.99.0.2/32
+# charon's auth lines and selectors, set per case (see run_case)
+CH_LAUTH=pubkey CH_RAUTH=pubkey CH_RTS=10.99.0.1/32 SWL_LSUB=10.99.0.1/32
 check "underlay ping" ping_check s 192.0.2.2 2
 charon_start c c || die "charon start"
 
@@ -68,12 +83,12 @@ connections {
         proposals = aes256-sha256-modp2048
         encap = yes
         local {
-            auth = pubkey
+            auth = $CH_LAUTH
             id = 192.0.2.2
             pubkeys = c.pem
         }
         remote {
-            auth = pubkey
+            auth = $CH_RAUTH
             id = 192.0.2.1
             pubkeys = s.pem
         }
@@ -81,7 +96,7 @@ connections {
             net {
                 mode = tunnel
                 local_ts = 10.99.0.2/32
-                remote_ts = 10.99.0.1/32
+                remote_ts = $CH_RTS
                 esp_proposals = aes256-sha256-modp2048
                 start_action = none
             }
@@ -130,7 +145,7 @@ conn net
     esp=aes256-sha256-modp2048!
     left=192.0.2.1
     right=192.0.2.2
-    leftsubnet=10.99.0.1/32
+    leftsubnet=$SWL_LSUB
     rightsubnet=10.99.0.2/32
     auto=$auto
 $(for l in "$@"; do echo "    $l"; done)
@@ -141,8 +156,12 @@ CONF
 }
 
 # run_case NAME ROLE(initiator|responder) AUTHBY [conn lines...]
+# Environment: CH_LAUTH/CH_RAUTH (charon's local/remote auth), CH_RTS, SWL_LSUB (above);
+# EXPECT_ALG: what swanless logs it signed with (default the PKCS#1 v1.5 SHA-256 line);
+# EXPECT_TS: the swanless addresses both ends' CHILD_SA must cover (default 10.99.0.1).
 run_case() {
   local name=$1 role=$2 authby=$3; shift 3
+  local alg=${EXPECT_ALG:-"AUTH method 14 sha256WithRSAEncryption"} a
   echo "--- case $name: swanless $role, authby=$authby $*"
   charon_conf "$name" "$K/s.pub.pem" || { fail "$name: charon config"; return; }
   swl_conf "$name" "$authby" "$([ "$role" = initiator ] && echo start || echo add)" "$@"
@@ -159,12 +178,19 @@ run_case() {
   grep -q 'INSTALLED, TUNNEL-in-UDP' <<<"$sas" && pass "$name: charon CHILD_SA in UDP" \
     || { fail "$name: charon CHILD_SA"; echo "$sas"; }
   grep -qE "authentication of '192.0.2.1' with RSA(_EMSA_PKCS1)?.* successful" "$(charon_log c)" \
-    && pass "$name: charon verified swanless's RSA signature" \
+    && pass "$name: charon verified swanless's RSA signature (remote auth = $CH_RAUTH)" \
     || { fail "$name: no successful RSA authentication in charon's log"; grep -i "authentication of" "$(charon_log c)" | tail -3; }
   grep -q "authentication of '192.0.2.2' with RSA signature successful" "$LAB_DIR/swanless.$name.log" \
-    && pass "$name: swanless verified charon's RSA signature" || fail "$name: swanless did not log the RSA success"
-  grep -q "AUTH method 14 sha256WithRSAEncryption" "$LAB_DIR/swanless.$name.log" \
-    && pass "$name: swanless signed with RFC 7427 method 14, PKCS#1 v1.5 SHA-256" || fail "$name: swanless AUTH method"
+    && pass "$name: swanless verified charon's RSA signature (charon local auth = $CH_LAUTH)" \
+    || fail "$name: swanless did not log the RSA success"
+  grep -q "$alg" "$LAB_DIR/swanless.$name.log" \
+    && pass "$name: swanless signed: $alg" || { fail "$name: swanless AUTH method, expected $alg"; grep "AUTH method" "$LAB_DIR/swanless.$name.log"; }
+  for a in ${EXPECT_TS:-10.99.0.1}; do
+    grep -qE "remote .*$a/32" <<<"$sas" && pass "$name: charon's CHILD_SA covers $a/32" \
+      || { fail "$name: charon's remote selectors lack $a/32"; echo "$sas"; }
+    swl status --socket "$LAB_DIR/$name.sock" | grep -qE "net\\{[0-9]+\\}: .*$a/32.* ===" \
+      && pass "$name: swanless's CHILD_SA covers $a/32" || fail "$name: swanless's local selectors lack $a/32"
+  done
   check "$name: ping 10.99.0.1 -> 10.99.0.2" ping_check s 10.99.0.2 3
   check "$name: ping from charon's side 10.99.0.2 -> 10.99.0.1" ping_check c 10.99.0.1 2
   local st; st=$(swl status --socket "$LAB_DIR/$name.sock")
@@ -178,6 +204,53 @@ run_case() {
 
 run_case pem initiator pubkey "rightpubkey=$K/c.pub.pem"
 run_case rsasig responder rsasig "leftrsasigkey=$S_LEFT" "rightrsasigkey=$C_RIGHT"
+
+# --- RSASSA-PSS both ways: each end requires PSS of the other ---
+# charon_signed_pss CASE: charon's log says it signed the last IKE_AUTH with RSASSA-PSS, and
+# verified ours as PSS (scheme names as charon prints them).
+charon_signed_pss() {
+  local mine theirs
+  mine=$(grep "authentication of '192.0.2.2' (myself) with" "$(charon_log c)" | tail -1)
+  theirs=$(grep "authentication of '192.0.2.1' with" "$(charon_log c)" | tail -1)
+  grep -q "RSA_EMSA_PSS_$2" <<<"$mine" && pass "$1: charon signed with RSASSA-PSS ($mine)" \
+    || fail "$1: charon's own signature scheme: $mine"
+  grep -q "RSA_EMSA_PSS_$3.* successful" <<<"$theirs" && pass "$1: charon verified our RSASSA-PSS ($theirs)" \
+    || fail "$1: charon's view of our signature: $theirs"
+}
+CH_LAUTH=rsa/pss-sha256 CH_RAUTH=rsa/pss-sha256 EXPECT_ALG="AUTH method 14 RSASSA-PSS-SHA256" \
+  run_case pss-init initiator pubkey "rightpubkey=$K/c.pub.pem" leftauth=rsa/pss rightauth=rsa/pss
+charon_signed_pss pss-init SHA2_256_SALT_32 SHA2_256_SALT_32
+CH_LAUTH=rsa/pss-sha256 CH_RAUTH=rsa/pss-sha256 EXPECT_ALG="AUTH method 14 RSASSA-PSS-SHA256" \
+  run_case pss-resp responder rsasig "rightrsasigkey=$C_RIGHT" leftauth=rsa/pss rightauth=rsa/pss
+charon_signed_pss pss-resp SHA2_256_SALT_32 SHA2_256_SALT_32
+CH_LAUTH=rsa/pss-sha384 CH_RAUTH=rsa/pss-sha512 EXPECT_ALG="AUTH method 14 RSASSA-PSS-SHA512" \
+  run_case pss-sha512 initiator pubkey "rightpubkey=$K/c.pub.pem" leftauth=rsa/pss-sha512 rightauth=rsa/pss-sha384
+charon_signed_pss pss-sha512 SHA2_384_SALT_48 SHA2_512_SALT_64
+
+echo "--- case pss-refused: swanless requires RSASSA-PSS, charon signs PKCS#1 v1.5 and initiates"
+charon_conf pssref "$K/s.pub.pem" || die "charon config (pss-refused)"
+swl_conf pssref pubkey add "rightpubkey=$K/c.pub.pem" rightauth=rsa/pss
+swl_start pssref || die "swanless start (pss-refused)"
+charon_initiate c c net 8 && fail "pss-refused: charon established with a PKCS#1 signature" \
+  || pass "pss-refused: charon's initiation failed"
+grep -q "with RSA signature failed: RSA signature refused: AUTH: not an RSASSA-PSS signature" \
+  "$LAB_DIR/swanless.pssref.log" && pass "pss-refused: swanless logged why" \
+  || { fail "pss-refused: swanless did not log the refusal"; grep -i "authentication of" "$LAB_DIR/swanless.pssref.log"; }
+grep -q "AUTHENTICATION_FAILED" "$(charon_log c)" && pass "pss-refused: charon received AUTHENTICATION_FAILED" \
+  || fail "pss-refused: no AUTHENTICATION_FAILED in charon's log"
+kill -0 "$SWL_PID" && pass "pss-refused: swanless still running" || fail "pss-refused: swanless died"
+swl_stop
+
+# --- several subnets in one leftsubnet, both roles, and charon narrowing them ---
+SWL_LSUB=10.99.0.1/32,10.99.0.3/32,10.99.0.4/32 CH_RTS=10.99.0.1/32,10.99.0.3/32,10.99.0.4/32 \
+  EXPECT_TS="10.99.0.1 10.99.0.3 10.99.0.4" run_case ts-init initiator pubkey "rightpubkey=$K/c.pub.pem"
+SWL_LSUB=10.99.0.1/32,10.99.0.3/32,10.99.0.4/32 CH_RTS=10.99.0.1/32,10.99.0.3/32,10.99.0.4/32 \
+  EXPECT_TS="10.99.0.1 10.99.0.3 10.99.0.4" run_case ts-resp responder pubkey "rightpubkey=$K/c.pub.pem"
+SWL_LSUB=10.99.0.1/32,10.99.0.3/32,10.99.0.4/32 CH_RTS=10.99.0.1/32,10.99.0.4/32 \
+  EXPECT_TS="10.99.0.1 10.99.0.4" run_case ts-narrow initiator pubkey "rightpubkey=$K/c.pub.pem"
+grep -qE "CHILD_SA net\{[0-9]+\} established .* TS 10\.99\.0\.1/32 10\.99\.0\.4/32 === 10\.99\.0\.2/32" \
+  "$LAB_DIR/swanless.ts-narrow.log" && pass "ts-narrow: swanless took charon's narrowed selectors (no 10.99.0.3)" \
+  || { fail "ts-narrow: swanless's selectors"; grep "established with" "$LAB_DIR/swanless.ts-narrow.log"; }
 
 # --- failures: swanless keeps running ---
 echo "--- case badkey: swanless has the wrong key for charon, charon initiates"
