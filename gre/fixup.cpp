@@ -25,6 +25,13 @@ bool is_ipv4_proto(common::ByteSpan pkt, std::uint8_t proto) {
 // described by MssClamp; `clamped` means "a SYN with a sane header" here.
 MssClamp tcp_syn_of(common::ByteSpan pkt, TcpSegment& seg) {
   if (!is_ipv4_proto(pkt, kIpProtoTcp)) return MssClamp::not_tcp_syn;
+  // Fast path for the data packets of a transfer: a first fragment whose flags byte is
+  // there and has no SYN is left alone before the header checksum is summed.
+  const std::uint8_t* b = common::u8(pkt);
+  const std::size_t ihl = std::size_t(b[0] & 0x0f) * 4;
+  const bool first_fragment = ((b[6] << 8 | b[7]) & kIpv4OffsetMask) == 0;
+  if (first_fragment && ihl >= kIpv4HeaderSize && pkt.size() >= ihl + kTcpHeaderSize && (b[ihl + 13] & kTcpFlagSyn) == 0)
+    return MssClamp::not_tcp_syn;
   auto v = parse_ipv4(pkt);
   if (!v) return MssClamp::malformed;
   if ((v->header.flags_fragment & kIpv4OffsetMask) != 0) return MssClamp::not_tcp_syn;
