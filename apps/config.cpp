@@ -46,7 +46,7 @@ constexpr std::string_view kIgnoredConnKeys[] = {
     "keyingtries", "closeaction", "inactivity", "leftsendcert",
     "rightsendcert", "ikev2", "pfs", "sha256_96",
 };
-constexpr std::string_view kSetupKeys[] = {"socket", "secrets", "keylog", "pcap", "loglevel", "fragment_size"};
+constexpr std::string_view kSetupKeys[] = {"socket", "secrets", "keylog", "pcap", "loglevel", "fragment_size", "offload"};
 constexpr std::string_view kIgnoredSetupKeys[] = {
     "charondebug", "uniqueids", "cachecrls", "strictcrlpolicy", "plutodebug", "protostack",
     "interfaces", "nat_traversal", "virtual_private", "nhelpers", "plutostderrlog", "logfile",
@@ -1222,6 +1222,8 @@ LoadResult parse_string(std::string_view text, std::string_view name, const Pars
       else if (k.key == "pcap") cfg.setup.pcap = (k.value == "off" || k.value == "no") ? "" : ty.path(k);
       else if (k.key == "fragment_size") {
         if (auto v = ty.uint(k, kMinFragmentSize, 65535)) cfg.setup.fragment_size = static_cast<unsigned>(*v);
+      } else if (k.key == "offload") {
+        if (auto b = ty.yes_no(k)) cfg.setup.offload = *b;
       } else if (k.key == "loglevel") {
         if (!common::parse_log_level(k.value, cfg.setup.loglevel))
           ty.err(k, "expected error, warn, info, debug or trace, not '" + k.value + "'");

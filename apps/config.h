@@ -57,6 +57,7 @@ struct SetupConfig {
   // Largest IP datagram of an RFC 7383 IKE fragment we send (strongSwan's
   // charon.fragment_size), 256..65535.
   unsigned fragment_size = 1280;
+  bool offload = true;  // TUN TSO + coalescing, UDP GSO/GRO, when the kernel grants them
 };
 
 enum class AuthMethod : std::uint8_t { psk, pubkey };

@@ -4,9 +4,14 @@
 //   inbound:  UDP/4500 recvmmsg batch → RFC 3948 classify (keepalive | IKE | ESP)
 //             → SAD lookup by SPI → replay check → ICV/AEAD verify → replay commit
 //             → decrypt → inner policy check (esp::Sa::decap) → TUN write
+//             (TUN offload: → GRO-like coalescing of in-order TCP segments per flow →
+//             one writev per super-packet with a virtio GSO header)
 //   outbound: TUN read batch (into buffers with ESP headroom) → flow of the inner packet
 //             → outbound SA selection by selectors → in-place ESP encap
-//             → per-socket sendmmsg batch to the SA's peer
+//             → per-socket sendmmsg batch to the SA's peer (referencing the TUN buffer)
+//             (TUN offload: a TCP super-packet → one SA lookup → each MTU-sized segment
+//             written into the socket's send buffer and encrypted in place there, the
+//             run of ESP packets sent as one UDP GSO send)
 //   transport mode (GRE between the gateways): the overlay's outer IPv4/GRE packet → SA by
 //             selectors → ESP inserted after the IPv4 header (esp::transport); inbound the
 //             IPv4 header is rebuilt in front of the payload and handed to the overlay
@@ -45,6 +50,7 @@
 #include "ike/engine.h"
 #include "tun/device.h"
 #include "tun/netlink.h"
+#include "tun/offload.h"
 
 namespace apps {
 
@@ -57,6 +63,11 @@ namespace {
 constexpr const char* kIpsecTunName = "swanless0";
 constexpr std::size_t kTunBatch = 64;
 constexpr std::size_t kTunSlot = 2048;  // inner MTU is at most 1500 here
+// Packets the kernel may queue on the TUN device for us while the loop is busy.
+constexpr unsigned kTunTxQueue = 2048;
+// With TUN offload a read returns a virtio header and up to a 64 KiB TCP super-packet.
+constexpr std::size_t kTunBatchOffload = 64;
+constexpr std::size_t kTunSlotOffload = esp::Sa::kMaxHeader + tun::kMaxPacket + esp::Sa::kMaxTrailer + 1;
 
 std::string hex32(std::uint32_t v) {
   char b[16];
@@ -108,8 +119,10 @@ class Daemon {
   void on_esp(common::MutByteSpan room, std::size_t off, std::size_t len, const esp::transport::InnerFields& outer);
   void on_raw_readable();
   void write_tun_batch();
-  bool send_ipv4(common::MutByteSpan buf, std::size_t offset, std::size_t len);
+  bool send_ipv4(common::MutByteSpan buf, std::size_t offset, std::size_t len, bool zero_copy = false);
   void send_esp(const OutRoute& route, common::ByteSpan esp);
+  void send_offloaded(std::byte* base, std::size_t len);
+  void write_tun(const tun::offload::TunWrite& w);
   void on_tun_readable();
   void drain_engine();
   void install_child(const ike::ChildSaInstall& c);
@@ -152,6 +165,15 @@ class Daemon {
   std::vector<tun::PacketSlot> tun_slots_;
   std::vector<std::byte*> tun_base_;
   std::vector<common::ByteSpan> tun_out_;  // packets decapsulated in this batch, for write_batch
+  // TUN offload (virtio header on every read/write); see tun/offload.h.
+  bool tun_offload_ = false;
+  std::size_t tun_slot_ = kTunSlot;
+  tun::offload::Coalescer coalescer_;
+  std::array<std::byte, tun::offload::kVnetHdrSize> vnet_out_{};
+  std::array<common::ByteSpan, tun::offload::Coalescer::kMaxSegments + 1> tun_iov_;
+  std::uint64_t gso_segmented_ = 0, drop_gso_bad_ = 0;
+  std::vector<std::byte> seg_scratch_buf_;  // one segment with ESP room, when GSO cannot be used
+  common::MutByteSpan seg_scratch_;
 
   std::unique_ptr<asio::local::stream_protocol::acceptor> control_;
   std::unique_ptr<Overlay> overlay_;
@@ -174,7 +196,7 @@ bool Daemon::open_sockets(const std::vector<ike::PeerConfig>& peers) {
   }
   for (const auto& e : want) {
     auto s = std::make_unique<UdpSocket>();
-    auto st = s->open(e);
+    auto st = s->open(e, false, cfg_.setup.offload);
     if (!st) {
       LOG_ERROR("cannot open IKE socket %s: %s", e.to_string().c_str(), st.error().detail);
       return false;
@@ -247,11 +269,17 @@ bool Daemon::open_ipsec_tun(const std::vector<ike::PeerConfig>& peers) {
   if (plan.addrs.empty() && plan.routes.empty()) return true;
   const bool created = !tun_;
   if (created) {
-    auto dev = tun::LinuxTun::open({kIpsecTunName, false});
+    auto dev = tun::LinuxTun::open({kIpsecTunName, false, cfg_.setup.offload});
     if (!dev) {
       LOG_ERROR("cannot create TUN device %s: %s", kIpsecTunName, dev.error().detail);
       return false;
     }
+    tun_offload_ = (*dev)->offload();
+    if (auto q = (*dev)->set_tx_queue_len(kTunTxQueue); !q)
+      LOG_WARN("TUN %s: %s (keeping the default queue)", kIpsecTunName, q.error().detail);
+    if (!tun_offload_ && cfg_.setup.offload)
+      LOG_WARN("TUN %s: kernel refused offloads (%s); one packet per read and write", kIpsecTunName,
+               (*dev)->offload_refused().c_str());
     tun_ = std::move(dev.value());
   }
   auto nl = tun::Netlink::open();
@@ -277,13 +305,20 @@ bool Daemon::open_ipsec_tun(const std::vector<ike::PeerConfig>& peers) {
   LOG_INFO("TUN %s up: %zu address(es), %zu route(s)", kIpsecTunName, plan.addrs.size(), plan.routes.size());
   if (!created) return true;
 
-  tun_buf_.resize(kTunBatch * kTunSlot);
-  for (std::size_t i = 0; i < kTunBatch; ++i) {
-    std::byte* base = tun_buf_.data() + i * kTunSlot;
+  const std::size_t batch = tun_offload_ ? kTunBatchOffload : kTunBatch;
+  tun_slot_ = tun_offload_ ? kTunSlotOffload : kTunSlot;
+  const std::size_t vnet = tun_offload_ ? tun::offload::kVnetHdrSize : 0;
+  tun_buf_.resize(batch * tun_slot_);
+  seg_scratch_buf_.resize(tun_offload_ ? kTunSlotOffload : 0);
+  seg_scratch_ = seg_scratch_buf_;
+  for (std::size_t i = 0; i < batch; ++i) {
+    std::byte* base = tun_buf_.data() + i * tun_slot_;
     tun_base_.push_back(base);
     // Leave ESP headroom in front and tailroom behind every slot: encap happens in place.
-    tun_slots_.push_back({common::MutByteSpan(base + esp::Sa::kMaxHeader,
-                                              kTunSlot - esp::Sa::kMaxHeader - esp::Sa::kMaxTrailer),
+    // A virtio header is read into the end of the headroom, so the packet starts at
+    // kMaxHeader either way.
+    tun_slots_.push_back({common::MutByteSpan(base + esp::Sa::kMaxHeader - vnet,
+                                              tun_slot_ - esp::Sa::kMaxHeader - esp::Sa::kMaxTrailer + vnet),
                           0});
   }
   tun_watch_ = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(tun_->fd()));
@@ -585,7 +620,16 @@ void Daemon::on_udp_readable(UdpSocket& s) {
     // recv_batch reuses: everything of a round is written out before the next one.
     std::size_t n = s.recv_batch(rx_batch_);
     if (n == 0) break;
-    for (auto& d : rx_batch_) {
+    for (const auto& whole : rx_batch_) {
+     // UDP GRO: one buffer may hold several datagrams of gso_size bytes, cut here. The
+     // headroom in front of a later one is the end of the one before: its ESP trailer
+     // and ICV (18 bytes at least, dead once decrypted), so a transport-mode IPv4 header
+     // rebuilt there never touches a delivered payload.
+     const std::size_t step = whole.gso_size ? whole.gso_size : whole.len;
+     for (std::size_t at = 0; at < whole.len; at += step) {
+      Datagram d = whole;
+      d.data = whole.data + at;
+      d.len = std::min(step, whole.len - at);
       common::ByteSpan payload(d.data, d.len);
       if (s.bound().port == 4500) {
         switch (esp::udp_encap::classify(payload)) {
@@ -607,6 +651,7 @@ void Daemon::on_udp_readable(UdpSocket& s) {
       }
       engine_.on_datagram(d.local, d.remote, payload, t);
       ike_seen = true;
+     }
     }
     write_tun_batch();
     if (n < UdpSocket::kBatch) break;
@@ -617,6 +662,7 @@ void Daemon::on_udp_readable(UdpSocket& s) {
 
 // Everything decapsulated in one receive round, before the next round reuses the buffers.
 void Daemon::write_tun_batch() {
+  if (tun_offload_) coalescer_.flush([this](const tun::offload::TunWrite& w) { write_tun(w); });
   if (!tun_out_.empty() && tun_) {
     auto w = tun_->write_batch(tun_out_);
     if (!w) drop_tun_write_ += tun_out_.size();
@@ -669,12 +715,23 @@ void Daemon::on_esp(common::MutByteSpan room, std::size_t off, std::size_t len,
     ++drop_tun_write_;
     return;
   }
-  tun_out_.push_back(inner);
+  if (tun_offload_) coalescer_.add(inner, [this](const tun::offload::TunWrite& w) { write_tun(w); });
+  else tun_out_.push_back(inner);
+}
+
+void Daemon::write_tun(const tun::offload::TunWrite& w) {
+  tun::offload::serialize_vnet_hdr(w.hdr, vnet_out_);
+  tun_iov_[0] = vnet_out_;
+  std::copy(w.parts.begin(), w.parts.end(), tun_iov_.begin() + 1);
+  if (!tun_->write_gather(std::span<const common::ByteSpan>(tun_iov_.data(), w.parts.size() + 1)))
+    drop_tun_write_ += w.parts.size();
 }
 
 // An IPv4 packet at buf[offset, offset+len) with ESP headroom/tailroom → its outbound SA.
 // False when no SA takes it (dropped and counted: nothing leaves unencrypted).
-bool Daemon::send_ipv4(common::MutByteSpan buf, std::size_t offset, std::size_t len) {
+// zero_copy: buf stays unchanged until the sockets are flushed, so a UDP send batch may
+// refer to the ESP packet where it was built.
+bool Daemon::send_ipv4(common::MutByteSpan buf, std::size_t offset, std::size_t len, bool zero_copy) {
   common::ByteSpan pkt(buf.data() + offset, len);
   auto hdr = esp::ip::parse_ipv4(pkt);
   if (!hdr) {
@@ -692,7 +749,9 @@ bool Daemon::send_ipv4(common::MutByteSpan buf, std::size_t offset, std::size_t 
     if (e.ok()) send_esp(route->second, e.esp.packet);
   } else {
     auto e = sa->encap(buf, offset, len, now());
-    if (e.ok()) send_esp(route->second, e.packet);
+    UdpSocket* s = zero_copy && route->second.udp_encap ? socket_for(route->second.local) : nullptr;
+    if (e.ok() && s) s->commit_send(e.packet, route->second.remote);
+    else if (e.ok()) send_esp(route->second, e.packet);
   }
   return true;  // sent, or dropped and counted by the SA
 }
@@ -709,15 +768,114 @@ void Daemon::send_esp(const OutRoute& route, common::ByteSpan esp) {
   }
 }
 
+// One read of the offloading TUN at base + kMaxHeader - 10: virtio header, then the
+// packet. A TCP super-packet is cut into segments, each built in a socket send buffer
+// behind ESP headroom and encrypted there; all segments share the first one's SA.
+void Daemon::send_offloaded(std::byte* base, std::size_t len) {
+  namespace off = tun::offload;
+  constexpr std::size_t kHead = esp::Sa::kMaxHeader;
+  auto h = off::parse_vnet_hdr(common::ByteSpan(base + kHead - off::kVnetHdrSize, len));
+  if (!h) {
+    ++drop_gso_bad_;
+    return;
+  }
+  common::MutByteSpan pkt(base + kHead, len - off::kVnetHdrSize);
+  if (h->gso_kind() == off::kGsoNone) {
+    if (h->needs_csum() && !off::complete_checksum(pkt, *h)) {
+      ++drop_gso_bad_;
+      return;
+    }
+    send_ipv4(common::MutByteSpan(base, tun_slot_), kHead, pkt.size(), true);
+    return;
+  }
+  auto seg = off::Segmenter::create(pkt, *h);
+  auto hdr = seg ? esp::ip::parse_ipv4(pkt) : common::Result<esp::ip::Ipv4Header>(seg.error());
+  if (!hdr) {
+    ++drop_gso_bad_;
+    return;
+  }
+  esp::Sa* sa = sad_.select_outbound(esp::ip::flow_of(*hdr, pkt));
+  auto route = sa ? out_routes_.find(sa->spi()) : out_routes_.end();
+  if (route == out_routes_.end()) {
+    drop_no_sa_out_ += seg->count();  // fail closed: nothing leaves unencrypted
+    return;
+  }
+  UdpSocket* s = route->second.udp_encap && sa->mode() == esp::Mode::tunnel ? socket_for(route->second.local) : nullptr;
+  if (!s) {
+    // Plain ESP or a transport-mode SA: each segment through the ordinary path (a copy).
+    for (std::size_t i = 0; i < seg->count(); ++i) {
+      auto n = seg->write(i, seg_scratch_.subspan(kHead, seg_scratch_.size() - kHead - esp::Sa::kMaxTrailer));
+      if (!n) {
+        ++drop_gso_bad_;
+        continue;
+      }
+      if (send_ipv4(seg_scratch_, kHead, *n)) ++gso_segmented_;
+    }
+    return;
+  }
+  const Now t = now();
+  const Endpoint& to = route->second.remote;
+  if (!s->gso()) {
+    for (std::size_t i = 0; i < seg->count(); ++i) {
+      common::MutByteSpan buf = s->next_send_buffer();
+      auto n = seg->write(i, buf.subspan(kHead, buf.size() - kHead - esp::Sa::kMaxTrailer));
+      if (!n) {
+        ++drop_gso_bad_;
+        continue;
+      }
+      auto e = sa->encap(buf, kHead, *n, t);
+      if (!e.ok()) continue;  // counted by the SA
+      s->commit_send(e.packet, to);
+      ++gso_segmented_;
+    }
+    return;
+  }
+  // UDP GSO: the ESP packets of the segments back to back in one send buffer, all of the
+  // first one's size but the last; the kernel cuts them into datagrams.
+  const std::size_t hs = sa->header_size();
+  std::size_t i = 0;
+  while (i < seg->count()) {
+    common::MutByteSpan buf = s->next_send_buffer();
+    std::size_t used = 0, nseg = 0, seg_size = 0;
+    while (i < seg->count() && nseg < UdpSocket::kMaxGsoSegments) {
+      const std::size_t inner = seg->segment_size(i);
+      const std::size_t esp_len = sa->encap_size(inner);
+      if (!nseg && esp_len > UdpSocket::kMaxGsoBytes) {  // cannot happen below a 64 KiB MTU
+        ++drop_gso_bad_;
+        ++i;
+        continue;
+      }
+      if (used + esp_len > UdpSocket::kMaxGsoBytes || (nseg && esp_len > seg_size)) break;
+      auto n = seg->write(i, buf.subspan(used + hs, inner));
+      ++i;
+      if (!n) {
+        ++drop_gso_bad_;
+        continue;
+      }
+      auto e = sa->encap(buf.first(used + esp_len), used + hs, *n, t);
+      if (!e.ok()) continue;  // counted by the SA
+      if (!nseg) seg_size = e.packet.size();
+      used += e.packet.size();
+      ++nseg;
+      ++gso_segmented_;
+      if (e.packet.size() < seg_size) break;  // a shorter one ends the run
+    }
+    if (used) s->commit_gso(common::ByteSpan(buf.data(), used), seg_size, to);
+  }
+}
+
 void Daemon::on_tun_readable() {
   for (int round = 0; round < 8; ++round) {
     auto n = tun_->read_batch(tun_slots_);
     if (!n || *n == 0) break;
-    for (std::size_t i = 0; i < *n; ++i)
-      send_ipv4(common::MutByteSpan(tun_base_[i], kTunSlot), esp::Sa::kMaxHeader, tun_slots_[i].len);
+    for (std::size_t i = 0; i < *n; ++i) {
+      if (tun_offload_) send_offloaded(tun_base_[i], tun_slots_[i].len);
+      else send_ipv4(common::MutByteSpan(tun_base_[i], tun_slot_), esp::Sa::kMaxHeader, tun_slots_[i].len, true);
+    }
+    // The batch refers to the TUN slots, which the next read reuses.
+    flush_sockets();
     if (*n < tun_slots_.size()) break;
   }
-  flush_sockets();
 }
 
 nlohmann::json Daemon::status_json() {
@@ -822,7 +980,14 @@ nlohmann::json Daemon::status_json() {
                      {"esp_raw_malformed", drop_raw_malformed_},
                      {"esp_raw_send_errors", raw_esp_ ? raw_esp_->send_errors() : 0},
                      {"out_no_raw_socket", drop_no_raw_socket_},
-                     {"in_transport_not_gre", drop_transport_not_gre_}};
+                     {"in_transport_not_gre", drop_transport_not_gre_},
+                     {"tun_gso_bad", drop_gso_bad_}};
+  // Not drops: how much the TUN offloads did (tun/offload.h).
+  doc["tun_offload"] = {{"enabled", tun_offload_},
+                        {"gso_segments_out", gso_segmented_},
+                        {"gro_super_packets", coalescer_.stats().super},
+                        {"gro_segments_joined", coalescer_.stats().joined},
+                        {"gro_bad_checksum", coalescer_.stats().bad_csum}};
   return doc;
 }
 

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/udp.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -27,13 +28,20 @@ UdpSocket::~UdpSocket() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-common::Status UdpSocket::open(const common::Endpoint& bind_to, bool reuse_port) {
+common::Status UdpSocket::open(const common::Endpoint& bind_to, bool reuse_port, bool offload) {
   fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd_ < 0) return common::make_error(common::Errc::io, "socket(AF_INET, SOCK_DGRAM) failed");
   int one = 1;
   ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (reuse_port) ::setsockopt(fd_, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
   ::setsockopt(fd_, IPPROTO_IP, IP_PKTINFO, &one, sizeof one);
+  if (offload) {
+    // Both are optional: without them every datagram is its own send/receive.
+    ::setsockopt(fd_, SOL_UDP, UDP_GRO, &one, sizeof one);
+    int seg = 0;
+    socklen_t sl = sizeof seg;
+    gso_ = ::getsockopt(fd_, SOL_UDP, UDP_SEGMENT, &seg, &sl) == 0;
+  }
   int buf = 8 << 20;
   ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
   ::setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
@@ -82,6 +90,10 @@ std::size_t UdpSocket::recv_batch(std::vector<Datagram>& out) {
         in_pktinfo pi;
         std::memcpy(&pi, CMSG_DATA(c), sizeof pi);
         d.local.addr = common::IpAddr::v4(ntohl(pi.ipi_addr.s_addr));
+      } else if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+        int gso = 0;
+        std::memcpy(&gso, CMSG_DATA(c), sizeof gso);
+        if (gso > 0) d.gso_size = static_cast<std::size_t>(gso);
       }
     }
     d.len = rx_msgs_[i].msg_len;
@@ -97,7 +109,18 @@ common::MutByteSpan UdpSocket::next_send_buffer() {
 }
 
 void UdpSocket::commit_send(std::size_t len, const common::Endpoint& to) {
-  tx_iov_[tx_count_].iov_len = len;
+  commit_send(common::ByteSpan(tx_buf_.data() + tx_count_ * kBufSize, len), to);
+}
+
+void UdpSocket::commit_send(common::ByteSpan packet, const common::Endpoint& to) { add(packet, to, 0); }
+
+void UdpSocket::commit_gso(common::ByteSpan run, std::size_t seg_size, const common::Endpoint& to) {
+  add(run, to, gso_ && run.size() > seg_size ? seg_size : 0);
+}
+
+void UdpSocket::add(common::ByteSpan packet, const common::Endpoint& to, std::size_t gso_size) {
+  if (tx_count_ == kBatch) flush();
+  tx_iov_[tx_count_] = {const_cast<std::byte*>(packet.data()), packet.size()};
   tx_addr_[tx_count_] = to_sockaddr(to);
   auto& h = tx_msgs_[tx_count_].msg_hdr;
   h = {};
@@ -105,6 +128,16 @@ void UdpSocket::commit_send(std::size_t len, const common::Endpoint& to) {
   h.msg_namelen = sizeof(sockaddr_in);
   h.msg_iov = &tx_iov_[tx_count_];
   h.msg_iovlen = 1;
+  if (gso_size) {
+    h.msg_control = tx_ctrl_[tx_count_].data();
+    h.msg_controllen = CMSG_SPACE(sizeof(std::uint16_t));
+    cmsghdr* c = CMSG_FIRSTHDR(&h);
+    c->cmsg_level = SOL_UDP;
+    c->cmsg_type = UDP_SEGMENT;
+    c->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
+    const auto seg = static_cast<std::uint16_t>(gso_size);
+    std::memcpy(CMSG_DATA(c), &seg, sizeof seg);
+  }
   ++tx_count_;
   if (tx_count_ == kBatch) flush();
 }
@@ -142,6 +175,18 @@ BatchSent send_all(int fd, mmsghdr* msgs, std::size_t count) {
 
 std::size_t UdpSocket::flush() {
   auto r = send_all(fd_, tx_msgs_.data(), tx_count_);
+  const int err = errno;
+  if (r.refused && gso_ && (err == EIO || err == EINVAL)) {
+    bool had_gso = false;
+    for (std::size_t i = 0; i < tx_count_; ++i) had_gso = had_gso || tx_msgs_[i].msg_hdr.msg_control != nullptr;
+    // A kernel or route that cannot segment (EIO: no checksum offload on the way out)
+    // refuses UDP_SEGMENT: stop asking for it; the refused run is lost once.
+    if (had_gso) {
+      gso_ = false;
+      LOG_WARN("UDP %s: the kernel refused UDP GSO (%s); one datagram per send from now on",
+               bound_.to_string().c_str(), std::strerror(err));
+    }
+  }
   tx_count_ = 0;
   send_errors_ += r.refused;
   return r.refused;

@@ -22,6 +22,9 @@ struct Datagram {
   common::Endpoint remote;
   std::size_t len = 0;
   std::byte* data = nullptr;  // points into the batch's buffer
+  // UDP GRO: the kernel joined several datagrams of gso_size bytes (the last may be
+  // shorter) into this one buffer; 0 = one datagram.
+  std::size_t gso_size = 0;
 };
 
 class UdpSocket {
@@ -37,9 +40,14 @@ class UdpSocket {
   UdpSocket(const UdpSocket&) = delete;
   UdpSocket& operator=(const UdpSocket&) = delete;
 
+  // UDP GSO (UDP_SEGMENT): at most this many datagrams per send, and their total.
+  static constexpr std::size_t kMaxGsoSegments = 64;
+  static constexpr std::size_t kMaxGsoBytes = 65000;
+
   // Binds a non-blocking IPv4 socket. udp_encap: set UDP_ENCAP? No: the kernel must not
   // treat ESP-in-UDP itself, so nothing is set; the socket stays a plain UDP socket.
-  common::Status open(const common::Endpoint& bind_to, bool reuse_port = false);
+  // offload: ask for UDP_GRO on receive and probe UDP_SEGMENT for sends (gso()).
+  common::Status open(const common::Endpoint& bind_to, bool reuse_port = false, bool offload = false);
   int fd() const { return fd_; }
   const common::Endpoint& bound() const { return bound_; }
 
@@ -56,10 +64,19 @@ class UdpSocket {
   // fill, then commit(len, to) adds it to the batch (flushing first when full).
   common::MutByteSpan next_send_buffer();
   void commit_send(std::size_t len, const common::Endpoint& to);
+  // Adds `packet` to the batch without copying it: it lies in the buffer next_send_buffer()
+  // returned (at any offset), or in caller memory that stays unchanged until flush().
+  void commit_send(common::ByteSpan packet, const common::Endpoint& to);
+  // UDP GSO: `run` (inside the buffer next_send_buffer() returned) holds datagrams of
+  // seg_size bytes back to back, the last possibly shorter; the kernel sends them as
+  // separate datagrams. Only when gso() is true; run.size() <= kMaxGsoBytes.
+  void commit_gso(common::ByteSpan run, std::size_t seg_size, const common::Endpoint& to);
+  bool gso() const { return gso_; }
 
   std::uint64_t send_errors() const { return send_errors_; }
 
  private:
+  void add(common::ByteSpan packet, const common::Endpoint& to, std::size_t gso_size);
   int fd_ = -1;
   common::Endpoint bound_;
   // receive side
@@ -73,6 +90,8 @@ class UdpSocket {
   std::array<mmsghdr, kBatch> tx_msgs_{};
   std::array<iovec, kBatch> tx_iov_{};
   std::array<sockaddr_in, kBatch> tx_addr_{};
+  std::array<std::array<char, 32>, kBatch> tx_ctrl_{};
+  bool gso_ = false;
   std::size_t tx_count_ = 0;
   std::uint64_t send_errors_ = 0;
 };

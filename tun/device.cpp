@@ -5,8 +5,13 @@
 #include <linux/if_tun.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
+#include <bit>
 #include <cerrno>
 #include <cstring>
 
@@ -43,6 +48,17 @@ Result<std::size_t> Device::write_batch(std::span<const ByteSpan> packets) {
     }
   }
   return n;
+}
+
+Status Device::write_gather(std::span<const ByteSpan> parts) {
+  std::array<std::byte, kMaxPacket + 16> joined;
+  std::size_t n = 0;
+  for (const auto& p : parts) {
+    if (p.size() > joined.size() - n) return make_error(Errc::truncated, "TUN write: packet parts too long");
+    std::memcpy(joined.data() + n, p.data(), p.size());
+    n += p.size();
+  }
+  return write(ByteSpan(joined.data(), n));
 }
 
 // ---------------------------------------------------------------------------- LinuxTun
@@ -86,12 +102,28 @@ common::Error open_error(Stage stage, int err, const std::string& name) {
 Result<std::unique_ptr<LinuxTun>> LinuxTun::open(const LinuxTunOptions& opts) {
   if (opts.name.size() >= IFNAMSIZ)
     return make_error(Errc::config, "TUN interface name longer than 15 characters");
+  if (opts.offload) {
+    LinuxTunOptions plain = opts;
+    plain.offload = false;
+    auto with = open_once(opts);
+    if (with) return with;
+    // The flag or the ioctl was refused: the same device without the virtio header.
+    std::string why = with.error().detail;
+    auto without = open_once(plain);
+    if (without) without.value()->offload_refused_ = why;
+    return without;
+  }
+  return open_once(opts);
+}
+
+Result<std::unique_ptr<LinuxTun>> LinuxTun::open_once(const LinuxTunOptions& opts) {
   int fd = ::open(kTunPath, O_RDWR | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return open_error(Stage::open_node, errno, opts.name);
 
   ifreq ifr{};
   ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
   if (opts.multi_queue) ifr.ifr_flags |= IFF_MULTI_QUEUE;
+  if (opts.offload) ifr.ifr_flags |= IFF_VNET_HDR;
   std::memcpy(ifr.ifr_name, opts.name.data(), opts.name.size());
   if (::ioctl(fd, TUNSETIFF, &ifr) < 0) {
     int err = errno;
@@ -103,8 +135,29 @@ Result<std::unique_ptr<LinuxTun>> LinuxTun::open(const LinuxTunOptions& opts) {
                          err);
     return open_error(Stage::set_iff, err, opts.name);
   }
+  if (opts.offload) {
+    // Fields in little-endian order whatever the host (tun/offload.h parses them so);
+    // kernels without cross-endian support refuse this only on big-endian hosts.
+    int le = 1;
+    if constexpr (std::endian::native != std::endian::little) {
+      if (::ioctl(fd, TUNSETVNETLE, &le) < 0) {
+        int err = errno;
+        ::close(fd);
+        return errno_error("TUNSETVNETLE", err);
+      }
+    } else {
+      (void)le;
+    }
+    if (::ioctl(fd, TUNSETOFFLOAD, static_cast<unsigned long>(TUN_F_CSUM | TUN_F_TSO4)) < 0) {
+      int err = errno;
+      ::close(fd);
+      return errno_error("TUNSETOFFLOAD(TUN_F_CSUM|TUN_F_TSO4)", err);
+    }
+  }
   std::string actual(ifr.ifr_name, ::strnlen(ifr.ifr_name, IFNAMSIZ));
-  return std::unique_ptr<LinuxTun>(new LinuxTun(fd, std::move(actual), opts.multi_queue));
+  auto dev = std::unique_ptr<LinuxTun>(new LinuxTun(fd, std::move(actual), opts.multi_queue));
+  dev->offload_ = opts.offload;
+  return dev;
 }
 
 LinuxTun::~LinuxTun() {
@@ -128,6 +181,36 @@ Status LinuxTun::write(ByteSpan packet) {
   for (;;) {
     ssize_t n = ::write(fd_, packet.data(), packet.size());
     if (n == static_cast<ssize_t>(packet.size())) return {};
+    if (n >= 0) return make_error(Errc::io, "TUN write: short write");
+    if (errno == EINTR) continue;
+    return make_error(Errc::io, errno_text(errno));
+  }
+}
+
+Status LinuxTun::set_tx_queue_len(unsigned packets) {
+  int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return errno_error("socket for SIOCSIFTXQLEN", errno);
+  ifreq ifr{};
+  std::memcpy(ifr.ifr_name, name_.data(), std::min(name_.size(), std::size_t(IFNAMSIZ - 1)));
+  ifr.ifr_qlen = static_cast<int>(packets);
+  const int rc = ::ioctl(s, SIOCSIFTXQLEN, &ifr);
+  const int err = errno;
+  ::close(s);
+  if (rc < 0) return errno_error("SIOCSIFTXQLEN on " + name_, err);
+  return {};
+}
+
+Status LinuxTun::write_gather(std::span<const ByteSpan> parts) {
+  std::array<iovec, 80> iov;
+  if (parts.size() > iov.size()) return Device::write_gather(parts);
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    iov[i] = {const_cast<std::byte*>(parts[i].data()), parts[i].size()};
+    total += parts[i].size();
+  }
+  for (;;) {
+    ssize_t n = ::writev(fd_, iov.data(), static_cast<int>(parts.size()));
+    if (n == static_cast<ssize_t>(total)) return {};
     if (n >= 0) return make_error(Errc::io, "TUN write: short write");
     if (errno == EINTR) continue;
     return make_error(Errc::io, errno_text(errno));
@@ -180,6 +263,14 @@ Result<std::size_t> FakeDevice::read(MutByteSpan buf) {
 Status FakeDevice::write(ByteSpan packet) {
   if (write_error_) return *write_error_;
   written_.emplace_back(packet.begin(), packet.end());
+  return {};
+}
+
+Status FakeDevice::write_gather(std::span<const ByteSpan> parts) {
+  if (write_error_) return *write_error_;
+  Bytes joined;
+  for (const auto& p : parts) joined.insert(joined.end(), p.begin(), p.end());
+  written_.push_back(std::move(joined));
   return {};
 }
 

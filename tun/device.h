@@ -65,6 +65,12 @@ class Device {
   // Writes packets in order; stops at the first failure. Returns how many were written,
   // or the error when the first one failed.
   virtual Result<std::size_t> write_batch(std::span<const ByteSpan> packets);
+
+  // Writes one packet given as parts to concatenate (writev on a real device). On a
+  // device with a virtio header (LinuxTun::offload()) the caller's first part is that
+  // header. The default joins the parts in a stack buffer of kMaxPacket + 16 bytes and
+  // calls write(); longer inputs fail with Errc::truncated.
+  virtual Status write_gather(std::span<const ByteSpan> parts);
 };
 
 struct LinuxTunOptions {
@@ -73,6 +79,11 @@ struct LinuxTunOptions {
   // IFF_MULTI_QUEUE: opening the same name again attaches another queue (one per data
   // path thread). All queues of a device must agree on this flag.
   bool multi_queue = false;
+  // IFF_VNET_HDR + TUNSETOFFLOAD(TUN_F_CSUM | TUN_F_TSO4): the kernel hands over TCP
+  // super-packets and partial checksums behind a virtio_net_hdr (tun/offload.h), and
+  // takes the same. When the kernel refuses, the device is opened without it and
+  // offload_refused() says why.
+  bool offload = false;
 };
 
 // /dev/net/tun opened with IFF_TUN | IFF_NO_PI, O_NONBLOCK and O_CLOEXEC. The interface
@@ -87,15 +98,26 @@ class LinuxTun final : public Device {
 
   Result<std::size_t> read(MutByteSpan buf) override;
   Status write(ByteSpan packet) override;
+  Status write_gather(std::span<const ByteSpan> parts) override;
   int fd() const override { return fd_; }
   const std::string& name() const override { return name_; }
   bool multi_queue() const { return multi_queue_; }
+  // Every read and write carries a virtio_net_hdr (offload was asked for and granted).
+  bool offload() const { return offload_; }
+  // Why offload was asked for but is off (empty otherwise).
+  const std::string& offload_refused() const { return offload_refused_; }
+  // The kernel's queue towards us (packets; default 500): a deeper one absorbs the
+  // moments the reader is not scheduled, instead of dropping (SIOCSIFTXQLEN).
+  Status set_tx_queue_len(unsigned packets);
 
  private:
+  static Result<std::unique_ptr<LinuxTun>> open_once(const LinuxTunOptions& opts);
   LinuxTun(int fd, std::string name, bool mq) : fd_(fd), name_(std::move(name)), multi_queue_(mq) {}
   int fd_;
   std::string name_;
   bool multi_queue_;
+  bool offload_ = false;
+  std::string offload_refused_;
 };
 
 // In-memory device for tests of the upper layers. "Inbound" packets are what the kernel
@@ -109,6 +131,7 @@ class FakeDevice final : public Device {
 
   Result<std::size_t> read(MutByteSpan buf) override;
   Status write(ByteSpan packet) override;
+  Status write_gather(std::span<const ByteSpan> parts) override;
   int fd() const override { return event_fd_; }
   const std::string& name() const override { return name_; }
 

@@ -7,6 +7,8 @@
 # ESP-in-UDP forced on both sides: forceencaps=yes / encap=yes):
 #   veth  plain veth, no IPsec (baseline)
 #   ss    swanless   <-> swanless
+#   sn    swanless   <-> swanless with offload=no (one packet per TUN read/write and per UDP send; only
+#         when asked for with -P, to see what the TUN offloads bring)
 #   sc    swanless   <-> strongSwan (charon 5.9 + kernel-libipsec)
 #   cc    strongSwan <-> strongSwan
 # Per round, interleaved (veth, ss, sc, cc, veth, ss, ...):
@@ -28,7 +30,7 @@
 #   -R RATES     UDP ladder, comma-separated iperf3 rates (default 50M,100M,200M,400M,800M,1200M,1600M)
 #   -W SIZE      iperf3 -w for UDP (socket buffers of both iperf3 ends, default 2M), so that
 #                a busy machine descheduling the iperf3 receiver does not count as loss
-#   -P PATHS     subset of veth,ss,sc,cc (default all)
+#   -P PATHS     subset of veth,ss,sn,sc,cc (default veth,ss,sc,cc)
 #   -o FILE      Markdown output (default tests/bench/RESULTS.md; "-" = none)
 #   -N TEXT      a note printed with the figures (e.g. "noisy, machine shared with builds")
 #   -p           profile swanless after the rounds: perf record (if perf works here) and
@@ -54,7 +56,7 @@ while getopts "r:s:t:u:R:W:P:o:N:pd:h" opt; do
 done
 SWANLESS=${SWANLESS:-$repo/build/apps/swanless}
 SWANLESS=$(readlink -f "$SWANLESS")
-case ",$PATHS," in *,ss,*|*,sc,*) [ -x "$SWANLESS" ] || { echo "no swanless binary at $SWANLESS (set SWANLESS=)"; exit 2; } ;; esac
+case ",$PATHS," in *,ss,*|*,sn,*|*,sc,*) [ -x "$SWANLESS" ] || { echo "no swanless binary at $SWANLESS (set SWANLESS=)"; exit 2; } ;; esac
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || { echo "-r: a positive integer"; exit 2; }
 
 # charon: errors and IKE events only, nothing per packet
@@ -83,7 +85,7 @@ declare -A PATH_CLI=()      # path -> iperf3 client bind address (in A)
 declare -A PATH_SRVPID=()   # path -> iperf3 server pid
 IFS=, read -r -a PATH_LIST <<<"$PATHS"
 for p in "${PATH_LIST[@]}"; do
-  case $p in veth|ss|sc|cc) ;; *) die "unknown path '$p' (veth,ss,sc,cc)" ;; esac
+  case $p in veth|ss|sn|sc|cc) ;; *) die "unknown path '$p' (veth,ss,sn,sc,cc)" ;; esac
   ns_create "${p}a" || die "namespace ${p}a"
   ns_create "${p}b" || die "namespace ${p}b"
   link_ns "${p}a" e0 192.0.2.1/24 "${p}b" e0 192.0.2.2/24 || die "veth for $p"
@@ -91,14 +93,15 @@ for p in "${PATH_LIST[@]}"; do
   else PATH_SRV[$p]=10.99.0.2; PATH_CLI[$p]=10.99.0.1; fi
 done
 
-# swl_up NS INITIATOR(yes|no) SUITE NAME: start swanless in NS with one conn
+# swl_up NS INITIATOR(yes|no) SUITE NAME [TUN_OFFLOAD]: start swanless in NS with one conn
 swl_up() {
-  local ns=$1 init=$2 suite=$3 name=$4 me peer
+  local ns=$1 init=$2 suite=$3 name=$4 offload=${5:-yes} me peer
   if [ "${ns: -1}" = a ]; then me=1 peer=2; else me=2 peer=1; fi
   cat >"$LAB_DIR/$name.conf" <<CONF
 config setup
     socket=$LAB_DIR/$name.sock
     loglevel=info
+    offload=$offload
 
 conn bench
     keyexchange=ikev2
@@ -146,6 +149,8 @@ tunnels_up() {
       veth) PATH_PIDS[$p]=""; continue ;;
       ss) swl_up "$b" no "$suite" "ss-b" || die "swanless ${b}"; b=$LAST_PID
           swl_up "$a" yes "$suite" "ss-a" || die "swanless ${a}"; PATH_PIDS[$p]="$LAST_PID $b" ;;
+      sn) swl_up "$b" no "$suite" "sn-b" no || die "swanless ${b}"; b=$LAST_PID
+          swl_up "$a" yes "$suite" "sn-a" no || die "swanless ${a}"; PATH_PIDS[$p]="$LAST_PID $b" ;;
       sc) chn_up "$b" no "$suite" "sc-b" || die "charon ${b}"; b=$LAST_PID
           swl_up "$a" yes "$suite" "sc-a" || die "swanless ${a}"; PATH_PIDS[$p]="$LAST_PID $b" ;;
       cc) chn_up "$b" no "$suite" "cc-b" || die "charon ${b}"; b=$LAST_PID
@@ -170,7 +175,7 @@ tunnels_down() {
   local n p
   for p in "${PATH_LIST[@]}"; do
     case $p in
-      ss|sc) for n in ${PATH_PIDS[$p]}; do
+      ss|sn|sc) for n in ${PATH_PIDS[$p]}; do
                # charons are stopped below by name; swanless pids by pid
                [[ " ${LAB_CHARON_PID[*]} " == *" $n "* ]] || _lab_end_pid "$n" 3
              done ;;
@@ -338,7 +343,7 @@ run_tcp() {  # PATH
   fi
   lab_log "$SUITE r$ROUND $p: TCP $mbps Mbit/s, $retr retransmits${pids:+, daemon cores ${cores:-?}}"
   [ "$p" != veth ] && lab_log "$SUITE r$ROUND $p: kernel drops in the CPU window: $(drops_delta "$d0" "$d1")"
-  case $p in ss|sc) lab_log "$SUITE r$ROUND $p: swanless counters (cumulative): $(swl_counters "$p")" ;; esac
+  case $p in ss|sn|sc) lab_log "$SUITE r$ROUND $p: swanless counters (cumulative): $(swl_counters "$p")" ;; esac
 }
 
 run_udp() {  # PATH: the ladder; stops at the first rate with > 1 % loss, or that the sender
@@ -347,11 +352,14 @@ run_udp() {  # PATH: the ladder; stops at the first rate with > 1 % loss, or tha
   IFS=, read -r -a rates <<<"$RATES"
   for rate in "${rates[@]}"; do
     local json="$LAB_DIR/udp-$SUITE-$ROUND-$p-$rate.json"
+    local d0 d1=""
+    [ "$p" != veth ] && d0=$(drops "$p")
     if ! client "$p" "$UDP_SECS" "$json" -u -b "$rate" -l 1372 -w "$UDP_WIN"; then lab_log "$p: UDP $rate run failed"; limit=fail; break; fi
+    [ "$p" != veth ] && d1=$(drops "$p")
     out=$(jget "$json" udp) || { lab_log "$p: UDP $rate result unreadable"; limit=fail; break; }
     read -r rx lp _ _ sent <<<"$out"
     nominal=$(numfmt --from=si "$rate" | awk '{ printf "%d", $1 / 1e6 }')
-    lab_log "$SUITE r$ROUND $p: UDP $rate -> sent $sent, received $rx Mbit/s, loss $lp %"
+    lab_log "$SUITE r$ROUND $p: UDP $rate -> sent $sent, received $rx Mbit/s, loss $lp %${d1:+ (kernel drops: $(drops_delta "$d0" "$d1"))}"
     if ! awk -v l="$lp" 'BEGIN { exit !(l <= 1.0) }'; then limit=loss; break; fi
     best=$nominal best_rx=$rx
     if awk -v s="$sent" -v n="$nominal" 'BEGIN { exit !(s < 0.9 * n) }'; then limit=sender; break; fi

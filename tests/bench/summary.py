@@ -14,10 +14,12 @@ from collections import defaultdict
 PATHS = [
     ("veth", "plain veth, no IPsec"),
     ("ss", "swanless <-> swanless"),
+    ("sn", "swanless <-> swanless, offload=no"),
     ("sc", "swanless <-> strongSwan"),
     ("cc", "strongSwan <-> strongSwan"),
 ]
 RATIOS = [("ss", "cc", "swanless pair / strongSwan pair"),
+          ("ss", "sn", "swanless pair / same with offload=no"),
           ("sc", "cc", "mixed pair / strongSwan pair")]
 
 
