@@ -122,7 +122,7 @@ write_out() {  # write_out STATUS_LINE [SUMMARY...]
     echo "  IKE and ESP aes256-sha256-modp2048 (PFS at every CHILD_SA rekey)"
     echo "- swanless: lifetime=60s ikelifetime=60s rekeymargin=15s rekeyfuzz=50% reauth=no;"
     echo "  charon: rekey_time=45s rand_time=10s (IKE and children), children life_time=60s:"
-    echo "  both ends rekey every 35..45 s, so both initiate rekeys and some collide"
+    echo "  both ends rekey every 35..45 s, so both initiate rekeys and can collide"
     echo "- streams: $RATE datagrams/s of 64 bytes each way (fwd through CHILD_SA net,"
     echo "  swanless side -> charon side; rev through net2, charon side -> swanless side),"
     echo "  sequence-numbered (tests/interop/udpstream.py)"
