@@ -47,6 +47,7 @@
 #include "esp/sad.h"
 #include "esp/transport.h"
 #include "esp/udp_encap.h"
+#include "esp/volume.h"
 #include "ike/engine.h"
 #include "tun/device.h"
 #include "tun/netlink.h"
@@ -90,7 +91,13 @@ struct OutRoute {
 struct InstalledChild {
   ike::ChildSaInstall info;  // keys cleared after the SAs are built
   std::chrono::steady_clock::time_point installed;
+  esp::VolumeLimits limits{};                        // lifebytes/lifepackets as soft/hard
+  esp::VolumeState reported = esp::VolumeState::ok;  // last limit told to the engine
 };
+
+// How often the driver looks at the CHILD_SAs' counters against their volume limits and
+// the sequence space (esp/volume.h); nothing is checked per packet.
+constexpr std::chrono::seconds kVolumeCheckInterval{1};
 
 class Daemon {
  public:
@@ -128,6 +135,8 @@ class Daemon {
   void install_child(const ike::ChildSaInstall& c);
   void remove_child(const ike::ChildSaRemove& c);
   void release_outbound(const ike::ChildSaOutbound& c);
+  // Volume limits crossed since the last look are reported to the engine, once each.
+  void check_volumes(Now t);
   UdpSocket* socket_for(const Endpoint& local);
   void flush_sockets();
   nlohmann::json status_json();
@@ -184,6 +193,7 @@ class Daemon {
   std::uint64_t drop_raw_malformed_ = 0, drop_no_raw_socket_ = 0, drop_transport_not_gre_ = 0;
   bool stopping_ = false;
   std::map<std::string, std::string> peer_fingerprints_;  // what is running, for reload
+  Now next_volume_check_{};
 };
 
 bool Daemon::open_sockets(const std::vector<ike::PeerConfig>& peers) {
@@ -372,12 +382,14 @@ void Daemon::arm_timer() {
     auto o = overlay_->next_expiry();
     if (o && (!next || *o < *next)) next = o;
   }
+  if (!children_.empty() && (!next || next_volume_check_ < *next)) next = next_volume_check_;
   timer_.cancel();
   if (!next) return;
   timer_.expires_at(*next);
   timer_.async_wait([this](boost::system::error_code ec) {
     if (ec) return;
     Now t = now();
+    if (t >= next_volume_check_) check_volumes(t);
     if (auto e = engine_.next_expiry(); e && *e <= t) engine_.on_expiry(t);
     if (overlay_) overlay_->on_expiry(t);
     drain_engine();
@@ -579,6 +591,7 @@ void Daemon::install_child(const ike::ChildSaInstall& c) {
   }
   out_routes_[c.spi_out] = OutRoute{c.local, c.remote, c.udp_encap};
   InstalledChild ic{c, std::chrono::steady_clock::now()};
+  ic.limits = esp::VolumeLimits{c.soft_bytes, c.hard_bytes, c.soft_packets, c.hard_packets};
   ic.info.encr_key_in.clear();
   ic.info.encr_key_out.clear();
   ic.info.integ_key_in.clear();
@@ -592,6 +605,19 @@ void Daemon::install_child(const ike::ChildSaInstall& c) {
               "could not be opened (needs CAP_NET_RAW): its packets are dropped; set forceencaps=yes or grant the "
               "capability", c.child_name.c_str());
   if (overlay_) overlay_->on_child_up(c.child_name, now());
+}
+
+void Daemon::check_volumes(Now t) {
+  next_volume_check_ = t + kVolumeCheckInterval;
+  // The engine may remove children while we report: collect first.
+  std::vector<std::tuple<std::uint32_t, bool, std::string_view>> crossed;
+  for (auto& [spi_in, ch] : children_) {
+    auto c = esp::check_volume(ch.limits, sad_.find_inbound(spi_in), sad_.find_outbound(ch.info.spi_out));
+    if (static_cast<int>(c.state) <= static_cast<int>(ch.reported)) continue;
+    ch.reported = c.state;
+    crossed.emplace_back(spi_in, c.state == esp::VolumeState::hard, c.what);
+  }
+  for (const auto& [spi_in, hard, what] : crossed) engine_.child_volume_reached(spi_in, hard, what, t);
 }
 
 void Daemon::release_outbound(const ike::ChildSaOutbound& c) {

@@ -132,7 +132,9 @@ std::string fingerprint(const ike::PeerConfig& p) {
     for (const auto& pr : c.esp_proposals) add(ike::to_string(pr));
     add(std::to_string(c.transport) + "/" + std::to_string(c.lifetime.count()) + "/" +
         std::to_string(c.rekey_margin.count()) + "/" + std::to_string(c.replay_window) + "/" +
-        std::to_string(c.start) + "/" + std::to_string(c.rekey_fuzz_percent));
+        std::to_string(c.start) + "/" + std::to_string(c.rekey_fuzz_percent) + "/" +
+        std::to_string(c.life_bytes) + "/" + std::to_string(c.margin_bytes) + "/" +
+        std::to_string(c.life_packets) + "/" + std::to_string(c.margin_packets));
   }
   return f;
 }
@@ -157,6 +159,10 @@ PeersResult build_peers(const Config& cfg, const Secrets& secrets) {
       ch.rekey_margin = c->rekey_margin;
       ch.replay_window = c->replay_window;
       ch.rekey_fuzz_percent = c->rekey_fuzz_percent;
+      ch.life_bytes = c->life_bytes;
+      ch.life_packets = c->life_packets;
+      ch.margin_bytes = c->margin_bytes;
+      ch.margin_packets = c->margin_packets;
       ch.start = c->auto_action == AutoAction::start;
       p.children.push_back(std::move(ch));
     }

@@ -276,6 +276,15 @@ void Engine::on_datagram(const common::Endpoint& local, const common::Endpoint& 
   I.cleanup(now);
 }
 
+void Engine::child_volume_reached(std::uint32_t spi_in, bool hard, std::string_view what, TimePoint now) {
+  for (auto& sa : impl_->sas)
+    if (sa->state() == IkeSaState::established && sa->has_child_spi(spi_in)) {
+      sa->on_child_volume(spi_in, hard, what, now);
+      break;
+    }
+  impl_->cleanup(now);
+}
+
 std::optional<TimePoint> Engine::next_expiry() const {
   std::optional<TimePoint> t;
   for (const auto& sa : impl_->sas)

@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -59,6 +60,10 @@ struct ChildConfig {
   // lifetime - rekey_margin, chosen at random per SA (strongSwan's default 100).
   unsigned rekey_fuzz_percent = 100;
   std::uint32_t replay_window = 32;
+  // Rekey by volume (strongSwan's lifebytes/lifepackets/marginbytes/marginpackets; 0 = no
+  // limit): the data path reports the SA reaching life - margin (less rekeyfuzz% of the
+  // margin, at random) and life; see Engine::child_volume_reached.
+  std::uint64_t life_bytes = 0, life_packets = 0, margin_bytes = 0, margin_packets = 0;
   bool start = false;  // auto=start: initiate at load
 };
 
@@ -134,6 +139,9 @@ struct ChildSaInstall {
   bool udp_encap = false;
   std::uint32_t replay_window = 32;
   std::string proposal;  // "AES_CBC_256/HMAC_SHA2_256_128/MODP_2048" for status
+  // Volume limits for the data path (0 = none): either direction's inner bytes/packets at
+  // soft → Engine::child_volume_reached(soft), at hard → (hard).
+  std::uint64_t soft_bytes = 0, hard_bytes = 0, soft_packets = 0, hard_packets = 0;
   // true for the RESPONDER of a CHILD_SA rekey: install the inbound SA now, but keep
   // sending on the old SA (the peer cannot decrypt the new one before it has our answer);
   // the outbound SA goes live with ChildSaOutbound, when the old SA is deleted.
@@ -251,6 +259,11 @@ class Engine {
                    common::ByteSpan data, TimePoint now);
   std::optional<TimePoint> next_expiry() const;
   void on_expiry(TimePoint now);
+
+  // The data path saw the CHILD_SA whose inbound SPI is spi_in reach its soft volume limit
+  // (a rekey starts) or its hard one (the CHILD_SA is deleted); `what` names the counter
+  // for the log ("bytes", "packets", "sequence numbers"). Reported once per limit.
+  void child_volume_reached(std::uint32_t spi_in, bool hard, std::string_view what, TimePoint now);
 
   // Drained by the driver after every call above.
   std::vector<OutDatagram>& outbox();

@@ -319,6 +319,10 @@ bool IkeSa::has_child(std::string_view name) const {
   return std::any_of(children_.begin(), children_.end(), [&](const ChildSa& c) { return c.name == name; });
 }
 
+bool IkeSa::has_child_spi(std::uint32_t spi_in) const {
+  return std::any_of(children_.begin(), children_.end(), [&](const ChildSa& c) { return c.spi_in == spi_in; });
+}
+
 bool IkeSa::child_pending(std::string_view name) const {
   if (active_child_ == name && (active_ == Active::child || active_ == Active::auth || active_ == Active::init))
     return true;
@@ -447,7 +451,10 @@ void IkeSa::install_child(ChildSa c, common::ByteSpan seed, bool exchange_initia
   ev.local = local_;
   ev.remote = remote_;
   ev.udp_encap = c.udp_encap;
-  if (const ChildConfig* cc = child_config(c.name)) ev.replay_window = cc->replay_window;
+  if (const ChildConfig* cc = child_config(c.name)) {
+    ev.replay_window = cc->replay_window;
+    set_volume_limits(ev, *cc);
+  }
   ev.proposal = ike::to_string(c.proposal);
   ev.outbound_deferred = defer_outbound;
   c.outbound_pending = defer_outbound;

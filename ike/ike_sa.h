@@ -104,6 +104,9 @@ class IkeSa {
   const common::Endpoint& local() const { return local_; }
   const std::optional<Identity>& peer_id() const { return peer_id_; }
   bool has_child(std::string_view name) const;
+  bool has_child_spi(std::uint32_t spi_in) const;
+  // The data path's volume report (Engine::child_volume_reached): soft rekeys, hard deletes.
+  void on_child_volume(std::uint32_t spi_in, bool hard, std::string_view what, TimePoint now);
   bool child_pending(std::string_view name) const;
   // Children to bring up again when this SA is given up with dpd_action=restart.
   std::vector<std::string> wanted_children() const;
@@ -202,6 +205,8 @@ class IkeSa {
   // ---- rekeying (task_rekey.cpp) ----
   TimePoint fuzzed_rekey_time(TimePoint from, Seconds life, Seconds margin, unsigned fuzz_percent);
   void schedule_child(ChildSa& c, TimePoint now);
+  // lifebytes/lifepackets of the child's conn as soft/hard limits in its install event.
+  void set_volume_limits(ChildSaInstall& ev, const ChildConfig& cc);
   void schedule_ike(TimePoint now);
   void check_rekey_timers(TimePoint now);
   void build_child_rekey(std::uint32_t old_spi_in, TimePoint now);

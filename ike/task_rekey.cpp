@@ -66,6 +66,14 @@ bool exchange_loses(const common::Bytes& a_i, const common::Bytes& a_r, const co
                     const common::Bytes& b_r) {
   return nonce_less(lowest(a_i, a_r), lowest(b_i, b_r));
 }
+// A random number in [0, max] (0 without drawing when max is 0).
+std::uint64_t random_upto(common::crypto::Random& rng, std::uint64_t max) {
+  if (max == 0) return 0;
+  std::array<std::byte, 8> b{};
+  rng.fill(b);
+  common::Reader r(b);
+  return r.u64() % (max + 1);
+}
 std::string proposals_text(const std::vector<Proposal>& v) {
   std::string s;
   for (const auto& p : v) s += (s.empty() ? "" : ", ") + to_string(p);
@@ -83,13 +91,7 @@ TimePoint IkeSa::fuzzed_rekey_time(TimePoint from, Seconds life, Seconds margin,
   if (base.count() <= 0) base = life / 2;
   auto fuzz_max = static_cast<std::uint64_t>(std::chrono::duration_cast<milliseconds>(margin).count()) *
                   std::min(fuzz_percent, 100u) / 100u;
-  std::uint64_t fuzz = 0;
-  if (fuzz_max > 0) {
-    std::array<std::byte, 8> b{};
-    ctx_.rng.fill(b);
-    common::Reader r(b);
-    fuzz = r.u64() % (fuzz_max + 1);
-  }
+  std::uint64_t fuzz = random_upto(ctx_.rng, fuzz_max);
   milliseconds at = base - milliseconds(static_cast<std::int64_t>(fuzz));
   if (at < milliseconds(1000)) at = std::min<milliseconds>(milliseconds(1000), life);
   return from + at;
@@ -143,6 +145,45 @@ void IkeSa::check_rekey_timers(TimePoint now) {
       queue_.push_back(TaskChildRekey{c.spi_in});
     }
     ++i;
+  }
+  start_next_task(now);
+}
+
+// ---------------------------------------------------------------------------------------
+// volume limits (lifebytes, lifepackets)
+
+void IkeSa::set_volume_limits(ChildSaInstall& ev, const ChildConfig& cc) {
+  // soft = life - margin - random(rekeyfuzz% of margin), as for time (strongSwan applies
+  // rekeyfuzz to the volume margins too), so both ends do not rekey at the same packet.
+  auto soft = [&](std::uint64_t life, std::uint64_t margin) -> std::uint64_t {
+    if (life == 0) return 0;
+    std::uint64_t fuzz_max = margin / 100 * std::min(cc.rekey_fuzz_percent, 100u) +
+                             margin % 100 * std::min(cc.rekey_fuzz_percent, 100u) / 100;
+    std::uint64_t fuzz = random_upto(ctx_.rng, fuzz_max);
+    std::uint64_t m = std::min(margin + fuzz, life - 1);
+    return life - m;
+  };
+  ev.hard_bytes = cc.life_bytes;
+  ev.hard_packets = cc.life_packets;
+  ev.soft_bytes = soft(cc.life_bytes, cc.margin_bytes);
+  ev.soft_packets = soft(cc.life_packets, cc.margin_packets);
+}
+
+void IkeSa::on_child_volume(std::uint32_t spi_in, bool hard, std::string_view what, TimePoint now) {
+  ChildSa* c = find_child_by_in(spi_in);
+  if (!c) return;
+  std::string name = c->name + "{" + std::to_string(c->unique_id) + "}";
+  if (hard) {
+    if (c->state == ChildSaState::deleting) return;
+    log(LogLevel::warn, "CHILD_SA " + name + " hard " + std::string(what) + " limit reached, deleting it");
+    c->state = ChildSaState::deleting;
+    c->expire_at = now + kDeleteGrace;
+    queue_.push_back(TaskChildDelete{spi_in});
+  } else {
+    if (c->state != ChildSaState::installed) return;  // already rekeying or replaced
+    log(LogLevel::info, "CHILD_SA " + name + " soft " + std::string(what) + " limit reached, rekeying");
+    c->state = ChildSaState::rekeying;
+    queue_.push_back(TaskChildRekey{spi_in});
   }
   start_next_task(now);
 }
