@@ -12,7 +12,7 @@
 // a warning that they are ignored.
 //
 // Where CONFIG.md is silent, strongSwan's ipsec.conf(5) defaults apply:
-//   ikelifetime 3h, lifetime 1h, rekeymargin 9m, rekeyfuzz 100%, reauth yes, rekey yes,
+//   ikelifetime 3h, lifetime 1h, rekeymargin 9m, rekeyfuzz 100%, reauth no (strongSwan: yes), rekey yes,
 //   dpddelay 30s, dpdtimeout 150s, dpdaction none, authby pubkey, type tunnel,
 //   keyexchange ikev2, auto ignore, left/right %any, leftid/rightid = the address,
 //   ike/esp: strongSwan's default proposals (see ike/proposal.h), ikeport 500,
@@ -124,7 +124,7 @@ struct ConnConfig {
   Seconds rekey_margin{9 * 60};
   unsigned rekey_fuzz_percent = 100;
   bool rekey = true;
-  bool reauth = true;
+  bool reauth = false;  // swanless's default (strongSwan's is yes): see docs/CONFIG.md
   Seconds dpd_delay{30};
   Seconds dpd_timeout{150};
   DpdAction dpd_action = DpdAction::none;

@@ -932,6 +932,7 @@ nlohmann::json Daemon::status_json() {
     j["proposal"] = sa.proposal;
     j["auth"] = sa.auth;
     j["rekey_in_s"] = sa.rekey_in ? json(sa.rekey_in->count()) : json(nullptr);
+    j["reauth_in_s"] = sa.reauth_in ? json(sa.reauth_in->count()) : json(nullptr);
     json kids = json::array();
     for (const auto& c : sa.children) {
       json k;

@@ -120,7 +120,7 @@ std::string fingerprint(const ike::PeerConfig& p) {
   add(p.private_key ? p.private_key->public_key().to_libreswan() : "");
   add(p.peer_key ? p.peer_key->to_libreswan() : "");
   for (const auto& pr : p.ike_proposals) add(ike::to_string(pr));
-  add(std::to_string(p.force_encaps) + "/" + std::to_string(p.fragmentation) + "/" + std::to_string(p.ike_lifetime.count()) + "/" +
+  add(std::to_string(p.force_encaps) + "/" + std::to_string(p.fragmentation) + "/" + std::to_string(p.reauth) + "/" + std::to_string(p.ike_lifetime.count()) + "/" +
       std::to_string(p.rekey_margin.count()) + "/" + std::to_string(p.dpd_delay.count()) + "/" +
       std::to_string(p.dpd_timeout.count()) + "/" + std::to_string(static_cast<int>(p.dpd_action)) + "/" +
       std::to_string(p.rekey_fuzz_percent));
@@ -179,6 +179,7 @@ PeersResult build_peers(const Config& cfg, const Secrets& secrets) {
     p.ike_proposals = c.ike.proposals;
     p.force_encaps = c.force_encaps;
     p.fragmentation = c.fragmentation;
+    p.reauth = c.reauth;
     p.ike_lifetime = c.ike_lifetime;
     p.rekey_margin = c.rekey_margin;
     p.dpd_delay = c.dpd_delay;

@@ -77,6 +77,7 @@ std::string render_status(const nlohmann::json& doc) {
     o << tag << ": IKEv2 SPIs: " << spis;
     if (!str(sa, "auth").empty()) o << ", " << str(sa, "auth");
     if (has(sa, "rekey_in_s")) o << " rekeying in " << human_duration(num(sa, "rekey_in_s"));
+    if (has(sa, "reauth_in_s")) o << " reauthentication in " << human_duration(num(sa, "reauth_in_s"));
     o << "\n";
     if (!str(sa, "proposal").empty()) o << tag << ": IKE proposal: " << str(sa, "proposal") << "\n";
     if (!sa.contains("children")) continue;

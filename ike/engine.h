@@ -105,6 +105,10 @@ struct PeerConfig {
   Seconds ike_lifetime{10800};
   Seconds rekey_margin{540};
   unsigned rekey_fuzz_percent = 100;  // as ChildConfig::rekey_fuzz_percent, for the IKE_SA
+  // reauth=yes: at ikelifetime - margin a new IKE_SA is built with a full IKE_AUTH and the
+  // CHILD_SAs are re-created under it, then this one is deleted (make-before-break);
+  // false: the IKE_SA is rekeyed with CREATE_CHILD_SA (RFC 7296 §2.18).
+  bool reauth = false;
   // After a failed rekey (NO_PROPOSAL_CHOSEN, TEMPORARY_FAILURE, TS_UNACCEPTABLE, no answer)
   // the next attempt waits this long (never past the SA's hard expiry).
   Seconds rekey_retry{30};
@@ -209,7 +213,8 @@ struct IkeSaStatus {
   bool initiator = false;
   std::string proposal;  // "AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048"
   std::string auth;      // "pre-shared key"
-  std::optional<Seconds> rekey_in;
+  std::optional<Seconds> rekey_in;   // reauth=no: the next IKE_SA rekey
+  std::optional<Seconds> reauth_in;  // reauth=yes: the next reauthentication
   std::vector<ChildSaStatus> children;
 };
 

@@ -261,6 +261,7 @@ void IkeSa::start_next_task(TimePoint now) {
       build_ike_rekey(now);
     }
   }
+  check_reauth_complete(now);
 }
 
 void IkeSa::established(TimePoint now) {
@@ -280,12 +281,14 @@ void IkeSa::fail(std::string_view why) {
   log(LogLevel::warn, "IKE_SA failed: " + std::string(why));
   destroy_children();
   state_ = IkeSaState::destroyed;
+  reauth_failed();
 }
 
 void IkeSa::destroy(std::string_view why) {
   log(LogLevel::info, "IKE_SA deleted: " + std::string(why));
   destroy_children();
   state_ = IkeSaState::destroyed;
+  reauth_failed();
 }
 
 void IkeSa::destroy_children() {
@@ -456,6 +459,8 @@ void IkeSa::install_child(ChildSa c, common::ByteSpan seed, bool exchange_initia
     set_volume_limits(ev, *cc);
   }
   ev.proposal = ike::to_string(c.proposal);
+  // Answering a reauthentication: the peer cannot decrypt the new SA before our answer.
+  if (!exchange_initiator && replaces_elsewhere(c.name)) defer_outbound = true;
   ev.outbound_deferred = defer_outbound;
   c.outbound_pending = defer_outbound;
   log(LogLevel::info, "CHILD_SA " + c.name + "{" + std::to_string(c.unique_id) + "} established with SPIs " +
@@ -478,12 +483,7 @@ void IkeSa::remove_child(std::size_t index, bool event) {
   bool live = c.state != ChildSaState::created;
   children_.erase(children_.begin() + static_cast<std::ptrdiff_t>(index));
   // A rekey successor whose outbound SA waited for this one to go now sends.
-  if (event && live)
-    for (auto& o : children_)
-      if (o.name == name && o.outbound_pending) {
-        o.outbound_pending = false;
-        ctx_.events.push_back(ChildSaOutbound{o.name, o.spi_in, o.spi_out});
-      }
+  if (event && live) release_outbound(name);
 }
 
 std::optional<TimePoint> IkeSa::next_expiry() const {
@@ -494,6 +494,7 @@ std::optional<TimePoint> IkeSa::next_expiry() const {
   };
   if (destroy_at_) earliest(*destroy_at_);
   if (rekeyed_linger_until_) earliest(*rekeyed_linger_until_);
+  if (reauth_retry_) earliest(TimePoint::min());
   if (state_ == IkeSaState::established) {
     if (ike_rekey_at_) earliest(*ike_rekey_at_);
     if (ike_expire_at_) earliest(*ike_expire_at_);
@@ -593,7 +594,7 @@ IkeSaStatus IkeSa::status(TimePoint now) const {
   if (state_ == IkeSaState::established && ike_rekey_at_) {
     auto due = *ike_rekey_at_;
     auto left = std::chrono::duration_cast<Seconds>(due - now);
-    s.rekey_in = left.count() > 0 ? left : Seconds{0};
+    (cfg_->reauth ? s.reauth_in : s.rekey_in) = left.count() > 0 ? left : Seconds{0};
   }
   for (const auto& c : children_) s.children.push_back(c.status(now));
   return s;

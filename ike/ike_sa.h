@@ -93,6 +93,7 @@ class IkeSa {
   void destroy(std::string_view why);
 
   bool is_initiator() const { return initiator_; }
+  std::uint32_t unique_id() const { return unique_id_; }
   IkeSaState state() const { return state_; }
   std::uint64_t spi_i() const { return spi_i_; }
   std::uint64_t spi_r() const { return spi_r_; }
@@ -225,6 +226,21 @@ class IkeSa {
                                         common::ByteSpan nr, TimePoint now, std::string& why);
   void hand_over(IkeSa& to, TimePoint now);
 
+  // ---- reauthentication (task_reauth.cpp) ----
+  // Old SA: builds the successor (full IKE_SA_INIT + IKE_AUTH, then each CHILD_SA).
+  void start_reauth(TimePoint now);
+  // New SA: once established with every child tried, the old SA is deleted.
+  void check_reauth_complete(TimePoint now);
+  // New SA given up: the old one retries later (reauth_retry_).
+  void reauth_failed();
+  IkeSa* find_sa(std::uint32_t unique_id) const;
+  // A rekey/reauth successor whose outbound SA waited for the removed child `name` sends now
+  // (this SA's children and those of other IKE_SAs of the same peer).
+  void release_outbound(const std::string& name);
+  // Whether another IKE_SA with this peer holds a CHILD_SA of that conn (we answer its
+  // reauthentication): the new SA's outbound waits until the old one goes.
+  bool replaces_elsewhere(std::string_view child) const;
+
   // ---- INFORMATIONAL (task_informational.cpp) ----
   void process_info_request(const Message& m, TimePoint now);
   void process_info_response(const Message& m, TimePoint now);
@@ -300,6 +316,10 @@ class IkeSa {
   frag::Reassembler frag_requests_, frag_responses_;
   std::vector<common::Bytes> frag_request_, frag_response_;
   std::vector<std::string> restart_children_;
+  // Reauthentication: the old SA knows its successor in the making, the new one the SA it
+  // replaces (unique ids; either may be gone meanwhile).
+  std::uint32_t reauth_new_id_ = 0, reauth_old_id_ = 0;
+  bool reauth_retry_ = false;
 };
 
 }  // namespace ike

@@ -68,8 +68,12 @@ void IkeSa::check_nat(const Message& m, const Header& h, const common::Endpoint&
 
 void IkeSa::initiate(const std::string& first_child, TimePoint now) {
   created_at_ = now;
-  local_ = common::Endpoint{cfg_->local_addr, cfg_->local_port};
-  remote_ = common::Endpoint{*cfg_->remote_addr, cfg_->remote_port};
+  // A reauthentication copies the old SA's addresses first: they fill in what the config
+  // leaves open (left=%any, or a responder config with right=%any).
+  common::IpAddr local_addr = cfg_->local_addr.is_unspecified() && !local_.addr.is_unspecified() ? local_.addr
+                                                                                               : cfg_->local_addr;
+  local_ = common::Endpoint{local_addr, cfg_->local_port};
+  remote_ = common::Endpoint{cfg_->remote_addr ? *cfg_->remote_addr : remote_.addr, cfg_->remote_port};
   active_child_ = first_child;
   log(LogLevel::info, "initiating IKE_SA " + cfg_->name + "[" + std::to_string(unique_id_) + "] to " +
                           remote_.addr.to_string());

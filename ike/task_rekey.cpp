@@ -123,9 +123,19 @@ void IkeSa::check_rekey_timers(TimePoint now) {
     start_next_task(now);
     return;
   }
+  if (reauth_retry_) {
+    reauth_retry_ = false;
+    TimePoint retry = now + cfg_->rekey_retry;
+    if (!ike_expire_at_ || retry < *ike_expire_at_) ike_rekey_at_ = retry;
+    log(LogLevel::warn, "reauthentication failed; " +
+                            (ike_rekey_at_ ? "retrying in " + std::to_string(cfg_->rekey_retry.count()) + " s"
+                                           : std::string("no time left to retry")) +
+                            ", the current IKE_SA stays until its hard lifetime");
+  }
   if (ike_rekey_at_ && now >= *ike_rekey_at_) {
     ike_rekey_at_.reset();
-    queue_.push_back(TaskIkeRekey{});
+    if (cfg_->reauth) start_reauth(now);
+    else queue_.push_back(TaskIkeRekey{});
   }
   for (std::size_t i = 0; i < children_.size();) {
     ChildSa& c = children_[i];

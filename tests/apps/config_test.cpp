@@ -193,7 +193,7 @@ TEST_CASE("config: strongSwan defaults when keys are absent") {
   REQUIRE(c.replay_window == 32);
   REQUIRE(c.left.ike_port == 500);
   REQUIRE_FALSE(c.force_encaps);
-  REQUIRE(c.reauth);
+  REQUIRE_FALSE(c.reauth);  // swanless's default, unlike strongSwan's
   REQUIRE(c.fragmentation);
   REQUIRE(c.life_bytes == 0);
   REQUIRE(c.life_packets == 0);
@@ -232,7 +232,7 @@ TEST_CASE("config: every conn key with a value") {
       "  margintime=3m\n"
       "  rekeyfuzz=50%\n"
       "  rekey=no\n"
-      "  reauth=no\n"
+      "  reauth=yes\n"
       "  dpddelay=10\n"
       "  dpdtimeout=1m\n"
       "  dpdaction=clear\n"
@@ -273,7 +273,7 @@ TEST_CASE("config: every conn key with a value") {
   REQUIRE(c.rekey_margin == std::chrono::minutes(3));
   REQUIRE(c.rekey_fuzz_percent == 50);
   REQUIRE_FALSE(c.rekey);
-  REQUIRE_FALSE(c.reauth);
+  REQUIRE(c.reauth);
   REQUIRE(c.dpd_delay == std::chrono::seconds(10));
   REQUIRE(c.dpd_timeout == std::chrono::seconds(60));
   REQUIRE(c.dpd_action == DpdAction::clear);

@@ -13,11 +13,6 @@ using namespace ike_test;
 
 namespace {
 
-std::size_t count_logged(const Side& s, std::string_view what) {
-  return static_cast<std::size_t>(
-      std::count_if(s.logs.begin(), s.logs.end(), [&](const std::string& l) { return l.find(what) != std::string::npos; }));
-}
-
 // A's two conns as two IKE_SA configs towards the same peer (same addresses and ids);
 // B keeps them as one config with two conns.
 std::pair<PeerConfig, PeerConfig> split_on_a(PeerConfig a) {
@@ -43,14 +38,14 @@ TEST_CASE("INITIAL_CONTACT is sent on a first contact only") {
   INFO(w.a.all_logs() << "---\n" << w.b.all_logs());
   REQUIRE(w.b.e.status(w.now).size() == 1);
   // No IKE_SA with B existed: the first IKE_AUTH carries INITIAL_CONTACT.
-  CHECK(count_logged(w.b, "peer sent INITIAL_CONTACT") == 1);
+  CHECK(w.b.count_logged("peer sent INITIAL_CONTACT") == 1);
   CHECK_FALSE(w.a.logged("no INITIAL_CONTACT"));
 
   SECTION("a second IKE_SA to the same peer does not send it, and the first one survives") {
     w.now += Seconds{5};
     REQUIRE(w.a.e.initiate("dc-tun-b", w.now).ok());
     w.pump();
-    CHECK(count_logged(w.b, "peer sent INITIAL_CONTACT") == 1);
+    CHECK(w.b.count_logged("peer sent INITIAL_CONTACT") == 1);
     CHECK(w.a.logged("an IKE_SA with this peer exists: no INITIAL_CONTACT"));
     auto sb = w.b.e.status(w.now);
     REQUIRE(sb.size() == 2);
@@ -72,7 +67,7 @@ TEST_CASE("INITIAL_CONTACT is sent on a first contact only") {
     w.now += Seconds{5};
     REQUIRE(w.a.e.initiate("dc-tun-b", w.now).ok());
     w.pump();
-    CHECK(count_logged(w.b, "peer sent INITIAL_CONTACT") == 2);
+    CHECK(w.b.count_logged("peer sent INITIAL_CONTACT") == 2);
     CHECK(established(w.b.e, w.now));
   }
 }

@@ -102,6 +102,10 @@ struct Side {
       if (l.find(s) != std::string::npos) return true;
     return false;
   }
+  std::size_t count_logged(std::string_view s) const {
+    return static_cast<std::size_t>(
+        std::count_if(logs.begin(), logs.end(), [&](const std::string& l) { return l.find(s) != std::string::npos; }));
+  }
   std::string all_logs() const {
     std::string s;
     for (const auto& l : logs) s += l + "\n";
