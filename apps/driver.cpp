@@ -252,17 +252,17 @@ bool Daemon::open_ipsec_tun(const std::vector<ike::PeerConfig>& peers) {
       for (const auto& g : cfg_.gres)
         if (g.conn == c.name) gre_carried = true;
       if (gre_carried) continue;  // its traffic is GRE built in-process
-      // The inner address is the one written in leftsubnet (10.45.8.17/28 → 10.45.8.17),
-      // put on the device as a host address; a network address alone gives none.
+      // The inner addresses are the ones written in leftsubnet (10.45.8.17/28 → 10.45.8.17),
+      // each put on the device as a host address (a network address alone gives none);
+      // the first is the source of the routes, so the kernel picks it by default.
       std::optional<IpAddr> src;
       const ConnConfig* cc = cfg_.find_conn(c.name);
       std::vector<common::Prefix> written = cc ? cc->left.prefixes : std::vector<common::Prefix>{};
       for (const auto& w : written) {
         if (w.len < 32 && w.addr == w.first()) continue;  // a network, not a host of it
-        src = w.addr;
+        if (!src) src = w.addr;
         common::Prefix pf{w.addr, 32};
         if (std::find(plan.addrs.begin(), plan.addrs.end(), pf) == plan.addrs.end()) plan.addrs.push_back(pf);
-        break;
       }
       for (const auto& ts : c.remote_ts) {
         // A route per prefix-aligned selector; ranges that are not a prefix are skipped.
