@@ -193,6 +193,7 @@ class Daemon {
   std::uint64_t drop_raw_malformed_ = 0, drop_no_raw_socket_ = 0, drop_transport_not_gre_ = 0;
   bool stopping_ = false;
   std::map<std::string, std::string> peer_fingerprints_;  // what is running, for reload
+  std::map<std::string, std::string> peer_ike_fingerprints_;  // its IKE-level part
   Now next_volume_check_{};
 };
 
@@ -461,12 +462,20 @@ void Daemon::reload() {
   if (next.setup.socket != cfg_.setup.socket || next.setup.keylog != cfg_.setup.keylog)
     LOG_WARN("reload: config setup changes take effect at the next start");
   Now t = now();
-  std::map<std::string, std::string> fps;
-  for (const auto& p : built.peers) fps[p.name] = fingerprint(p);
-  unsigned removed = 0, added = 0, kept = 0;
+  std::map<std::string, std::string> fps, ike_fps;
+  for (const auto& p : built.peers) {
+    fps[p.name] = fingerprint(p);
+    ike_fps[p.name] = ike_fingerprint(p);
+  }
+  // Same IKE settings, other conns: the running IKE_SA stays, its CHILD_SAs are updated.
+  auto conns_only = [&](const std::string& name) {
+    auto o = peer_ike_fingerprints_.find(name);
+    return o != peer_ike_fingerprints_.end() && ike_fps.count(name) && ike_fps[name] == o->second;
+  };
+  unsigned removed = 0, added = 0, kept = 0, updated = 0;
   for (const auto& [name, fp] : peer_fingerprints_) {
     auto it = fps.find(name);
-    if (it != fps.end() && it->second == fp) continue;
+    if (it != fps.end() && (it->second == fp || conns_only(name))) continue;
     LOG_INFO("reload: %s %s", name.c_str(), it == fps.end() ? "removed: deleting its SAs" : "changed: restarting it");
     engine_.remove_peer(name, t);
     ++removed;
@@ -481,10 +490,16 @@ void Daemon::reload() {
       ++kept;
       continue;
     }
+    std::string name = p.name;
+    if (old != peer_fingerprints_.end() && conns_only(name)) {
+      LOG_INFO("reload: %s: only conns changed, updating its CHILD_SAs (per conn)", name.c_str());
+      if (auto st = engine_.update_peer(std::move(p), t); !st) LOG_ERROR("reload: %s: %s", name.c_str(), st.error().detail);
+      ++updated;
+      continue;
+    }
     std::vector<std::string> starts;
     for (const auto& c : p.children)
       if (c.start) starts.push_back(c.name);
-    std::string name = p.name;
     auto st = engine_.add_peer(std::move(p));
     if (!st) {
       LOG_ERROR("reload: %s: %s", name.c_str(), st.error().detail);
@@ -495,8 +510,10 @@ void Daemon::reload() {
     for (const auto& c : starts) (void)engine_.initiate(c, t);
   }
   peer_fingerprints_ = std::move(fps);
-  LOG_INFO("reload: %u IKE_SA configuration(s) unchanged, %u removed or changed, %u added or restarted", kept,
-           removed, added);
+  peer_ike_fingerprints_ = std::move(ike_fps);
+  LOG_INFO("reload: %u IKE_SA configuration(s) unchanged, %u with conns updated, %u removed or changed, %u added or "
+           "restarted",
+           kept, updated, removed, added);
   drain_engine();
 }
 
@@ -1082,6 +1099,7 @@ int Daemon::run() {
   for (auto& p : built.peers) {
     std::string name = p.name;
     peer_fingerprints_[name] = fingerprint(p);
+    peer_ike_fingerprints_[name] = ike_fingerprint(p);
     auto st = engine_.add_peer(std::move(p));
     if (!st) {
       LOG_ERROR("%s: %s", name.c_str(), st.error().detail);

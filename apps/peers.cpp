@@ -97,12 +97,16 @@ std::optional<common::IpAddr> tun_address_for(const common::TrafficSelector& ts)
   return std::nullopt;
 }
 
-std::string fingerprint(const ike::PeerConfig& p) {
+namespace {
+void add_field(std::string& f, const std::string& x) {
+  f += x;
+  f += '\x1f';
+}
+}  // namespace
+
+std::string ike_fingerprint(const ike::PeerConfig& p) {
   std::string f;
-  auto add = [&](const std::string& x) {
-    f += x;
-    f += '\x1f';
-  };
+  auto add = [&](const std::string& x) { add_field(f, x); };
   add(p.name);
   add(p.local_addr.to_string() + ":" + std::to_string(p.local_port));
   add((p.remote_addr ? p.remote_addr->to_string() : "%any") + ":" + std::to_string(p.remote_port));
@@ -124,6 +128,12 @@ std::string fingerprint(const ike::PeerConfig& p) {
       std::to_string(p.rekey_margin.count()) + "/" + std::to_string(p.dpd_delay.count()) + "/" +
       std::to_string(p.dpd_timeout.count()) + "/" + std::to_string(static_cast<int>(p.dpd_action)) + "/" +
       std::to_string(p.rekey_fuzz_percent));
+  return f;
+}
+
+std::string fingerprint(const ike::PeerConfig& p) {
+  std::string f = ike_fingerprint(p);
+  auto add = [&](const std::string& x) { add_field(f, x); };
   for (const auto& c : p.children) {
     add("child " + c.name);
     for (const auto& t : c.local_ts) add(t.to_string());

@@ -21,6 +21,9 @@ PeersResult build_peers(const Config& cfg, const Secrets& secrets);
 // Everything of a PeerConfig that matters to its SAs, as one string: equal fingerprints
 // mean a reload leaves that IKE_SA alone.
 std::string fingerprint(const ike::PeerConfig& p);
+// Its IKE-level part (no conns). When only the conns differ, a reload updates the running
+// IKE_SA's CHILD_SAs one by one (ike::Engine::update_peer) instead of restarting it.
+std::string ike_fingerprint(const ike::PeerConfig& p);
 
 // The address swanless puts on its TUN device for a tunnel-mode child's local selector:
 // the selector's address when it is a single host, else nullopt.

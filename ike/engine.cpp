@@ -143,6 +143,44 @@ common::Status Engine::add_peer(PeerConfig cfg) {
   for (const auto& c : cfg.children)
     if (impl_->find_child_peer(c.name) || impl_->find_peer(c.name))
       if (c.name != cfg.name) return make_error(Errc::config, "duplicate conn name");
+  if (auto st = complete_peer(cfg); !st) return st;
+  impl_->peers.push_back(std::make_shared<const PeerConfig>(std::move(cfg)));
+  return {};
+}
+
+common::Status Engine::update_peer(PeerConfig cfg, TimePoint now) {
+  auto& I = *impl_;
+  auto it = std::find_if(I.peers.begin(), I.peers.end(), [&](const auto& p) { return p->name == cfg.name; });
+  if (it == I.peers.end()) return add_peer(std::move(cfg));
+  for (const auto& c : cfg.children)
+    if (auto other = I.find_child_peer(c.name); (other && other->name != cfg.name) || (c.name != cfg.name && I.find_peer(c.name)))
+      return make_error(Errc::config, "duplicate conn name");
+  if (auto st = complete_peer(cfg); !st) return st;
+  std::shared_ptr<const PeerConfig> old = *it;
+  // A conn kept with other CHILD parameters: the safe way is the old one, the whole IKE_SA
+  // is re-established (replacing the CHILD_SA in place would have both ends, each reloading,
+  // replace it: two new pairs).
+  if (auto changed = changed_child(*old, cfg)) {
+    I.log(LogLevel::info, "reload: conn " + *changed + " changed its CHILD_SA parameters: re-establishing IKE_SA " +
+                              cfg.name);
+    std::vector<std::string> starts;
+    for (const auto& c : cfg.children)
+      if (c.start) starts.push_back(c.name);
+    remove_peer(cfg.name, now);
+    I.peers.push_back(std::make_shared<const PeerConfig>(std::move(cfg)));
+    for (const auto& c : starts) (void)initiate(c, now);
+    return {};
+  }
+  auto fresh = std::make_shared<const PeerConfig>(std::move(cfg));
+  *it = fresh;
+  for (std::size_t i = 0; i < I.sas.size(); ++i)
+    if (I.sas[i]->config().name == fresh->name && I.sas[i]->state() != IkeSaState::destroyed)
+      I.sas[i]->reconfigure(fresh, *old, now);
+  I.cleanup(now);
+  return {};
+}
+
+common::Status Engine::complete_peer(PeerConfig& cfg) {
   if (cfg.ike_proposals.empty()) cfg.ike_proposals = default_proposals(Protocol::ike);
   for (const auto& p : cfg.ike_proposals)
     if (p.protocol != Protocol::ike || p.dh.empty() || p.prf.empty() || p.encr.empty())
@@ -157,7 +195,6 @@ common::Status Engine::add_peer(PeerConfig cfg) {
         c.remote_ts.push_back(common::TrafficSelector{*cfg.remote_addr, *cfg.remote_addr});
     }
   }
-  impl_->peers.push_back(std::make_shared<const PeerConfig>(std::move(cfg)));
   return {};
 }
 

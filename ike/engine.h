@@ -249,6 +249,14 @@ class Engine {
 
   common::Status add_peer(PeerConfig cfg);
   void remove_peer(const std::string& name, TimePoint now);  // deletes its SAs
+  // Reload of a peer whose IKE-level settings are unchanged (only its conns differ): its
+  // running IKE_SAs take the new config. CHILD_SAs of removed conns are deleted, new conns
+  // with start=true are created; the other CHILD_SAs keep their SPIs. If a kept conn's
+  // CHILD parameters changed (selectors, mode, esp, lifetimes, replay window, volume
+  // limits), the peer is restarted instead (its IKE_SAs deleted, the start=true conns
+  // initiated again), logged with the conn's name. A name not known yet is added as by
+  // add_peer.
+  common::Status update_peer(PeerConfig cfg, TimePoint now);
   // Initiate a child (conn name) — bringing up its IKE_SA first if needed — or, given a
   // peer name, all of that peer's children.
   common::Status initiate(const std::string& name, TimePoint now);
@@ -284,6 +292,8 @@ class Engine {
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
+  // Defaults filled in (proposals, host selectors); an error for an unusable IKE proposal.
+  static common::Status complete_peer(PeerConfig& cfg);
 };
 
 }  // namespace ike

@@ -67,6 +67,10 @@ struct IkeKeys {
   common::Bytes sk_d, sk_ai, sk_ar, sk_ei, sk_er, sk_pi, sk_pr;
 };
 
+// Reload: the first conn of `fresh` also in `old` whose CHILD_SA parameters (selectors,
+// mode, esp, lifetimes, fuzz, replay window, volume limits; not auto=) differ.
+std::optional<std::string> changed_child(const PeerConfig& old, const PeerConfig& fresh);
+
 class IkeSa {
  public:
   // Initiator: first_child is the CHILD_SA carried by IKE_AUTH.
@@ -87,6 +91,10 @@ class IkeSa {
   std::optional<TimePoint> next_expiry() const;
   void on_expiry(TimePoint now);
 
+  // Reload: adopt cfg (same IKE settings as old, no conn with changed CHILD parameters, see
+  // changed_child); delete the CHILD_SAs of removed conns, create those of added auto=start
+  // conns (Engine::update_peer).
+  void reconfigure(std::shared_ptr<const PeerConfig> cfg, const PeerConfig& old, TimePoint now);
   // Delete every CHILD_SA locally (events), no message.
   void destroy_children();
   // Local teardown without a message (e.g. after INITIAL_CONTACT from the peer).
