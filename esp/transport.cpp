@@ -1,5 +1,7 @@
 #include "esp/transport.h"
 
+#include "common/checksum.h"
+
 #include <cstring>
 
 namespace esp::transport {
@@ -27,14 +29,7 @@ bool single_address(const std::vector<common::TrafficSelector>& list, std::uint3
 
 }  // namespace
 
-std::uint16_t ipv4_header_checksum(common::ByteSpan header) {
-  std::uint32_t sum = 0;
-  for (std::size_t i = 0; i + 1 < header.size(); i += 2)
-    sum += (std::to_integer<std::uint32_t>(header[i]) << 8) | std::to_integer<std::uint32_t>(header[i + 1]);
-  if (header.size() % 2) sum += std::to_integer<std::uint32_t>(header.back()) << 8;
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return static_cast<std::uint16_t>(~sum & 0xffff);
-}
+std::uint16_t ipv4_header_checksum(common::ByteSpan header) { return common::inet_checksum(header); }
 
 std::string_view to_string(OuterError e) {
   switch (e) {

@@ -28,6 +28,7 @@
 #include <span>
 
 #include "common/bytes.h"
+#include "common/checksum.h"
 #include "common/result.h"
 
 namespace gre {
@@ -40,28 +41,9 @@ inline constexpr std::uint16_t kIpv4FlagDf = 0x4000;
 inline constexpr std::uint16_t kIpv4FlagMf = 0x2000;
 inline constexpr std::uint16_t kIpv4OffsetMask = 0x1fff;
 
-// RFC 1071 one's complement sum, folded, not yet inverted. `acc` lets callers chain spans
-// (pseudo-header + payload). Odd-length spans are padded with a zero byte, so only the
-// last span of a chain may have odd length.
-inline std::uint32_t ones_sum(common::ByteSpan data, std::uint32_t acc = 0) {
-  const std::uint8_t* p = common::u8(data);
-  std::size_t n = data.size();
-  std::uint64_t sum = acc;
-  while (n >= 2) {
-    sum += (std::uint32_t(p[0]) << 8) | p[1];
-    p += 2;
-    n -= 2;
-  }
-  if (n) sum += std::uint32_t(p[0]) << 8;
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return static_cast<std::uint32_t>(sum);
-}
-
-// The Internet checksum (RFC 1071) of data: the value to store in a checksum field that
-// was zero while summing. A span that already holds its correct checksum sums to 0.
-inline std::uint16_t inet_checksum(common::ByteSpan data, std::uint32_t acc = 0) {
-  return static_cast<std::uint16_t>(~ones_sum(data, acc) & 0xffff);
-}
+// The Internet checksum (RFC 1071) lives in common/checksum.h.
+using common::inet_checksum;
+using common::ones_sum;
 
 struct Ipv4Header {
   std::uint8_t tos = 0;
