@@ -16,6 +16,15 @@
 #   - fixed-rate UDP ladder: iperf3 -u -b RATE -l 1372 (fits the 1400-byte TUN MTU of both
 #     daemons), rates ascending; the ladder stops at the first rate with > 1 % loss. The
 #     figure kept is the highest rate with <= 1 % loss.
+#   - "UDP, GSO sender" ladder: the same rules, but the sender is tests/bench/udp_gso_tool.c
+#     (compiled here with cc -O2 into the temp dir), sending 1372-byte datagrams the way
+#     QUIC stacks do: 32 per sendmsg with UDP_SEGMENT, paced to the rate; its receiver in B
+#     reads with UDP_GRO and counts distinct sequence numbers. iperf3 -u makes one syscall
+#     per datagram and on a 2-core machine cannot offer much more than ~1 Gbit/s even on
+#     plain veth, so its ladder cannot show what the IPsec data paths carry; this one can.
+#     Same sender and receiver on every path: on strongSwan's TUN (no UDP offload) the
+#     kernel cuts the burst into datagrams before the TUN, on swanless's the super-packet
+#     can arrive whole when its TUN offers UDP segmentation offload.
 # While each TCP run goes on, the CPU time of each daemon is read from /proc/PID/stat
 # (utime+stime, all threads) to give cores per Gbit/s.
 # At the end: medians over the rounds, ratios swanless-pair / strongSwan-pair, and a
@@ -28,6 +37,8 @@
 #                IKE and ESP)
 #   -t SECS      TCP run length (default 5)       -u SECS  UDP step length (default 3)
 #   -R RATES     UDP ladder, comma-separated iperf3 rates (default 50M,100M,200M,400M,800M,1200M,1600M)
+#   -G RATES     UDP GSO-sender ladder, comma-separated rates in bit/s of UDP payload
+#                (default 400M,800M,1200M,1600M,2000M,2500M,3000M,4000M; "none" = skip it)
 #   -W SIZE      iperf3 -w for UDP (socket buffers of both iperf3 ends, default 2M), so that
 #                a busy machine descheduling the iperf3 receiver does not count as loss
 #   -P PATHS     subset of veth,ss,sn,sc,cc (default veth,ss,sc,cc)
@@ -44,12 +55,13 @@ repo=$(cd "$here/../.." && pwd)
 . "$here/../interop/lib.sh"
 
 ROUNDS=3 SUITES=aes256gcm16 TCP_SECS=5 UDP_SECS=3 RATES=50M,100M,200M,400M,800M,1200M,1600M
+GSO_RATES=400M,800M,1200M,1600M,2000M,2500M,3000M,4000M
 UDP_WIN=2M PATHS=veth,ss,sc,cc OUT=$here/RESULTS.md NOTE="" PROFILE=0 PROF_DIR=/tmp/swanless-bench-profile.$$
 ARGS=("$@")
-while getopts "r:s:t:u:R:W:P:o:N:pd:h" opt; do
+while getopts "r:s:t:u:R:G:W:P:o:N:pd:h" opt; do
   case $opt in
     r) ROUNDS=$OPTARG ;; s) SUITES=$OPTARG ;; t) TCP_SECS=$OPTARG ;; u) UDP_SECS=$OPTARG ;;
-    R) RATES=$OPTARG ;; W) UDP_WIN=$OPTARG ;; P) PATHS=$OPTARG ;; o) OUT=$OPTARG ;; N) NOTE=$OPTARG ;;
+    R) RATES=$OPTARG ;; G) GSO_RATES=$OPTARG ;; W) UDP_WIN=$OPTARG ;; P) PATHS=$OPTARG ;; o) OUT=$OPTARG ;; N) NOTE=$OPTARG ;;
     p) PROFILE=1 ;; d) PROF_DIR=$OPTARG ;;
     *) sed -n '2,/^# Whole default/p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
   esac
@@ -58,6 +70,11 @@ SWANLESS=${SWANLESS:-$repo/build/apps/swanless}
 SWANLESS=$(readlink -f "$SWANLESS")
 case ",$PATHS," in *,ss,*|*,sn,*|*,sc,*) [ -x "$SWANLESS" ] || { echo "no swanless binary at $SWANLESS (set SWANLESS=)"; exit 2; } ;; esac
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || { echo "-r: a positive integer"; exit 2; }
+if [ "$GSO_RATES" != none ]; then
+  [[ $GSO_RATES =~ ^[0-9]+(\.[0-9]+)?[kKMG]?(,[0-9]+(\.[0-9]+)?[kKMG]?)*$ ]] \
+    || { echo "-G: comma-separated rates like 400M,1.5G, or none"; exit 2; }
+  command -v cc >/dev/null || { echo "needs cc (to build tests/bench/udp_gso_tool.c; -G none skips that ladder)"; exit 2; }
+fi
 
 # charon: errors and IKE events only, nothing per packet
 LAB_CHARON_LOG_LEVELS=${LAB_CHARON_LOG_LEVELS:-"default=1 ike=1 cfg=0 knl=0 net=0 esp=0"}
@@ -66,6 +83,11 @@ HZ=$(getconf CLK_TCK)
 RES="$LAB_DIR/results.tsv"     # suite round path metric value
 : >"$RES"
 IPERF_PORT=5201
+GSO_PORT=5301
+GSO_TOOL=$LAB_DIR/udp_gso_tool
+if [ "$GSO_RATES" != none ]; then
+  cc -O2 -o "$GSO_TOOL" "$here/udp_gso_tool.c" || die "cc udp_gso_tool.c"
+fi
 
 suite_ike() { case $1 in aes256gcm16) echo aes256gcm16-prfsha256-ecp256 ;; *) echo "$1" ;; esac; }
 suite_esp() { echo "$1"; }
@@ -371,6 +393,58 @@ run_udp() {  # PATH: the ladder; stops at the first rate with > 1 % loss, or tha
   return 0
 }
 
+# untrack PID: forget a finished background pid, so that teardown never signals the pid
+# once the system has given it to another process
+untrack() { local keep=() x; for x in "${LAB_PIDS[@]}"; do [ "$x" = "$1" ] || keep+=("$x"); done; LAB_PIDS=("${keep[@]}"); }
+
+run_gso() {  # PATH: the GSO-sender ladder, same stop rules as run_udp
+  local p=$1 rate best=0 best_rx=0 limit="" nominal gso_rates
+  IFS=, read -r -a gso_rates <<<"$GSO_RATES"
+  for rate in "${gso_rates[@]}"; do
+    local base="$LAB_DIR/gso-$SUITE-$ROUND-$p-$rate" run rpid d0 d1="" srv=${PATH_SRV[$p]}
+    local sent sbytes ssecs errs recv dups rbytes stats
+    run=$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')
+    [ "$p" != veth ] && d0=$(drops "$p")
+    # the receiver ends itself 1 s after the last datagram; --secs only bounds a dead path
+    lab_bg "${p}b" "$base.recv" "$GSO_TOOL" recv --bind "$srv:$GSO_PORT" --secs $((UDP_SECS + 15)) --run "$run"
+    rpid=$LAB_BG_PID
+    if ! wait_for "nsx ${p}b ss -Huln 'sport = :$GSO_PORT' | grep -q ." 5; then
+      lab_log "$p: GSO receiver did not start: $(tr '\n' ' ' <"$base.recv")"; _lab_end_pid "$rpid" 1; untrack "$rpid"; limit=fail; break
+    fi
+    if ! nsx "${p}a" timeout $((UDP_SECS + 20)) "$GSO_TOOL" send --src "${PATH_CLI[$p]}" --dst "$srv:$GSO_PORT" \
+        --rate "$rate" --size 1372 --gso 32 --secs "$UDP_SECS" --run "$run" >"$base.send" 2>&1; then
+      lab_log "$p: GSO send $rate failed: $(tr '\n' ' ' <"$base.send")"; _lab_end_pid "$rpid" 1; untrack "$rpid"; limit=fail; break
+    fi
+    wait_for "! kill -0 $rpid" 3
+    _lab_end_pid "$rpid" 2   # a receiver that saw nothing is stopped here (it prints on SIGTERM)
+    untrack "$rpid"
+    [ "$p" != veth ] && d1=$(drops "$p")
+    read -r _ sent sbytes ssecs < <(grep '^sent ' "$base.send")
+    errs=$(sed -n 's/^errors //p' "$base.send")
+    read -r _ recv dups rbytes _ < <(grep '^recv ' "$base.recv")
+    if [ -z "$sent" ] || [ -z "$recv" ] || [ "$sent" -eq 0 ]; then
+      lab_log "$p: GSO $rate: no result (sender: $(tr '\n' ' ' <"$base.send"); receiver: $(tr '\n' ' ' <"$base.recv"))"
+      limit=fail; break
+    fi
+    # rates over the sending time (at least the nominal step length, as iperf3 reports them)
+    stats=$(awk -v n="$sent" -v b="$sbytes" -v t="$ssecs" -v r="$recv" -v rb="$rbytes" -v T="$UDP_SECS" 'BEGIN {
+      if (t < T) t = T
+      printf "%.1f %.1f %.3f", b * 8 / t / 1e6, rb * 8 / t / 1e6, (n - r) * 100 / n }')
+    local sent_mbps rx lp
+    read -r sent_mbps rx lp <<<"$stats"
+    nominal=$(numfmt --from=si "$rate" | awk '{ printf "%d", $1 / 1e6 }')
+    lab_log "$SUITE r$ROUND $p: UDP GSO $rate -> sent $sent_mbps, received $rx Mbit/s, loss $lp % ($sent sent, $recv distinct received, $dups duplicates; send errors ENOBUFS/EAGAIN/ECONNREFUSED/other: ${errs:-?})${d1:+ (kernel drops: $(drops_delta "$d0" "$d1"))}"
+    if ! awk -v l="$lp" 'BEGIN { exit !(l <= 1.0) }'; then limit=loss; break; fi
+    best=$nominal best_rx=$rx
+    if awk -v s="$sent_mbps" -v n="$nominal" 'BEGIN { exit !(s < 0.9 * n) }'; then limit=sender; break; fi
+  done
+  record "$p" gso_rate "$best"; record "$p" gso_rx "$best_rx"
+  [ "$limit" = sender ] && record "$p" gso_sender_bound 1
+  [ "$limit" = fail ] && record "$p" gso_fail 1
+  [ -z "$limit" ] && record "$p" gso_top 1
+  return 0
+}
+
 # ---------------------------------------------------------------------------------------
 # profile (-p): perf record and strace -c on swanless while traffic runs
 
@@ -449,7 +523,7 @@ profile() {
 # ---------------------------------------------------------------------------------------
 # main
 
-lab_log "rounds $ROUNDS, suites $SUITES, paths $PATHS, TCP ${TCP_SECS}s, UDP ${UDP_SECS}s/step, rates $RATES"
+lab_log "rounds $ROUNDS, suites $SUITES, paths $PATHS, TCP ${TCP_SECS}s, UDP ${UDP_SECS}s/step, rates $RATES, GSO-sender rates $GSO_RATES"
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 DONE_SUITES=()
 IFS=, read -r -a suite_list <<<"$SUITES"
@@ -462,6 +536,7 @@ for s in "${suite_list[@]}"; do
   for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
     for p in "${PATH_LIST[@]}"; do run_tcp "$p"; done
     for p in "${PATH_LIST[@]}"; do run_udp "$p"; done
+    if [ "$GSO_RATES" != none ]; then for p in "${PATH_LIST[@]}"; do run_gso "$p"; done; fi
   done
   [ "$PROFILE" = 1 ] && profile "$SUITE"
   tunnels_down
@@ -484,6 +559,6 @@ BENCH_MACHINE="$(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cp
 BENCH_CMD=$CMDLINE
 BENCH_NOTE=$NOTE
 BENCH_LOAD="load average at start $LOAD_START, at end $LOAD_END"
-BENCH_SETTINGS="$ROUNDS round(s), TCP ${TCP_SECS} s, UDP ${UDP_SECS} s per step (iperf3 -w $UDP_WIN), rates $RATES"
+BENCH_SETTINGS="$ROUNDS round(s), TCP ${TCP_SECS} s, UDP ${UDP_SECS} s per step (iperf3 -w $UDP_WIN), rates $RATES; UDP GSO-sender ladder: $([ "$GSO_RATES" = none ] && echo skipped || echo "rates $GSO_RATES")"
 BENCH_VERSIONS="swanless $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo ?), strongSwan $(dpkg-query -W -f '${Version}' strongswan-charon 2>/dev/null || echo '?'), iperf3 $(iperf3 --version | head -1 | awk '{ print $2 }')"
 python3 "$here/summary.py" "$RES" "${OUT}" "$( [ "$PROFILE" = 1 ] && echo "$PROF_DIR" )"
