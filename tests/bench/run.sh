@@ -38,7 +38,8 @@
 #   -t SECS      TCP run length (default 5)       -u SECS  UDP step length (default 3)
 #   -R RATES     UDP ladder, comma-separated iperf3 rates (default 50M,100M,200M,400M,800M,1200M,1600M)
 #   -G RATES     UDP GSO-sender ladder, comma-separated rates in bit/s of UDP payload
-#                (default 400M,800M,1200M,1600M,2000M,2500M,3000M,4000M; "none" = skip it)
+#                (default 100M,200M,400M,800M,1200M,1600M,2000M,2500M,3000M,4000M;
+#                "none" = skip it)
 #   -W SIZE      iperf3 -w for UDP (socket buffers of both iperf3 ends, default 2M), so that
 #                a busy machine descheduling the iperf3 receiver does not count as loss
 #   -P PATHS     subset of veth,ss,sn,sc,cc (default veth,ss,sc,cc)
@@ -48,14 +49,14 @@
 #                strace -c syscall counts per packet, written to -d DIR
 #   -d DIR       where -p puts its files (default /tmp/swanless-bench-profile.PID)
 # Environment: SWANLESS (binary, default build/apps/swanless), LAB_KEEP_DIR=1 keeps the
-# temp dir (configs, logs, raw iperf3 JSON).
-# Whole default run (1 suite, 3 rounds): about 5 minutes.
+# temp dir (configs, logs, raw iperf3 JSON, udp_gso_tool outputs gso-*.send/.recv).
+# Whole default run (1 suite, 3 rounds): about 9 minutes (with -G none: about 5).
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 . "$here/../interop/lib.sh"
 
 ROUNDS=3 SUITES=aes256gcm16 TCP_SECS=5 UDP_SECS=3 RATES=50M,100M,200M,400M,800M,1200M,1600M
-GSO_RATES=400M,800M,1200M,1600M,2000M,2500M,3000M,4000M
+GSO_RATES=100M,200M,400M,800M,1200M,1600M,2000M,2500M,3000M,4000M
 UDP_WIN=2M PATHS=veth,ss,sc,cc OUT=$here/RESULTS.md NOTE="" PROFILE=0 PROF_DIR=/tmp/swanless-bench-profile.$$
 ARGS=("$@")
 while getopts "r:s:t:u:R:G:W:P:o:N:pd:h" opt; do
@@ -402,7 +403,7 @@ run_gso() {  # PATH: the GSO-sender ladder, same stop rules as run_udp
   IFS=, read -r -a gso_rates <<<"$GSO_RATES"
   for rate in "${gso_rates[@]}"; do
     local base="$LAB_DIR/gso-$SUITE-$ROUND-$p-$rate" run rpid d0 d1="" srv=${PATH_SRV[$p]}
-    local sent sbytes ssecs errs recv dups rbytes stats
+    local sent sbytes ssecs errs recv dups rbytes rdrops stats
     run=$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')
     [ "$p" != veth ] && d0=$(drops "$p")
     # the receiver ends itself 1 s after the last datagram; --secs only bounds a dead path
@@ -422,6 +423,7 @@ run_gso() {  # PATH: the GSO-sender ladder, same stop rules as run_udp
     read -r _ sent sbytes ssecs < <(grep '^sent ' "$base.send")
     errs=$(sed -n 's/^errors //p' "$base.send")
     read -r _ recv dups rbytes _ < <(grep '^recv ' "$base.recv")
+    rdrops=$(sed -n 's/^detail .* sock_drops \(-\{0,1\}[0-9]*\) .*/\1/p' "$base.recv")
     if [ -z "$sent" ] || [ -z "$recv" ] || [ "$sent" -eq 0 ]; then
       lab_log "$p: GSO $rate: no result (sender: $(tr '\n' ' ' <"$base.send"); receiver: $(tr '\n' ' ' <"$base.recv"))"
       limit=fail; break
@@ -433,7 +435,7 @@ run_gso() {  # PATH: the GSO-sender ladder, same stop rules as run_udp
     local sent_mbps rx lp
     read -r sent_mbps rx lp <<<"$stats"
     nominal=$(numfmt --from=si "$rate" | awk '{ printf "%d", $1 / 1e6 }')
-    lab_log "$SUITE r$ROUND $p: UDP GSO $rate -> sent $sent_mbps, received $rx Mbit/s, loss $lp % ($sent sent, $recv distinct received, $dups duplicates; send errors ENOBUFS/EAGAIN/ECONNREFUSED/other: ${errs:-?})${d1:+ (kernel drops: $(drops_delta "$d0" "$d1"))}"
+    lab_log "$SUITE r$ROUND $p: UDP GSO $rate -> sent $sent_mbps, received $rx Mbit/s, loss $lp % ($sent sent, $recv distinct received, $dups duplicates; send errors ENOBUFS/EAGAIN/ECONNREFUSED/other: ${errs:-?}; drops at the receiving socket: ${rdrops:-?})${d1:+ (kernel drops: $(drops_delta "$d0" "$d1"))}"
     if ! awk -v l="$lp" 'BEGIN { exit !(l <= 1.0) }'; then limit=loss; break; fi
     best=$nominal best_rx=$rx
     if awk -v s="$sent_mbps" -v n="$nominal" 'BEGIN { exit !(s < 0.9 * n) }'; then limit=sender; break; fi

@@ -34,9 +34,12 @@
  *                     (BYTES = payload bytes of the distinct datagrams; SECONDS from the
  *                      first to the last datagram of the run)
  *                detail reads R segments G foreign F short H beyond_bitmap B max_seq M
- *                     reordered O (reads: recvmmsg messages; segments: datagrams after
- *                     splitting GRO buffers; reordered: datagrams whose sequence number
- *                     is below one already seen)
+ *                     reordered O truncated T sock_drops D run RUN_ID_HEX
+ *                     (reads: recvmmsg messages; segments: datagrams after splitting GRO
+ *                     buffers; reordered: datagrams whose sequence number is below one
+ *                     already seen; sock_drops: packets the kernel dropped at this
+ *                     socket (SO_MEMINFO; receive buffer full: the receiver's own loss;
+ *                     a GRO buffer dropped whole counts once; -1 if unknown))
  *        Exit 0; 1 on a socket error; 2 on a usage error.
  */
 #define _GNU_SOURCE
@@ -65,6 +68,10 @@
 #ifndef SOL_UDP
 #define SOL_UDP 17
 #endif
+#ifndef SO_MEMINFO
+#define SO_MEMINFO 55
+#endif
+enum { kMeminfoVars = 9, kMeminfoDrops = 8 }; /* linux/sock_diag.h SK_MEMINFO_VARS, _DROPS */
 
 enum { kHeader = 16, kMaxPayload = 65507, kMaxGso = 64, kBatch = 32, kBufSize = 65536 };
 static const uint64_t kSeqBits = 1ull << 28; /* 32 MiB bitmap, only touched pages cost */
@@ -374,13 +381,19 @@ static int do_recv(int argc, char** argv) {
       }
     }
   }
+  /* drops at this socket (receive buffer full), so its own slowness shows as such */
+  long long sock_drops = -1;
+  uint32_t mem[kMeminfoVars];
+  socklen_t mlen = sizeof mem;
+  if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &mlen) == 0 && mlen > kMeminfoDrops * sizeof mem[0])
+    sock_drops = mem[kMeminfoDrops];
   printf("recv %llu %llu %llu %.6f\n", (unsigned long long)distinct, (unsigned long long)dups,
          (unsigned long long)bytes, have_first ? last - first : 0.0);
   printf("detail reads %llu segments %llu foreign %llu short %llu beyond_bitmap %llu max_seq %llu reordered %llu "
-         "truncated %llu run %016llx\n",
+         "truncated %llu sock_drops %lld run %016llx\n",
          (unsigned long long)reads, (unsigned long long)segments, (unsigned long long)foreign,
          (unsigned long long)shorts, (unsigned long long)beyond, (unsigned long long)max_seq,
-         (unsigned long long)reordered, (unsigned long long)truncated, (unsigned long long)run_id);
+         (unsigned long long)reordered, (unsigned long long)truncated, sock_drops, (unsigned long long)run_id);
   free(seen);
   close(fd);
   return rc;
