@@ -4,14 +4,15 @@
 //   inbound:  UDP/4500 recvmmsg batch → RFC 3948 classify (keepalive | IKE | ESP)
 //             → SAD lookup by SPI → replay check → ICV/AEAD verify → replay commit
 //             → decrypt → inner policy check (esp::Sa::decap) → TUN write
-//             (TUN offload: → GRO-like coalescing of in-order TCP segments per flow →
+//             (TUN offload: → GRO-like coalescing of in-order TCP segments per flow, and
+//             of same-sized UDP datagrams per flow where the kernel has USO →
 //             one writev per super-packet with a virtio GSO header)
 //   outbound: TUN read batch (into buffers with ESP headroom) → flow of the inner packet
 //             → outbound SA selection by selectors → in-place ESP encap
 //             → per-socket sendmmsg batch to the SA's peer (referencing the TUN buffer)
-//             (TUN offload: a TCP super-packet → one SA lookup → each MTU-sized segment
-//             written into the socket's send buffer and encrypted in place there, the
-//             run of ESP packets sent as one UDP GSO send)
+//             (TUN offload: a TCP or UDP_SEGMENT super-packet → one SA lookup → each
+//             MTU-sized segment written into the socket's send buffer and encrypted in
+//             place there, the run of ESP packets sent as one UDP GSO send)
 //   transport mode (GRE between the gateways): the overlay's outer IPv4/GRE packet → SA by
 //             selectors → ESP inserted after the IPv4 header (esp::transport); inbound the
 //             IPv4 header is rebuilt in front of the payload and handed to the overlay
@@ -176,6 +177,7 @@ class Daemon {
   std::vector<common::ByteSpan> tun_out_;  // packets decapsulated in this batch, for write_batch
   // TUN offload (virtio header on every read/write); see tun/offload.h.
   bool tun_offload_ = false;
+  bool tun_uso_ = false;  // the device also takes UDP_L4 super-packets (TUN_F_USO4)
   std::size_t tun_slot_ = kTunSlot;
   tun::offload::Coalescer coalescer_;
   std::array<std::byte, tun::offload::kVnetHdrSize> vnet_out_{};
@@ -286,6 +288,11 @@ bool Daemon::open_ipsec_tun(const std::vector<ike::PeerConfig>& peers) {
       return false;
     }
     tun_offload_ = (*dev)->offload();
+    tun_uso_ = (*dev)->uso();
+    coalescer_.set_udp(tun_uso_);
+    if (tun_offload_ && !tun_uso_)
+      LOG_INFO("TUN %s: no UDP segmentation offload in this kernel (6.2+); UDP goes one datagram per read and write",
+               kIpsecTunName);
     if (auto q = (*dev)->set_tx_queue_len(kTunTxQueue); !q)
       LOG_WARN("TUN %s: %s (keeping the default queue)", kIpsecTunName, q.error().detail);
     if (!tun_offload_ && cfg_.setup.offload)
@@ -1028,9 +1035,11 @@ nlohmann::json Daemon::status_json() {
                      {"tun_gso_bad", drop_gso_bad_}};
   // Not drops: how much the TUN offloads did (tun/offload.h).
   doc["tun_offload"] = {{"enabled", tun_offload_},
+                        {"udp", tun_uso_},
                         {"gso_segments_out", gso_segmented_},
                         {"gro_super_packets", coalescer_.stats().super},
                         {"gro_segments_joined", coalescer_.stats().joined},
+                        {"gro_udp_super_packets", coalescer_.stats().udp_super},
                         {"gro_bad_checksum", coalescer_.stats().bad_csum}};
   return doc;
 }

@@ -1,7 +1,8 @@
 // libFuzzer target for tun/offload: the virtio_net_hdr parser, partial-checksum
-// completion, TSO segmentation and GRO-like coalescing. Input: a virtio header (10
-// bytes), then a packet. Checks the contracts the data path relies on: every segment fits
-// the size it announced, carries a valid IPv4 header checksum and TCP checksum, the
+// completion, TSO/USO segmentation and GRO-like coalescing (TCP and UDP). Input: a virtio
+// header (10 bytes), then a packet. Checks the contracts the data path relies on: every
+// segment fits the size it announced, carries a valid IPv4 header checksum and TCP or UDP
+// checksum (and a UDP length that is its own), the
 // segments' payloads add up to the super-packet's, and coalescing the segments gives back
 // exactly those bytes (every part inside the segments it was given, nothing lost).
 #include <array>
@@ -22,10 +23,13 @@ void check(bool ok) {
   if (!ok) std::abort();
 }
 
-bool tcp_ok(common::ByteSpan ip) {
+bool l4_ok(common::ByteSpan ip) {
   const std::size_t ihl = (std::to_integer<unsigned>(ip[0]) & 15) * 4;
-  std::uint32_t s = off::pseudo_header_sum(ip.subspan(12, 4), ip.subspan(16, 4), 6,
-                                           static_cast<std::uint16_t>(ip.size() - ihl));
+  const auto proto = std::to_integer<std::uint8_t>(ip[9]);
+  const auto len = static_cast<std::uint16_t>(ip.size() - ihl);
+  if (proto == 17 && (std::to_integer<unsigned>(ip[ihl + 4]) << 8 | std::to_integer<unsigned>(ip[ihl + 5])) != len)
+    return false;
+  std::uint32_t s = off::pseudo_header_sum(ip.subspan(12, 4), ip.subspan(16, 4), proto, len);
   return off::csum_fold(off::csum_add(s, ip.subspan(ihl))) == 0xffff;
 }
 
@@ -58,7 +62,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check(!seg->write(i, common::MutByteSpan(b).first(b.size() - 1)).ok());
     const std::size_t ihl = (std::to_integer<unsigned>(b[0]) & 15) * 4;
     check(off::csum_fold(off::csum_add(0, common::ByteSpan(b).first(ihl))) == 0xffff);
-    check(tcp_ok(b));
+    check(l4_ok(b));
     payload += b.size() - seg->header_size();
     segs.push_back(std::move(b));
   }
@@ -66,6 +70,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   // Coalesce the segments: the output joins back to the same payload bytes.
   off::Coalescer c;
+  c.set_udp(true);
   std::size_t out_payload = 0, parts = 0;
   auto emit = [&](const off::TunWrite& w) {
     check(!w.parts.empty());

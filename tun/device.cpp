@@ -66,6 +66,8 @@ Status Device::write_gather(std::span<const ByteSpan> parts) {
 namespace {
 
 constexpr const char* kTunPath = "/dev/net/tun";
+// linux/if_tun.h of Linux 6.2; Debian 12's headers (6.1) do not have them yet.
+constexpr unsigned long kTunFUso4 = 0x20, kTunFUso6 = 0x40;
 
 // Stage 1 is open(2) of the device node, stage 2 the TUNSETIFF ioctl. Each errno that
 // means "not allowed" or "not there" gets a message naming what is missing.
@@ -135,6 +137,7 @@ Result<std::unique_ptr<LinuxTun>> LinuxTun::open_once(const LinuxTunOptions& opt
                          err);
     return open_error(Stage::set_iff, err, opts.name);
   }
+  bool uso = false;
   if (opts.offload) {
     // Fields in little-endian order whatever the host (tun/offload.h parses them so);
     // kernels without cross-endian support refuse this only on big-endian hosts.
@@ -148,7 +151,12 @@ Result<std::unique_ptr<LinuxTun>> LinuxTun::open_once(const LinuxTunOptions& opt
     } else {
       (void)le;
     }
-    if (::ioctl(fd, TUNSETOFFLOAD, static_cast<unsigned long>(TUN_F_CSUM | TUN_F_TSO4)) < 0) {
+    // UDP segmentation (Linux 6.2+) comes only as USO4 and USO6 together; older kernels
+    // refuse the bits with EINVAL and keep TCP segmentation alone.
+    const auto tso = static_cast<unsigned long>(TUN_F_CSUM | TUN_F_TSO4);
+    if (::ioctl(fd, TUNSETOFFLOAD, tso | kTunFUso4 | kTunFUso6) == 0) {
+      uso = true;
+    } else if (::ioctl(fd, TUNSETOFFLOAD, tso) < 0) {
       int err = errno;
       ::close(fd);
       return errno_error("TUNSETOFFLOAD(TUN_F_CSUM|TUN_F_TSO4)", err);
@@ -157,6 +165,7 @@ Result<std::unique_ptr<LinuxTun>> LinuxTun::open_once(const LinuxTunOptions& opt
   std::string actual(ifr.ifr_name, ::strnlen(ifr.ifr_name, IFNAMSIZ));
   auto dev = std::unique_ptr<LinuxTun>(new LinuxTun(fd, std::move(actual), opts.multi_queue));
   dev->offload_ = opts.offload;
+  dev->uso_ = uso;
   return dev;
 }
 

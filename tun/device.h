@@ -79,10 +79,11 @@ struct LinuxTunOptions {
   // IFF_MULTI_QUEUE: opening the same name again attaches another queue (one per data
   // path thread). All queues of a device must agree on this flag.
   bool multi_queue = false;
-  // IFF_VNET_HDR + TUNSETOFFLOAD(TUN_F_CSUM | TUN_F_TSO4): the kernel hands over TCP
-  // super-packets and partial checksums behind a virtio_net_hdr (tun/offload.h), and
-  // takes the same. When the kernel refuses, the device is opened without it and
-  // offload_refused() says why.
+  // IFF_VNET_HDR + TUNSETOFFLOAD(TUN_F_CSUM | TUN_F_TSO4, and TUN_F_USO4 | TUN_F_USO6
+  // where the kernel has them): the kernel hands over TCP (and UDP_SEGMENT) super-packets
+  // and partial checksums behind a virtio_net_hdr (tun/offload.h), and takes the same.
+  // When the kernel refuses, the device is opened without it and offload_refused() says
+  // why.
   bool offload = false;
 };
 
@@ -104,6 +105,8 @@ class LinuxTun final : public Device {
   bool multi_queue() const { return multi_queue_; }
   // Every read and write carries a virtio_net_hdr (offload was asked for and granted).
   bool offload() const { return offload_; }
+  // The kernel took UDP segmentation offload too (TUN_F_USO4/6, Linux 6.2+).
+  bool uso() const { return uso_; }
   // Why offload was asked for but is off (empty otherwise).
   const std::string& offload_refused() const { return offload_refused_; }
   // The kernel's queue towards us (packets; default 500): a deeper one absorbs the
@@ -117,6 +120,7 @@ class LinuxTun final : public Device {
   std::string name_;
   bool multi_queue_;
   bool offload_ = false;
+  bool uso_ = false;
   std::string offload_refused_;
 };
 

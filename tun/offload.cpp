@@ -11,10 +11,11 @@ using common::make_error;
 
 namespace {
 
-constexpr std::uint8_t kProtoTcp = 6;
+constexpr std::uint8_t kProtoTcp = 6, kProtoUdp = 17;
 constexpr std::uint8_t kTcpFin = 0x01, kTcpSyn = 0x02, kTcpRst = 0x04, kTcpPsh = 0x08, kTcpAck = 0x10,
                        kTcpUrg = 0x20, kTcpCwr = 0x80;
-constexpr std::size_t kIpMin = 20, kTcpMin = 20;
+constexpr std::size_t kIpMin = 20, kTcpMin = 20, kUdpHdr = 8;
+constexpr std::size_t kUdpLen = 4, kUdpCsum = 6;
 constexpr std::size_t kTcpSeq = 4, kTcpFlags = 13, kTcpCsum = 16;
 
 std::uint16_t load16(const std::byte* p) {
@@ -41,11 +42,11 @@ std::size_t ihl_of(ByteSpan ip) { return std::size_t(std::to_integer<unsigned>(i
 std::size_t thl_of(ByteSpan tcp) { return std::size_t(std::to_integer<unsigned>(tcp[12]) >> 4) * 4; }
 std::uint8_t tcp_flags(ByteSpan tcp) { return std::to_integer<std::uint8_t>(tcp[kTcpFlags]); }
 
-// The TCP checksum of ip (IPv4 header + TCP segment) verifies.
-bool tcp_checksum_ok(ByteSpan ip, std::size_t ihl) {
-  const std::size_t tcp_len = ip.size() - ihl;
-  std::uint32_t s = pseudo_header_sum(ip.subspan(12, 4), ip.subspan(16, 4), kProtoTcp,
-                                      static_cast<std::uint16_t>(tcp_len));
+// The TCP or UDP checksum of ip (IPv4 header + segment) verifies.
+bool l4_checksum_ok(ByteSpan ip, std::size_t ihl, std::uint8_t proto) {
+  const std::size_t l4_len = ip.size() - ihl;
+  std::uint32_t s = pseudo_header_sum(ip.subspan(12, 4), ip.subspan(16, 4), proto,
+                                      static_cast<std::uint16_t>(l4_len));
   return csum_fold(csum_add(s, ip.subspan(ihl))) == 0xffff;
 }
 
@@ -146,22 +147,30 @@ common::Status complete_checksum(MutByteSpan pkt, const VnetHdr& h) {
 // ---------------------------------------------------------------------------- Segmenter
 
 Result<Segmenter> Segmenter::create(ByteSpan pkt, const VnetHdr& h) {
-  if (h.gso_kind() != kGsoTcpV4) return make_error(Errc::unsupported, "GSO: only TCPv4 super-packets are segmented");
+  const bool udp = h.gso_kind() == kGsoUdpL4;
+  if (h.gso_kind() != kGsoTcpV4 && !udp)
+    return make_error(Errc::unsupported, "GSO: only IPv4 TCP and UDP super-packets are segmented");
   if (h.gso_size == 0) return make_error(Errc::malformed, "GSO: gso_size is 0");
   if (pkt.size() < kIpMin) return make_error(Errc::truncated, "GSO: shorter than an IPv4 header");
-  if ((std::to_integer<unsigned>(pkt[0]) >> 4) != 4) return make_error(Errc::malformed, "GSO: not IPv4");
+  if ((std::to_integer<unsigned>(pkt[0]) >> 4) != 4) return make_error(Errc::unsupported, "GSO: not IPv4");
   const std::size_t ihl = ihl_of(pkt);
   if (ihl < kIpMin) return make_error(Errc::malformed, "GSO: IPv4 IHL below 5");
-  if (pkt.size() < ihl + kTcpMin) return make_error(Errc::truncated, "GSO: shorter than the IPv4 + TCP headers");
+  if (pkt.size() < ihl + (udp ? kUdpHdr : kTcpMin))
+    return make_error(Errc::truncated, "GSO: shorter than the IPv4 + TCP/UDP headers");
   if (load16(pkt.data() + 2) != pkt.size())
     return make_error(Errc::malformed, "GSO: IPv4 total length is not the packet length");
   if ((load16(pkt.data() + 6) & 0x3fff) != 0) return make_error(Errc::malformed, "GSO: IPv4 fragment");
-  if (std::to_integer<std::uint8_t>(pkt[9]) != kProtoTcp) return make_error(Errc::malformed, "GSO: not TCP");
-  const std::size_t thl = thl_of(pkt.subspan(ihl));
-  if (thl < kTcpMin) return make_error(Errc::malformed, "GSO: TCP data offset below 5");
-  if (pkt.size() < ihl + thl) return make_error(Errc::truncated, "GSO: shorter than the TCP header with options");
+  const std::uint8_t proto = std::to_integer<std::uint8_t>(pkt[9]);
+  if (proto != (udp ? kProtoUdp : kProtoTcp)) return make_error(Errc::malformed, "GSO: protocol does not match gso_type");
+  std::size_t thl = kUdpHdr;
+  if (!udp) {
+    thl = thl_of(pkt.subspan(ihl));
+    if (thl < kTcpMin) return make_error(Errc::malformed, "GSO: TCP data offset below 5");
+    if (pkt.size() < ihl + thl) return make_error(Errc::truncated, "GSO: shorter than the TCP header with options");
+  }
   Segmenter s;
   s.pkt_ = pkt;
+  s.udp_ = udp;
   s.ip_hlen_ = ihl;
   s.tcp_hlen_ = thl;
   s.payload_ = pkt.size() - ihl - thl;
@@ -187,7 +196,12 @@ Result<std::size_t> Segmenter::write(std::size_t i, MutByteSpan out) const {
   store16(ip + 2, static_cast<std::uint16_t>(len));
   store16(ip + 4, static_cast<std::uint16_t>(load16(pkt_.data() + 4) + i));
   fix_ipv4_checksum(out.first(ip_hlen_));
+  if (udp_) finish_udp(ip, len);
+  else finish_tcp(ip, i, len, off);
+  return len;
+}
 
+void Segmenter::finish_tcp(std::byte* ip, std::size_t i, std::size_t len, std::size_t off) const {
   std::byte* tcp = ip + ip_hlen_;
   store32(tcp + kTcpSeq, static_cast<std::uint32_t>(load32(tcp + kTcpSeq) + off));
   std::uint8_t flags = std::to_integer<std::uint8_t>(tcp[kTcpFlags]);
@@ -199,28 +213,58 @@ Result<std::size_t> Segmenter::write(std::size_t i, MutByteSpan out) const {
   std::uint32_t s = pseudo_header_sum(ByteSpan(ip + 12, 4), ByteSpan(ip + 16, 4), kProtoTcp,
                                       static_cast<std::uint16_t>(tcp_len));
   store16(tcp + kTcpCsum, static_cast<std::uint16_t>(~csum_fold(csum_add(s, ByteSpan(tcp, tcp_len)))));
-  return len;
+}
+
+void Segmenter::finish_udp(std::byte* ip, std::size_t len) const {
+  std::byte* udp = ip + ip_hlen_;
+  const auto udp_len = static_cast<std::uint16_t>(len - ip_hlen_);
+  store16(udp + kUdpLen, udp_len);
+  store16(udp + kUdpCsum, 0);
+  std::uint32_t s = pseudo_header_sum(ByteSpan(ip + 12, 4), ByteSpan(ip + 16, 4), kProtoUdp, udp_len);
+  const auto c = static_cast<std::uint16_t>(~csum_fold(csum_add(s, ByteSpan(udp, udp_len))));
+  store16(udp + kUdpCsum, c == 0 ? 0xffff : c);  // RFC 768: 0 means "no checksum"
 }
 
 // ---------------------------------------------------------------------------- Coalescer
 
+Coalescer::Run* Coalescer::find_run(const Key& key) {
+  for (auto& r : runs_)
+    if (r.open && r.key == key) return &r;
+  return nullptr;
+}
+
+Coalescer::Run* Coalescer::free_run() {
+  for (auto& r : runs_)
+    if (!r.open) return &r;
+  Run* victim = &runs_[next_victim_];
+  next_victim_ = (next_victim_ + 1) % kMaxFlows;
+  return victim;
+}
+
 Coalescer::Decision Coalescer::offer(MutByteSpan pkt) {
+  // Could a run hold it? IPv4 without options, not a fragment, total length == packet,
+  // TCP (or UDP when enabled).
+  if (pkt.size() < kIpMin + kUdpHdr || (std::to_integer<unsigned>(pkt[0]) != 0x45) ||
+      load16(pkt.data() + 2) != pkt.size() || (load16(pkt.data() + 6) & 0x3fff) != 0)
+    return {};
+  const std::uint8_t proto = std::to_integer<std::uint8_t>(pkt[9]);
+  if (proto == kProtoTcp) return offer_tcp(pkt);
+  if (proto == kProtoUdp && udp_) return offer_udp(pkt);
+  return {};
+}
+
+Coalescer::Decision Coalescer::offer_tcp(MutByteSpan pkt) {
   Decision d;
-  // Is it a TCP segment a run could hold? IPv4 without options, not a fragment, total
-  // length == packet, a TCP header within it, only ACK (and PSH) set, some payload.
-  if (pkt.size() < kIpMin + kTcpMin || (std::to_integer<unsigned>(pkt[0]) != 0x45) ||
-      load16(pkt.data() + 2) != pkt.size() || (load16(pkt.data() + 6) & 0x3fff) != 0 ||
-      std::to_integer<std::uint8_t>(pkt[9]) != kProtoTcp)
-    return d;
+  // A TCP header within the packet, only ACK (and PSH) set, some payload.
+  if (pkt.size() < kIpMin + kTcpMin) return d;
   ByteSpan tcp = ByteSpan(pkt).subspan(kIpMin);
   const std::size_t thl = thl_of(tcp);
   if (thl < kTcpMin || tcp.size() < thl) return d;
   Key key;
   std::memcpy(key.addr_ports.data(), pkt.data() + 12, 8);
   std::memcpy(key.addr_ports.data() + 8, tcp.data(), 4);
-  Run* same = nullptr;
-  for (auto& r : runs_)
-    if (r.open && r.key == key) same = &r;
+  key.proto = kProtoTcp;
+  Run* same = find_run(key);
 
   const std::uint8_t flags = tcp_flags(tcp);
   const std::size_t payload = tcp.size() - thl;
@@ -229,7 +273,7 @@ Coalescer::Decision Coalescer::offer(MutByteSpan pkt) {
     d.close = same;  // keep the flow in order: what was held goes first
     return d;
   }
-  if (!tcp_checksum_ok(pkt, kIpMin)) {
+  if (!l4_checksum_ok(pkt, kIpMin, kProtoTcp)) {
     ++stats_.bad_csum;
     d.close = same;
     return d;
@@ -269,13 +313,53 @@ Coalescer::Decision Coalescer::offer(MutByteSpan pkt) {
     return d;
   }
   if (seg_.psh) return d;
-  for (auto& r : runs_)
-    if (!r.open) {
-      d.start = &r;
+  d.start = free_run();
+  return d;
+}
+
+Coalescer::Decision Coalescer::offer_udp(MutByteSpan pkt) {
+  Decision d;
+  ByteSpan udp = ByteSpan(pkt).subspan(kIpMin);
+  if (load16(udp.data() + kUdpLen) != udp.size()) return d;  // UDP length must be the packet's
+  Key key;
+  std::memcpy(key.addr_ports.data(), pkt.data() + 12, 8);
+  std::memcpy(key.addr_ports.data() + 8, udp.data(), 4);
+  key.proto = kProtoUdp;
+  Run* same = find_run(key);
+  const std::size_t payload = udp.size() - kUdpHdr;
+  // The super-packet goes to the kernel with a partial checksum, which it trusts: only
+  // datagrams whose checksum verifies (or that carry none) are joined.
+  const bool csum_ok = load16(udp.data() + kUdpCsum) == 0 || l4_checksum_ok(pkt, kIpMin, kProtoUdp);
+  if (!csum_ok) ++stats_.bad_csum;
+  if (payload == 0 || !csum_ok) {
+    d.close = same;  // keep the flow in order
+    return d;
+  }
+  seg_.key = key;
+  seg_.hlen = kIpMin + kUdpHdr;
+  seg_.payload = payload;
+  seg_.seq = 0;
+  seg_.psh = false;
+  if (same) {
+    Run& r = *same;
+    ByteSpan f = r.first;
+    // IPv4: TOS, flags/fragment, TTL must match; a datagram larger than the run's size
+    // cannot follow (only the last segment may be shorter).
+    const bool joins = !r.closed && r.nparts < kMaxSegments && payload <= r.mss && r.total + payload <= kMaxTotal &&
+                       f[1] == pkt[1] && std::memcmp(f.data() + 6, pkt.data() + 6, 3) == 0;
+    if (joins) {
+      r.parts[r.nparts++] = udp.subspan(kUdpHdr);
+      r.total += payload;
+      if (payload < r.mss || r.nparts == kMaxSegments || r.total + r.mss > kMaxTotal) r.closed = true;
+      ++stats_.joined;
+      d.joined = true;
       return d;
     }
-  d.start = &runs_[next_victim_];
-  next_victim_ = (next_victim_ + 1) % kMaxFlows;
+    d.close = same;
+    d.start = same;
+    return d;
+  }
+  d.start = free_run();
   return d;
 }
 
@@ -302,23 +386,32 @@ TunWrite Coalescer::finish(Run& r) {
   r.open = false;
   if (r.nparts == 1) return TunWrite{VnetHdr{}, std::span<const ByteSpan>(r.parts.data(), 1)};
   ++stats_.super;
+  const bool udp = r.key.proto == kProtoUdp;
+  if (udp) ++stats_.udp_super;
   std::byte* ip = r.first.data();
   store16(ip + 2, static_cast<std::uint16_t>(r.total));
   fix_ipv4_checksum(r.first.first(kIpMin));
-  std::byte* tcp = ip + kIpMin;
-  std::uint8_t flags = std::to_integer<std::uint8_t>(tcp[kTcpFlags]);
-  tcp[kTcpFlags] = std::byte(r.psh ? (flags | kTcpPsh) : (flags & ~kTcpPsh));
-  // CHECKSUM_PARTIAL: the field holds the pseudo-header sum; the kernel never needs the
-  // full sum for a packet it delivers locally (the segments were verified on the way in).
-  store16(tcp + kTcpCsum, csum_fold(pseudo_header_sum(ByteSpan(ip + 12, 4), ByteSpan(ip + 16, 4), kProtoTcp,
-                                                      static_cast<std::uint16_t>(r.total - kIpMin))));
+  std::byte* l4 = ip + kIpMin;
+  const auto l4_len = static_cast<std::uint16_t>(r.total - kIpMin);
+  if (udp) {
+    store16(l4 + kUdpLen, l4_len);
+  } else {
+    std::uint8_t flags = std::to_integer<std::uint8_t>(l4[kTcpFlags]);
+    l4[kTcpFlags] = std::byte(r.psh ? (flags | kTcpPsh) : (flags & ~kTcpPsh));
+  }
+  // CHECKSUM_PARTIAL: the field holds the pseudo-header sum over the whole super-packet's
+  // length; the kernel adjusts it per segment and never needs the full sum for a packet it
+  // delivers locally (the segments were verified on the way in).
+  const std::size_t csum_at = udp ? kUdpCsum : kTcpCsum;
+  store16(l4 + csum_at, csum_fold(pseudo_header_sum(ByteSpan(ip + 12, 4), ByteSpan(ip + 16, 4),
+                                                    udp ? kProtoUdp : kProtoTcp, l4_len)));
   VnetHdr h;
   h.flags = kFlagNeedsCsum;
-  h.gso_type = kGsoTcpV4;
+  h.gso_type = udp ? kGsoUdpL4 : kGsoTcpV4;
   h.hdr_len = static_cast<std::uint16_t>(r.hlen);
   h.gso_size = static_cast<std::uint16_t>(r.mss);
   h.csum_start = static_cast<std::uint16_t>(kIpMin);
-  h.csum_offset = static_cast<std::uint16_t>(kTcpCsum);
+  h.csum_offset = static_cast<std::uint16_t>(csum_at);
   return TunWrite{h, std::span<const ByteSpan>(r.parts.data(), r.nparts)};
 }
 

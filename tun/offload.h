@@ -15,19 +15,26 @@
 //   +-------------------------------+
 // flags: NEEDS_CSUM (1) — the checksum at csum_start + csum_offset holds only the
 // pseudo-header sum; the sum over [csum_start, end) must still be folded into it.
-// gso_type: NONE (0), TCPV4 (1), UDP (3), TCPV6 (4), | ECN (0x80). gso_size is the
-// payload size of every segment but the last; hdr_len the length of the IP + TCP headers.
+// gso_type: NONE (0), TCPV4 (1), UDP (3, the old UFO), TCPV6 (4), UDP_L4 (5, virtio 1.2:
+// UDP segmentation, Linux's USO), | ECN (0x80). gso_size is the payload size of every
+// segment but the last; hdr_len the length of the IP + TCP (or UDP) headers.
 //
-// Segmentation (kernel → us, TSO): Linux's tcp_gso_segment rules. Every segment carries a
+// Segmentation (kernel → us): TSO by Linux's tcp_gso_segment rules. Every segment carries a
 // copy of the IPv4 and TCP headers; IPv4 total length, identification (+1 per segment)
 // and header checksum are rewritten; TCP sequence advances by the payload of the
 // segments before; CWR only on the first segment, FIN and PSH only on the last; the TCP
 // checksum (RFC 793 §3.1, pseudo header RFC 793/RFC 9293 §3.1) is computed in full.
+// USO (an application's UDP_SEGMENT send routed into the device): the same IPv4 rules;
+// every datagram gets its own UDP length and a full UDP checksum (RFC 768; a computed 0
+// is sent as 0xffff).
 //
 // Coalescing (us → kernel, like GRO): in-order TCP segments of one flow with identical
 // IPv4 and TCP headers apart from total length, identification, checksum, sequence
 // number and PSH are joined into one super-packet written with a TCPV4 GSO header and a
-// partial checksum (NEEDS_CSUM); anything else goes out as it came.
+// partial checksum (NEEDS_CSUM). With UDP enabled (the device took USO), consecutive UDP
+// datagrams of one flow (addresses, ports) with the same TOS, DF and TTL and the same
+// payload size (a shorter one ends the run) are joined into a UDP_L4 super-packet the
+// kernel cuts back into those datagrams. Anything else goes out as it came.
 #pragma once
 
 #include <array>
@@ -52,6 +59,7 @@ inline constexpr std::uint8_t kGsoNone = 0;
 inline constexpr std::uint8_t kGsoTcpV4 = 1;
 inline constexpr std::uint8_t kGsoUdp = 3;
 inline constexpr std::uint8_t kGsoTcpV6 = 4;
+inline constexpr std::uint8_t kGsoUdpL4 = 5;
 inline constexpr std::uint8_t kGsoEcn = 0x80;
 
 struct VnetHdr {
@@ -89,13 +97,14 @@ void fix_ipv4_checksum(MutByteSpan ip);
 // csum_offset. Errc::malformed when the offsets do not fit the packet.
 common::Status complete_checksum(MutByteSpan pkt, const VnetHdr& h);
 
-// ---- Segmentation (TSO: one IPv4 + TCP super-packet → segments) ----
+// ---- Segmentation (TSO / USO: one IPv4 + TCP or UDP super-packet → segments) ----
 class Segmenter {
  public:
-  // pkt: the super-packet after the virtio header. Accepts gso_kind() == TCPV4 with
-  // gso_size > 0, version 4 with IHL 5..15, total length == pkt.size(), not a fragment,
-  // protocol TCP, TCP data offset 5..15 within the packet. Errc::malformed otherwise
-  // (Errc::truncated when shorter than the headers).
+  // pkt: the super-packet after the virtio header. Accepts gso_kind() == TCPV4 or UDP_L4
+  // with gso_size > 0, version 4 with IHL 5..15, total length == pkt.size(), not a
+  // fragment, protocol TCP (TCPV4; TCP data offset 5..15 within the packet) or UDP
+  // (UDP_L4). Errc::malformed otherwise (Errc::truncated when shorter than the headers;
+  // Errc::unsupported for other GSO kinds, IPv6 included).
   static Result<Segmenter> create(ByteSpan pkt, const VnetHdr& h);
 
   std::size_t count() const { return count_; }
@@ -108,8 +117,11 @@ class Segmenter {
 
  private:
   Segmenter() = default;
+  void finish_tcp(std::byte* ip, std::size_t i, std::size_t len, std::size_t off) const;
+  void finish_udp(std::byte* ip, std::size_t len) const;
   ByteSpan pkt_;
-  std::size_t ip_hlen_ = 0, tcp_hlen_ = 0, payload_ = 0, mss_ = 0, count_ = 0;
+  bool udp_ = false;
+  std::size_t ip_hlen_ = 0, tcp_hlen_ = 0, payload_ = 0, mss_ = 0, count_ = 0;  // tcp_hlen_: 8 for UDP
 };
 
 // ---- Coalescing (GRO-like: TCP segments of one flow → one GSO super-packet) ----
@@ -127,6 +139,10 @@ class Coalescer {
   static constexpr std::size_t kMaxSegments = 64;  // segments per super-packet
   static constexpr std::size_t kMaxTotal = 65535;  // IPv4 total length limit
 
+  // UDP datagrams are joined only when asked for: the device must take UDP_L4 writes
+  // (TUN_F_USO4, Linux 6.2 and later). TCP is always joined.
+  void set_udp(bool on) { udp_ = on; }
+
   // Offers one inner IPv4 packet (writable: the first segment of a run gets its headers
   // rewritten when the run is emitted). The packet memory must stay valid and unchanged
   // until flush(). Packets that cannot be joined, and runs that close, lead to
@@ -142,13 +158,15 @@ class Coalescer {
     std::uint64_t packets = 0;   // offered
     std::uint64_t joined = 0;    // appended to a run as a payload part
     std::uint64_t super = 0;     // super-packets emitted (runs of >= 2 segments)
-    std::uint64_t bad_csum = 0;  // TCP checksum did not verify: passed on unjoined
+    std::uint64_t udp_super = 0; // of which UDP_L4
+    std::uint64_t bad_csum = 0;  // TCP or UDP checksum did not verify: passed on unjoined
   };
   const Stats& stats() const { return stats_; }
 
  private:
   struct Key {
     std::array<std::byte, 12> addr_ports{};  // src, dst, sport, dport as on the wire
+    std::uint8_t proto = 0;
     bool operator==(const Key&) const = default;
   };
   struct Run {
@@ -178,12 +196,18 @@ class Coalescer {
     bool psh = false;
   };
   Decision offer(MutByteSpan pkt);
+  Decision offer_tcp(MutByteSpan pkt);
+  Decision offer_udp(MutByteSpan pkt);
+  Run* find_run(const Key& key);
+  // Where a new run goes: a free slot, else the next victim (emitted first by add()).
+  Run* free_run();
   void begin(Run& r, MutByteSpan pkt);
   TunWrite finish(Run& r);
   TunWrite plain(MutByteSpan pkt);
 
   std::array<Run, kMaxFlows> runs_;
   std::size_t next_victim_ = 0;
+  bool udp_ = false;
   Stats stats_;
   Segment seg_;     // the packet being offered, when coalescable
   ByteSpan alone_;  // storage behind the single part of a plain TunWrite

@@ -33,14 +33,17 @@ bool ip_checksum_ok(ByteSpan ip) {
   return ref_checksum({}, ip.first(ihl)) == 0;
 }
 
-bool tcp_checksum_ok(ByteSpan ip) {
+// The TCP (6) or UDP (17) checksum of an IPv4 packet verifies, by the reference sum.
+bool l4_checksum_ok(ByteSpan ip, std::uint8_t proto) {
   const std::size_t ihl = (u8(ip, 0) & 15) * 4;
   const std::size_t len = ip.size() - ihl;
   std::vector<std::uint8_t> pseudo;
   for (std::size_t i = 12; i < 20; ++i) pseudo.push_back(static_cast<std::uint8_t>(u8(ip, i)));
-  pseudo.insert(pseudo.end(), {0, 6, static_cast<std::uint8_t>(len >> 8), static_cast<std::uint8_t>(len & 0xff)});
+  pseudo.insert(pseudo.end(), {0, proto, static_cast<std::uint8_t>(len >> 8), static_cast<std::uint8_t>(len & 0xff)});
   return ref_checksum(pseudo, ip.subspan(ihl)) == 0;
 }
+bool tcp_checksum_ok(ByteSpan ip) { return l4_checksum_ok(ip, 6); }
+bool udp_checksum_ok(ByteSpan ip) { return l4_checksum_ok(ip, 17); }
 
 void put16(Bytes& b, std::size_t i, unsigned v) {
   b[i] = std::byte(v >> 8);
@@ -86,16 +89,19 @@ Bytes tcp_packet(std::size_t payload, std::uint32_t seq, std::uint8_t flags, boo
   return p;
 }
 
-off::VnetHdr tso_hdr(std::uint16_t mss) {
+// A GSO virtio header as the kernel gives it: partial checksum from the L4 header on.
+off::VnetHdr gso_hdr(std::uint8_t type, std::uint16_t hdr_len, std::uint16_t size, std::uint16_t csum_offset) {
   off::VnetHdr h;
   h.flags = off::kFlagNeedsCsum;
-  h.gso_type = off::kGsoTcpV4;
-  h.hdr_len = 52;
-  h.gso_size = mss;
+  h.gso_type = type;
+  h.hdr_len = hdr_len;
+  h.gso_size = size;
   h.csum_start = 20;
-  h.csum_offset = 16;
+  h.csum_offset = csum_offset;
   return h;
 }
+off::VnetHdr tso_hdr(std::uint16_t mss) { return gso_hdr(off::kGsoTcpV4, 52, mss, 16); }
+off::VnetHdr uso_hdr(std::uint16_t size) { return gso_hdr(off::kGsoUdpL4, 28, size, 6); }
 
 struct Collected {
   off::VnetHdr hdr;
@@ -103,8 +109,9 @@ struct Collected {
   std::size_t nparts = 0;
 };
 
-std::vector<Collected> coalesce(std::vector<Bytes>& pkts) {
+std::vector<Collected> coalesce(std::vector<Bytes>& pkts, bool udp = false, off::Coalescer::Stats* stats = nullptr) {
   off::Coalescer c;
+  c.set_udp(udp);
   std::vector<Collected> out;
   auto emit = [&](const off::TunWrite& w) {
     Collected col{w.hdr, {}, w.parts.size()};
@@ -113,11 +120,12 @@ std::vector<Collected> coalesce(std::vector<Bytes>& pkts) {
   };
   for (auto& p : pkts) c.add(MutByteSpan(p), emit);
   c.flush(emit);
+  if (stats) *stats = c.stats();
   return out;
 }
 
-std::vector<Bytes> segment_all(const Bytes& super, std::uint16_t mss) {
-  auto seg = off::Segmenter::create(super, tso_hdr(mss));
+std::vector<Bytes> segment_all(const Bytes& super, const off::VnetHdr& h) {
+  auto seg = off::Segmenter::create(super, h);
   REQUIRE(seg.ok());
   std::vector<Bytes> out;
   for (std::size_t i = 0; i < seg->count(); ++i) {
@@ -180,7 +188,7 @@ TEST_CASE("offload: a TSO super-packet is cut into valid MSS segments") {
   const std::size_t payload = 5 * mss + 123;
   const std::uint8_t flags = 0x10 | 0x08 | 0x80;  // ACK PSH CWR
   Bytes super = tcp_packet(payload, 1000, flags, false);
-  auto segs = segment_all(super, mss);
+  auto segs = segment_all(super, tso_hdr(mss));
   REQUIRE(segs.size() == 6);
   Bytes joined;
   for (std::size_t i = 0; i < segs.size(); ++i) {
@@ -206,7 +214,7 @@ TEST_CASE("offload: a TSO super-packet is cut into valid MSS segments") {
 
 TEST_CASE("offload: FIN stays on the last segment; a payload of exactly n*MSS gives n segments") {
   Bytes super = tcp_packet(4 * 1000, 7, 0x10 | 0x01, false);
-  auto segs = segment_all(super, 1000);
+  auto segs = segment_all(super, tso_hdr(1000));
   REQUIRE(segs.size() == 4);
   for (std::size_t i = 0; i < 4; ++i) {
     CHECK(segs[i].size() == 1052);
@@ -268,7 +276,7 @@ TEST_CASE("offload: segment then coalesce gives the super-packet back") {
   const std::uint16_t mss = 1360;
   for (std::size_t payload : {std::size_t(2 * mss), std::size_t(47 * mss + 1), std::size_t(mss + 1)}) {
     Bytes super = tcp_packet(payload, 0xfffff000u, 0x18, false);  // sequence numbers wrap
-    auto segs = segment_all(super, mss);
+    auto segs = segment_all(super, tso_hdr(mss));
     auto out = coalesce(segs);
     REQUIRE(out.size() == 1);
     const auto& w = out[0];
@@ -294,7 +302,7 @@ TEST_CASE("offload: the coalescer keeps flows in order and passes on what it can
   const std::uint16_t mss = 1000;
   Bytes a = tcp_packet(3 * mss, 100, 0x10, false, 1, 40000);
   Bytes b = tcp_packet(2 * mss, 900, 0x10, false, 2, 40001);
-  auto sa = segment_all(a, mss), sb = segment_all(b, mss);
+  auto sa = segment_all(a, tso_hdr(mss)), sb = segment_all(b, tso_hdr(mss));
   SECTION("two interleaved flows each become one super-packet") {
     std::vector<Bytes> in{sa[0], sb[0], sa[1], sb[1], sa[2]};
     auto out = coalesce(in);
@@ -370,7 +378,7 @@ TEST_CASE("offload: the coalescer keeps flows in order and passes on what it can
   SECTION("more flows than runs: the oldest is emitted, nothing is lost") {
     std::vector<Bytes> in;
     for (std::uint16_t f = 0; f < off::Coalescer::kMaxFlows + 3; ++f)
-      for (auto& s : segment_all(tcp_packet(2 * mss, 1, 0x10, false, f, static_cast<std::uint16_t>(30000 + f)), mss))
+      for (auto& s : segment_all(tcp_packet(2 * mss, 1, 0x10, false, f, static_cast<std::uint16_t>(30000 + f)), tso_hdr(mss)))
         in.push_back(s);
     std::size_t total = 0;
     for (auto& p : in) total += p.size() - 52;
@@ -402,4 +410,198 @@ TEST_CASE("offload: a run stops below 64 KiB and at 64 segments") {
   REQUIRE(out2.size() == 2);
   CHECK(out2[0].nparts == off::Coalescer::kMaxSegments);
   CHECK(out2[1].nparts == 70 - off::Coalescer::kMaxSegments);
+}
+
+// ---------------------------------------------------------------------------- UDP (USO)
+namespace {
+
+// IPv4 10.99.0.1 -> 10.99.0.2 (identification `id`, DF, TTL 64), UDP 40000 -> 5201, a
+// payload of `payload` bytes from `salt`. The UDP checksum complete (full), the
+// pseudo-header sum only (partial: what a NEEDS_CSUM super-packet carries), or 0 (none).
+enum class Csum { full, partial, none };
+Bytes udp_packet(std::size_t payload, std::uint32_t salt, Csum csum = Csum::full, std::uint16_t id = 0x4321,
+                 std::uint16_t sport = 40000) {
+  Bytes p(28 + payload);
+  p[0] = std::byte(0x45);
+  put16(p, 2, static_cast<unsigned>(p.size()));
+  put16(p, 4, id);
+  put16(p, 6, 0x4000);
+  p[8] = std::byte(64);
+  p[9] = std::byte(17);
+  put32(p, 12, 0x0a630001);
+  put32(p, 16, 0x0a630002);
+  put16(p, 20, sport);
+  put16(p, 22, 5201);
+  put16(p, 24, static_cast<unsigned>(8 + payload));
+  std::mt19937 rng(salt);
+  for (std::size_t i = 0; i < payload; ++i) p[28 + i] = std::byte(rng() & 0xff);
+  off::fix_ipv4_checksum(MutByteSpan(p));
+  const std::uint32_t ps = off::pseudo_header_sum(ByteSpan(p).subspan(12, 4), ByteSpan(p).subspan(16, 4), 17,
+                                                  static_cast<std::uint16_t>(8 + payload));
+  if (csum == Csum::full) {
+    auto c = static_cast<std::uint16_t>(~off::csum_fold(off::csum_add(ps, ByteSpan(p).subspan(20))));
+    put16(p, 26, c == 0 ? 0xffff : c);
+  } else if (csum == Csum::partial) {
+    put16(p, 26, off::csum_fold(ps));
+  }
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("offload: a USO super-packet is cut into datagrams with their own length and checksum") {
+  const std::uint16_t size = 1372;
+  for (std::size_t payload : {std::size_t(size), std::size_t(3 * size), std::size_t(30 * size + 17), std::size_t(5)}) {
+    Bytes super = udp_packet(payload, 9, Csum::partial, 0xfffe);  // identification wraps
+    auto segs = segment_all(super, uso_hdr(size));
+    CHECK(segs.size() == (payload + size - 1) / size);
+    Bytes joined;
+    for (std::size_t i = 0; i < segs.size(); ++i) {
+      const Bytes& s = segs[i];
+      CHECK(ip_checksum_ok(s));
+      CHECK(be16(s, 2) == s.size());
+      CHECK(be16(s, 4) == ((0xfffe + i) & 0xffff));
+      CHECK(be16(s, 24) == s.size() - 20);  // UDP length
+      CHECK(udp_checksum_ok(s));
+      CHECK(be16(s, 26) != 0);
+      CHECK(std::memcmp(s.data() + 12, super.data() + 12, 12) == 0);  // addresses, ports
+      CHECK(s.size() - 28 == (i + 1 < segs.size() ? size : payload - i * size));
+      joined.insert(joined.end(), s.begin() + 28, s.end());
+    }
+    CHECK(joined == Bytes(super.begin() + 28, super.end()));
+  }
+}
+
+TEST_CASE("offload: USO Segmenter rejects truncated and mismatched super-packets") {
+  Bytes super = udp_packet(3000, 1, Csum::partial);
+  for (std::size_t n = 0; n < super.size(); ++n) CHECK_FALSE(off::Segmenter::create(ByteSpan(super).first(n), uso_hdr(1000)).ok());
+  CHECK(off::Segmenter::create(super, uso_hdr(1000)).ok());
+  Bytes tcp = super;
+  tcp[9] = std::byte(6);
+  CHECK(off::Segmenter::create(tcp, uso_hdr(1000)).error().code == Errc::malformed);  // UDP_L4 over TCP
+  CHECK_FALSE(off::Segmenter::create(super, tso_hdr(1000)).ok());                      // TCPV4 over UDP
+  CHECK(off::Segmenter::create(super, uso_hdr(0)).error().code == Errc::malformed);
+  Bytes v6 = super;
+  v6[0] = std::byte(0x60);
+  CHECK(off::Segmenter::create(v6, uso_hdr(1000)).error().code == Errc::unsupported);
+  Bytes frag = super;
+  put16(frag, 6, 0x2000);
+  CHECK_FALSE(off::Segmenter::create(frag, uso_hdr(1000)).ok());
+}
+
+TEST_CASE("offload: same-sized UDP datagrams of a flow are joined into one UDP_L4 super-packet") {
+  const std::size_t size = 1000;
+  std::vector<Bytes> in;
+  for (std::uint16_t i = 0; i < 5; ++i) in.push_back(udp_packet(size, 100 + i, Csum::full, static_cast<std::uint16_t>(7 + i)));
+  in.push_back(udp_packet(300, 200, Csum::full, 12));  // a shorter last one still joins
+  const std::vector<Bytes> orig = in;
+  off::Coalescer::Stats st;
+  auto out = coalesce(in, true, &st);
+  REQUIRE(out.size() == 1);
+  const auto& w = out[0];
+  CHECK(w.nparts == 6);
+  CHECK(w.hdr.gso_kind() == off::kGsoUdpL4);
+  CHECK(w.hdr.gso_size == size);
+  CHECK(w.hdr.hdr_len == 28);
+  CHECK(w.hdr.needs_csum());
+  CHECK(w.hdr.csum_start == 20);
+  CHECK(w.hdr.csum_offset == 6);
+  CHECK(w.bytes.size() == 28 + 5 * size + 300);
+  CHECK(ip_checksum_ok(w.bytes));
+  CHECK(be16(w.bytes, 2) == w.bytes.size());
+  CHECK(be16(w.bytes, 24) == w.bytes.size() - 20);
+  CHECK(st.udp_super == 1);
+  CHECK(st.joined == 5);
+  // The partial checksum is the pseudo-header sum over the super-packet's length: once
+  // completed (what NEEDS_CSUM asks of the kernel) it verifies as one big datagram.
+  Bytes done = w.bytes;
+  REQUIRE(off::complete_checksum(MutByteSpan(done), w.hdr).ok());
+  CHECK(udp_checksum_ok(done));
+  // Cut again the way the kernel does for the receiving socket: the original datagrams,
+  // byte for byte (the identification of the first one counts up, as the originals did).
+  auto back = segment_all(w.bytes, w.hdr);
+  REQUIRE(back.size() == orig.size());
+  for (std::size_t i = 0; i < orig.size(); ++i) CHECK(back[i] == orig[i]);
+}
+
+TEST_CASE("offload: UDP coalescing keeps each flow's order and joins only what matches") {
+  const std::size_t size = 800;
+  SECTION("off by default: every datagram goes out alone") {
+    std::vector<Bytes> in{udp_packet(size, 1), udp_packet(size, 2)};
+    auto out = coalesce(in);  // a Coalescer without set_udp
+    REQUIRE(out.size() == 2);
+    CHECK(out[0].hdr.gso_type == off::kGsoNone);
+    CHECK(out[0].bytes == udp_packet(size, 1));
+  }
+  SECTION("two interleaved flows, and TCP on the same ports, stay apart") {
+    std::vector<Bytes> in{udp_packet(size, 1, Csum::full, 1, 40000), udp_packet(size, 2, Csum::full, 1, 40001),
+                          udp_packet(size, 3, Csum::full, 2, 40000), udp_packet(size, 4, Csum::full, 2, 40001),
+                          tcp_packet(size, 5, 0x10, true, 5, 40000)};
+    auto out = coalesce(in, true);
+    std::size_t udp_super = 0, alone = 0;
+    for (auto& w : out) {
+      if (w.hdr.gso_kind() == off::kGsoUdpL4) {
+        ++udp_super;
+        CHECK(w.nparts == 2);
+      } else {
+        ++alone;
+      }
+    }
+    CHECK(udp_super == 2);
+    CHECK(alone == 1);
+  }
+  SECTION("a larger datagram ends the run and starts the next; a shorter one closes it") {
+    std::vector<Bytes> in{udp_packet(size, 1), udp_packet(size, 2), udp_packet(size + 1, 3), udp_packet(size + 1, 4),
+                          udp_packet(10, 5), udp_packet(size + 1, 6)};
+    auto out = coalesce(in, true);
+    REQUIRE(out.size() == 3);
+    CHECK(out[0].nparts == 2);
+    CHECK(out[0].hdr.gso_size == size);
+    CHECK(out[1].nparts == 3);  // size+1, size+1, 10
+    CHECK(out[1].hdr.gso_size == size + 1);
+    CHECK(out[2].nparts == 1);
+    CHECK(out[2].bytes == udp_packet(size + 1, 6));
+  }
+  SECTION("different TTL, TOS or DF do not join") {
+    for (auto [field, bit] : {std::pair{1, 0x20u}, std::pair{6, 0x40u}, std::pair{8, 0x20u}}) {  // TOS, DF, TTL
+      Bytes b = udp_packet(size, 2);
+      b[field] = std::byte(std::to_integer<unsigned>(b[field]) ^ bit);
+      off::fix_ipv4_checksum(MutByteSpan(b));
+      std::vector<Bytes> in{udp_packet(size, 1), b};
+      auto out = coalesce(in, true);
+      CHECK(out.size() == 2);
+    }
+  }
+  SECTION("a bad checksum is passed on alone and counted; no checksum joins") {
+    Bytes bad = udp_packet(size, 2);
+    bad[40] ^= std::byte(1);
+    std::vector<Bytes> in{udp_packet(size, 1), bad, udp_packet(size, 3, Csum::none), udp_packet(size, 4, Csum::none)};
+    off::Coalescer::Stats st;
+    auto out = coalesce(in, true, &st);
+    REQUIRE(out.size() == 3);
+    CHECK(st.bad_csum == 1);
+    CHECK(out[1].bytes == bad);
+    CHECK(out[2].nparts == 2);
+  }
+  SECTION("UDP length other than the packet's, fragments and empty datagrams go alone") {
+    Bytes len = udp_packet(size, 2);
+    put16(len, 24, 100);
+    Bytes frag = udp_packet(size, 3);
+    put16(frag, 6, 0x2000);
+    off::fix_ipv4_checksum(MutByteSpan(frag));
+    std::vector<Bytes> in{udp_packet(size, 1), len, frag, udp_packet(0, 4), udp_packet(size, 5)};
+    auto out = coalesce(in, true);
+    CHECK(out.size() == 5);
+  }
+  SECTION("a run stops at 64 datagrams and below 64 KiB") {
+    std::vector<Bytes> small, big;
+    for (std::uint32_t i = 0; i < 70; ++i) small.push_back(udp_packet(100, i));
+    auto out = coalesce(small, true);
+    REQUIRE(out.size() == 2);
+    CHECK(out[0].nparts == 64);
+    for (std::uint32_t i = 0; i < 60; ++i) big.push_back(udp_packet(1400, i));
+    out = coalesce(big, true);
+    for (auto& w : out) CHECK(w.bytes.size() <= off::Coalescer::kMaxTotal);
+    CHECK(out[0].nparts == (65535 - 28) / 1400);
+  }
 }
