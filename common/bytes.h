@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstring>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,8 +36,24 @@ inline std::uint8_t* u8(MutByteSpan s) { return reinterpret_cast<std::uint8_t*>(
 
 Bytes from_hex(std::string_view hex);  // ignores spaces/newlines/colons; throws on bad digit
 std::string to_hex(ByteSpan b);
-inline Bytes to_bytes(ByteSpan s) { return Bytes(s.begin(), s.end()); }
-inline void append(Bytes& out, ByteSpan s) { out.insert(out.end(), s.begin(), s.end()); }
+// Sized first, then one memcpy of a checked length. The iterator-range forms
+// (Bytes(first, last), insert(end, first, last)) are equivalent, but g++ 12 at -O3 loses
+// track of the sizes across the inlined reallocation and reports false -Warray-bounds,
+// -Wstringop-overflow and -Wfree-nonheap-object for them. The length check is the one
+// insert() makes (no span is that long); without it old + size could wrap and resize()
+// would shrink. `s` must not point into `out`.
+inline void append(Bytes& out, ByteSpan s) {
+  if (s.empty()) return;
+  const std::size_t old = out.size();
+  if (s.size() > out.max_size() - old) throw std::length_error("common::append");
+  out.resize(old + s.size());
+  std::memcpy(out.data() + old, s.data(), s.size());
+}
+inline Bytes to_bytes(ByteSpan s) {
+  Bytes b;
+  append(b, s);
+  return b;
+}
 // Constant-time comparison for MACs and authentication data.
 bool equal_ct(ByteSpan a, ByteSpan b);
 
@@ -153,8 +170,7 @@ class Writer {
   void put(const void* p, std::size_t n) {
     if (!ok_) return;
     if (vec_) {
-      const auto* b = static_cast<const std::byte*>(p);
-      vec_->insert(vec_->end(), b, b + n);
+      append(*vec_, ByteSpan(static_cast<const std::byte*>(p), n));
       return;
     }
     if (fixed_.size() - pos_ < n) {

@@ -16,7 +16,7 @@ namespace {
 common::Error truncated(const char* what) { return common::make_error(Errc::truncated, what); }
 common::Error malformed(const char* what) { return common::make_error(Errc::malformed, what); }
 
-Bytes copy(ByteSpan s) { return Bytes(s.begin(), s.end()); }
+Bytes copy(ByteSpan s) { return common::to_bytes(s); }
 
 // Payload length fields are 16 bits; callers keep bodies far below that (IKE messages
 // are bounded by the UDP datagram), so a narrowing cast here is a contract, not a check.

@@ -45,8 +45,8 @@ struct In {
   std::size_t at;
 };
 In receive(common::ByteSpan wire, std::size_t headroom = 32) {
-  In in{Bytes(headroom + wire.size()), headroom};
-  std::copy(wire.begin(), wire.end(), in.buf.begin() + static_cast<std::ptrdiff_t>(headroom));
+  In in{Bytes(headroom), headroom};
+  common::append(in.buf, wire);
   return in;
 }
 
