@@ -1065,7 +1065,10 @@ std::string_view to_string(AuthMethod a) { return a == AuthMethod::psk ? "psk" :
 
 std::string ConnConfig::SigScheme::to_string() const {
   std::string s = pss ? "rsa/pss" : "pubkey";
-  for (auto h : hashes) s += "-" + std::string(common::crypto::to_string(h));
+  for (auto h : hashes) {
+    s += '-';  // two appends: `"-" + std::string&&` trips g++ 12's false -Wrestrict at -O3
+    s += common::crypto::to_string(h);
+  }
   return s;
 }
 std::string_view to_string(Mode m) { return m == Mode::tunnel ? "tunnel" : "transport"; }

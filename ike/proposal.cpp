@@ -327,7 +327,10 @@ std::string to_string(const Proposal& p) {
   };
   for (const auto& e : p.encr) {
     std::string n(encr_name(e.id));
-    if (e.key_bits != 0) n += "_" + std::to_string(e.key_bits);
+    if (e.key_bits != 0) {
+      n += '_';  // two appends: `"_" + std::string&&` trips g++ 12's false -Wrestrict at -O3
+      n += std::to_string(e.key_bits);
+    }
     add(n);
   }
   for (auto i : p.integ) add(integ_name(i));

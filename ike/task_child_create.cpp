@@ -32,7 +32,10 @@ common::Bytes spi_bytes(std::uint32_t spi) {
 }
 std::string ts_text(const std::vector<common::TrafficSelector>& v) {
   std::string s;
-  for (const auto& t : v) s += (s.empty() ? "" : " ") + t.to_string();
+  for (const auto& t : v) {
+    if (!s.empty()) s += ' ';  // two appends: avoids g++ 12's false -Wrestrict at -O3
+    s += t.to_string();
+  }
   return s;
 }
 }  // namespace
