@@ -8,6 +8,6 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 [ "$(id -u)" -eq 0 ] || { echo "demo.sh needs root (network namespaces)"; exit 1; }
 bash scripts/install-deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)" --target swanless
 SWANLESS="$top/build/apps/swanless" exec bash tests/lab/lab.sh demo "$@"
