@@ -191,11 +191,13 @@ LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
 
 cpu=$(awk -F: '/model name/ { sub(/^ +/, "", $2); print $2; exit }' /proc/cpuinfo)
 ver_swl=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null)
+# the build type of the measured binary, from its build dir's CMakeCache.txt
+build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$(dirname "$(dirname "$SWANLESS")")/CMakeCache.txt" 2>/dev/null)
 ver_ss=$(dpkg-query -W -f '${Version}' strongswan-charon 2>/dev/null || charon --version 2>/dev/null | head -n1)
 python3 "$here/mcast_rx_summary.py" "$RES" --out "$OUT" --date "$T0" \
   --machine "$(nproc) CPUs, $cpu, kernel $(uname -r)" --load "at start $LOAD0, at end $LOAD1" \
   --versions "swanless $ver_swl ($SWANLESS), strongSwan $ver_ss" --size "$SIZE" --step "$STEP" \
-  --rounds "$ROUNDS" --note "$NOTE" \
+  --rounds "$ROUNDS" --note "$NOTE" --build-type "${build_type:-Release}" \
   --cmd "sudo SWANLESS=${SWANLESS#"$repo"/} tests/bench/mcast_rx.sh$(printf ' %q' "${ARGS[@]}")"
 [ "${LAB_KEEP_DIR:-0}" = 1 ] && cp "$RES" "/tmp/mcast_rx-results.$$.tsv" && echo "raw: /tmp/mcast_rx-results.$$.tsv"
 lab_down

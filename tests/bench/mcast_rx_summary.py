@@ -30,6 +30,7 @@ def main():
     p.add_argument("tsv")
     for k in ("out", "date", "machine", "load", "versions", "size", "step", "rounds", "note", "cmd"):
         p.add_argument("--" + k, default="")
+    p.add_argument("--build-type", default="Release")
     a = p.parse_args()
     rows = []
     for line in open(a.tsv):
@@ -142,7 +143,8 @@ def main():
     w("")
     w("Reproduce:")
     w("```")
-    w("cmake -S . -B build -DSWANLESS_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo && cmake --build build -j2 --target swanless")
+    w("cmake -S . -B build -DSWANLESS_TESTS=OFF -DCMAKE_BUILD_TYPE=%s && cmake --build build -j2 --target swanless"
+      % a.build_type)
     w(a.cmd)
     w("```")
     w(END)
