@@ -124,3 +124,22 @@ TEST_CASE("hex and constant-time compare", "[bytes]") {
   CHECK_FALSE(equal_ct(from_hex("0102"), from_hex("01")));
   CHECK(to_string(Errc::integrity) == "integrity");
 }
+
+TEST_CASE("append and to_bytes: every split of a buffer joins back to it", "[bytes]") {
+  const Bytes all = from_hex("00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f 10 ff");
+  const ByteSpan s(all);
+  CHECK(to_bytes(ByteSpan{}).empty());
+  CHECK(to_bytes(s) == all);
+  for (std::size_t cut = 0; cut <= all.size(); ++cut) {
+    INFO("cut at " << cut);
+    Bytes joined = to_bytes(s.first(cut));
+    REQUIRE(joined.size() == cut);
+    append(joined, ByteSpan{});  // an empty append changes nothing
+    append(joined, s.subspan(cut));
+    CHECK(joined == all);
+  }
+  // Growing one byte at a time through several reallocations keeps what was there.
+  Bytes grown;
+  for (std::size_t i = 0; i < all.size(); ++i) append(grown, s.subspan(i, 1));
+  CHECK(grown == all);
+}
