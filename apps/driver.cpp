@@ -53,6 +53,7 @@
 #include "tun/device.h"
 #include "tun/netlink.h"
 #include "tun/offload.h"
+#include "tun/sysctl.h"
 
 namespace apps {
 
@@ -295,6 +296,12 @@ bool Daemon::open_ipsec_tun(const std::vector<ike::PeerConfig>& peers) {
                kIpsecTunName);
     if (auto q = (*dev)->set_tx_queue_len(kTunTxQueue); !q)
       LOG_WARN("TUN %s: %s (keeping the default queue)", kIpsecTunName, q.error().detail);
+    // IPv4 only: without this the kernel gives the device an IPv6 link-local address and
+    // writes router solicitations and MLD reports into it, which no SA takes (they would
+    // show as out_bad_inner). Before link up, so none is sent.
+    if (auto v6 = tun::set_ipv6_conf(kIpsecTunName, "disable_ipv6", "1"); !v6)
+      LOG_INFO("TUN %s: IPv6 stays on (%s); the kernel's IPv6 packets into it are dropped and counted",
+               kIpsecTunName, v6.error().detail);
     if (!tun_offload_ && cfg_.setup.offload)
       LOG_WARN("TUN %s: kernel refused offloads (%s); one packet per read and write", kIpsecTunName,
                (*dev)->offload_refused().c_str());

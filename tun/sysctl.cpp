@@ -21,20 +21,20 @@ bool plain_name(std::string_view s) {
   return true;
 }
 
-Result<std::string> conf_path(std::string_view dev, std::string_view key) {
+Result<std::string> conf_path(std::string_view family, std::string_view dev, std::string_view key) {
   if (!plain_name(dev) || !plain_name(key))
     return make_error(Errc::config, "sysctl: interface and key must be plain names");
-  std::string p = "/proc/sys/net/ipv4/conf/";
+  std::string p = "/proc/sys/net/";
+  p += family;
+  p += "/conf/";
   p += dev;
   p += '/';
   p += key;
   return p;
 }
 
-}  // namespace
-
-Status set_ipv4_conf(std::string_view dev, std::string_view key, std::string_view value) {
-  Result<std::string> path = conf_path(dev, key);
+Status set_conf(std::string_view family, std::string_view dev, std::string_view key, std::string_view value) {
+  Result<std::string> path = conf_path(family, dev, key);
   if (!path) return path.error();
   int fd = ::open(path->c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0) return errno_error("sysctl " + *path + " not writable", errno);
@@ -49,8 +49,8 @@ Status set_ipv4_conf(std::string_view dev, std::string_view key, std::string_vie
   return {};
 }
 
-Result<std::string> get_ipv4_conf(std::string_view dev, std::string_view key) {
-  Result<std::string> path = conf_path(dev, key);
+Result<std::string> get_conf(std::string_view family, std::string_view dev, std::string_view key) {
+  Result<std::string> path = conf_path(family, dev, key);
   if (!path) return path.error();
   int fd = ::open(path->c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return errno_error("sysctl read " + *path, errno);
@@ -63,6 +63,17 @@ Result<std::string> get_ipv4_conf(std::string_view dev, std::string_view key) {
   while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
   return out;
 }
+
+}  // namespace
+
+Status set_ipv4_conf(std::string_view dev, std::string_view key, std::string_view value) {
+  return set_conf("ipv4", dev, key, value);
+}
+Result<std::string> get_ipv4_conf(std::string_view dev, std::string_view key) { return get_conf("ipv4", dev, key); }
+Status set_ipv6_conf(std::string_view dev, std::string_view key, std::string_view value) {
+  return set_conf("ipv6", dev, key, value);
+}
+Result<std::string> get_ipv6_conf(std::string_view dev, std::string_view key) { return get_conf("ipv6", dev, key); }
 
 Status set_rp_filter(std::string_view dev, RpFilter mode) {
   return set_ipv4_conf(dev, "rp_filter", std::to_string(static_cast<int>(mode)));

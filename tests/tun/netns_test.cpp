@@ -429,6 +429,19 @@ TEST_CASE("sysctl: rp_filter per interface inside the namespace; bad names and d
   REQUIRE_FALSE(missing.ok());
   CHECK(detail(missing.error()) ==
         "sysctl /proc/sys/net/ipv4/conf/nosuch0/rp_filter not writable: No such file or directory");
+
+  // IPv6 knobs of the same device (what swanless uses to keep its devices IPv4-only),
+  // where the kernel has IPv6 at all.
+  if (::access("/proc/sys/net/ipv6/conf", F_OK) == 0) {
+    REQUIRE_OK(tun::set_ipv6_conf(kDev, "disable_ipv6", "1"));
+    CHECK(*tun::get_ipv6_conf(kDev, "disable_ipv6") == "1");
+    CHECK(sh(std::string("cat /proc/sys/net/ipv6/conf/") + kDev + "/disable_ipv6") == "1\n");
+    REQUIRE_OK(tun::set_ipv6_conf(kDev, "disable_ipv6", "0"));
+    CHECK(*tun::get_ipv6_conf(kDev, "disable_ipv6") == "0");
+  }
+  CHECK(tun::set_ipv6_conf("../all", "disable_ipv6", "1").error().code == common::Errc::config);
+  CHECK(detail(tun::set_ipv6_conf("nosuch0", "disable_ipv6", "1").error()).find("/proc/sys/net/ipv6/conf/nosuch0/") !=
+        std::string::npos);
 }
 
 TEST_CASE("LinuxTun: multi-queue attaches several queues to one interface") {
