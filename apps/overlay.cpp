@@ -216,6 +216,11 @@ bool Overlay::open() {
         return false;
       }
       g->dev = std::move(dev.value());
+      // The tunnel carries IPv4 only: no IPv6 link-local address, router solicitations or
+      // MLD reports from the kernel into it (they would be dropped as encap_not_ipv4).
+      if (auto v6 = tun::set_ipv6_conf(gc.name, "disable_ipv6", "1"); !v6)
+        LOG_INFO("gre %s: IPv6 stays on (%s); IPv6 packets into it are dropped and counted", gc.name.c_str(),
+                 v6.error().detail);
       auto nl = tun::Netlink::open();
       if (!nl) {
         LOG_ERROR("gre %s: netlink: %s", gc.name.c_str(), nl.error().detail);

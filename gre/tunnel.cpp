@@ -34,6 +34,7 @@ std::string_view to_string(DropReason r) {
     case DropReason::keepalive_disabled: return "keepalive_disabled";
     case DropReason::encap_too_big: return "encap_too_big";
     case DropReason::encap_no_headroom: return "encap_no_headroom";
+    case DropReason::encap_not_ipv4: return "encap_not_ipv4";
     case DropReason::count_: break;
   }
   return "?";
@@ -130,6 +131,12 @@ common::MutByteSpan Tunnel::encap(common::MutByteSpan buf, std::size_t headroom,
   }
   if (inner_len + over > 0xffff) {
     ++status_.counters.drops[static_cast<std::size_t>(DropReason::encap_too_big)];
+    return {};
+  }
+  // The GRE header says protocol type 0x0800: anything else (an IPv6 packet the host wrote
+  // into the device) would reach the peer mislabelled.
+  if (inner_len == 0 || (std::to_integer<unsigned>(buf[headroom]) >> 4) != 4) {
+    ++status_.counters.drops[static_cast<std::size_t>(DropReason::encap_not_ipv4)];
     return {};
   }
   common::MutByteSpan pkt = buf.subspan(headroom - over, over + inner_len);

@@ -87,6 +87,7 @@ enum class DropReason : std::uint8_t {
   keepalive_disabled,       // keepalive=off
   encap_too_big,            // encap: result would exceed 65535 bytes
   encap_no_headroom,        // encap: buffer has less headroom than overhead()
+  encap_not_ipv4,           // encap: the inner packet is not IPv4 (this GRE carries 0x0800 only)
   count_
 };
 inline constexpr std::size_t kDropReasonCount = static_cast<std::size_t>(DropReason::count_);

@@ -342,6 +342,28 @@ TEST_CASE("tunnel: encap in place and decap at the far end", "[gre][encap]") {
   CHECK(t.status().counters.drop(DropReason::encap_no_headroom) == 1);
 }
 
+TEST_CASE("tunnel: only IPv4 goes in (the GRE protocol type says 0x0800)", "[gre]") {
+  Tunnel t(cfg_local(), t0());
+  Bytes v4 = udp_payload_packet();
+  Bytes v6 = v4;
+  v6[0] = std::byte(0x60);  // an IPv6 header's first byte (version 6)
+  Bytes junk = v4;
+  junk[0] = std::byte(0x05);
+  const std::size_t head = t.overhead();
+  for (Bytes* p : {&v6, &junk}) {
+    Bytes buf(head + p->size());
+    std::copy(p->begin(), p->end(), buf.begin() + static_cast<std::ptrdiff_t>(head));
+    CHECK(t.encap(buf, head, p->size()).empty());
+  }
+  Bytes empty(head);
+  CHECK(t.encap(empty, head, 0).empty());
+  CHECK(t.status().counters.drop(DropReason::encap_not_ipv4) == 3);
+  CHECK(t.status().counters.packets_out == 0);
+  CHECK(to_string(DropReason::encap_not_ipv4) == "encap_not_ipv4");
+  CHECK_FALSE(t.encap_copy(v4).empty());
+  CHECK(t.status().counters.packets_out == 1);
+}
+
 TEST_CASE("tunnel: sequence numbers drop replays and reordering when enabled", "[gre][seq]") {
   TunnelConfig c = cfg_local();
   c.sequence = true;

@@ -42,6 +42,9 @@ link_ns gwb b0 10.0.1.1/24 netb n0 $NETB_HOST/24 || die "veth gwb-netb"
 ns_route neta 10.0.1.0/24 via 10.0.0.1
 ns_route netb 10.0.0.0/24 via 10.0.1.1
 for n in gwa gwb; do nsx $n sysctl -qw net.ipv4.ip_forward=1 || die "ip_forward in $n"; done
+# IPv6 on in gwa's namespace, as on most hosts (lib.sh turns it off): swanless keeps its
+# IPv4-only greB free of the kernel's IPv6 (no address, nothing mislabelled as IPv4 in GRE).
+nsx gwa sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0 || die "IPv6 on in gwa"
 
 # underlay NAME [nat]: a router namespace between the gateways (a fresh one per variant,
 # so no connection-tracking state carries over from the other variant).
@@ -262,6 +265,10 @@ variant() {
   [ "${in_gre:-0}" -ge 20 ] && pass "$v: inside the ESP: GRE carrying the neta <-> netb pings ($in_gre packets)" \
     || fail "$v: decrypted capture has no GRE with the hosts' pings ($in_gre)"
 
+  [ -z "$(nsx gwa ip -6 -o addr show dev greB)" ] && pass "$v: IPv6 on in gwa's namespace, none on greB" \
+    || fail "$v: greB has IPv6: $(nsx gwa ip -6 -o addr show dev greB)"
+  local v6; v6=$(counter gwa "$v" "greB: dropped" encap_not_ipv4)
+  [ "$v6" = 0 ] && pass "$v: nothing but IPv4 was offered to greB's GRE" || fail "$v: greB dropped $v6 packets that are not IPv4"
   if [ "$v" = plain ]; then fail_closed "$v"; fi
   swl_stop gwa
   swl_stop gwb

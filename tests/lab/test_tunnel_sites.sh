@@ -12,6 +12,9 @@
 # and leave the far gateway joined again (gso_segments_out, gro_udp_super_packets): the
 # joined UDP_L4 writes must survive the kernel's forwarding path, not only local delivery.
 # A source outside the selectors gets nothing through (fail closed, counted).
+# IPv6 is on in gwa's namespace (lib.sh turns it off elsewhere), as on most hosts: swanless
+# turns it off on its own IPv4-only device, so the kernel writes no router solicitation
+# or MLD report into it (out_bad_inner stays 0, no IPv6 address on swanless0).
 # Usage: SWANLESS=build/apps/swanless sudo -E tests/lab/test_tunnel_sites.sh
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../interop/lib.sh"
@@ -30,6 +33,7 @@ ns_route hb 10.0.0.0/24 via 10.0.1.1
 ns_addr hb lo 10.0.9.1/32   # outside every selector
 ns_route gwb 10.0.9.0/24 via 10.0.1.2
 for n in gwa gwb; do nsx $n sysctl -qw net.ipv4.ip_forward=1 || die "ip_forward in $n"; done
+nsx gwa sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0 || die "IPv6 on in gwa"
 
 for me in 1 2; do
   peer=$((3 - me)) gw=$([ $me = 1 ] && echo gwa || echo gwb)
@@ -120,5 +124,11 @@ nsx hb ping -n -q -c 3 -i 0.2 -W 1 -I 10.0.9.1 10.0.0.2 >/dev/null 2>&1 && fail 
 d1=$(no_sa)
 [ "${d1:-0}" -ge $((${d0:-0} + 3)) ] && pass "gwb dropped and counted them (out_no_sa $d0 -> $d1)" \
   || fail "gwb did not count them (out_no_sa ${d0:-?} -> ${d1:-?})"
+
+bad_inner=$(nsx gwa "$SWANLESS" status --json --socket "$LAB_DIR/gwa.sock" | python3 -c 'import json,sys; print(json.load(sys.stdin)["counters"]["out_bad_inner"])')
+[ "$bad_inner" = 0 ] && pass "IPv6 on in gwa's namespace: nothing non-IPv4 came out of swanless0 (out_bad_inner 0)" \
+  || fail "gwa's swanless0 handed swanless $bad_inner packets that are not IPv4"
+[ -z "$(nsx gwa ip -6 -o addr show dev swanless0)" ] && pass "no IPv6 address on gwa's swanless0" \
+  || fail "gwa's swanless0 has an IPv6 address: $(nsx gwa ip -6 -o addr show dev swanless0)"
 
 lab_summary
