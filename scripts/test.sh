@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The project's test command (README): installs what it needs, builds, runs every test.
-#   1. Debian packages (scripts/install-deps.sh)
+#   1. Debian packages (scripts/install-deps.sh), then the tests of the scripts themselves
 #   2. Release (-O3) build with g++ (-Werror), what users get, and the Catch2 unit tests (ctest)
 #   3. libFuzzer targets with clang + ASan/UBSan, each run briefly on its seed corpus
 #   4. namespace tests against real peers (tests/interop, tests/lab) — need root
@@ -22,6 +22,12 @@ record() {  # name rc
 
 step "dependencies"
 bash scripts/install-deps.sh || { echo "dependency installation failed"; exit 1; }
+
+step "script tests (install-deps exit paths, fake apt-get)"
+for t in tests/scripts/*_test.sh; do
+  bash "$t"
+  record "$t" $?
+done
 
 step "build (g++)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null && cmake --build build -j"$jobs"
