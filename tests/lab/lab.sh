@@ -81,8 +81,8 @@ lab_topology() {
   ns_route src 224.0.0.0/4 dev eth0 || return 1
   # nat: forwarding inside this namespace only; 1:1 NAT like a cloud provider's
   nsx nat sysctl -qw net.ipv4.ip_forward=1 >/dev/null || return 1
-  nsx nat iptables -t nat -A POSTROUTING -s "$LAB_CLOUD_PRIV/32" -o out0 -j SNAT --to-source "$LAB_NAT_PUB" || return 1
-  nsx nat iptables -t nat -A PREROUTING -d "$LAB_NAT_PUB/32" -i out0 -j DNAT --to-destination "$LAB_CLOUD_PRIV" || return 1
+  ns_nat nat snat "$LAB_CLOUD_PRIV/32" out0 "$LAB_NAT_PUB" || return 1
+  ns_nat nat dnat "$LAB_NAT_PUB/32" out0 "$LAB_CLOUD_PRIV" || return 1
 }
 
 # dc_up [KEEPALIVE_S]: the datacenter: inner addresses, GRE endpoint (gre1), charon
@@ -113,6 +113,7 @@ ip pim rp $LAB_RP 239.0.0.0/8
 !
 EOF
 )" || return 1
+  dc_mcast_forwarding || return 1
   charon_wait dc || return 1
   swanctl_conf_gen "$LAB_DIR/dc.swanctl.conf" --conn dc-tun --local "$LAB_DC_GW" --remote "$LAB_NAT_PUB" \
     --local-id "$LAB_DC_GW" --remote-id "$LAB_NAT_PUB" --psk "$LAB_PSK" \
@@ -122,18 +123,102 @@ EOF
   charon_load dc dc "$LAB_DIR/dc.swanctl.conf" || return 1
 }
 
+# lab_mcast_mode: how the dc forwards the source's multicast into gre1, printed as
+# "kernel" or "userspace". LAB_MCAST_FORWARD=auto (default) picks "kernel" where the kernel
+# has IPv4 multicast routing (CONFIG_IP_MROUTE: /proc/net/ip_mr_vif exists in a namespace)
+# and "userspace" where it has not; "kernel" or "userspace" forces one, and "kernel" on a
+# kernel without multicast routing is an error (it could not deliver a datagram).
+lab_mcast_mode() {
+  local want=${LAB_MCAST_FORWARD:-auto} have=userspace
+  nsx dc test -e /proc/net/ip_mr_vif 2>/dev/null && have=kernel
+  case $want in
+    auto) echo "$have" ;;
+    userspace) echo userspace ;;
+    kernel)
+      if [ "$have" != kernel ]; then
+        echo "lab: LAB_MCAST_FORWARD=kernel, but this kernel ($(uname -r)) has no IPv4 multicast routing (no /proc/net/ip_mr_vif, CONFIG_IP_MROUTE off)" >&2
+        return 1
+      fi
+      echo kernel ;;
+    *) echo "lab: LAB_MCAST_FORWARD must be auto, kernel or userspace, not '$want'" >&2; return 1 ;;
+  esac
+}
+
+# dc_mcast_forwarding: after FRR is up in dc, make sure something forwards the source's
+# multicast into gre1 while FRR holds a join for it there. "kernel": FRR's pimd programs
+# the kernel's multicast routing (nothing to start). "userspace": mcast_forwarder.py, which
+# follows FRR's join state on gre1 and forwards src0 -> gre1 itself. Sets LAB_DC_MCAST
+# (kernel|userspace) and says which way in the log.
+dc_mcast_forwarding() {
+  LAB_DC_MCAST=$(lab_mcast_mode) || return 1
+  if [ "$LAB_DC_MCAST" = kernel ]; then
+    lab_log "dc forwards multicast with the kernel (CONFIG_IP_MROUTE, programmed by FRR's pimd)"
+    return 0
+  fi
+  lab_bg dc "$LAB_DIR/fwd-dc.log" python3 "$LAB_HERE/mcast_forwarder.py" --in src0 --out gre1 \
+    --vty-socket "${LAB_FRR_DIR[dc]}" --groups 239.0.0.0/8 --status "$LAB_DIR/fwd-dc.json"
+  LAB_FWD_DC_PID=$LAB_BG_PID
+  wait_log "$LAB_DIR/fwd-dc.log" "mcast_forwarder: src0 -> gre1" 10 \
+    || { echo "dc_up: multicast forwarder did not start:" >&2; cat "$LAB_DIR/fwd-dc.log" >&2; return 1; }
+  lab_log "dc forwards multicast in user space (mcast_forwarder.py, following FRR's joins on gre1): the kernel $(uname -r) has no IPv4 multicast routing (CONFIG_IP_MROUTE)"
+}
+
+# dc_forwarder_stat KEY: a counter of the userspace forwarder ("" in kernel mode).
+dc_forwarder_stat() { [ "${LAB_DC_MCAST:-}" = userspace ] && json_get "$LAB_DIR/fwd-dc.json" "$1"; }
+
+# check_dc_forwarded SENT: a check that the dc's forwarding plane carried the stream (SENT
+# datagrams, counted ones) into gre1, the way it was chosen: in kernel mode FRR's
+# `show ip mroute` has the source's (S,G) with gre1 in its outgoing list; in user space the
+# forwarder forwarded at least SENT datagrams (warm-up included).
+check_dc_forwarded() {
+  local sent=$1
+  if [ "$LAB_DC_MCAST" = kernel ]; then
+    local mr; mr=$(frr_show 'show ip mroute' 2>/dev/null)
+    if grep -E "$LAB_SRC_ADDR +$LAB_GROUP " <<<"$mr" | grep -q gre1; then
+      pass "dc forwarding (kernel multicast routing): FRR's mroute ($LAB_SRC_ADDR,$LAB_GROUP) goes out gre1"
+    else
+      fail "dc forwarding (kernel): no mroute ($LAB_SRC_ADDR,$LAB_GROUP) out gre1"; echo "$mr"
+    fi
+  else
+    local f; f=$(dc_forwarder_stat forwarded)
+    check "dc forwarding (user space, no CONFIG_IP_MROUTE): mcast_forwarder.py forwarded ${f:-?} datagrams into gre1 (>= $sent sent), completed ${f:+$(dc_forwarder_stat checksums_completed)} checksums, $(dc_forwarder_stat send_errors) send errors" \
+      awk -v f="${f:-0}" -v s="$sent" 'BEGIN { exit !(s > 0 && f >= s) }'
+  fi
+}
+
+# check_dc_forwarding_stopped: after swanless's Prune, in user space, the forwarder must
+# have seen the join go and must forward nothing more: 50 datagrams sent then are counted
+# as no_state and none as forwarded. (In kernel mode FRR removes the kernel's entry itself;
+# the Prune check against FRR's join state covers it.)
+check_dc_forwarding_stopped() {
+  [ "$LAB_DC_MCAST" = userspace ] || return 0
+  if ! wait_log "$LAB_DIR/fwd-dc.log" "join \(\*,$LAB_GROUP\) on gre1 gone" 5; then
+    fail "dc forwarder: did not see the (*,$LAB_GROUP) join go"; cat "$LAB_DIR/fwd-dc.log"; return 1
+  fi
+  sleep 0.6   # its status file is written every 0.5 s
+  local f0 n0 f1 n1
+  f0=$(dc_forwarder_stat forwarded); n0=$(dc_forwarder_stat no_state)
+  nsx src python3 "$LAB_HERE/mcast_sender.py" --group "$LAB_GROUP" --port "$LAB_PORT" --rate 100 \
+    --seconds 0.5 --size 200 --ttl 16 --iface-addr "$LAB_SRC_ADDR" --status "$LAB_DIR/after-prune.json" >/dev/null 2>&1
+  wait_for "[ \"\$(dc_forwarder_stat no_state)\" -ge $(( ${n0:-0} + 40 )) ]" 3
+  f1=$(dc_forwarder_stat forwarded); n1=$(dc_forwarder_stat no_state)
+  check "dc forwarder stops with FRR's join: after the Prune $(( ${n1:-0} - ${n0:-0} )) datagrams without state, $(( ${f1:-0} - ${f0:-0} )) forwarded" \
+    awk -v f0="${f0:-x}" -v f1="${f1:-y}" -v n0="${n0:-0}" -v n1="${n1:-0}" 'BEGIN { exit !(f0 == f1 && n1 - n0 >= 40) }'
+}
+
 # cloud_base: the VM's inner addresses (what swanless would put on its TUN; the stand-in
 # charon needs them on lo) and rp_filter off (multicast from the source arrives on gre1
 # with no route back there).
 cloud_base() {
-  nsx cloud sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 >/dev/null
+  nsx cloud sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 >/dev/null \
+    || { echo "cloud_base: cannot set rp_filter in cloud (read-only /proc/sys?)" >&2; return 1; }
 }
 
 # standin_up: strongSwan charon in cloud in place of swanless (initiator, encap forced,
 # through the NAT), a Python GRE endpoint (gre1 10.44.4.6, reflects keepalives) and the
 # PIM Hello+Join sender on gre1.
 standin_up() {
-  cloud_base
+  cloud_base || return 1
   ns_addr cloud lo "$LAB_CLOUD_GRE/32" && ns_addr cloud lo "$LAB_CLOUD_HOST/32" || return 1
   charon_start cloud cloud --no-wait || return 1
   lab_bg cloud "$LAB_DIR/gre-cloud.log" python3 "$LAB_HERE/gre_endpoint.py" --ifname gre1 \
@@ -141,7 +226,7 @@ standin_up() {
     --reflect --status "$LAB_DIR/gre-cloud.json"
   wait_log "$LAB_DIR/gre-cloud.log" "gre_endpoint: gre1 up" 10 \
     || { echo "standin_up: GRE endpoint did not start:" >&2; cat "$LAB_DIR/gre-cloud.log" >&2; return 1; }
-  nsx cloud sysctl -qw net.ipv4.conf.gre1.rp_filter=0 >/dev/null
+  nsx cloud sysctl -qw net.ipv4.conf.gre1.rp_filter=0 >/dev/null || return 1
   ns_route cloud 198.18.31.0/24 dev gre1 || return 1
   charon_wait cloud || return 1
   swanctl_conf_gen "$LAB_DIR/cloud.swanctl.conf" --conn dc-tun --local "$LAB_CLOUD_PRIV" --remote "$LAB_DC_GW" \
@@ -288,7 +373,7 @@ swanless_status() { nsx cloud "$(readlink -f "$SWANLESS")" status "$@" --socket 
 # swanless_up [swanless_conf_write OPTIONS]: swanless in cloud with the seed's
 # configuration mapped to the lab's addresses (binary: $SWANLESS).
 swanless_up() {
-  cloud_base
+  cloud_base || return 1
   swanless_conf_write "$@" || return 1
   swanless_start
 }
@@ -431,6 +516,12 @@ lab_demo() {
   start_receiver $((LAB_PORT + 1)) - "" rxudp || return 1
   start_source 10 86400 200
   echo "[demo] source $LAB_SRC_ADDR -> $LAB_GROUP:$LAB_PORT at 10/s; Ctrl-C ends the demo"
+  if [ "$LAB_DC_MCAST" = kernel ]; then
+    echo "[demo] the dc forwards multicast with the kernel (multicast routing programmed by FRR's pimd)"
+  else
+    echo "[demo] the dc forwards multicast in user space: this kernel ($(uname -r)) has no IPv4"
+    echo "[demo] multicast routing, so tests/lab/mcast_forwarder.py forwards src0 -> gre1 while FRR holds the join"
+  fi
   local t0 t rx rxl udp udpl joins
   t0=$(now_ms)
   while :; do
@@ -444,7 +535,7 @@ lab_demo() {
     joins=$(_demo_frr_joins)
     echo
     echo "===== ${t}s  multicast received: deliver=tun ${rx:-0} (lost ${rxl:-0})  deliver=udp ${udp:-0} (lost ${udpl:-0})"
-    echo "----- FRR on the dc: ${joins:-no (*,G) join}"
+    echo "----- FRR on the dc: ${joins:-no (*,G) join}; dc forwarding: $LAB_DC_MCAST${LAB_FWD_DC_PID:+ (forwarded $(dc_forwarder_stat forwarded))}"
     swanless_status 2>&1
   done
 }
@@ -458,6 +549,7 @@ namespaces:
   nat    $(lab_ns nat)   1:1 NAT $LAB_CLOUD_PRIV <-> $LAB_NAT_PUB, router $LAB_NAT_WAN
   dc     $(lab_ns dc)   VPN gw $LAB_DC_GW, GRE $LAB_DC_GRE, gre1 $LAB_DC_TUN, RP $LAB_RP, host $LAB_DC_HOST
   src    $(lab_ns src)   multicast source $LAB_SRC_ADDR -> $LAB_GROUP:$LAB_PORT
+dc multicast forwarding: ${LAB_DC_MCAST:-?}$([ "${LAB_DC_MCAST:-}" = userspace ] && echo " (mcast_forwarder.py; counters in $LAB_DIR/fwd-dc.json)")
 exec into one:     sudo ip netns exec $(lab_ns dc) bash
 PIM state:         sudo vtysh --vty_socket ${LAB_FRR_DIR[dc]:-?} -c 'show ip pim join'
 dc SAs:            sudo ip netns exec $(lab_ns dc) env STRONGSWAN_CONF=$LAB_DIR/dc/strongswan.conf swanctl --list-sas --uri unix://$LAB_DIR/dc.vici
@@ -481,7 +573,7 @@ lab_main() {
       lab_init lab
       lab_keeper_start
       if ! lab_up "$@"; then fail "lab up"; return 1; fi
-      lab_persist "$LAB_STATE" LAB_CLOUD_MODE SWANLESS SWANLESS_CONF SWANLESS_SOCK SWANLESS_KEYS
+      lab_persist "$LAB_STATE" LAB_CLOUD_MODE LAB_DC_MCAST SWANLESS SWANLESS_CONF SWANLESS_SOCK SWANLESS_KEYS
       lab_print_info
       ;;
     down)

@@ -94,6 +94,8 @@ for r in rx rxudp; do
       'BEGIN { exit !(s > 0 && s - u <= m && d == 0) }'
 done
 
+check_dc_forwarded "${sent:-0}"
+
 # iperf3 through dc-tun-tcp, both directions
 LAB_IPERF_PORT=5201
 if mbps=$(iperf3_tcp dc "$LAB_DC_HOST" cloud 3 -B "$LAB_CLOUD_HOST"); then
@@ -160,6 +162,7 @@ fi
 if wait_for "! dc_sas 2>/dev/null | grep -qE '^dc-tun: #'" 5; then
   pass "shutdown: no IKE_SA left at the dc ($(( $(now_ms) - t0 )) ms after SIGTERM)"
 else fail "shutdown: IKE_SA still at the dc"; dc_sas; fi
+[ $join_seen = 1 ] && [ "$prune_ms" -ge 0 ] && check_dc_forwarding_stopped
 capture_stop "$LAB_DIR/shutdown-pim.pcap"
 # when the Prune (and the Hello with holdtime 0) reached the dc's gre1, relative to SIGTERM
 pim_rx=$(tshark -n -r "$LAB_DIR/shutdown-pim.pcap" -T fields -e frame.time_epoch -e pim.type -e pim.holdtime 2>/dev/null \

@@ -25,7 +25,7 @@ lab_init labu
 lab_topology || die "topology"
 dc_up 10 || die "dc side"
 capture_start nat out0 "$LAB_DIR/wan.pcap" udp || die "capture"
-cloud_base
+cloud_base || die "cloud base"
 # a folder the user owns: config, secrets (0600, owned by the user), socket, keylog
 udir=$LAB_DIR/unpriv
 mkdir -p "$udir"
@@ -78,6 +78,7 @@ lost=$(( ${sent:-0} - ${u:-0} ))
 echo "rxudp: $(receiver_stats rxudp)"
 check "multicast to the unprivileged deliver=udp: $u of $sent datagrams at ${RATE}/s for ${SECS}s, lost $lost (max $LOSS_MAX), duplicates $d" \
   awk -v u="${u:-0}" -v s="${sent:-0}" -v d="${d:-1}" -v m="$LOSS_MAX" 'BEGIN { exit !(s > 0 && s - u <= m && d == 0) }'
+check_dc_forwarded "${sent:-0}"
 
 # the status socket, as the same user and as root
 check "swanless status (as $UNPRIV_USER) answers" eval \
@@ -98,6 +99,7 @@ if wait_for "! kill -0 $pid" 5; then pass "swanless exits on SIGTERM"; else fail
 if [ $join_seen = 1 ]; then
   if wait_for "frr_show 'show ip pim join' | grep -q Interface && ! pim_join_on $LAB_GROUP gre1" 5; then
     pass "shutdown: Prune removed the join ($(( $(now_ms) - t0 )) ms after SIGTERM)"
+    check_dc_forwarding_stopped
   else fail "shutdown: join still there"; fi
 fi
 if wait_for "! dc_sas 2>/dev/null | grep -qE '^dc-tun: #'" 5; then pass "shutdown: no IKE_SA left at the dc"
