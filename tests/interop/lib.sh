@@ -206,6 +206,13 @@ lab_teardown() {
   return 0
 }
 
+# kernel_at_least MAJOR MINOR: the running kernel is MAJOR.MINOR or newer.
+kernel_at_least() {
+  local r a b
+  r=$(uname -r); a=${r%%.*}; r=${r#*.}; b=${r%%[!0-9]*}
+  [ "$a" -gt "$1" ] || { [ "$a" -eq "$1" ] && [ "${b:-0}" -ge "$2" ]; }
+}
+
 # ---------------------------------------------------------------------------------------
 # namespaces and links
 
@@ -220,9 +227,12 @@ ns_create() {
   LAB_NS+=("$ns")
   # IPv4 only (the network rule allows only IPv4 ranges); this also keeps router
   # solicitations and MLD reports out of captures. LAB_IPV6=1 keeps IPv6 on.
-  if [ "${LAB_IPV6:-0}" != 1 ]; then
+  # A kernel without IPv6 (no /proc/sys/net/ipv6) needs nothing; one with it that refuses
+  # the write (a read-only /proc/sys) is an error: the tests would then see IPv6 packets.
+  if [ "${LAB_IPV6:-0}" != 1 ] && ip netns exec "$ns" test -d /proc/sys/net/ipv6; then
     ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-      net.ipv6.conf.default.disable_ipv6=1 >/dev/null 2>&1
+      net.ipv6.conf.default.disable_ipv6=1 >/dev/null 2>&1 \
+      || { echo "ns_create: cannot turn IPv6 off in $ns (read-only /proc/sys?)" >&2; return 1; }
   fi
   ip -n "$ns" link set lo up
 }
@@ -246,6 +256,106 @@ ns_addr() { ip -n "$(lab_ns "$1")" addr add "$3" dev "$2"; }
 
 # ns_route NS ROUTE...: add a route inside NS (never a default route out of the lab).
 ns_route() { local ns; ns=$(lab_ns "$1"); shift; ip -n "$ns" route add "$@"; }
+
+# ---------------------------------------------------------------------------------------
+# packet filters: NAT and loss injection, the same on every kernel and iptables flavour
+#
+# nftables itself (the `nft` tool, table "swllab" in the test's own namespace) where the
+# kernel has nf_tables, which Debian 12's kernels have; otherwise whatever `iptables` is
+# (legacy or nft flavour) with the equivalent rules. Neither working is an error, never a
+# silent pass: the helpers return 1 and say why.
+
+# ns_filter_tool NS: "nft" or "iptables", the one that works in NS (cached per namespace).
+declare -gA LAB_FILTER_TOOL=()
+ns_filter_tool() {
+  local ns=$1
+  if [ -n "${LAB_FILTER_TOOL[$ns]:-}" ]; then echo "${LAB_FILTER_TOOL[$ns]}"; return 0; fi
+  local t=""
+  if [ "${LAB_FILTER:-auto}" != iptables ] && command -v nft >/dev/null 2>&1 \
+     && nsx "$ns" nft add table inet swllab 2>/dev/null; then
+    t=nft
+  elif [ "${LAB_FILTER:-auto}" != nft ] && command -v iptables >/dev/null 2>&1 \
+     && nsx "$ns" iptables -w -L -n >/dev/null 2>&1; then
+    t=iptables
+  else
+    echo "ns_filter_tool: neither nft nor iptables works in $ns (kernel $(uname -r)); NAT and loss injection are impossible here" >&2
+    return 1
+  fi
+  LAB_FILTER_TOOL[$ns]=$t
+  echo "$t"
+}
+
+# _nft_chain NS CHAIN TYPE HOOK PRIORITY: make sure table inet swllab has this base chain.
+_nft_chain() {
+  nsx "$1" nft add chain inet swllab "$2" "{ type $3 hook $4 priority $5; policy accept; }"
+}
+
+# ns_nat NS snat SRC OUT_IF TO | dnat DST IN_IF TO | masquerade SRC_NET OUT_IF
+ns_nat() {
+  local ns=$1 kind=$2 tool
+  tool=$(ns_filter_tool "$ns") || return 1
+  case $kind:$tool in
+    snat:nft) _nft_chain "$ns" post nat postrouting srcnat \
+      && nsx "$ns" nft add rule inet swllab post ip saddr "$3" oifname "$4" snat ip to "$5" ;;
+    dnat:nft) _nft_chain "$ns" pre nat prerouting dstnat \
+      && nsx "$ns" nft add rule inet swllab pre ip daddr "$3" iifname "$4" dnat ip to "$5" ;;
+    masquerade:nft) _nft_chain "$ns" post nat postrouting srcnat \
+      && nsx "$ns" nft add rule inet swllab post ip saddr "$3" oifname "$4" masquerade ;;
+    snat:iptables) nsx "$ns" iptables -w -t nat -A POSTROUTING -s "$3" -o "$4" -j SNAT --to-source "$5" ;;
+    dnat:iptables) nsx "$ns" iptables -w -t nat -A PREROUTING -d "$3" -i "$4" -j DNAT --to-destination "$5" ;;
+    masquerade:iptables) nsx "$ns" iptables -w -t nat -A POSTROUTING -s "$3" -o "$4" -j MASQUERADE ;;
+    *) echo "ns_nat: unknown kind $kind" >&2; return 1 ;;
+  esac
+}
+
+# ns_ike_loss NS PERCENT: drop PERCENT % of the IKE packets NS receives and sends: UDP
+# port 500, and UDP port 4500 only when the payload starts with the four zero bytes of the
+# non-ESP marker (RFC 3948), so ESP-in-UDP is never dropped. The loss is deterministic:
+# with N = 100 / PERCENT, packets 2, N+2, 2N+2, ... of each port and direction (nft
+# `numgen inc`, iptables `statistic --mode nth`). A run of a dozen IKE messages then
+# always loses some and always needs retransmissions (the first CREATE_CHILD_SA request
+# and its first response are the second packets on 4500), where a random 20 % loses none
+# in about one run of 15.
+ns_ike_loss() {
+  local ns=$1 pct=$2 tool dir every
+  every=$(awk -v p="$pct" 'BEGIN { n = int(100 / p + 0.5); print (n < 2 ? 2 : n) }')
+  tool=$(ns_filter_tool "$ns") || return 1
+  if [ "$tool" = nft ]; then
+    for dir in input output; do
+      _nft_chain "$ns" "loss_$dir" filter "$dir" 0 || return 1
+      nsx "$ns" nft add rule inet swllab "loss_$dir" udp dport 500 numgen inc mod "$every" == 1 counter drop || return 1
+      nsx "$ns" nft add rule inet swllab "loss_$dir" udp dport 4500 @th,64,32 0 numgen inc mod "$every" == 1 counter drop || return 1
+    done
+  else
+    for dir in INPUT OUTPUT; do
+      nsx "$ns" iptables -w -A "$dir" -p udp --dport 500 -m statistic --mode nth --every "$every" --packet 1 -j DROP || return 1
+      nsx "$ns" iptables -w -A "$dir" -p udp --dport 4500 -m u32 --u32 '0>>22&0x3C@8=0' \
+        -m statistic --mode nth --every "$every" --packet 1 -j DROP || return 1
+    done
+  fi
+}
+
+# ns_ike_loss_dropped NS: how many packets the loss rules of NS dropped so far.
+ns_ike_loss_dropped() {
+  local ns=$1 tool
+  tool=$(ns_filter_tool "$ns") || return 1
+  if [ "$tool" = nft ]; then
+    nsx "$ns" nft list table inet swllab | awk '/counter packets/ && / drop/ { for (i = 1; i < NF; i++) if ($i == "packets") n += $(i + 1) } END { print n + 0 }'
+  else
+    nsx "$ns" iptables -w -L -v -n -x | awk '$3 == "DROP" { n += $1 } END { print n + 0 }'
+  fi
+}
+
+# ns_ike_loss_clear NS: remove the loss rules of NS.
+ns_ike_loss_clear() {
+  local ns=$1 tool dir
+  tool=$(ns_filter_tool "$ns") || return 1
+  if [ "$tool" = nft ]; then
+    for dir in input output; do nsx "$ns" nft delete chain inet swllab "loss_$dir" 2>/dev/null; done
+    return 0
+  fi
+  nsx "$ns" iptables -w -F INPUT && nsx "$ns" iptables -w -F OUTPUT
+}
 
 # ---------------------------------------------------------------------------------------
 # strongSwan (charon with kernel-libipsec)

@@ -142,8 +142,10 @@ udp_gso_check() {
   if [ "$uso" = 1 ]; then
     [ $((seg1 - seg0)) -ge "${recv:-1}" ] && pass "$name: swanless cut USO super-packets into $((seg1 - seg0)) datagrams" \
       || fail "$name: USO on, but gso_segments_out rose by $((seg1 - seg0)) for $sent datagrams"
+  elif kernel_at_least 6 2; then
+    fail "$name: TUN USO off on kernel $(uname -r), which has it (6.2+)"
   else
-    echo "note: no TUN USO in this kernel (6.2+): swanless read the datagrams one by one"
+    echo "note: no TUN USO in this kernel ($(uname -r); needs 6.2+): swanless read the datagrams one by one"
   fi
   j0=$(offload "$name" gro_segments_joined)
   read -r sent recv dups < <(gso_udp "$name" c s 10.99.0.1)

@@ -3,14 +3,15 @@
 # path for IKE, and IKE fragmentation.
 #      s: swanless 192.0.2.1 (veth s0)  <--->  c: charon 192.0.2.2 (veth c0)
 #
-# A. 20 % of IKE packets dropped, each way (iptables `statistic` in charon's namespace on
-#    UDP 500, and on UDP 4500 only with the 4-byte non-ESP marker (u32 match): ESP-in-UDP
-#    is never dropped). swanless initiates; lifetime=ikelifetime=70s, rekeymargin=50s,
+# A. 20 % of IKE packets dropped, each way (ns_ike_loss in charon's namespace: the 2nd of every 5
+#    IKE packet per port and direction, nft `numgen inc`, or iptables `statistic nth`
+#    where there is no nft; UDP 500, and UDP 4500 only with the 4-byte non-ESP marker:
+#    ESP-in-UDP is never dropped). swanless initiates; lifetime=ikelifetime=70s, rekeymargin=50s,
 #    rekeyfuzz=0%: each rekey starts 20 s after its SA was made and has 50 s before the hard
-#    lifetime, room for 5 attempts (4 s, then x1.8) of which each is lost with p = 0.36 —
+#    lifetime, room for 5 attempts (4 s, then x1.8) of which at most every other can be lost (a request or its response, one in 5 each way) —
 #    with less room a rekey can run out of time (the old SA then expires as it should, and
 #    the tunnel is down: seen with lifetime=20s). A UDP stream runs through the CHILD_SA.
-#    Checks: the drop rules fired (iptables counters), the tunnel came up, >= 1 CHILD_SA
+#    Checks: the drop rules fired (their counters), the tunnel came up, >= 1 CHILD_SA
 #    and >= 1 IKE_SA rekeys got through, swanless retransmitted (ike_retransmits in
 #    status), one IKE_SA and one CHILD_SA at each end at the end, the stream still flows
 #    at the end; datagrams lost while a rekey's response was being retransmitted are
@@ -61,15 +62,9 @@ swl_conf() {
 # ---------------------------------------------------------------------------------------
 part_a() {
   lab_log "A: ${DROP} of IKE packets dropped each way"
-  local ipt=(nsx c iptables -w)
-  local dir
-  for dir in INPUT OUTPUT; do
-    "${ipt[@]}" -A "$dir" -p udp --dport 500 -m statistic --mode random --probability "$DROP" -j DROP \
-      || die "iptables (statistic match)"
-    # UDP 4500: only IKE (4 zero bytes, the non-ESP marker, after the UDP header)
-    "${ipt[@]}" -A "$dir" -p udp --dport 4500 -m u32 --u32 '0>>22&0x3C@8=0' \
-      -m statistic --mode random --probability "$DROP" -j DROP || die "iptables (u32 match)"
-  done
+  local pct; pct=$(awk -v d="$DROP" 'BEGIN { printf "%d", d * 100 + 0.5 }')
+  ns_ike_loss c "$pct" || die "loss injection rules ($(ns_filter_tool c 2>&1))"
+  lab_log "A: loss injected with $(ns_filter_tool c)"
   charon_start c ca || die "charon start"
   charon_conf "$LAB_DIR/ca.swanctl.conf"
   charon_load c ca "$LAB_DIR/ca.swanctl.conf" || die "charon load"
@@ -92,11 +87,11 @@ part_a() {
   crk=$(swanless_counter sa child_rekeys); ikrk=$(swanless_counter sa ike_rekeys)
   retr=$(swanless_counter sa ike_retransmits); rfail=$(swanless_counter sa rekey_failures)
   local drops
-  drops=$(nsx c iptables -w -L -v -n -x | awk '$3 == "DROP" { n += $1 } END { print n + 0 }')
-  echo "A: iptables dropped $drops IKE packets; swanless: $crk CHILD_SA rekeys, $ikrk IKE_SA rekeys," \
+  drops=$(ns_ike_loss_dropped c)
+  echo "A: $(ns_filter_tool c) dropped $drops IKE packets; swanless: $crk CHILD_SA rekeys, $ikrk IKE_SA rekeys," \
     "$retr retransmissions, $rfail rekey failures; charon retransmitted $(grep -c 'retransmit' "$(charon_log ca)") times"
   echo "A: stream: $rep"
-  [ "$drops" -gt 0 ] && pass "A: $drops IKE packets dropped by the statistic rules" || fail "A: no IKE packet dropped"
+  [ "$drops" -gt 0 ] && pass "A: $drops IKE packets dropped by the loss rules ($(ns_filter_tool c))" || fail "A: no IKE packet dropped"
   [ "${crk:-0}" -ge 1 ] && pass "A: $crk CHILD_SA rekeys through the lossy path" || fail "A: only ${crk:-0} CHILD_SA rekeys"
   [ "${ikrk:-0}" -ge 1 ] && pass "A: $ikrk IKE_SA rekeys through the lossy path" || fail "A: no IKE_SA rekey"
   [ "${retr:-0}" -ge 1 ] && pass "A: swanless retransmitted $retr times (ike_retransmits)" || fail "A: no retransmission counted"
@@ -115,7 +110,7 @@ part_a() {
     || fail "A: the stream had stopped before the end (sent $sent, highest received $maxseq)"
   swanless_stop sa
   charon_stop ca
-  nsx c iptables -w -F
+  ns_ike_loss_clear c
 }
 
 # ---------------------------------------------------------------------------------------

@@ -57,7 +57,7 @@ underlay() {
   ns_route gwb 198.51.100.0/24 via 192.0.2.254 || return 1
   nsx "$r" sysctl -qw net.ipv4.ip_forward=1 || return 1
   if [ "${2:-}" = nat ]; then
-    nsx "$r" iptables -t nat -A POSTROUTING -s 192.0.2.0/24 -o u1 -j MASQUERADE || return 1
+    ns_nat "$r" masquerade 192.0.2.0/24 u1 || return 1
   fi
 }
 
