@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "esp/ip.h"
 #include "esp/sa.h"
+#include "gre/dispatch.h"
 #include "gre/fixup.h"
 #include "gre/tunnel.h"
 #include "pim/delivery.h"
@@ -319,14 +320,12 @@ void Overlay::on_child_up(const std::string& conn, TimePoint now) {
 
 bool Overlay::on_inner(common::MutByteSpan ipv4, TimePoint now) {
   auto& I = *impl_;
-  if (I.gres.empty() || ipv4.size() < 20) return false;
-  const auto* b = reinterpret_cast<const std::uint8_t*>(ipv4.data());
-  if (b[9] != 47) return false;
-  std::uint32_t src = (std::uint32_t(b[12]) << 24) | (b[13] << 16) | (b[14] << 8) | b[15];
-  std::uint32_t dst = (std::uint32_t(b[16]) << 24) | (b[17] << 16) | (b[18] << 8) | b[19];
+  if (I.gres.empty()) return false;
+  const auto outer = gre::dispatch_outer(ipv4);
+  if (outer.verdict != gre::OuterVerdict::gre) return false;
   for (auto& gp : I.gres) {
     Gre& g = *gp;
-    if (g.tunnel->config().local != dst || g.tunnel->config().remote != src) continue;
+    if (g.tunnel->config().local != outer.dst || g.tunnel->config().remote != outer.src) continue;
     auto d = g.tunnel->decap(ipv4, now);
     switch (d.kind) {
       case gre::DecapKind::reflect:
@@ -341,21 +340,26 @@ bool Overlay::on_inner(common::MutByteSpan ipv4, TimePoint now) {
     // d.packet lies inside ipv4: clamp the SYNs coming out of the tunnel in place.
     g.fixup->inbound(common::MutByteSpan(ipv4.data() + (d.packet.data() - ipv4.data()), d.packet.size()));
     if (g.pcap.is_open()) g.pcap.write(d.packet);
-    const auto* in = reinterpret_cast<const std::uint8_t*>(d.packet.data());
-    if (d.packet.size() >= 20 && in[9] == 103 && g.pim) {
-      g.pim->upstream->on_packet(d.packet, now);
-      I.drain(*g.pim);
-      if (I.rearm) I.rearm();
-      return true;
+    switch (gre::dispatch_inner(d.packet, {g.pim != nullptr, g.dev != nullptr})) {
+      case gre::InnerVerdict::pim:
+        g.pim->upstream->on_packet(d.packet, now);
+        I.drain(*g.pim);
+        if (I.rearm) I.rearm();
+        return true;
+      case gre::InnerVerdict::multicast: {
+        auto dg = g.pim->policy->classify(d.packet);
+        if (dg.verdict != pim::Verdict::deliver) return true;  // counted by the policy
+        for (const auto& ep : g.pim->cfg.deliver_udp) I.deliver->queue(ep, dg.payload);
+        if (g.dev && g.pim->cfg.deliver_tun) g.tun_out.push_back(d.packet);
+        return true;
+      }
+      case gre::InnerVerdict::device:
+        g.tun_out.push_back(d.packet);
+        return true;
+      case gre::InnerVerdict::discard:
+      case gre::InnerVerdict::count_:
+        return true;
     }
-    bool to_tun = g.dev != nullptr;
-    if (g.pim && d.packet.size() >= 20 && (in[16] & 0xf0) == 0xe0) {
-      auto dg = g.pim->policy->classify(d.packet);
-      if (dg.verdict != pim::Verdict::deliver) return true;  // counted by the policy
-      for (const auto& ep : g.pim->cfg.deliver_udp) I.deliver->queue(ep, dg.payload);
-      to_tun = g.dev && g.pim->cfg.deliver_tun;
-    }
-    if (to_tun) g.tun_out.push_back(d.packet);
     return true;
   }
   return false;

@@ -66,28 +66,38 @@ struct Ipv4View {
   common::ByteSpan payload;  // exactly total_length - header_length bytes
 };
 
+// The fixed 20-byte header as it stands, unchecked: no version, IHL, length or checksum
+// test (header_length is IHL * 4 as written). For decisions taken before a parser that
+// checks (gre/dispatch.h); anything that reads past the fixed header uses parse_ipv4.
+inline common::Result<Ipv4Header> peek_ipv4(common::ByteSpan pkt) {
+  if (pkt.size() < kIpv4HeaderSize) return common::make_error(common::Errc::truncated, "ipv4: shorter than 20 bytes");
+  common::Reader r(pkt);
+  Ipv4Header h;
+  h.header_length = static_cast<std::uint8_t>((r.u8() & 0x0f) * 4);
+  h.tos = r.u8();
+  h.total_length = r.u16();
+  h.id = r.u16();
+  h.flags_fragment = r.u16();
+  h.ttl = r.u8();
+  h.protocol = r.u8();
+  h.checksum = r.u16();
+  h.src = r.u32();
+  h.dst = r.u32();
+  return h;
+}
+
 // Parses and checks an IPv4 header: version 4, IHL >= 5, total length within the buffer
 // (trailing bytes past total length, e.g. Ethernet padding, are ignored), header checksum.
 inline common::Result<Ipv4View> parse_ipv4(common::ByteSpan pkt) {
   using common::Errc;
   using common::make_error;
-  if (pkt.size() < kIpv4HeaderSize) return make_error(Errc::truncated, "ipv4: shorter than 20 bytes");
-  common::Reader r(pkt);
-  Ipv4View v;
-  const std::uint8_t vihl = r.u8();
-  if ((vihl >> 4) != 4) return make_error(Errc::malformed, "ipv4: version is not 4");
-  const std::size_t hlen = std::size_t(vihl & 0x0f) * 4;
+  auto h = peek_ipv4(pkt);
+  if (!h) return h.error();
+  if ((std::to_integer<std::uint8_t>(pkt[0]) >> 4) != 4) return make_error(Errc::malformed, "ipv4: version is not 4");
+  const std::size_t hlen = h->header_length;
   if (hlen < kIpv4HeaderSize) return make_error(Errc::malformed, "ipv4: IHL below 5");
-  v.header.header_length = static_cast<std::uint8_t>(hlen);
-  v.header.tos = r.u8();
-  v.header.total_length = r.u16();
-  v.header.id = r.u16();
-  v.header.flags_fragment = r.u16();
-  v.header.ttl = r.u8();
-  v.header.protocol = r.u8();
-  v.header.checksum = r.u16();
-  v.header.src = r.u32();
-  v.header.dst = r.u32();
+  Ipv4View v;
+  v.header = *h;
   if (pkt.size() < hlen) return make_error(Errc::truncated, "ipv4: options cut short");
   if (v.header.total_length < hlen) return make_error(Errc::malformed, "ipv4: total length below header length");
   if (pkt.size() < v.header.total_length) return make_error(Errc::truncated, "ipv4: shorter than total length");
