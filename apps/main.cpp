@@ -3,10 +3,10 @@
 #include <iostream>
 
 #include "apps/config.h"
-#include "apps/control.h"
-#include "apps/driver.h"
 #include "apps/keys.h"
 #include "apps/status_view.h"
+#include "daemon/control.h"
+#include "daemon/daemon.h"
 
 namespace {
 
@@ -65,16 +65,16 @@ int main(int argc, char** argv) {
   if (*keygen) return apps::run_keygen(bits, key_out, std::cout, std::cerr);
   if (*showkey) return apps::run_showkey(key_in, !right, pem, std::cout, std::cerr);
 
-  if (*run) return apps::run_daemon(config_path);
+  if (*run) return swld::run_daemon(config_path);
   if (*check) return apps::run_check(config_path, std::cout, std::cerr);
   if (*status) {
-    auto r = apps::control_request(socket_path, {{"cmd", "status"}});
+    auto r = swld::control_request(socket_path, {{"cmd", "status"}});
     if (!r.value("ok", false)) return print_reply(r);
     if (json) std::cout << r["status"].dump(2) << "\n";
     else std::cout << apps::render_status(r["status"]);
     return 0;
   }
-  if (*up) return print_reply(apps::control_request(socket_path, {{"cmd", "up"}, {"name", name}}));
-  if (*down) return print_reply(apps::control_request(socket_path, {{"cmd", "down"}, {"name", name}}));
+  if (*up) return print_reply(swld::control_request(socket_path, {{"cmd", "up"}, {"name", name}}));
+  if (*down) return print_reply(swld::control_request(socket_path, {{"cmd", "down"}, {"name", name}}));
   return 1;
 }

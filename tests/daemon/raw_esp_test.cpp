@@ -1,14 +1,14 @@
-// The raw IPPROTO_ESP socket (apps/raw_esp.h) in a private network namespace: what it sends
+// The raw IPPROTO_ESP socket (daemon/raw_esp.h) in a private network namespace: what it sends
 // leaves as IP protocol 50 from the chosen source address, what arrives comes with its IPv4
 // header, in batches. Skipped (with the reason) when not root.
 #include <catch2/catch.hpp>
 
-#include "apps/raw_esp.h"
+#include "daemon/raw_esp.h"
 #include "esp/transport.h"
 #include "tun/netlink.h"
 #include "tun/netns_scope.h"
 
-using apps::RawEspSocket;
+using swld::RawEspSocket;
 using common::IpAddr;
 
 TEST_CASE("raw ESP socket: send with a chosen source, receive whole IPv4 packets in batches", "[raw_esp]") {
@@ -37,7 +37,7 @@ TEST_CASE("raw ESP socket: send with a chosen source, receive whole IPv4 packets
   CHECK(s.flush() == 0);
   CHECK(s.sent() == kCount);
 
-  std::vector<apps::RawPacket> batch;
+  std::vector<swld::RawPacket> batch;
   std::size_t got = 0, rounds = 0;
   while (got < kCount && rounds < 10) {
     ++rounds;

@@ -1,4 +1,4 @@
-#include "apps/control.h"
+#include "daemon/control.h"
 
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace apps {
+namespace swld {
 
 nlohmann::json control_request(const std::string& socket_path, const nlohmann::json& request) {
   auto fail = [&](const std::string& why) { return nlohmann::json{{"ok", false}, {"error", why}}; };
@@ -48,4 +48,4 @@ nlohmann::json control_request(const std::string& socket_path, const nlohmann::j
   return j;
 }
 
-}  // namespace apps
+}  // namespace swld

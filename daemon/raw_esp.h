@@ -22,7 +22,7 @@
 #include "common/net.h"
 #include "common/result.h"
 
-namespace apps {
+namespace swld {
 
 struct RawPacket {
   std::byte* data = nullptr;  // the IPv4 packet, inside the socket's receive buffer
@@ -69,4 +69,4 @@ class RawEspSocket {
   std::uint64_t received_ = 0, sent_ = 0, send_errors_ = 0;
 };
 
-}  // namespace apps
+}  // namespace swld

@@ -7,9 +7,9 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-namespace apps {
+namespace swld {
 
 // Blocking client. On failure returns {"ok":false,"error":...} with a reason a person can act on.
 nlohmann::json control_request(const std::string& socket_path, const nlohmann::json& request);
 
-}  // namespace apps
+}  // namespace swld

@@ -7,12 +7,13 @@
 #include <boost/asio.hpp>
 
 #include "apps/config.h"
-#include "apps/overlay.h"
+#include "daemon/overlay.h"
 #include "apps/peers.h"
 #include "apps/secrets.h"
 #include "esp/ip.h"
 
 using namespace apps;
+using swld::Overlay;
 
 namespace {
 

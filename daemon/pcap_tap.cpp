@@ -1,4 +1,4 @@
-#include "apps/pcap_tap.h"
+#include "daemon/pcap_tap.h"
 
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -7,7 +7,7 @@
 
 #include "common/log.h"
 
-namespace apps {
+namespace swld {
 
 PcapTap::~PcapTap() {
   if (f_) std::fclose(f_);
@@ -43,4 +43,4 @@ void PcapTap::flush() {
   if (f_) std::fflush(f_);
 }
 
-}  // namespace apps
+}  // namespace swld

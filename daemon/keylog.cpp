@@ -1,4 +1,4 @@
-#include "apps/keylog.h"
+#include "daemon/keylog.h"
 
 #include <sys/stat.h>
 
@@ -7,7 +7,7 @@
 
 #include "common/log.h"
 
-namespace apps {
+namespace swld {
 
 using common::crypto::EncrId;
 using common::crypto::IntegId;
@@ -128,4 +128,4 @@ void Keylog::append(const char* file, const std::string& line) {
   if (!f) LOG_WARN("keylog: cannot write %s/%s", dir_.c_str(), file);
 }
 
-}  // namespace apps
+}  // namespace swld

@@ -1,4 +1,4 @@
-#include "apps/udp.h"
+#include "daemon/udp.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -10,7 +10,7 @@
 
 #include "common/log.h"
 
-namespace apps {
+namespace swld {
 
 sockaddr_in to_sockaddr(const common::Endpoint& e) {
   sockaddr_in s{};
@@ -192,4 +192,4 @@ std::size_t UdpSocket::flush() {
   return r.refused;
 }
 
-}  // namespace apps
+}  // namespace swld

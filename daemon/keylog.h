@@ -9,7 +9,7 @@
 
 #include "ike/engine.h"
 
-namespace apps {
+namespace swld {
 
 class Keylog {
  public:
@@ -30,4 +30,4 @@ class Keylog {
   std::string dir_;
 };
 
-}  // namespace apps
+}  // namespace swld

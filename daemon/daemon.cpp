@@ -21,7 +21,7 @@
 // IKE messages (UDP/500, or UDP/4500 behind the non-ESP marker) go to ike::Engine; its
 // outbox and events are drained after every call. No allocation or logging per packet:
 // drops are counted by reason and shown in `swanless status`.
-#include "apps/driver.h"
+#include "daemon/daemon.h"
 
 #include <signal.h>
 #include <sys/stat.h>
@@ -36,13 +36,13 @@
 #include <unordered_map>
 
 #include "apps/config.h"
-#include "apps/keylog.h"
-#include "apps/overlay.h"
+#include "daemon/keylog.h"
+#include "daemon/overlay.h"
 #include "apps/peers.h"
-#include "apps/raw_esp.h"
+#include "daemon/raw_esp.h"
 #include "apps/secrets.h"
 #include "apps/status_view.h"
-#include "apps/udp.h"
+#include "daemon/udp.h"
 #include "common/log.h"
 #include "esp/ip.h"
 #include "esp/sad.h"
@@ -55,9 +55,17 @@
 #include "tun/offload.h"
 #include "tun/sysctl.h"
 
-namespace apps {
+namespace swld {
 
 namespace asio = boost::asio;
+using apps::build_peers;
+using apps::Config;
+using apps::ConnConfig;
+using apps::fingerprint;
+using apps::ike_fingerprint;
+using apps::load_file;
+using apps::load_secrets;
+using apps::Secrets;
 using common::Endpoint;
 using common::IpAddr;
 
@@ -1149,4 +1157,4 @@ int run_daemon(const std::string& config_path) {
   return d.run();
 }
 
-}  // namespace apps
+}  // namespace swld

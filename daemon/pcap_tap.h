@@ -8,7 +8,7 @@
 
 #include "common/bytes.h"
 
-namespace apps {
+namespace swld {
 
 class PcapTap {
  public:
@@ -26,4 +26,4 @@ class PcapTap {
   std::FILE* f_ = nullptr;
 };
 
-}  // namespace apps
+}  // namespace swld

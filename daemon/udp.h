@@ -15,7 +15,7 @@
 #include "common/net.h"
 #include "common/result.h"
 
-namespace apps {
+namespace swld {
 
 struct Datagram {
   common::Endpoint local;
@@ -106,4 +106,4 @@ BatchSent send_all(int fd, mmsghdr* msgs, std::size_t count);
 sockaddr_in to_sockaddr(const common::Endpoint& e);
 common::Endpoint from_sockaddr(const sockaddr_in& s);
 
-}  // namespace apps
+}  // namespace swld

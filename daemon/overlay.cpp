@@ -1,4 +1,4 @@
-#include "apps/overlay.h"
+#include "daemon/overlay.h"
 
 #include <unistd.h>
 
@@ -7,8 +7,8 @@
 #include <bit>
 #include <cstring>
 
-#include "apps/pcap_tap.h"
-#include "apps/udp.h"
+#include "daemon/pcap_tap.h"
+#include "daemon/udp.h"
 #include "common/log.h"
 #include "esp/ip.h"
 #include "esp/sa.h"
@@ -22,9 +22,12 @@
 #include "tun/netlink.h"
 #include "tun/sysctl.h"
 
-namespace apps {
+namespace swld {
 
 namespace asio = boost::asio;
+using apps::Config;
+using apps::GreConfig;
+using apps::PimConfig;
 
 namespace {
 
@@ -483,4 +486,4 @@ nlohmann::json Overlay::pim_status(TimePoint now) const {
   return arr;
 }
 
-}  // namespace apps
+}  // namespace swld

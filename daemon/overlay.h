@@ -30,7 +30,7 @@ namespace boost::asio {
 class io_context;
 }
 
-namespace apps {
+namespace swld {
 
 class Overlay {
  public:
@@ -41,7 +41,7 @@ class Overlay {
   // tunnel counts it as `no_sa`.
   using SendFn = std::function<bool(common::MutByteSpan buf, std::size_t offset, std::size_t len)>;
 
-  Overlay(boost::asio::io_context& io, const Config& cfg, common::crypto::Random& rng, SendFn send);
+  Overlay(boost::asio::io_context& io, const apps::Config& cfg, common::crypto::Random& rng, SendFn send);
   ~Overlay();
   Overlay(const Overlay&) = delete;
   Overlay& operator=(const Overlay&) = delete;
@@ -73,4 +73,4 @@ class Overlay {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace apps
+}  // namespace swld

@@ -4,9 +4,9 @@
 
 #include <string>
 
-namespace apps {
+namespace swld {
 
 // Runs until SIGINT/SIGTERM; returns the process exit code.
 int run_daemon(const std::string& config_path);
 
-}  // namespace apps
+}  // namespace swld

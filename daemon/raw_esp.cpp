@@ -1,4 +1,4 @@
-#include "apps/raw_esp.h"
+#include "daemon/raw_esp.h"
 
 #include <arpa/inet.h>
 #include <unistd.h>
@@ -6,9 +6,9 @@
 #include <cerrno>
 #include <cstring>
 
-#include "apps/udp.h"
+#include "daemon/udp.h"
 
-namespace apps {
+namespace swld {
 
 RawEspSocket::~RawEspSocket() {
   if (fd_ >= 0) ::close(fd_);
@@ -91,4 +91,4 @@ std::size_t RawEspSocket::flush() {
   return r.refused;
 }
 
-}  // namespace apps
+}  // namespace swld
