@@ -1,5 +1,5 @@
 // `swanless run`: the one event loop (Boost.Asio) that owns every socket, TUN device, timer
-// and the control socket, and feeds bytes and time to the sans-I/O cores.
+// and the control socket, and feeds bytes and time to the sans-I/O cores (daemon.cpp).
 #pragma once
 
 #include <string>

@@ -7,6 +7,7 @@
 #include <bit>
 #include <cstring>
 
+#include "daemon/drops.h"
 #include "daemon/pcap_tap.h"
 #include "daemon/udp.h"
 #include "common/log.h"
@@ -418,8 +419,7 @@ nlohmann::json Overlay::gre_status(TimePoint now) const {
     const auto& st = g->tunnel->status();
     const auto& c = st.counters;
     nlohmann::json drops = nlohmann::json::object();
-    for (std::size_t r = 0; r < gre::kDropReasonCount; ++r)
-      if (c.drops[r]) drops[std::string(gre::to_string(static_cast<gre::DropReason>(r)))] = c.drops[r];
+    drops_json<gre::DropReason>(drops, c.drops);
     if (g->tun_write_drops) drops["tun_write_failed"] = g->tun_write_drops;
     const auto& fx = g->fixup->counters();
     if (fx.too_big_dropped) drops["too_big_no_icmp"] = fx.too_big_dropped;
@@ -458,10 +458,8 @@ nlohmann::json Overlay::pim_status(TimePoint now) const {
     nlohmann::json groups = nlohmann::json::array();
     for (auto g : st.groups) groups.push_back(ip4(g));
     nlohmann::json drops = nlohmann::json::object();
-    for (std::size_t r = 0; r < pim::kRxDropCount; ++r)
-      if (st.counters.drops[r]) drops[std::string("rx_") + std::string(pim::to_string(static_cast<pim::RxDrop>(r)))] = st.counters.drops[r];
-    for (std::size_t v = 1; v < pim::kVerdictCount; ++v)
-      if (dc.verdicts[v]) drops[std::string(pim::to_string(static_cast<pim::Verdict>(v)))] = dc.verdicts[v];
+    drops_json<pim::RxDrop>(drops, st.counters.drops, {.prefix = "rx_"});
+    drops_json<pim::Verdict>(drops, dc.verdicts, {.first = 1});  // 0 is Verdict::deliver
     nlohmann::json last_join = nullptr;
     if (st.last_join_sent) last_join = std::chrono::duration_cast<std::chrono::seconds>(now - *st.last_join_sent).count();
     nlohmann::json deliver = nlohmann::json::array();

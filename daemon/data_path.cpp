@@ -1,0 +1,241 @@
+// The data path's set-up: the sockets and the IPsec TUN device opened for the conns, their
+// Asio watchers, the socket lookup and flush the stages use. The stages themselves are in
+// inbound.cpp and outbound.cpp.
+#include "daemon/data_path.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <optional>
+
+#include "common/log.h"
+#include "daemon/overlay.h"
+#include "tun/netlink.h"
+#include "tun/sysctl.h"
+
+namespace swld {
+
+namespace asio = boost::asio;
+using common::Endpoint;
+using common::IpAddr;
+
+namespace {
+
+constexpr const char* kIpsecTunName = "swanless0";
+constexpr std::size_t kTunBatch = 64;
+// Packets the kernel may queue on the TUN device for us while the loop is busy.
+constexpr unsigned kTunTxQueue = 2048;
+// With TUN offload a read returns a virtio header and up to a 64 KiB TCP super-packet.
+constexpr std::size_t kTunBatchOffload = 64;
+constexpr std::size_t kTunSlotOffload = esp::Sa::kMaxHeader + tun::kMaxPacket + esp::Sa::kMaxTrailer + 1;
+
+}  // namespace
+
+bool DataPath::open_sockets(const std::vector<ike::PeerConfig>& peers) {
+  std::vector<Endpoint> want;
+  for (const auto& p : peers) {
+    for (std::uint16_t port : {p.local_port, std::uint16_t(4500)}) {
+      Endpoint e{p.local_addr, port};
+      if (std::find(want.begin(), want.end(), e) == want.end()) want.push_back(e);
+    }
+  }
+  for (const auto& e : want) {
+    auto s = std::make_unique<UdpSocket>();
+    auto st = s->open(e, false, cfg_.setup.offload);
+    if (!st) {
+      LOG_ERROR("cannot open IKE socket %s: %s", e.to_string().c_str(), st.error().detail);
+      return false;
+    }
+    LOG_INFO("listening on UDP %s", e.to_string().c_str());
+    auto d = std::make_shared<asio::posix::stream_descriptor>(io_, ::dup(s->fd()));
+    socket_watch_.push_back(d);
+    arm_udp(s.get(), d);
+    sockets_.push_back(std::move(s));
+  }
+  return true;
+}
+
+// Plain ESP needs a raw socket (CAP_NET_RAW). Only conns with forceencaps=no can use it, and
+// only when IKE finds no NAT; without the capability those conns still work through a NAT
+// or with forceencaps=yes, so a failure here is a warning, and an error at the CHILD_SA
+// that would need it (install_child).
+void DataPath::open_raw_esp(const std::vector<ike::PeerConfig>& peers) {
+  if (std::none_of(peers.begin(), peers.end(), [](const ike::PeerConfig& p) { return !p.force_encaps; })) return;
+  auto s = std::make_unique<RawEspSocket>();
+  if (auto st = s->open(); !st) {
+    LOG_WARN("%s; conns without a NAT between the peers need forceencaps=yes", st.error().detail);
+    return;
+  }
+  LOG_INFO("plain ESP (IP protocol 50) on a raw socket");
+  raw_watch_ = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(s->fd()));
+  raw_esp_ = std::move(s);
+  arm_raw();
+}
+
+// Tunnel-mode children get their local selector's host address on one TUN device, and a
+// route for their remote selectors through it with that address as the preferred source:
+// the address selection the reference write-up does with iptables SNAT.
+bool DataPath::open_ipsec_tun(const std::vector<ike::PeerConfig>& peers) {
+  struct Plan {
+    std::vector<common::Prefix> addrs;
+    std::vector<std::pair<common::Prefix, std::optional<IpAddr>>> routes;
+  } plan;
+  for (const auto& p : peers) {
+    for (const auto& c : p.children) {
+      if (c.transport) continue;
+      bool gre_carried = false;
+      for (const auto& g : cfg_.gres)
+        if (g.conn == c.name) gre_carried = true;
+      if (gre_carried) continue;  // its traffic is GRE built in-process
+      // The inner addresses are the ones written in leftsubnet (10.45.8.17/28 → 10.45.8.17),
+      // each put on the device as a host address (a network address alone gives none);
+      // the first is the source of the routes, so the kernel picks it by default.
+      std::optional<IpAddr> src;
+      const apps::ConnConfig* cc = cfg_.find_conn(c.name);
+      std::vector<common::Prefix> written = cc ? cc->left.prefixes : std::vector<common::Prefix>{};
+      for (const auto& w : written) {
+        if (w.len < 32 && w.addr == w.first()) continue;  // a network, not a host of it
+        if (!src) src = w.addr;
+        common::Prefix pf{w.addr, 32};
+        if (std::find(plan.addrs.begin(), plan.addrs.end(), pf) == plan.addrs.end()) plan.addrs.push_back(pf);
+      }
+      for (const auto& ts : c.remote_ts) {
+        // A route per prefix-aligned selector; ranges that are not a prefix are skipped.
+        for (std::uint8_t len = 0; len <= 32; ++len) {
+          common::Prefix pf{ts.start, len};
+          if (pf.first() == ts.start && pf.last() == ts.end) {
+            plan.routes.push_back({pf, src});
+            break;
+          }
+        }
+      }
+    }
+  }
+  if (plan.addrs.empty() && plan.routes.empty()) return true;
+  const bool created = !tun_;
+  if (created) {
+    auto dev = tun::LinuxTun::open({kIpsecTunName, false, cfg_.setup.offload});
+    if (!dev) {
+      LOG_ERROR("cannot create TUN device %s: %s", kIpsecTunName, dev.error().detail);
+      return false;
+    }
+    tun_offload_ = (*dev)->offload();
+    tun_uso_ = (*dev)->uso();
+    coalescer_.set_udp(tun_uso_);
+    if (tun_offload_ && !tun_uso_)
+      LOG_INFO("TUN %s: no UDP segmentation offload in this kernel (6.2+); UDP goes one datagram per read and write",
+               kIpsecTunName);
+    if (auto q = (*dev)->set_tx_queue_len(kTunTxQueue); !q)
+      LOG_WARN("TUN %s: %s (keeping the default queue)", kIpsecTunName, q.error().detail);
+    // IPv4 only: without this the kernel gives the device an IPv6 link-local address and
+    // writes router solicitations and MLD reports into it, which no SA takes (they would
+    // show as out_bad_inner). Before link up, so none is sent.
+    if (auto v6 = tun::set_ipv6_conf(kIpsecTunName, "disable_ipv6", "1"); !v6)
+      LOG_INFO("TUN %s: IPv6 stays on (%s); the kernel's IPv6 packets into it are dropped and counted",
+               kIpsecTunName, v6.error().detail);
+    if (!tun_offload_ && cfg_.setup.offload)
+      LOG_WARN("TUN %s: kernel refused offloads (%s); one packet per read and write", kIpsecTunName,
+               (*dev)->offload_refused().c_str());
+    tun_ = std::move(dev.value());
+  }
+  auto nl = tun::Netlink::open();
+  if (!nl) {
+    LOG_ERROR("netlink: %s", nl.error().detail);
+    return false;
+  }
+  auto check = [](common::Status s, const std::string& what) {
+    if (!s) LOG_ERROR("%s: %s", what.c_str(), s.error().detail);
+    return s.ok();
+  };
+  bool ok = check(nl->set_mtu(kIpsecTunName, 1400), "set MTU") && check(nl->set_link_up(kIpsecTunName), "link up");
+  for (const auto& a : plan.addrs)
+    ok = ok && check(nl->add_address(kIpsecTunName, {a, std::nullopt}, true), "address " + a.to_string());
+  for (const auto& [dst, src] : plan.routes) {
+    tun::RouteSpec r;
+    r.dst = dst;
+    r.dev = kIpsecTunName;
+    r.src = src;
+    ok = ok && check(nl->add_route(r, true), "route " + dst.to_string());
+  }
+  if (!ok) return false;
+  LOG_INFO("TUN %s up: %zu address(es), %zu route(s)", kIpsecTunName, plan.addrs.size(), plan.routes.size());
+  if (!created) return true;
+
+  const std::size_t batch = tun_offload_ ? kTunBatchOffload : kTunBatch;
+  tun_slot_ = tun_offload_ ? kTunSlotOffload : kTunSlot;
+  const std::size_t vnet = tun_offload_ ? tun::offload::kVnetHdrSize : 0;
+  tun_buf_.resize(batch * tun_slot_);
+  seg_scratch_buf_.resize(tun_offload_ ? kTunSlotOffload : 0);
+  seg_scratch_ = seg_scratch_buf_;
+  for (std::size_t i = 0; i < batch; ++i) {
+    std::byte* base = tun_buf_.data() + i * tun_slot_;
+    tun_base_.push_back(base);
+    // Leave ESP headroom in front and tailroom behind every slot: encap happens in place.
+    // A virtio header is read into the end of the headroom, so the packet starts at
+    // kMaxHeader either way.
+    tun_slots_.push_back({common::MutByteSpan(base + esp::Sa::kMaxHeader - vnet,
+                                              tun_slot_ - esp::Sa::kMaxHeader - esp::Sa::kMaxTrailer + vnet),
+                          0});
+  }
+  tun_watch_ = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(tun_->fd()));
+  arm_tun();
+  return true;
+}
+
+void DataPath::arm_udp(UdpSocket* s, std::shared_ptr<asio::posix::stream_descriptor> d) {
+  d->async_wait(asio::posix::stream_descriptor::wait_read, [this, s, d](boost::system::error_code ec) {
+    if (ec || stopping_) return;
+    on_udp_readable(*s);
+    arm_udp(s, d);
+  });
+}
+
+void DataPath::arm_tun() {
+  tun_watch_->async_wait(asio::posix::stream_descriptor::wait_read, [this](boost::system::error_code ec) {
+    if (ec || stopping_) return;
+    on_tun_readable();
+    arm_tun();
+  });
+}
+
+void DataPath::arm_raw() {
+  raw_watch_->async_wait(asio::posix::stream_descriptor::wait_read, [this](boost::system::error_code ec) {
+    if (ec || stopping_) return;
+    on_raw_readable();
+    arm_raw();
+  });
+}
+
+UdpSocket* DataPath::socket_for(const Endpoint& local) {
+  UdpSocket* fallback = nullptr;
+  for (auto& s : sockets_) {
+    if (s->bound().port != local.port) continue;
+    if (s->bound().addr == local.addr) return s.get();
+    if (s->bound().addr.is_unspecified()) fallback = s.get();
+  }
+  return fallback;
+}
+
+void DataPath::flush() {
+  if (overlay_) overlay_->flush();
+  for (auto& s : sockets_) s->flush();
+  if (raw_esp_) raw_esp_->flush();
+}
+
+DataPathStats DataPath::stats() const {
+  DataPathStats s;
+  s.drops = drops_;
+  s.nat_keepalives_rx = nat_keepalives_rx_;
+  if (raw_esp_) {
+    s.raw_received = raw_esp_->received();
+    s.raw_sent = raw_esp_->sent();
+    s.raw_send_errors = raw_esp_->send_errors();
+  }
+  s.tun_offload = tun_offload_;
+  s.tun_uso = tun_uso_;
+  s.gso_segmented = gso_segmented_;
+  s.gro = coalescer_.stats();
+  return s;
+}
+
+}  // namespace swld

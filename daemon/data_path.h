@@ -1,0 +1,138 @@
+// The data path: the UDP sockets (500 and 4500 per local address), the raw ESP socket, the
+// IPsec TUN device swanless0 and what moves packets between them and the CHILD_SAs. This
+// header holds its state and its set-up (data_path.cpp: opening, Asio watchers, flush); the
+// stages are in inbound.cpp (receive) and outbound.cpp (send), in the order packets meet
+// them. No allocation or logging per packet: drops are counted by reason (DaemonDrop).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include <utility>  // Boost 1.74 Asio uses std::exchange without including it
+#include <boost/asio.hpp>
+
+#include "apps/config.h"
+#include "common/bytes.h"
+#include "common/net.h"
+#include "daemon/child_table.h"
+#include "daemon/drops.h"
+#include "daemon/raw_esp.h"
+#include "daemon/udp.h"
+#include "esp/sa.h"
+#include "esp/transport.h"
+#include "ike/engine.h"
+#include "tun/device.h"
+#include "tun/offload.h"
+
+namespace swld {
+
+class Overlay;
+
+// What status shows of the data path (daemon/status.cpp).
+struct DataPathStats {
+  DaemonDrops drops{};
+  std::uint64_t nat_keepalives_rx = 0;
+  std::uint64_t raw_received = 0, raw_sent = 0, raw_send_errors = 0;  // 0 without a raw socket
+  bool tun_offload = false;
+  bool tun_uso = false;
+  std::uint64_t gso_segmented = 0;  // not a drop: segments cut from TUN super-packets
+  tun::offload::Coalescer::Stats gro{};
+};
+
+class DataPath {
+ public:
+  using Now = ike::TimePoint;
+
+  DataPath(boost::asio::io_context& io, const apps::Config& cfg, ChildTable& children, ike::Engine& engine)
+      : io_(io), cfg_(cfg), children_(children), engine_(engine) {}
+  DataPath(const DataPath&) = delete;
+  DataPath& operator=(const DataPath&) = delete;
+
+  // Set-up (data_path.cpp). Each watcher is armed as its socket or device opens.
+  bool open_sockets(const std::vector<ike::PeerConfig>& peers);
+  void open_raw_esp(const std::vector<ike::PeerConfig>& peers);
+  bool open_ipsec_tun(const std::vector<ike::PeerConfig>& peers);
+  bool has_raw_socket() const { return raw_esp_ != nullptr; }
+  // The overlay gets the GRE packets out of ESP and is flushed with the sockets.
+  void set_overlay(Overlay* overlay) { overlay_ = overlay; }
+  // Called after a receive round that handed IKE messages to the engine (it drains the
+  // engine's outbox and events, and flushes).
+  void set_on_ike(std::function<void()> f) { on_ike_ = std::move(f); }
+  // Shutting down: the watchers are not armed again.
+  void stop() { stopping_ = true; }
+
+  // The UDP socket bound to `local` (or to 0.0.0.0 on its port); null when none is.
+  UdpSocket* socket_for(const common::Endpoint& local);
+  // Sends what the overlay and every socket have queued.
+  void flush();
+  DataPathStats stats() const;
+
+  // An IPv4 packet at buf[offset, offset+len) with ESP headroom/tailroom → its outbound SA
+  // (outbound.cpp; the overlay's way into ESP). False when no SA takes it (dropped and
+  // counted: nothing leaves unencrypted). zero_copy: buf stays unchanged until the sockets
+  // are flushed, so a UDP send batch may refer to the ESP packet where it was built.
+  bool send_ipv4(common::MutByteSpan buf, std::size_t offset, std::size_t len, bool zero_copy = false);
+
+ private:
+  static constexpr std::size_t kTunSlot = 2048;  // inner MTU is at most 1500 here
+
+  void arm_udp(UdpSocket* s, std::shared_ptr<boost::asio::posix::stream_descriptor> d);
+  void arm_raw();
+  void arm_tun();
+
+  // inbound.cpp, in packet order
+  void on_udp_readable(UdpSocket& s);
+  void on_raw_readable();
+  void on_esp(common::MutByteSpan room, std::size_t off, std::size_t len, const esp::transport::InnerFields& outer);
+  void write_tun(const tun::offload::TunWrite& w);
+  void write_tun_batch();
+
+  // outbound.cpp, in packet order (send_ipv4 above sits between these two)
+  void on_tun_readable();
+  void send_offloaded(std::byte* base, std::size_t len);
+  void send_esp(const OutRoute& route, common::ByteSpan esp);
+
+  void count(DaemonDrop d, std::uint64_t n = 1) { drops_[static_cast<std::size_t>(d)] += n; }
+  Now now() const { return ike::Clock::now(); }
+
+  boost::asio::io_context& io_;
+  const apps::Config& cfg_;
+  ChildTable& children_;
+  ike::Engine& engine_;
+  Overlay* overlay_ = nullptr;
+  std::function<void()> on_ike_;
+  bool stopping_ = false;
+
+  std::vector<std::unique_ptr<UdpSocket>> sockets_;
+  std::vector<std::shared_ptr<boost::asio::posix::stream_descriptor>> socket_watch_;
+  std::vector<Datagram> rx_batch_;
+  std::unique_ptr<RawEspSocket> raw_esp_;  // plain ESP; null without CAP_NET_RAW or when no conn needs it
+  std::unique_ptr<boost::asio::posix::stream_descriptor> raw_watch_;
+  std::vector<RawPacket> raw_batch_;
+
+  std::unique_ptr<tun::Device> tun_;
+  std::unique_ptr<boost::asio::posix::stream_descriptor> tun_watch_;
+  std::vector<std::byte> tun_buf_;
+  std::vector<tun::PacketSlot> tun_slots_;
+  std::vector<std::byte*> tun_base_;
+  std::vector<common::ByteSpan> tun_out_;  // packets decapsulated in this batch, for write_batch
+  // TUN offload (virtio header on every read/write); see tun/offload.h.
+  bool tun_offload_ = false;
+  bool tun_uso_ = false;  // the device also takes UDP_L4 super-packets (TUN_F_USO4)
+  std::size_t tun_slot_ = kTunSlot;
+  tun::offload::Coalescer coalescer_;
+  std::array<std::byte, tun::offload::kVnetHdrSize> vnet_out_{};
+  std::array<common::ByteSpan, tun::offload::Coalescer::kMaxSegments + 1> tun_iov_;
+  std::uint64_t gso_segmented_ = 0;
+  std::vector<std::byte> seg_scratch_buf_;  // one segment with ESP room, when GSO cannot be used
+  common::MutByteSpan seg_scratch_;
+
+  DaemonDrops drops_{};  // the drops the daemon decides, before/after the ESP core
+  std::uint64_t nat_keepalives_rx_ = 0;
+};
+
+}  // namespace swld

@@ -1,0 +1,29 @@
+// The status document that `swanless status` renders and `swanless status --json` prints
+// (its shape: apps/status_view.h), built from what each part of the daemon shows. Scripts
+// and tests read its keys: they stay as they are.
+#pragma once
+
+#include <chrono>
+
+#include <nlohmann/json.hpp>
+
+#include "daemon/child_table.h"
+#include "daemon/data_path.h"
+#include "ike/engine.h"
+
+namespace swld {
+
+class Overlay;
+
+struct StatusSources {
+  ike::TimePoint now;
+  std::chrono::steady_clock::time_point started;
+  const ike::Engine& engine;
+  const ChildTable& children;
+  const DataPathStats& data;
+  const Overlay* overlay = nullptr;
+};
+
+nlohmann::json status_json(const StatusSources& s);
+
+}  // namespace swld
