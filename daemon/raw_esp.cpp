@@ -38,10 +38,7 @@ common::Status RawEspSocket::open() {
 std::size_t RawEspSocket::recv_batch(std::vector<RawPacket>& out) {
   out.clear();
   for (std::size_t i = 0; i < kBatch; ++i) {
-    auto& h = rx_msgs_[i].msg_hdr;
-    h = {};
-    h.msg_iov = &rx_iov_[i];
-    h.msg_iovlen = 1;
+    set_one_buffer(rx_msgs_[i].msg_hdr, &rx_iov_[i], nullptr);
     rx_msgs_[i].msg_len = 0;
   }
   int n = ::recvmmsg(fd_, rx_msgs_.data(), kBatch, MSG_DONTWAIT, nullptr);
@@ -67,11 +64,7 @@ void RawEspSocket::queue(const common::IpAddr& local, const common::IpAddr& remo
   tx_iov_[i].iov_len = esp.size();
   tx_addr_[i] = to_sockaddr(common::Endpoint{remote, 0});
   auto& h = tx_msgs_[i].msg_hdr;
-  h = {};
-  h.msg_name = &tx_addr_[i];
-  h.msg_namelen = sizeof(sockaddr_in);
-  h.msg_iov = &tx_iov_[i];
-  h.msg_iovlen = 1;
+  set_one_buffer(h, &tx_iov_[i], &tx_addr_[i]);
   h.msg_control = tx_ctrl_[i].data();
   h.msg_controllen = tx_ctrl_[i].size();
   cmsghdr* c = CMSG_FIRSTHDR(&h);

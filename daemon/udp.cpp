@@ -69,11 +69,7 @@ std::size_t UdpSocket::recv_batch(std::vector<Datagram>& out) {
   out.clear();
   for (std::size_t i = 0; i < kBatch; ++i) {
     auto& h = rx_msgs_[i].msg_hdr;
-    h = {};
-    h.msg_name = &rx_addr_[i];
-    h.msg_namelen = sizeof(sockaddr_in);
-    h.msg_iov = &rx_iov_[i];
-    h.msg_iovlen = 1;
+    set_one_buffer(h, &rx_iov_[i], &rx_addr_[i]);
     h.msg_control = rx_ctrl_[i].data();
     h.msg_controllen = rx_ctrl_[i].size();
     rx_msgs_[i].msg_len = 0;
@@ -123,11 +119,7 @@ void UdpSocket::add(common::ByteSpan packet, const common::Endpoint& to, std::si
   tx_iov_[tx_count_] = {const_cast<std::byte*>(packet.data()), packet.size()};
   tx_addr_[tx_count_] = to_sockaddr(to);
   auto& h = tx_msgs_[tx_count_].msg_hdr;
-  h = {};
-  h.msg_name = &tx_addr_[tx_count_];
-  h.msg_namelen = sizeof(sockaddr_in);
-  h.msg_iov = &tx_iov_[tx_count_];
-  h.msg_iovlen = 1;
+  set_one_buffer(h, &tx_iov_[tx_count_], &tx_addr_[tx_count_]);
   if (gso_size) {
     h.msg_control = tx_ctrl_[tx_count_].data();
     h.msg_controllen = CMSG_SPACE(sizeof(std::uint16_t));
@@ -153,6 +145,14 @@ void UdpSocket::queue2(const common::Endpoint& to, common::ByteSpan a, common::B
   if (!a.empty()) std::memcpy(buf.data(), a.data(), a.size());
   if (!b.empty()) std::memcpy(buf.data() + a.size(), b.data(), b.size());
   commit_send(a.size() + b.size(), to);
+}
+
+void set_one_buffer(msghdr& h, iovec* iov, sockaddr_in* addr) {
+  h = {};
+  h.msg_name = addr;
+  h.msg_namelen = addr ? sizeof(sockaddr_in) : 0;
+  h.msg_iov = iov;
+  h.msg_iovlen = 1;
 }
 
 BatchSent send_all(int fd, mmsghdr* msgs, std::size_t count) {

@@ -1,4 +1,4 @@
-// Batched UDP I/O for the driver: recvmmsg/sendmmsg on a non-blocking socket, with
+// Batched UDP I/O for the data path: recvmmsg/sendmmsg on a non-blocking socket, with
 // IP_PKTINFO so a socket bound to 0.0.0.0 still learns each datagram's local address
 // (needed for NAT detection and for answering from the right address).
 #pragma once
@@ -102,6 +102,10 @@ struct BatchSent {
   std::size_t sent = 0, refused = 0;
 };
 BatchSent send_all(int fd, mmsghdr* msgs, std::size_t count);
+
+// Clears h and points it at one buffer and, unless null, an IPv4 address (a batch's
+// message before recvmmsg or sendmmsg; control data is the caller's).
+void set_one_buffer(msghdr& h, iovec* iov, sockaddr_in* addr);
 
 sockaddr_in to_sockaddr(const common::Endpoint& e);
 common::Endpoint from_sockaddr(const sockaddr_in& s);
