@@ -1,5 +1,5 @@
 // Logging: one process-wide sink. The cores (ike/, esp/, gre/, pim/) do not log; they
-// report events. apps/ logs those, and counters make per-packet drops visible instead of
+// report events. daemon/ logs those, and counters make per-packet drops visible instead of
 // per-packet log lines.
 #pragma once
 

@@ -1,4 +1,4 @@
-// Addresses, endpoints and traffic selectors shared by ike/, esp/, gre/, pim/ and apps/.
+// Addresses, endpoints and traffic selectors shared by ike/, esp/, gre/, pim/, apps/ and daemon/.
 // IPv4 is what the data path carries today; IpAddr keeps room for IPv6 so the IKE codec
 // can parse and answer IPv6 selectors and identities correctly.
 #pragma once

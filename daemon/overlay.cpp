@@ -177,7 +177,7 @@ struct Overlay::Impl {
       log_fixup(g);
       if (*n < slots.size()) break;
     }
-    if (rearm) rearm();  // sends were queued: the driver flushes its sockets there
+    if (rearm) rearm();  // sends were queued: the daemon flushes its sockets there
   }
 };
 

@@ -1,9 +1,10 @@
 // The overlay that rides inside the CHILD_SAs: GRE tunnels (gre sections), PIM upstream
 // instances (pim sections) and multicast delivery, with their optional TUN devices and
-// the pcap tap. The driver hands it every inner packet that came out of ESP and gives it
+// the pcap tap. The data path hands it every inner packet that came out of ESP and gives it
 // a function that sends an IPv4 packet into ESP.
 //
-// Inbound, per packet: ESP inner IPv4 → GRE tunnel by outer endpoints → gre::Tunnel::decap
+// Inbound, per packet (where each goes: gre/dispatch.h): ESP inner IPv4 → GRE tunnel by
+//   outer endpoints → gre::Tunnel::decap
 //   → keepalive: reflect through ESP | PIM (proto 103): pim::Upstream::on_packet
 //   | multicast UDP to a joined group: pim::DeliveryPolicy → udp:HOST:PORT and/or the TUN
 //   | anything else: the tunnel's TUN device (when tun=yes)
@@ -61,7 +62,7 @@ class Overlay {
   void shutdown(TimePoint now);
   // After a batch: flush queued delivery datagrams, TUN writes and pcap files.
   void flush();
-  // Called when the overlay has expiries that moved (the driver re-arms its timer).
+  // Called when the overlay has expiries that moved (the daemon re-arms its timer).
   void set_rearm(std::function<void()> f);
 
   nlohmann::json gre_status(TimePoint now) const;

@@ -1,6 +1,6 @@
 // `config setup pcap=DIR`: decrypted inner traffic written as pcap files (LINKTYPE_RAW,
 // IPv4 packets without a link header), one file per GRE tunnel (what `tcpdump -i gre1`
-// would show). Debugging only; buffered writes, flushed by the driver once per batch.
+// would show). Debugging only; buffered writes, flushed by the daemon once per batch.
 #pragma once
 
 #include <cstdio>

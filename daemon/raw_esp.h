@@ -1,4 +1,4 @@
-// Plain ESP (IP protocol 50, RFC 4303) for the driver: one raw IPv4 socket for the whole
+// Plain ESP (IP protocol 50, RFC 4303) for the data path: one raw IPv4 socket for the whole
 // process, batched with recvmmsg/sendmmsg. Used for every CHILD_SA that is not UDP
 // encapsulated (no NAT between the peers and forceencaps=no); ESP in UDP (RFC 3948) stays
 // on the UDP sockets.

@@ -7,7 +7,7 @@
 //    shorter than the packet is an error (Errc::truncated) and the packet is lost, so
 //    callers size buffers for the device MTU (kMaxPacket is always enough).
 //  - write() hands one whole packet to the kernel (or the fake); it never splits it.
-//  - fd() is pollable for readability; the driver (apps/) registers it with its event
+//  - fd() is pollable for readability; the daemon (daemon/) registers it with its event
 //    loop. This folder never includes Asio.
 //  - Neither read() nor write() allocates or logs.
 //
