@@ -28,20 +28,13 @@
 # Usage: SWANLESS=build/apps/swanless sudo -E tests/lab/test_site_to_site.sh
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../interop/lib.sh"
-SWANLESS=${SWANLESS:-$here/../../build/apps/swanless}
-SWANLESS=$(readlink -f "$SWANLESS")
-[ -x "$SWANLESS" ] || { echo "no swanless binary at $SWANLESS"; exit 1; }
+lab_swanless_bin
 
 GWA=198.51.100.1 GWB=192.0.2.2
 NETA_HOST=10.0.0.2 NETB_HOST=10.0.1.2
 
 lab_init sts
-for n in neta gwa gwb netb; do ns_create $n || die "namespace $n"; done
-link_ns neta n0 $NETA_HOST/24 gwa a0 10.0.0.1/24 || die "veth neta-gwa"
-link_ns gwb b0 10.0.1.1/24 netb n0 $NETB_HOST/24 || die "veth gwb-netb"
-ns_route neta 10.0.1.0/24 via 10.0.0.1
-ns_route netb 10.0.0.0/24 via 10.0.1.1
-for n in gwa gwb; do nsx $n sysctl -qw net.ipv4.ip_forward=1 || die "ip_forward in $n"; done
+lab_sites   # the gateways are linked by underlay() below
 # IPv6 on in gwa's namespace, as on most hosts (lib.sh turns it off): swanless keeps its
 # IPv4-only greB free of the kernel's IPv6 (no address, nothing mislabelled as IPv4 in GRE).
 nsx gwa sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0 || die "IPv6 on in gwa"
