@@ -237,6 +237,23 @@ ns_create() {
   ip -n "$ns" link set lo up
 }
 
+# ns_delete NAME [NS IFACE]: delete namespace NAME before the end of the test (processes
+# in it are killed first). The kernel frees a namespace, and the far ends of its veths,
+# asynchronously; with NS IFACE, wait (up to 5 s) until that far end is gone from NS, so
+# that a new link of the same name can be made there.
+ns_delete() {
+  local ns pid; ns=$(lab_ns "$1")
+  for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
+  ip netns del "$ns" || return 1
+  local -a keep=() n
+  for n in "${LAB_NS[@]}"; do [ "$n" = "$ns" ] || keep+=("$n"); done
+  LAB_NS=("${keep[@]}")
+  if [ $# -ge 3 ]; then
+    wait_for "! ip -n '$(lab_ns "$2")' link show '$3'" 5 \
+      || { echo "ns_delete: $3 in $2 still there 5 s after deleting $1" >&2; return 1; }
+  fi
+}
+
 # link_ns A IFA ADDR/PFX B IFB ADDR/PFX: veth pair created straight into namespaces A and
 # B (the ends never exist in the host namespace), addresses set, links up. An empty
 # ADDR/PFX ("") leaves that end without an address.
@@ -927,15 +944,17 @@ PY
 
 declare -gA LAB_SWL_PID=() LAB_SWL_NS=() LAB_SWL_SOCK=()
 
-# swanless_start NS NAME CONF: run "$SWANLESS run -c CONF" in NS (CONF must set socket=),
-# log in $LAB_DIR/NAME.log (swanless_log NAME), tracked for teardown; waits until the
-# control socket exists (10 s).
+# swanless_start NS NAME CONF [WRAPPER...]: run "$SWANLESS run -c CONF" in NS (CONF must
+# set socket=), through WRAPPER if given (e.g. setpriv --bounding-set -net_raw), log in
+# $LAB_DIR/NAME.log (swanless_log NAME), tracked for teardown; waits until the control
+# socket exists (10 s).
 swanless_start() {
   local ns=$1 name=$2 conf=$3 sock
+  shift 3
   sock=$(sed -n 's/^[[:space:]]*socket[[:space:]]*=[[:space:]]*//p' "$conf" | head -1)
   [ -n "$sock" ] || { echo "swanless_start: $conf sets no socket=" >&2; return 1; }
   [ -x "${SWANLESS:-}" ] || { echo "swanless_start: SWANLESS is not set to a binary" >&2; return 1; }
-  lab_bg "$ns" "$LAB_DIR/$name.log" "$SWANLESS" run -c "$conf"
+  lab_bg "$ns" "$LAB_DIR/$name.log" "$@" "$SWANLESS" run -c "$conf"
   LAB_SWL_PID[$name]=$LAB_BG_PID LAB_SWL_NS[$name]=$ns LAB_SWL_SOCK[$name]=$sock
   if ! wait_for "[ -S '$sock' ] || ! kill -0 $LAB_BG_PID" 10 || ! kill -0 "$LAB_BG_PID" 2>/dev/null; then
     echo "swanless_start: $name did not start:" >&2; tail -n 30 "$LAB_DIR/$name.log" >&2; return 1
