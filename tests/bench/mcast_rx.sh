@@ -88,10 +88,10 @@ VARIANT_PID="" # swanless pid, or the charon's name
 swl_up() {
   local dir=$LAB_DIR/swl-$1
   mkdir -p "$dir"
-  swanless_conf_write --gre-only --tun no --deliver "udp:127.0.0.1:$((LAB_PORT + 1))" --dir "$dir" || return 1
-  swanless_start || return 1
+  cloud_swanless_conf --gre-only --tun no --deliver "udp:127.0.0.1:$((LAB_PORT + 1))" --dir "$dir" || return 1
+  cloud_swanless_start || return 1
   VARIANT_PID=$LAB_SWANLESS_PID
-  wait_for swl_ready 20 || { lab_log "swanless: no CHILD_SA"; swanless_status >&2; return 1; }
+  wait_for swl_ready 20 || { lab_log "swanless: no CHILD_SA"; cloud_swanless_status >&2; return 1; }
   lab_bg cloud "$LAB_DIR/rx-$1.log" "$TOOL" recv --port $((LAB_PORT + 1)) --status "$LAB_DIR/rx-$1.json"
   RX_PID=$LAB_BG_PID
   wait_for "[ -s '$LAB_DIR/rx-$1.json' ]" 5
@@ -102,7 +102,7 @@ swl_down() {
 }
 # swl_json EXPR: a Python expression over swanless's status --json (d)
 swl_json() {
-  swanless_status --json 2>/dev/null | python3 -c "import json,sys
+  cloud_swanless_status --json 2>/dev/null | python3 -c "import json,sys
 try:
     d = json.load(sys.stdin); print($1)
 except Exception:

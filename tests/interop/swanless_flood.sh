@@ -15,75 +15,33 @@
 # Usage: SWANLESS=build/apps/swanless sudo -E tests/interop/swanless_flood.sh
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-SWANLESS=${SWANLESS:-$here/../../build/apps/swanless}
-SWANLESS=$(readlink -f "$SWANLESS")
-[ -x "$SWANLESS" ] || { echo "no swanless binary at $SWANLESS"; exit 1; }
+lab_swanless_bin
 FLOOD_COUNT=${FLOOD_COUNT:-20000}
 RSS_BOUND_KB=${RSS_BOUND_KB:-16384}
 
 lab_init fl
-ns_create s || die "namespace s"
-ns_create c || die "namespace c"
-link_ns s s0 192.0.2.1/24 c c0 192.0.2.2/24 || die "veth"
-ns_addr c lo 10.99.0.2/32; ns_addr c lo 10.99.1.2/32
-check "underlay ping" ping_check s 192.0.2.2 2
+lab_pair 10.99.0.2/32 10.99.1.2/32
 
 charon_start c c || die "charon start"
 psk="flood-$$"
-swanctl_conf_gen "$LAB_DIR/c.swanctl.conf" --conn dc --local 192.0.2.2 --remote 192.0.2.1 \
-  --local-id c.swl.test --remote-id s.swl.test --psk "$psk" --ike aes256-sha256-modp2048 \
-  --esp aes256gcm16 --encap yes --start none \
+pair_charon_conf "$LAB_DIR/c.swanctl.conf" "$psk" --esp aes256gcm16 \
   --child net 10.99.0.2/32 10.99.0.1/32 tunnel
 # A second IKE_SA (conn dc2), initiated during the flood: it must get through the COOKIE.
 # (Another IKE proposal, or charon would reuse dc's IKE_SA for it.)
-swanctl_conf_gen "$LAB_DIR/c2.swanctl.conf" --conn dc2 --local 192.0.2.2 --remote 192.0.2.1 \
-  --local-id c.swl.test --remote-id s.swl.test --psk "$psk" --ike aes128-sha256-modp2048 \
-  --esp aes256gcm16 --encap yes --start none \
-  --child net2 10.99.1.2/32 10.99.1.1/32 tunnel
-python3 - "$LAB_DIR/c.swanctl.conf" "$LAB_DIR/c2.swanctl.conf" <<'PY'
-import sys
-a, b = open(sys.argv[1]).read().splitlines(), open(sys.argv[2]).read().splitlines()
-conn2 = b[b.index("connections {") + 1:b.index("}")]  # dc2's block (up to the first column-0 brace)
-i = a.index("}")
-open(sys.argv[1], "w").write("\n".join(a[:i] + conn2 + a[i:]) + "\n")
-PY
+pair_charon_conf "$LAB_DIR/c2.swanctl.conf" "$psk" --conn dc2 --ike aes128-sha256-modp2048 \
+  --esp aes256gcm16 --child net2 10.99.1.2/32 10.99.1.1/32 tunnel
+swanctl_conf_join "$LAB_DIR/c.swanctl.conf" "$LAB_DIR/c2.swanctl.conf"
 charon_load c c "$LAB_DIR/c.swanctl.conf" || die "charon load"
 
-cat >"$LAB_DIR/s.conf" <<CONF
-config setup
-    socket=$LAB_DIR/s.sock
-
-conn net
-    keyexchange=ikev2
-    authby=secret
-    ike=aes256-sha256-modp2048,aes128-sha256-modp2048!
-    esp=aes256gcm16!
-    left=192.0.2.1
-    leftid=s.swl.test
-    right=192.0.2.2
-    rightid=c.swl.test
-    leftsubnet=10.99.0.1/32
-    rightsubnet=10.99.0.2/32
-    auto=add
-
-conn net2
-    also=net
-    leftsubnet=10.99.1.1/32
-    rightsubnet=10.99.1.2/32
-    auto=add
-CONF
-printf 's.swl.test c.swl.test : PSK "%s"\n' "$psk" >"$LAB_DIR/s.secrets"
-chmod 600 "$LAB_DIR/s.secrets"
-SLOG="$LAB_DIR/swanless.log"
-lab_bg s "$SLOG" "$SWANLESS" run -c "$LAB_DIR/s.conf"
-SWL_PID=$LAB_BG_PID
-wait_for "[ -S $LAB_DIR/s.sock ]" 10 || { cat "$SLOG"; die "swanless start"; }
-st() { nsx s "$SWANLESS" status --socket "$LAB_DIR/s.sock" "$@"; }
+pair_swanless_conf "$LAB_DIR/s.conf" "$psk" ike=aes256-sha256-modp2048,aes128-sha256-modp2048! \
+  esp=aes256gcm16! \
+  --conn net leftsubnet=10.99.0.1/32 rightsubnet=10.99.0.2/32 auto=add \
+  --conn net2 leftsubnet=10.99.1.1/32 rightsubnet=10.99.1.2/32 auto=add
+swanless_start s s "$LAB_DIR/s.conf" || die "swanless start"
+st() { swanless_status s "$@"; }
 charon_initiate c c net 10 || die "charon initiate net"
 check "ping through the tunnel" ping_check s 10.99.0.2 2
-# The pid lab_bg tracks may be `ip netns exec` that exec'd swanless: find swanless itself.
-SPID=$SWL_PID
-[ "$(readlink -f /proc/$SPID/exe)" = "$SWANLESS" ] || SPID=$(pgrep -P "$SWL_PID" | head -1)
+SPID=${LAB_SWL_PID[s]}   # `ip netns exec` execs swanless: this is swanless itself
 rss() { awk '/^VmRSS:/ {print $2}' "/proc/$SPID/status"; }
 rss0=$(rss)
 echo "swanless pid $SPID, VmRSS before: ${rss0} kB"

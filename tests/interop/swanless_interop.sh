@@ -18,87 +18,34 @@
 # Usage: SWANLESS=build/apps/swanless sudo -E tests/interop/swanless_interop.sh
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-SWANLESS=${SWANLESS:-$here/../../build/apps/swanless}
-SWANLESS=$(readlink -f "$SWANLESS")
-[ -x "$SWANLESS" ] || { echo "no swanless binary at $SWANLESS"; exit 1; }
+lab_swanless_bin
 
 lab_init si
-ns_create s || die "namespace s"
-ns_create c || die "namespace c"
-link_ns s s0 192.0.2.1/24 c c0 192.0.2.2/24 || die "veth"
-ns_addr c lo 10.99.0.2/32; ns_addr c lo 10.99.1.2/32
-check "underlay ping" ping_check s 192.0.2.2 2
-
+lab_pair 10.99.0.2/32 10.99.1.2/32
 charon_start c c || die "charon start"
 GSO_TOOL=$LAB_DIR/udp_gso_tool
 cc -O2 -o "$GSO_TOOL" "$here/../bench/udp_gso_tool.c" || die "cc udp_gso_tool.c"
-SWL_PID=
-swl_start() {  # CONF
-  lab_bg s "$LAB_DIR/swanless.$1.log" "$SWANLESS" run -c "$LAB_DIR/$1.conf"
-  SWL_PID=$LAB_BG_PID
-  wait_for "[ -S $LAB_DIR/$1.sock ]" 10 || { cat "$LAB_DIR/swanless.$1.log"; return 1; }
-}
-swl_stop() {
-  [ -n "$SWL_PID" ] || return 0
-  kill -TERM "$SWL_PID" 2>/dev/null
-  for _ in $(seq 50); do kill -0 "$SWL_PID" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$SWL_PID" 2>/dev/null && { fail "swanless did not exit on SIGTERM"; kill -KILL "$SWL_PID"; }
-  wait "$SWL_PID" 2>/dev/null; SWL_PID=
-}
-swl() { nsx s "$SWANLESS" "$@"; }
 
-# swl_conf NAME IKE ESP AUTO PSK [extra conn lines...]
+# swl_conf NAME IKE ESP AUTO PSK: conns net and net2 (10.99.0.x, 10.99.1.x), keylog, debug log
 swl_conf() {
-  local name=$1 ike=$2 esp=$3 auto=$4 psk=$5; shift 5
-  cat >"$LAB_DIR/$name.conf" <<CONF
-config setup
-    socket=$LAB_DIR/$name.sock
-    keylog=$LAB_DIR/$name.keys
-    loglevel=debug
-
-conn %default
-    keyexchange=ikev2
-    authby=secret
-    ike=$ike
-    esp=$esp
-    left=192.0.2.1
-    leftid=s.swl.test
-    right=192.0.2.2
-    rightid=c.swl.test
-$(for l in "$@"; do echo "    $l"; done)
-
-conn net
-    leftsubnet=10.99.0.1/32
-    rightsubnet=10.99.0.2/32
-    auto=$auto
-
-conn net2
-    leftsubnet=10.99.1.1/32
-    rightsubnet=10.99.1.2/32
-    auto=$auto
-CONF
-  printf 's.swl.test c.swl.test : PSK "%s"\n' "$psk" >"$LAB_DIR/$name.secrets"
-  chmod 600 "$LAB_DIR/$name.secrets"
+  local name=$1 ike=$2 esp=$3 auto=$4 psk=$5
+  pair_swanless_conf "$LAB_DIR/$name.conf" "$psk" setup.keylog="$LAB_DIR/$name.keys" setup.loglevel=debug \
+    ike="$ike" esp="$esp" \
+    --conn net leftsubnet=10.99.0.1/32 rightsubnet=10.99.0.2/32 auto="$auto" \
+    --conn net2 leftsubnet=10.99.1.1/32 rightsubnet=10.99.1.2/32 auto="$auto"
 }
 
 # charon_conf NAME IKE ESP PSK
 charon_conf() {
-  swanctl_conf_gen "$LAB_DIR/$1.swanctl.conf" --conn dc --local 192.0.2.2 --remote 192.0.2.1 \
-    --local-id c.swl.test --remote-id s.swl.test --psk "$4" --ike "$2" --esp "$3" --encap yes \
-    --start none --child net 10.99.0.2/32 10.99.0.1/32 tunnel --child net2 10.99.1.2/32 10.99.1.1/32 tunnel
+  pair_charon_conf "$LAB_DIR/$1.swanctl.conf" "$4" --ike "$2" --esp "$3" \
+    --child net 10.99.0.2/32 10.99.0.1/32 tunnel --child net2 10.99.1.2/32 10.99.1.1/32 tunnel
   charon_swanctl c c --terminate --ike dc >/dev/null 2>&1
   charon_load c c "$LAB_DIR/$1.swanctl.conf"
 }
 
-status_has() {  # CONF REGEX
-  swl status --socket "$LAB_DIR/$1.sock" | grep -qE "$2"
-}
-
 # run_case NAME IKE ESP ROLE(initiator|responder) EXPECT_PFS(yes|no) KEYCHECK(yes|no)
 # offload NAME FIELD: a counter of status --json's tun_offload
-offload() {
-  swl status --json --socket "$LAB_DIR/$1.sock" | python3 -c "import json,sys; print(int(json.load(sys.stdin)['tun_offload']['$2']))"
-}
+offload() { swanless_json "$1" "int(d['tun_offload']['$2'])"; }
 
 # gso_udp NAME FROM TO TO_ADDR: FROM sends 2 s of 1200-byte datagrams, 8 per UDP_SEGMENT
 # send, at 20 Mbit/s to TO_ADDR:5301 in TO; prints "sent distinct duplicates"
@@ -160,16 +107,16 @@ run_case() {
   charon_conf "$name" "${ike%!}" "${esp%!}" "$psk" || { fail "$name: charon config"; return; }
   swl_conf "$name" "$ike" "$esp" "$([ "$role" = initiator ] && echo start || echo add)" "$psk"
   [ "$keycheck" = yes ] && capture_start s s0 "$LAB_DIR/$name.pcap"
-  swl_start "$name" || { fail "$name: swanless start"; return; }
+  swanless_start s "$name" "$LAB_DIR/$name.conf" || { fail "$name: swanless start"; return; }
   if [ "$role" = responder ]; then
     charon_initiate c c net 10 || fail "$name: charon initiate net"
     charon_initiate c c net2 10 || fail "$name: charon initiate net2"
   fi
-  if wait_for "status_has $name 'net2\\{.*INSTALLED' && status_has $name 'net\\{.*INSTALLED'" 15; then
+  if wait_for "swanless_has $name 'net2\\{.*INSTALLED' && swanless_has $name 'net\\{.*INSTALLED'" 15; then
     pass "$name: IKE_SA and two CHILD_SAs up"
   else
-    fail "$name: SAs not up"; swl status --socket "$LAB_DIR/$name.sock"; tail -30 "$LAB_DIR/swanless.$name.log"
-    charon_list_sas c c; swl_stop; [ "$keycheck" = yes ] && capture_stop; return
+    fail "$name: SAs not up"; swanless_status "$name"; tail -30 "$(swanless_log "$name")"
+    charon_list_sas c c; swanless_stop "$name"; [ "$keycheck" = yes ] && capture_stop; return
   fi
   local sas; sas=$(charon_list_sas c c)
   grep -q ESTABLISHED <<<"$sas" && pass "$name: charon shows the IKE_SA ESTABLISHED" || fail "$name: charon IKE_SA"
@@ -186,18 +133,18 @@ run_case() {
   [ "$keycheck" = yes ] && capture_stop "$LAB_DIR/$name.pcap"
   if mbps=$(iperf3_tcp c 10.99.0.2 s 3); then pass "$name: iperf3 TCP $mbps Mbit/s"; else fail "$name: iperf3 TCP"; fi
   udp_gso_check "$name"
-  local st; st=$(swl status --socket "$LAB_DIR/$name.sock")
+  local st; st=$(swanless_status "$name")
   echo "$st"
   grep -qE 'net\{[0-9]+\}: .*[1-9][0-9]* bytes_i \([1-9]' <<<"$st" && pass "$name: status counts inbound traffic" \
     || fail "$name: status shows no inbound traffic"
   grep -q "ESP in UDP SPIs" <<<"$st" && pass "$name: status shows ESP in UDP" || fail "$name: status mode"
-  swl status --json --socket "$LAB_DIR/$name.sock" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["ike_sas"][0]["state"]=="ESTABLISHED"' \
+  [ "$(swanless_json "$name" 'd["ike_sas"][0]["state"]')" = ESTABLISHED ] \
     && pass "$name: status --json parses" || fail "$name: status --json"
   if [ "$keycheck" = yes ]; then
     check "$name: tshark decrypts IKE and ESP with swanless's keylog" \
       tshark_check_decrypt "$LAB_DIR/$name.pcap" "$LAB_DIR/$name.keys"
   fi
-  swl_stop
+  swanless_stop "$name"
   wait_for "! charon_list_sas c c | grep -q ESTABLISHED" 5 && pass "$name: SIGTERM deleted the IKE_SA at charon" \
     || fail "$name: charon still has the IKE_SA after swanless exited"
 }
@@ -214,21 +161,21 @@ fi
 echo "--- case badpsk / noproposal"
 charon_conf bad 'aes256-sha256-modp2048' 'aes256-sha256-modp2048' "the-right-secret-$$"
 swl_conf bad 'aes256-sha256-modp2048!' 'aes256-sha256-modp2048!' add "a-wrong-secret-$$"
-swl_start bad || die "swanless start (bad)"
+swanless_start s bad "$LAB_DIR/bad.conf" || die "swanless start (bad)"
 charon_initiate c c net 8 && fail "badpsk: charon established with a wrong PSK" || pass "badpsk: charon's initiation failed"
 grep -q "AUTHENTICATION_FAILED" "$(charon_log c)" && pass "badpsk: charon received AUTHENTICATION_FAILED" \
   || fail "badpsk: no AUTHENTICATION_FAILED in charon's log"
-grep -qiE "auth.*fail" "$LAB_DIR/swanless.bad.log" && pass "badpsk: swanless logged the authentication failure" \
+grep -qiE "auth.*fail" "$(swanless_log bad)" && pass "badpsk: swanless logged the authentication failure" \
   || fail "badpsk: swanless did not log it"
-kill -0 "$SWL_PID" && pass "badpsk: swanless still running" || fail "badpsk: swanless died"
+swanless_alive bad && pass "badpsk: swanless still running" || fail "badpsk: swanless died"
 charon_conf bad2 'aes128-sha1-modp3072' 'aes128-sha1' "the-right-secret-$$"
 charon_initiate c c net 8 && fail "noproposal: established" || pass "noproposal: charon's initiation failed"
 grep -q "NO_PROPOSAL_CHOSEN" "$(charon_log c)" && pass "noproposal: charon received NO_PROPOSAL_CHOSEN" \
   || fail "noproposal: no NO_PROPOSAL_CHOSEN in charon's log"
-kill -0 "$SWL_PID" && pass "noproposal: swanless still running" || fail "noproposal: swanless died"
-swl status --socket "$LAB_DIR/bad.sock" | grep -qE "ike_auth_failures [1-9]" && pass "status counts the auth failure" \
+swanless_alive bad && pass "noproposal: swanless still running" || fail "noproposal: swanless died"
+swanless_has bad "ike_auth_failures [1-9]" && pass "status counts the auth failure" \
   || fail "status does not count the auth failure"
-swl_stop
+swanless_stop bad
 
 charon_stop c
 lab_summary

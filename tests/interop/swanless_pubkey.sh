@@ -30,18 +30,12 @@
 # Usage: SWANLESS=build/apps/swanless sudo -E tests/interop/swanless_pubkey.sh
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-SWANLESS=${SWANLESS:-$here/../../build/apps/swanless}
-SWANLESS=$(readlink -f "$SWANLESS")
-[ -x "$SWANLESS" ] || { echo "no swanless binary at $SWANLESS"; exit 1; }
+lab_swanless_bin
 
 lab_init pk
-ns_create s || die "namespace s"
-ns_create c || die "namespace c"
-link_ns s s0 192.0.2.1/24 c c0 192.0.2.2/24 || die "veth"
-ns_addr c lo 10.99.0.2/32
+lab_pair 10.99.0.2/32
 # charon's auth lines and selectors, set per case (see run_case)
 CH_LAUTH=pubkey CH_RAUTH=pubkey CH_RTS=10.99.0.1/32 SWL_LSUB=10.99.0.1/32
-check "underlay ping" ping_check s 192.0.2.2 2
 charon_start c c || die "charon start"
 
 K=$LAB_DIR/keys
@@ -114,21 +108,6 @@ CONF
   fi
 }
 
-SWL_PID=
-swl_start() {  # NAME
-  lab_bg s "$LAB_DIR/swanless.$1.log" "$SWANLESS" run -c "$LAB_DIR/$1.conf"
-  SWL_PID=$LAB_BG_PID
-  wait_for "[ -S $LAB_DIR/$1.sock ]" 10 || { cat "$LAB_DIR/swanless.$1.log"; return 1; }
-}
-swl_stop() {
-  [ -n "$SWL_PID" ] || return 0
-  kill -TERM "$SWL_PID" 2>/dev/null
-  for _ in $(seq 50); do kill -0 "$SWL_PID" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$SWL_PID" 2>/dev/null && { fail "swanless did not exit on SIGTERM"; kill -KILL "$SWL_PID"; }
-  wait "$SWL_PID" 2>/dev/null; SWL_PID=
-}
-swl() { nsx s "$SWANLESS" "$@"; }
-status_has() { swl status --socket "$LAB_DIR/$1.sock" | grep -qE "$2"; }
 
 # swl_conf NAME AUTHBY AUTO [conn lines...]: no leftid/rightid (the addresses are the ids)
 swl_conf() {
@@ -165,13 +144,13 @@ run_case() {
   echo "--- case $name: swanless $role, authby=$authby $*"
   charon_conf "$name" "$K/s.pub.pem" || { fail "$name: charon config"; return; }
   swl_conf "$name" "$authby" "$([ "$role" = initiator ] && echo start || echo add)" "$@"
-  swl_start "$name" || { fail "$name: swanless start"; return; }
+  swanless_start s "$name" "$LAB_DIR/$name.conf" || { fail "$name: swanless start"; return; }
   [ "$role" = responder ] && { charon_initiate c c net 10 || fail "$name: charon initiate"; }
-  if wait_for "status_has $name 'net\\{.*INSTALLED'" 15; then
+  if wait_for "swanless_has $name 'net\\{.*INSTALLED'" 15; then
     pass "$name: IKE_SA and CHILD_SA up"
   else
-    fail "$name: SAs not up"; swl status --socket "$LAB_DIR/$name.sock"; tail -30 "$LAB_DIR/swanless.$name.log"
-    charon_list_sas c c; tail -30 "$(charon_log c)"; swl_stop; return
+    fail "$name: SAs not up"; swanless_status "$name"; tail -30 "$(swanless_log $name)"
+    charon_list_sas c c; tail -30 "$(charon_log c)"; swanless_stop "$name"; return
   fi
   local sas; sas=$(charon_list_sas c c)
   grep -q ESTABLISHED <<<"$sas" && pass "$name: charon shows the IKE_SA ESTABLISHED" || fail "$name: charon IKE_SA"
@@ -180,15 +159,15 @@ run_case() {
   grep -qE "authentication of '192.0.2.1' with RSA(_EMSA_PKCS1)?.* successful" "$(charon_log c)" \
     && pass "$name: charon verified swanless's RSA signature (remote auth = $CH_RAUTH)" \
     || { fail "$name: no successful RSA authentication in charon's log"; grep -i "authentication of" "$(charon_log c)" | tail -3; }
-  grep -q "authentication of '192.0.2.2' with RSA signature successful" "$LAB_DIR/swanless.$name.log" \
+  grep -q "authentication of '192.0.2.2' with RSA signature successful" "$(swanless_log $name)" \
     && pass "$name: swanless verified charon's RSA signature (charon local auth = $CH_LAUTH)" \
     || fail "$name: swanless did not log the RSA success"
-  grep -q "$alg" "$LAB_DIR/swanless.$name.log" \
-    && pass "$name: swanless signed: $alg" || { fail "$name: swanless AUTH method, expected $alg"; grep "AUTH method" "$LAB_DIR/swanless.$name.log"; }
+  grep -q "$alg" "$(swanless_log $name)" \
+    && pass "$name: swanless signed: $alg" || { fail "$name: swanless AUTH method, expected $alg"; grep "AUTH method" "$(swanless_log $name)"; }
   for a in ${EXPECT_TS:-10.99.0.1}; do
     grep -qE "remote .*$a/32" <<<"$sas" && pass "$name: charon's CHILD_SA covers $a/32" \
       || { fail "$name: charon's remote selectors lack $a/32"; echo "$sas"; }
-    swl status --socket "$LAB_DIR/$name.sock" | grep -qE "net\\{[0-9]+\\}: .*$a/32.* ===" \
+    swanless_status "$name" | grep -qE "net\\{[0-9]+\\}: .*$a/32.* ===" \
       && pass "$name: swanless's CHILD_SA covers $a/32" || fail "$name: swanless's local selectors lack $a/32"
   done
   check "$name: ping 10.99.0.1 -> 10.99.0.2" ping_check s 10.99.0.2 3
@@ -198,11 +177,11 @@ run_case() {
     [ "$a" = 10.99.0.1 ] && continue
     check "$name: ping from charon's side 10.99.0.2 -> $a (a further leftsubnet address)" ping_check c "$a" 2
   done
-  local st; st=$(swl status --socket "$LAB_DIR/$name.sock")
+  local st; st=$(swanless_status "$name")
   echo "$st"
   grep -q "public key" <<<"$st" && pass "$name: status shows public key authentication" || fail "$name: status auth"
   grep -q "ESP in UDP SPIs" <<<"$st" && pass "$name: status shows ESP in UDP" || fail "$name: status mode"
-  swl_stop
+  swanless_stop "$name"
   wait_for "! charon_list_sas c c | grep -q ESTABLISHED" 5 && pass "$name: SIGTERM deleted the IKE_SA at charon" \
     || fail "$name: charon still has the IKE_SA after swanless exited"
 }
@@ -235,16 +214,16 @@ charon_signed_pss pss-sha512 SHA2_384_SALT_48 SHA2_512_SALT_64
 echo "--- case pss-refused: swanless requires RSASSA-PSS, charon signs PKCS#1 v1.5 and initiates"
 charon_conf pssref "$K/s.pub.pem" || die "charon config (pss-refused)"
 swl_conf pssref pubkey add "rightpubkey=$K/c.pub.pem" rightauth=rsa/pss
-swl_start pssref || die "swanless start (pss-refused)"
+swanless_start s pssref "$LAB_DIR/pssref.conf" || die "swanless start (pss-refused)"
 charon_initiate c c net 8 && fail "pss-refused: charon established with a PKCS#1 signature" \
   || pass "pss-refused: charon's initiation failed"
 grep -q "with RSA signature failed: RSA signature refused: AUTH: not an RSASSA-PSS signature" \
-  "$LAB_DIR/swanless.pssref.log" && pass "pss-refused: swanless logged why" \
-  || { fail "pss-refused: swanless did not log the refusal"; grep -i "authentication of" "$LAB_DIR/swanless.pssref.log"; }
+  "$(swanless_log pssref)" && pass "pss-refused: swanless logged why" \
+  || { fail "pss-refused: swanless did not log the refusal"; grep -i "authentication of" "$(swanless_log pssref)"; }
 grep -q "AUTHENTICATION_FAILED" "$(charon_log c)" && pass "pss-refused: charon received AUTHENTICATION_FAILED" \
   || fail "pss-refused: no AUTHENTICATION_FAILED in charon's log"
-kill -0 "$SWL_PID" && pass "pss-refused: swanless still running" || fail "pss-refused: swanless died"
-swl_stop
+swanless_alive pssref && pass "pss-refused: swanless still running" || fail "pss-refused: swanless died"
+swanless_stop pssref
 
 # --- several subnets in one leftsubnet, both roles, and charon narrowing them ---
 SWL_LSUB=10.99.0.1/32,10.99.0.3/32,10.99.0.4/32 CH_RTS=10.99.0.1/32,10.99.0.3/32,10.99.0.4/32 \
@@ -254,32 +233,32 @@ SWL_LSUB=10.99.0.1/32,10.99.0.3/32,10.99.0.4/32 CH_RTS=10.99.0.1/32,10.99.0.3/32
 SWL_LSUB=10.99.0.1/32,10.99.0.3/32,10.99.0.4/32 CH_RTS=10.99.0.1/32,10.99.0.4/32 \
   EXPECT_TS="10.99.0.1 10.99.0.4" run_case ts-narrow initiator pubkey "rightpubkey=$K/c.pub.pem"
 grep -qE "CHILD_SA net\{[0-9]+\} established .* TS 10\.99\.0\.1/32 10\.99\.0\.4/32 === 10\.99\.0\.2/32" \
-  "$LAB_DIR/swanless.ts-narrow.log" && pass "ts-narrow: swanless took charon's narrowed selectors (no 10.99.0.3)" \
-  || { fail "ts-narrow: swanless's selectors"; grep "established with" "$LAB_DIR/swanless.ts-narrow.log"; }
+  "$(swanless_log ts-narrow)" && pass "ts-narrow: swanless took charon's narrowed selectors (no 10.99.0.3)" \
+  || { fail "ts-narrow: swanless's selectors"; grep "established with" "$(swanless_log ts-narrow)"; }
 
 # --- failures: swanless keeps running ---
 echo "--- case badkey: swanless has the wrong key for charon, charon initiates"
 charon_conf badkey "$K/s.pub.pem" || die "charon config (badkey)"
 swl_conf badkey rsasig add "rightrsasigkey=$X_RIGHT"
-swl_start badkey || die "swanless start (badkey)"
+swanless_start s badkey "$LAB_DIR/badkey.conf" || die "swanless start (badkey)"
 charon_initiate c c net 8 && fail "badkey: charon established with a wrong key" || pass "badkey: charon's initiation failed"
 grep -q "AUTHENTICATION_FAILED" "$(charon_log c)" && pass "badkey: charon received AUTHENTICATION_FAILED" \
   || fail "badkey: no AUTHENTICATION_FAILED in charon's log"
 grep -q "authentication of '192.0.2.2' with RSA signature failed: RSA signature does not verify" \
-  "$LAB_DIR/swanless.badkey.log" && pass "badkey: swanless logged why" || fail "badkey: swanless did not log it"
-kill -0 "$SWL_PID" && pass "badkey: swanless still running" || fail "badkey: swanless died"
-swl status --socket "$LAB_DIR/badkey.sock" | grep -qE "ike_auth_failures [1-9]" && pass "badkey: status counts the auth failure" \
+  "$(swanless_log badkey)" && pass "badkey: swanless logged why" || fail "badkey: swanless did not log it"
+swanless_alive badkey && pass "badkey: swanless still running" || fail "badkey: swanless died"
+swanless_has badkey "ike_auth_failures [1-9]" && pass "badkey: status counts the auth failure" \
   || fail "badkey: status does not count the auth failure"
-swl_stop
+swanless_stop badkey
 
 echo "--- case badkey-init: charon has the wrong key for swanless, swanless initiates"
 charon_conf badkey2 "$K/x.pub.pem" || die "charon config (badkey2)"
 swl_conf badkey2 pubkey start "rightpubkey=$K/c.pub.pem"
-swl_start badkey2 || die "swanless start (badkey2)"
-wait_log "$LAB_DIR/swanless.badkey2.log" "AUTHENTICATION_FAILED" 15 \
+swanless_start s badkey2 "$LAB_DIR/badkey2.conf" || die "swanless start (badkey2)"
+wait_log "$(swanless_log badkey2)" "AUTHENTICATION_FAILED" 15 \
   && pass "badkey-init: swanless received AUTHENTICATION_FAILED" || fail "badkey-init: no AUTHENTICATION_FAILED at swanless"
-kill -0 "$SWL_PID" && pass "badkey-init: swanless still running" || fail "badkey-init: swanless died"
-swl_stop
+swanless_alive badkey2 && pass "badkey-init: swanless still running" || fail "badkey-init: swanless died"
+swanless_stop badkey2
 
 # --- config errors name the file ---
 echo "--- case missing key file"

@@ -18,9 +18,7 @@
 # Usage: SWANLESS=build/apps/swanless sudo -E tests/interop/swanless_rekey.sh
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-SWANLESS=${SWANLESS:-$here/../../build/apps/swanless}
-SWANLESS=$(readlink -f "$SWANLESS")
-[ -x "$SWANLESS" ] || { echo "no swanless binary at $SWANLESS"; exit 1; }
+lab_swanless_bin
 DURATION=${REKEY_DURATION:-60}
 # Overrides, e.g. to have charon rekey the IKE_SA instead:
 #   SWL_IKELIFE=300s CH_IKE_REKEY=20s REKEY_DURATION=35
@@ -28,60 +26,23 @@ SWL_IKELIFE=${SWL_IKELIFE:-40s}
 CH_IKE_REKEY=${CH_IKE_REKEY:-50s}
 
 lab_init sr
-ns_create s || die "namespace s"
-ns_create c || die "namespace c"
-link_ns s s0 192.0.2.1/24 c c0 192.0.2.2/24 || die "veth"
-ns_addr c lo 10.99.0.2/32; ns_addr c lo 10.99.1.2/32
-check "underlay ping" ping_check s 192.0.2.2 2
-
+lab_pair 10.99.0.2/32 10.99.1.2/32
 charon_start c c || die "charon start"
 psk="rekey-$$"
-swanctl_conf_gen "$LAB_DIR/c.swanctl.conf" --conn dc --local 192.0.2.2 --remote 192.0.2.1 \
-  --local-id c.swl.test --remote-id s.swl.test --psk "$psk" --ike aes256-sha256-modp2048 \
-  --esp aes256-sha256-modp2048 --encap yes --start none \
+pair_charon_conf "$LAB_DIR/c.swanctl.conf" "$psk" \
   --conn-opt rekey_time=$CH_IKE_REKEY --conn-opt rand_time=5s \
   --child-opt rekey_time=14s --child-opt rand_time=4s --child-opt life_time=40s \
   --child net 10.99.0.2/32 10.99.0.1/32 tunnel --child net2 10.99.1.2/32 10.99.1.1/32 tunnel
 charon_load c c "$LAB_DIR/c.swanctl.conf" || die "charon load"
 
-cat >"$LAB_DIR/s.conf" <<CONF
-config setup
-    socket=$LAB_DIR/s.sock
-    keylog=$LAB_DIR/s.keys
-    loglevel=debug
-
-conn %default
-    keyexchange=ikev2
-    authby=secret
-    ike=aes256-sha256-modp2048!
-    esp=aes256-sha256-modp2048!
-    left=192.0.2.1
-    leftid=s.swl.test
-    right=192.0.2.2
-    rightid=c.swl.test
-    ikelifetime=$SWL_IKELIFE
-    rekeymargin=10s
-    rekeyfuzz=50%
-
-conn net
-    leftsubnet=10.99.0.1/32
-    rightsubnet=10.99.0.2/32
-    lifetime=32s
-    auto=start
-
-conn net2
-    leftsubnet=10.99.1.1/32
-    rightsubnet=10.99.1.2/32
-    lifetime=18s
-    auto=start
-CONF
-printf 's.swl.test c.swl.test : PSK "%s"\n' "$psk" >"$LAB_DIR/s.secrets"
-chmod 600 "$LAB_DIR/s.secrets"
-SLOG="$LAB_DIR/swanless.log"
-lab_bg s "$SLOG" "$SWANLESS" run -c "$LAB_DIR/s.conf"
-SWL_PID=$LAB_BG_PID
-wait_for "[ -S $LAB_DIR/s.sock ]" 10 || { cat "$SLOG"; die "swanless start"; }
-st() { nsx s "$SWANLESS" status --socket "$LAB_DIR/s.sock"; }
+pair_swanless_conf "$LAB_DIR/s.conf" "$psk" setup.keylog="$LAB_DIR/s.keys" setup.loglevel=debug \
+  ike=aes256-sha256-modp2048! esp=aes256-sha256-modp2048! ikelifetime=$SWL_IKELIFE \
+  rekeymargin=10s rekeyfuzz=50% \
+  --conn net leftsubnet=10.99.0.1/32 rightsubnet=10.99.0.2/32 lifetime=32s auto=start \
+  --conn net2 leftsubnet=10.99.1.1/32 rightsubnet=10.99.1.2/32 lifetime=18s auto=start
+swanless_start s s "$LAB_DIR/s.conf" || die "swanless start"
+SLOG=$(swanless_log s)
+st() { swanless_status s; }
 if wait_for "st | grep -qE 'net2\\{.*INSTALLED' && st | grep -qE 'net\\{.*INSTALLED'" 15; then
   pass "IKE_SA and two CHILD_SAs up"
 else
@@ -145,8 +106,7 @@ st | grep -qE 'net\{.*INSTALLED' && st | grep -qE 'net2\{.*INSTALLED' && pass "s
   || fail "swanless: CHILD_SAs not installed at the end"
 [ "$(st | grep -cE 'ESTABLISHED')" -eq 1 ] && pass "swanless: one IKE_SA at the end" || fail "swanless: IKE_SA count"
 check "ping after the run" ping_check s 10.99.0.2 3
-kill -TERM "$SWL_PID" 2>/dev/null
-for _ in $(seq 50); do kill -0 "$SWL_PID" 2>/dev/null || break; sleep 0.1; done
+swanless_stop s
 grep -E 'rekey|collision|CHILD_SA .* (established|closed)' "$SLOG" | tail -60 > "$LAB_DIR/rekey-summary.txt"
 charon_stop c
 lab_summary

@@ -8,53 +8,29 @@
 # Usage: SWANLESS=build/apps/swanless sudo -E tests/interop/swanless_reload.sh
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-SWANLESS=$(readlink -f "${SWANLESS:-$here/../../build/apps/swanless}")
-[ -x "$SWANLESS" ] || { echo "no swanless binary at $SWANLESS"; exit 1; }
+lab_swanless_bin
 
 lab_init rl
-ns_create s || die "namespace s"
-ns_create c || die "namespace c"
-link_ns s s0 192.0.2.1/24 c c0 192.0.2.2/24 || die "veth"
-ns_addr c lo 10.99.0.2/32; ns_addr c lo 10.99.1.2/32
+lab_pair 10.99.0.2/32 10.99.1.2/32
 charon_start c c || die "charon start"
 psk="reload-$$-secret"
-swanctl_conf_gen "$LAB_DIR/c.swanctl.conf" --conn dc --local 192.0.2.2 --remote 192.0.2.1 \
-  --local-id c.swl.test --remote-id s.swl.test --psk "$psk" --ike aes256-sha256-modp2048 \
-  --esp aes256-sha256-modp2048 --encap yes --start none \
+pair_charon_conf "$LAB_DIR/c.swanctl.conf" "$psk" \
   --child net 10.99.0.2/32 10.99.0.1/32 tunnel --child net2 10.99.1.2/32 10.99.1.1/32 tunnel || die "swanctl.conf"
 charon_load c c "$LAB_DIR/c.swanctl.conf" || die "charon load"
 
 conf=$LAB_DIR/s.conf
 write_conf() {  # with_net2(yes|no) [broken]
-  {
-    echo "config setup"
-    echo "    socket=$LAB_DIR/s.sock"
-    echo "conn %default"
-    echo "    authby=secret"
-    echo "    ike=aes256-sha256-modp2048!"
-    echo "    esp=aes256-sha256-modp2048!"
-    echo "    left=192.0.2.1"
-    echo "    leftid=s.swl.test"
-    echo "    right=192.0.2.2"
-    echo "    rightid=c.swl.test"
-    echo "conn net"
-    echo "    leftsubnet=10.99.0.1/32"
-    echo "    rightsubnet=10.99.0.2/32"
-    echo "    auto=start"
-    if [ "$1" = yes ]; then
-      echo "conn net2"
-      echo "    leftsubnet=10.99.1.1/32"
-      echo "    rightsubnet=10.99.1.2/32"
-      echo "    auto=start"
-    fi
-    [ "${2:-}" = broken ] && echo "    nosuchkey=1"
-  } >"$conf"
+  local -a net2=()
+  [ "$1" = yes ] && net2=(--conn net2 leftsubnet=10.99.1.1/32 rightsubnet=10.99.1.2/32 auto=start)
+  [ "${2:-}" = broken ] && net2+=(nosuchkey=1)
+  pair_swanless_conf "$conf" "$psk" ike=aes256-sha256-modp2048! esp=aes256-sha256-modp2048! \
+    --conn net leftsubnet=10.99.0.1/32 rightsubnet=10.99.0.2/32 auto=start "${net2[@]}"
 }
 write_conf no
-printf 's.swl.test c.swl.test : PSK "%s"\n' "$psk" >"$LAB_DIR/s.secrets"; chmod 600 "$LAB_DIR/s.secrets"
-lab_bg s "$LAB_DIR/swanless.log" "$SWANLESS" run -c "$conf"
-pid=$LAB_BG_PID
-st() { nsx s "$SWANLESS" status --json --socket "$LAB_DIR/s.sock"; }
+swanless_start s s "$conf" || die "swanless start"
+pid=${LAB_SWL_PID[s]}
+slog=$(swanless_log s)
+st() { swanless_status s --json; }
 spis() {  # child name -> "in out"
   st | python3 -c 'import json,sys
 d=json.load(sys.stdin); n=sys.argv[1]
@@ -70,7 +46,7 @@ ike_before=$(ike_spis)
 check "ping through net" ping_check s 10.99.0.2 2
 
 kill -HUP "$pid"
-wait_log "$LAB_DIR/swanless.log" "1 IKE_SA configuration\\(s\\) unchanged" 5 && pass "SIGHUP, same file: reported unchanged" \
+wait_log "$slog" "1 IKE_SA configuration\\(s\\) unchanged" 5 && pass "SIGHUP, same file: reported unchanged" \
   || fail "no reload report"
 sleep 1
 [ "$(spis net)" = "$net_before" ] && pass "SIGHUP, same file: net untouched (SPIs $net_before)" || fail "net changed: $net_before -> $(spis net)"
@@ -86,11 +62,11 @@ check "ping through net" ping_check s 10.99.0.2 2
 
 write_conf yes broken
 kill -HUP "$pid"
-wait_log "$LAB_DIR/swanless.log" "keeping the running" 5 && pass "broken config: error logged, running one kept" \
+wait_log "$slog" "keeping the running" 5 && pass "broken config: error logged, running one kept" \
   || fail "broken config not reported"
 kill -0 "$pid" && pass "swanless still running" || fail "swanless died on a broken config"
 [ -n "$(spis net2)" ] && [ "$(spis net)" = "$net_before" ] && pass "broken config changed nothing" || fail "SAs changed"
-grep -q "nosuchkey" "$LAB_DIR/swanless.log" && pass "the log names the bad key" || fail "bad key not named"
+grep -q "nosuchkey" "$slog" && pass "the log names the bad key" || fail "bad key not named"
 
 write_conf no
 kill -HUP "$pid"

@@ -43,7 +43,6 @@ PARTS=${RESIL_PARTS:-"a b"}
 
 lab_init rs
 lab_pair
-check "underlay ping" ping_check s 192.0.2.2 2
 psk="resil-$$"
 printf ': PSK "%s"\n' "$psk" >"$LAB_DIR/s.secrets"
 chmod 600 "$LAB_DIR/s.secrets"
@@ -70,9 +69,8 @@ part_a() {
   lab_log "A: zero loss across rekeys"
   ns_addr c lo 10.99.0.2/32; ns_addr c lo 10.99.1.2/32
   charon_start c c || die "charon start"
-  swanctl_conf_gen "$LAB_DIR/c.swanctl.conf" --conn dc --local 192.0.2.2 --remote 192.0.2.1 \
-    --local-id c.swl.test --remote-id s.swl.test --psk "$psk" --ike aes256-sha256-modp2048 \
-    --esp aes256-sha256-modp2048 --encap yes --start none \
+  pair_charon_conf "$LAB_DIR/c.swanctl.conf" "$psk" --ike aes256-sha256-modp2048 \
+    --esp aes256-sha256-modp2048 \
     --conn-opt rekey_time=15s --conn-opt rand_time=3s --conn-opt over_time=5s \
     --child-opt rand_time=2s --child-opt-for net rekey_time=10s --child-opt-for net life_time=14s \
     --child-opt-for net2 rekey_time=6s --child-opt-for net2 life_time=10s \
@@ -130,14 +128,12 @@ part_b() {
   lab_log "B: PFS mismatch at the first rekey"
   ns_addr c lo 10.98.0.2/32; ns_addr c lo 10.98.1.2/32
   charon_start c cb || die "charon start"
-  swanctl_conf_gen "$LAB_DIR/cb1.swanctl.conf" --conn p1 --local 192.0.2.2 --remote 192.0.2.1 \
-    --local-id c.swl.test --remote-id s1.swl.test --psk "$psk" --ike aes256-sha256-modp2048 \
-    --esp aes256-sha256 --encap yes --start none \
+  pair_charon_conf "$LAB_DIR/cb1.swanctl.conf" "$psk" --conn p1 --remote-id s1.swl.test --ike aes256-sha256-modp2048 \
+    --esp aes256-sha256 \
     --child-opt rekey_time=1h --child-opt life_time=2h \
     --child p1 10.98.0.2/32 10.98.0.1/32 tunnel
-  swanctl_conf_gen "$LAB_DIR/cb2.swanctl.conf" --conn p2 --local 192.0.2.2 --remote 192.0.2.1 \
-    --local-id c.swl.test --remote-id s2.swl.test --psk "$psk" --ike aes256-sha256-modp2048 \
-    --esp aes256-sha256-modp2048 --encap yes --start none \
+  pair_charon_conf "$LAB_DIR/cb2.swanctl.conf" "$psk" --conn p2 --remote-id s2.swl.test --ike aes256-sha256-modp2048 \
+    --esp aes256-sha256-modp2048 \
     --child-opt rekey_time=12s --child-opt rand_time=0s --child-opt life_time=30s \
     --child p2 10.98.1.2/32 10.98.1.1/32 tunnel
   swanctl_conf_join "$LAB_DIR/cb1.swanctl.conf" "$LAB_DIR/cb2.swanctl.conf"

@@ -34,9 +34,7 @@ SECS=${LOSSY_SECS:-60}
 DROP=${LOSSY_DROP:-0.2}
 
 lab_init rl
-lab_pair
-ns_addr c lo 10.96.0.2/32
-check "underlay ping" ping_check s 192.0.2.2 2
+lab_pair 10.96.0.2/32
 psk="lossy-$$"
 printf ': PSK "%s"\n' "$psk" >"$LAB_DIR/s.secrets"
 chmod 600 "$LAB_DIR/s.secrets"
@@ -44,9 +42,8 @@ chmod 600 "$LAB_DIR/s.secrets"
 # charon_conf FILE [--child-opt K=V...]: charon's side of conn "net", responder only.
 charon_conf() {
   local f=$1; shift
-  swanctl_conf_gen "$f" --conn dc --local 192.0.2.2 --remote 192.0.2.1 \
-    --local-id c.swl.test --remote-id s.swl.test --psk "$psk" --ike aes256-sha256-modp2048 \
-    --esp aes256-sha256-modp2048 --encap yes --start none --conn-opt rekey_time=1h \
+  pair_charon_conf "$f" "$psk" --ike aes256-sha256-modp2048 \
+    --esp aes256-sha256-modp2048 --conn-opt rekey_time=1h \
     --child-opt rekey_time=1h "$@" --child net 10.96.0.2/32 10.96.0.1/32 tunnel
 }
 

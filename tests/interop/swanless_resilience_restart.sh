@@ -31,9 +31,7 @@ BACK_S=${RESTART_BACK_S:-5}
 DPD_DELAY=3 DPD_TIMEOUT=8
 
 lab_init rr
-lab_pair
-ns_addr c lo 10.97.0.2/32
-check "underlay ping" ping_check s 192.0.2.2 2
+lab_pair 10.97.0.2/32
 psk="restart-$$"
 printf ': PSK "%s"\n' "$psk" >"$LAB_DIR/s.secrets"
 chmod 600 "$LAB_DIR/s.secrets"
@@ -49,8 +47,7 @@ swl_conf() {
 
 # charon_conf FILE START: charon's side of conn "net".
 charon_conf() {
-  swanctl_conf_gen "$1" --conn dc --local 192.0.2.2 --remote 192.0.2.1 \
-    --local-id c.swl.test --remote-id s.swl.test --psk "$psk" --ike aes256-sha256-modp2048 \
+  pair_charon_conf "$1" "$psk" --ike aes256-sha256-modp2048 \
     --esp aes256-sha256 --encap yes --start "$2" --child net 10.97.0.2/32 10.97.0.1/32 tunnel
 }
 

@@ -15,8 +15,8 @@
 #                          GRE endpoint gre1, FRR zebra+pimd as PIM-SM router and RP);
 #                          then the cloud side chosen (default: none)
 #   lab_down               tear everything down (also runs from lib.sh's trap)
-#   lab_topology, dc_up, standin_up, swanless_up     the steps of lab_up
-#   swanless_conf_write [OPTS], swanless_start [--user U:G], swanless_status [--json]
+#   lab_topology, dc_up, standin_up, cloud_swanless_up     the steps of lab_up
+#   cloud_swanless_conf [OPTS], cloud_swanless_start [--user U:G], cloud_swanless_status [--json]
 #                          swanless's config (variants), start (optionally unprivileged), status
 #   warm_up [TIMEOUT] NAME...   uncounted warm-up datagrams until receivers NAME see them
 #   start_source RATE SECONDS [SIZE]    multicast sender in src to 239.1.1.1:5000
@@ -244,7 +244,7 @@ standin_up() {
   LAB_PIM_PID=$LAB_BG_PID
 }
 
-# swanless_conf_write [OPTIONS]: write DIR/swanless.conf and DIR/swanless.secrets: seed-aws.conf
+# cloud_swanless_conf [OPTIONS]: write DIR/swanless.conf and DIR/swanless.secrets: seed-aws.conf
 # mapped to the lab's addresses. OPTIONS:
 #   --keepalive reply|off|Ns    the gre section's keepalive (default reply)
 #   --deliver SPEC              the pim section's deliver (default tun,udp:127.0.0.1:5001)
@@ -255,7 +255,7 @@ standin_up() {
 #   --dir DIR                   where the conf, secrets, socket and keylog folder
 #                               (DIR/swanless-keys) go (default $LAB_DIR)
 # Sets SWANLESS_CONF, SWANLESS_SOCK, SWANLESS_KEYS.
-swanless_conf_write() {
+cloud_swanless_conf() {
   local ka=reply deliver="tun,udp:127.0.0.1:$((LAB_PORT + 1))" tun=yes ikeport="" greonly=0 pcap="" dir=$LAB_DIR
   while [ $# -gt 0 ]; do
     case $1 in
@@ -266,7 +266,7 @@ swanless_conf_write() {
       --gre-only) greonly=1; shift ;;
       --pcap) pcap=$2; shift 2 ;;
       --dir) dir=$2; shift 2 ;;
-      *) echo "swanless_conf_write: unknown option $1" >&2; return 1 ;;
+      *) echo "cloud_swanless_conf: unknown option $1" >&2; return 1 ;;
     esac
   done
   SWANLESS_CONF=$dir/swanless.conf
@@ -344,15 +344,15 @@ EOF
   chmod 600 "${SWANLESS_CONF%.conf}.secrets"
 }
 
-# swanless_start [--user UID:GID]: run $SWANLESS with $SWANLESS_CONF in cloud (tracked, log
+# cloud_swanless_start [--user UID:GID]: run $SWANLESS with $SWANLESS_CONF in cloud (tracked, log
 # swanless.log next to the conf), wait for its control socket. With --user, run it as that
 # user and group, no supplementary groups, no capabilities at all (setpriv), no_new_privs.
 # Sets LAB_SWANLESS_PID (the swanless process itself: ip netns exec and setpriv exec it).
-swanless_start() {
+cloud_swanless_start() {
   local user=""
   [ "${1:-}" = --user ] && { user=$2; shift 2; }
   local bin; bin=$(readlink -f "$SWANLESS" 2>/dev/null)
-  [ -x "$bin" ] || { echo "swanless_start: no swanless binary at $SWANLESS (set SWANLESS=)" >&2; return 1; }
+  [ -x "$bin" ] || { echo "cloud_swanless_start: no swanless binary at $SWANLESS (set SWANLESS=)" >&2; return 1; }
   local logf; logf=$(dirname "$SWANLESS_CONF")/swanless.log
   local -a pre=()
   if [ -n "$user" ]; then
@@ -363,19 +363,19 @@ swanless_start() {
   LAB_SWANLESS_PID=$LAB_BG_PID
   if ! wait_for "[ -S '$SWANLESS_SOCK' ] || ! kill -0 $LAB_SWANLESS_PID" 10 \
      || ! kill -0 "$LAB_SWANLESS_PID" 2>/dev/null; then
-    echo "swanless_start: swanless did not start:" >&2; tail -n 30 "$logf" >&2; return 1
+    echo "cloud_swanless_start: swanless did not start:" >&2; tail -n 30 "$logf" >&2; return 1
   fi
 }
 
-# swanless_status [--json]: `swanless status` of the running swanless (as root).
-swanless_status() { nsx cloud "$(readlink -f "$SWANLESS")" status "$@" --socket "$SWANLESS_SOCK"; }
+# cloud_swanless_status [--json]: `swanless status` of the running swanless (as root).
+cloud_swanless_status() { nsx cloud "$(readlink -f "$SWANLESS")" status "$@" --socket "$SWANLESS_SOCK"; }
 
-# swanless_up [swanless_conf_write OPTIONS]: swanless in cloud with the seed's
+# cloud_swanless_up [cloud_swanless_conf OPTIONS]: swanless in cloud with the seed's
 # configuration mapped to the lab's addresses (binary: $SWANLESS).
-swanless_up() {
+cloud_swanless_up() {
   cloud_base || return 1
-  swanless_conf_write "$@" || return 1
-  swanless_start
+  cloud_swanless_conf "$@" || return 1
+  cloud_swanless_start
 }
 
 # lab_up [--cloud standin|swanless|none] [--keepalive N]: the whole lab. Needs lab_init
@@ -395,7 +395,7 @@ lab_up() {
   case $cloud in
     none) ;;
     standin) standin_up || { echo "lab_up: stand-in failed" >&2; return 1; } ;;
-    swanless) swanless_up || { echo "lab_up: swanless failed" >&2; return 1; } ;;
+    swanless) cloud_swanless_up || { echo "lab_up: swanless failed" >&2; return 1; } ;;
     *) echo "lab_up: --cloud standin|swanless|none" >&2; return 1 ;;
   esac
   LAB_CLOUD_MODE=$cloud
@@ -536,7 +536,7 @@ lab_demo() {
     echo
     echo "===== ${t}s  multicast received: deliver=tun ${rx:-0} (lost ${rxl:-0})  deliver=udp ${udp:-0} (lost ${udpl:-0})"
     echo "----- FRR on the dc: ${joins:-no (*,G) join}; dc forwarding: $LAB_DC_MCAST${LAB_FWD_DC_PID:+ (forwarded $(dc_forwarder_stat forwarded))}"
-    swanless_status 2>&1
+    cloud_swanless_status 2>&1
   done
 }
 
@@ -596,7 +596,7 @@ lab_main() {
       echo "--- PIM neighbors / joins"; frr_show "show ip pim neighbor" "show ip pim join"
       echo "--- dc GRE"; gre_status dc; echo
       echo "--- dc SAs"; dc_sas
-      if [ "${LAB_CLOUD_MODE:-}" = swanless ]; then echo "--- swanless status"; swanless_status; fi
+      if [ "${LAB_CLOUD_MODE:-}" = swanless ]; then echo "--- swanless status"; cloud_swanless_status; fi
       ;;
     *)
       echo "usage: $0 up [--cloud standin|swanless|none] [--keepalive N] | status | down | demo" >&2

@@ -25,23 +25,17 @@
 # Usage: SWANLESS=build/apps/swanless sudo -E tests/lab/test_mss.sh
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../interop/lib.sh"
-SWANLESS=${SWANLESS:-$here/../../build/apps/swanless}
-SWANLESS=$(readlink -f "$SWANLESS")
-[ -x "$SWANLESS" ] || { echo "no swanless binary at $SWANLESS"; exit 1; }
+lab_swanless_bin
 
 GWA=198.51.100.1 GWB=198.51.100.2
 NETA_HOST=10.0.0.2 NETB_HOST=10.0.1.2
 MTU=1400 MSS=1360
 
 lab_init mss
-for n in neta gwa gwb netb; do ns_create $n || die "namespace $n"; done
-link_ns neta n0 $NETA_HOST/24 gwa a0 10.0.0.1/24 || die "veth neta-gwa"
-link_ns gwa a1 $GWA/24 gwb b1 $GWB/24 || die "veth gwa-gwb"
-link_ns gwb b0 10.0.1.1/24 netb n0 $NETB_HOST/24 || die "veth gwb-netb"
-# The hosts reach the other site and the tunnel's inner addresses through their gateway.
-for r in 10.0.1.0/24 172.16.0.0/30; do ns_route neta $r via 10.0.0.1 || die "route neta"; done
-for r in 10.0.0.0/24 172.16.0.0/30; do ns_route netb $r via 10.0.1.1 || die "route netb"; done
-for n in gwa gwb; do nsx $n sysctl -qw net.ipv4.ip_forward=1 || die "ip_forward in $n"; done
+lab_sites $GWA/24 $GWB/24
+# The hosts reach the tunnel's inner addresses through their gateway too.
+ns_route neta 172.16.0.0/30 via 10.0.0.1 || die "route neta"
+ns_route netb 172.16.0.0/30 via 10.0.1.1 || die "route netb"
 for n in neta netb gwa gwb; do
   nsx $n sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 || die "rp_filter in $n"
 done

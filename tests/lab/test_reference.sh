@@ -26,8 +26,7 @@ RATE=${RATE:-1000}
 SECS=${SECS:-10}
 LOSS_MAX=${LOSS_MAX:-0}
 PRUNE_MAX_MS=${PRUNE_MAX_MS:-2000}
-SWANLESS=$(readlink -f "$SWANLESS" 2>/dev/null)
-[ -x "$SWANLESS" ] || { echo "no swanless binary (set SWANLESS=path)"; exit 2; }
+lab_swanless_bin
 
 # jq_py FILE EXPR: a Python expression over the JSON document d in FILE (no jq needed).
 jq_py() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2" 2>/dev/null; }
@@ -38,7 +37,7 @@ check "underlay: cloud reaches the dc gateway through the NAT" ping_check cloud 
 dc_up 1 || die "dc side"
 capture_start nat out0 "$LAB_DIR/wan.pcap" udp || die "capture"
 mkdir -p "$LAB_DIR/tap"
-if ! swanless_up --keepalive 2s --pcap "$LAB_DIR/tap"; then
+if ! cloud_swanless_up --keepalive 2s --pcap "$LAB_DIR/tap"; then
   fail "swanless start"; tail -n 30 "$LAB_DIR/swanless.log"; lab_summary; exit 1
 fi
 pass "swanless running in cloud (keepalive=2s, pcap=$LAB_DIR/tap)"
@@ -63,9 +62,9 @@ join_seen=0
 if wait_for "pim_join_on $LAB_GROUP gre1" 10; then pass "FRR: (*,$LAB_GROUP) join from swanless on gre1"; join_seen=1
 else fail "FRR: no (*,$LAB_GROUP) join on gre1"; frr_show "show ip pim join"; fi
 
-swanless_status --json >"$LAB_DIR/status1.json" 2>&1
+cloud_swanless_status --json >"$LAB_DIR/status1.json" 2>&1
 check "swanless status --json answers" jq_py "$LAB_DIR/status1.json" 'd["gre"][0]'
-swanless_status >"$LAB_DIR/status1.txt" 2>&1
+cloud_swanless_status >"$LAB_DIR/status1.txt" 2>&1
 check "swanless status (text) answers" test -s "$LAB_DIR/status1.txt"
 
 # the stream: warm-up first (its datagrams are not counted), then the counted one
@@ -108,7 +107,7 @@ else fail "iperf3 $LAB_DC_HOST -> $LAB_CLOUD_HOST"; fi
 read -r ka_tx ka_rx < <(gre_keepalive_counts)
 check "GRE keepalives of the dc answered by swanless: $ka_rx of $ka_tx (>= 3, at most 2 missing)" \
   awk -v t="${ka_tx:-0}" -v r="${ka_rx:-0}" 'BEGIN { exit !(r >= 3 && r >= t - 2) }'
-swanless_status --json >"$LAB_DIR/status2.json" 2>&1
+cloud_swanless_status --json >"$LAB_DIR/status2.json" 2>&1
 s1=$(jq_py "$LAB_DIR/status1.json" 'd["gre"][0]["keepalives_sent"], d["gre"][0]["keepalives_received"]')
 s2=$(jq_py "$LAB_DIR/status2.json" 'd["gre"][0]["keepalives_sent"], d["gre"][0]["keepalives_received"]')
 read -r ks1 kr1 < <(tr -d '(),' <<<"$s1")

@@ -28,20 +28,13 @@
 # Usage: SWANLESS=build/apps/swanless sudo -E tests/lab/test_site_to_site.sh
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../interop/lib.sh"
-SWANLESS=${SWANLESS:-$here/../../build/apps/swanless}
-SWANLESS=$(readlink -f "$SWANLESS")
-[ -x "$SWANLESS" ] || { echo "no swanless binary at $SWANLESS"; exit 1; }
+lab_swanless_bin
 
 GWA=198.51.100.1 GWB=192.0.2.2
 NETA_HOST=10.0.0.2 NETB_HOST=10.0.1.2
 
 lab_init sts
-for n in neta gwa gwb netb; do ns_create $n || die "namespace $n"; done
-link_ns neta n0 $NETA_HOST/24 gwa a0 10.0.0.1/24 || die "veth neta-gwa"
-link_ns gwb b0 10.0.1.1/24 netb n0 $NETB_HOST/24 || die "veth gwb-netb"
-ns_route neta 10.0.1.0/24 via 10.0.0.1
-ns_route netb 10.0.0.0/24 via 10.0.1.1
-for n in gwa gwb; do nsx $n sysctl -qw net.ipv4.ip_forward=1 || die "ip_forward in $n"; done
+lab_sites   # the gateways are linked by underlay() below
 # IPv6 on in gwa's namespace, as on most hosts (lib.sh turns it off): swanless keeps its
 # IPv4-only greB free of the kernel's IPv6 (no address, nothing mislabelled as IPv4 in GRE).
 nsx gwa sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0 || die "IPv6 on in gwa"
@@ -117,21 +110,10 @@ CONF
   chmod 600 "$f.secrets"
 }
 
-declare -A SWL_PID=()
-# swl_start GW VARIANT [WRAPPER...]: run swanless in GW's namespace (through WRAPPER, e.g.
-# setpriv), wait for its control socket.
-swl_start() {
-  local gw=$1 v=$2 f=$LAB_DIR/$1.$2
-  shift 2
-  lab_bg "$gw" "$f.log" "$@" "$SWANLESS" run -c "$f.conf"
-  SWL_PID[$gw]=$LAB_BG_PID
-  wait_for "[ -S $f.sock ] || ! kill -0 $LAB_BG_PID" 10 && [ -S "$f.sock" ] || { cat "$f.log" >&2; return 1; }
-}
-swl_stop() {
-  local gw=$1
-  [ -n "${SWL_PID[$gw]:-}" ] && _lab_end_pid "${SWL_PID[$gw]}" 5
-  unset "SWL_PID[$gw]"
-}
+declare -A SWL_RUN=()   # gateway -> its running instance (lib.sh's swanless_* NAME)
+# swl_start GW VARIANT [WRAPPER...]: swanless with GW.VARIANT.conf in GW's namespace.
+swl_start() { SWL_RUN[$1]=$1.$2; swanless_start "$1" "$1.$2" "$LAB_DIR/$1.$2.conf" "${@:3}"; }
+swl_stop() { [ -n "${SWL_RUN[$1]:-}" ] && swanless_stop "${SWL_RUN[$1]}"; unset "SWL_RUN[$1]"; }
 # st GW VARIANT: `swanless status` (the text an operator reads; cheap to poll).
 st() { nsx "$1" "$SWANLESS" status --socket "$LAB_DIR/$1.$2.sock" 2>/dev/null; }
 installed() { st "$1" "$2" | grep -qE '^greB\{[0-9]+\}: +INSTALLED'; }
@@ -274,7 +256,7 @@ variant() {
   swl_stop gwb
   # SIGTERM sent the IKE DELETE; the greB devices went with the processes.
   ! nsx gwa ip link show greB >/dev/null 2>&1 && pass "$v: greB removed at exit" || fail "$v: greB still there"
-  ip netns del "$(lab_ns $ul)"
+  ns_delete $ul gwa a1 || fail "$v: underlay router not removed"
 }
 
 # fail_closed VARIANT: `swanless down greB` at gwa; neta keeps pinging; nothing of the
@@ -316,7 +298,7 @@ nocap() {
   capture_start gwa a1 "$cap" || die "capture $v"
   swl_start gwb $v || die "$v: swanless gwb start"
   swl_start gwa $v setpriv --bounding-set -net_raw || die "$v: swanless gwa start"
-  local caps; caps=$(grep -E '^CapEff' "/proc/${SWL_PID[gwa]}/status" | awk '{ print $2 }')
+  local caps; caps=$(grep -E '^CapEff' "/proc/${LAB_SWL_PID[${SWL_RUN[gwa]}]}/status" | awk '{ print $2 }')
   echo "$v: gwa CapEff $caps"
   wait_log "$LAB_DIR/gwa.$v.log" "permission denied, needs CAP_NET_RAW" 5 && pass "$v: start-up warning names CAP_NET_RAW" \
     || fail "$v: no CAP_NET_RAW warning: $(head -n 5 "$LAB_DIR/gwa.$v.log")"
@@ -327,7 +309,7 @@ nocap() {
   if ping_check neta $NETB_HOST 5 1; then fail "$v: ping got through without plain ESP"; else pass "$v: pings fail, as they must"; fi
   local n; n=$(counter gwa $v Counters out_no_raw_socket)
   [ "$n" -ge 5 ] && pass "$v: status counts out_no_raw_socket $n" || fail "$v: out_no_raw_socket $n"
-  kill -0 "${SWL_PID[gwa]}" 2>/dev/null && pass "$v: swanless keeps running" || fail "$v: swanless exited"
+  swanless_alive "${SWL_RUN[gwa]}" && pass "$v: swanless keeps running" || fail "$v: swanless exited"
   swl_stop gwa
   FORCEENCAPS=yes conf gwa $v
   swl_start gwa $v setpriv --bounding-set -net_raw || die "$v: swanless gwa restart"
@@ -343,7 +325,7 @@ nocap() {
     || fail "$v: underlay gre=$n_gre inner=$n_inner esp_in_udp=$n_esp_udp"
   swl_stop gwa
   swl_stop gwb
-  ip netns del "$(lab_ns ulc)"
+  ns_delete ulc gwa a1 || fail "$v: underlay router not removed"
 }
 
 variant plain

@@ -3,7 +3,7 @@
 # them sending through the gateways (the kernel forwards between the site link and each
 # gateway's swanless0):
 #
-#   ha 10.0.0.2 ── 10.0.0.1 gwa 192.0.2.1 ── veth ── 192.0.2.2 gwb 10.0.1.1 ── 10.0.1.2 hb
+#   neta 10.0.0.2 ── 10.0.0.1 gwa 192.0.2.1 ── veth ── 192.0.2.2 gwb 10.0.1.1 ── 10.0.1.2 netb
 #                  (swanless, leftsubnet=10.0.0.0/24 rightsubnet=10.0.1.0/24, ESP in UDP)
 #
 # Checks: ping both ways, iperf3 TCP, and UDP sent with UDP_SEGMENT (bursts of 16 datagrams,
@@ -18,21 +18,13 @@
 # Usage: SWANLESS=build/apps/swanless sudo -E tests/lab/test_tunnel_sites.sh
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../interop/lib.sh"
-SWANLESS=${SWANLESS:-$here/../../build/apps/swanless}
-SWANLESS=$(readlink -f "$SWANLESS")
-[ -x "$SWANLESS" ] || { echo "no swanless binary at $SWANLESS"; exit 1; }
+lab_swanless_bin
 
 lab_init ts
-for n in ha gwa gwb hb; do ns_create $n || die "namespace $n"; done
-link_ns ha h0 10.0.0.2/24 gwa a0 10.0.0.1/24 || die "veth ha-gwa"
-link_ns gwa u0 192.0.2.1/24 gwb u0 192.0.2.2/24 || die "veth gwa-gwb"
-link_ns gwb b0 10.0.1.1/24 hb h0 10.0.1.2/24 || die "veth gwb-hb"
-ns_addr ha h0 10.0.0.3/24   # a second host address on ha's side
-ns_route ha 10.0.1.0/24 via 10.0.0.1
-ns_route hb 10.0.0.0/24 via 10.0.1.1
-ns_addr hb lo 10.0.9.1/32   # outside every selector
+lab_sites 192.0.2.1/24 192.0.2.2/24
+ns_addr neta n0 10.0.0.3/24   # a second host address on neta's side
+ns_addr netb lo 10.0.9.1/32   # outside every selector
 ns_route gwb 10.0.9.0/24 via 10.0.1.2
-for n in gwa gwb; do nsx $n sysctl -qw net.ipv4.ip_forward=1 || die "ip_forward in $n"; done
 nsx gwa sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0 || die "IPv6 on in gwa"
 
 for me in 1 2; do
@@ -63,11 +55,11 @@ wait_for "[ -S $LAB_DIR/gwb.sock ]" 10 || die "gwb swanless did not start"
 lab_bg gwa "$LAB_DIR/gwa.log" "$SWANLESS" run -c "$LAB_DIR/gwa.conf"
 wait_for "[ -S $LAB_DIR/gwa.sock ]" 10 || die "gwa swanless did not start"
 
-if wait_for "nsx ha ping -n -c 1 -W 1 10.0.1.2" 20; then pass "tunnel up: ha pings hb through both gateways"
-else lab_dump_logs; die "no ping ha -> hb"; fi
-check "ping hb -> ha" ping_check hb 10.0.0.2 3
-check "ping from ha's second address" nsx ha ping -n -q -c 2 -i 0.2 -W 1 -I 10.0.0.3 10.0.1.2
-if mbps=$(iperf3_tcp hb 10.0.1.2 ha 3); then pass "iperf3 TCP ha -> hb: $mbps Mbit/s"; else fail "iperf3 TCP ha -> hb"; fi
+if wait_for "nsx neta ping -n -c 1 -W 1 10.0.1.2" 20; then pass "tunnel up: neta pings netb through both gateways"
+else lab_dump_logs; die "no ping neta -> netb"; fi
+check "ping netb -> neta" ping_check netb 10.0.0.2 3
+check "ping from neta's second address" nsx neta ping -n -q -c 2 -i 0.2 -W 1 -I 10.0.0.3 10.0.1.2
+if mbps=$(iperf3_tcp netb 10.0.1.2 neta 3); then pass "iperf3 TCP neta -> netb: $mbps Mbit/s"; else fail "iperf3 TCP neta -> netb"; fi
 
 GSO_TOOL=$LAB_DIR/udp_gso_tool
 cc -O2 -o "$GSO_TOOL" "$here/../bench/udp_gso_tool.c" || die "cc udp_gso_tool.c"
@@ -101,25 +93,25 @@ udp_burst() {
 }
 uso=$(offload gwa udp)
 a_seg0=$(offload gwa gso_segments_out) b_join0=$(offload gwb gro_udp_super_packets)
-udp_burst ha 10.0.0.2 hb 10.0.1.2
+udp_burst neta 10.0.0.2 netb 10.0.1.2
 a_seg1=$(offload gwa gso_segments_out) b_join1=$(offload gwb gro_udp_super_packets)
-udp_burst hb 10.0.1.2 ha 10.0.0.2
+udp_burst netb 10.0.1.2 neta 10.0.0.2
 if [ "$uso" = 1 ]; then
   [ $((a_seg1 - a_seg0)) -gt 0 ] && pass "gwa cut forwarded UDP super-packets ($((a_seg1 - a_seg0)) datagrams)" \
     || fail "USO on, but gwa's gso_segments_out did not move"
-  [ $((b_join1 - b_join0)) -gt 0 ] && pass "gwb wrote $((b_join1 - b_join0)) joined UDP super-packets, forwarded to hb" \
+  [ $((b_join1 - b_join0)) -gt 0 ] && pass "gwb wrote $((b_join1 - b_join0)) joined UDP super-packets, forwarded to netb" \
     || fail "USO on, but gwb joined no UDP datagrams"
 else
   echo "note: no TUN UDP segmentation offload in this kernel (6.2+); datagrams went one by one"
 fi
 
 # Fail closed: gwb routes 10.0.0.0/24 into swanless0, but no SA takes a packet from
-# 10.0.9.1 (outside leftsubnet): dropped and counted, nothing reaches ha.
+# 10.0.9.1 (outside leftsubnet): dropped and counted, nothing reaches neta.
 no_sa() {
   nsx gwb "$SWANLESS" status --json --socket "$LAB_DIR/gwb.sock" | python3 -c 'import json,sys; print(json.load(sys.stdin)["counters"]["out_no_sa"])'
 }
 d0=$(no_sa)
-nsx hb ping -n -q -c 3 -i 0.2 -W 1 -I 10.0.9.1 10.0.0.2 >/dev/null 2>&1 && fail "a source outside the selectors got an answer" \
+nsx netb ping -n -q -c 3 -i 0.2 -W 1 -I 10.0.9.1 10.0.0.2 >/dev/null 2>&1 && fail "a source outside the selectors got an answer" \
   || pass "nothing through the tunnel from 10.0.9.1 (outside the selectors)"
 d1=$(no_sa)
 [ "${d1:-0}" -ge $((${d0:-0} + 3)) ] && pass "gwb dropped and counted them (out_no_sa $d0 -> $d1)" \

@@ -18,8 +18,7 @@ SECS=${SECS:-10}
 LOSS_MAX=${LOSS_MAX:-0}
 UNPRIV_USER=${UNPRIV_USER:-65534:65534}
 UDP_PORT=$((LAB_PORT + 1))
-SWANLESS=$(readlink -f "$SWANLESS" 2>/dev/null)
-[ -x "$SWANLESS" ] || { echo "no swanless binary (set SWANLESS=path)"; exit 2; }
+lab_swanless_bin
 
 lab_init labu
 lab_topology || die "topology"
@@ -29,7 +28,7 @@ cloud_base || die "cloud base"
 # a folder the user owns: config, secrets (0600, owned by the user), socket, keylog
 udir=$LAB_DIR/unpriv
 mkdir -p "$udir"
-swanless_conf_write --dir "$udir" --gre-only --tun no --deliver "udp:127.0.0.1:$UDP_PORT" --ikeport 4500 \
+cloud_swanless_conf --dir "$udir" --gre-only --tun no --deliver "udp:127.0.0.1:$UDP_PORT" --ikeport 4500 \
   || die "config"
 chown -R "$UNPRIV_USER" "$udir"
 chmod 700 "$udir"
@@ -37,7 +36,7 @@ chmod 700 "$udir"
 if ! setpriv --reuid="${UNPRIV_USER%%:*}" --regid="${UNPRIV_USER##*:}" --clear-groups test -x "$SWANLESS"; then
   cp "$SWANLESS" "$LAB_DIR/swanless.bin" && chmod 755 "$LAB_DIR/swanless.bin" && SWANLESS=$LAB_DIR/swanless.bin
 fi
-if ! swanless_start --user "$UNPRIV_USER"; then
+if ! cloud_swanless_start --user "$UNPRIV_USER"; then
   fail "unprivileged swanless start"; tail -n 30 "$udir/swanless.log"; lab_summary; exit 1
 fi
 pid=$LAB_SWANLESS_PID
@@ -83,7 +82,7 @@ check_dc_forwarded "${sent:-0}"
 # the status socket, as the same user and as root
 check "swanless status (as $UNPRIV_USER) answers" eval \
   "nsx cloud setpriv --reuid='${UNPRIV_USER%%:*}' --regid='${UNPRIV_USER##*:}' --clear-groups '$SWANLESS' status --socket '$SWANLESS_SOCK' >'$LAB_DIR/status.txt' 2>&1"
-swanless_status --json >"$LAB_DIR/status.json" 2>&1
+cloud_swanless_status --json >"$LAB_DIR/status.json" 2>&1
 read -r dlv nbr joined < <(python3 -c 'import json,sys; p=json.load(open(sys.argv[1]))["pim"][0]; print(p["datagrams_delivered"], p["neighbor_up"], p["joined"])' "$LAB_DIR/status.json" 2>/dev/null)
 check "swanless status --json .pim[0]: datagrams_delivered $dlv (>= $sent + warm-up), neighbor_up $nbr, joined $joined" \
   awk -v d="${dlv:-0}" -v s="${sent:-0}" -v n="$nbr" 'BEGIN { exit !(s > 0 && d >= s && n == "True") }'
