@@ -1,30 +1,14 @@
+// apply_interface on a real TUN device in a namespace of its own, checked with ip(8).
 #include <catch2/catch.hpp>
-#include <cstdio>
 #include <string>
 
-#include "netns_scope.h"
-#include "tun/device.h"
+#include "netns_support.h"
 #include "tun/interface_setup.h"
 
-namespace {
-std::string run(const std::string& cmd) {
-  std::string out;
-  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return "(popen failed)";
-  char buf[512];
-  while (std::fgets(buf, sizeof buf, p)) out += buf;
-  ::pclose(p);
-  return out;
-}
-}  // namespace
+using tuntest::sh;
 
 TEST_CASE("apply_interface: a gre-section style TUN, idempotent, routes removable") {
-  tuntest::NetnsScope ns;
-  if (!ns.ok()) {
-    WARN("SKIPPED (namespace test not run): " << ns.why());
-    SUCCEED("skipped");
-    return;
-  }
+  NETNS_OR_SKIP();
   auto dev = tun::LinuxTun::open({"gre1", false});
   if (!dev && std::string(dev.error().detail).find("is missing") != std::string::npos) {
     WARN("SKIPPED: " << dev.error().detail);
@@ -50,23 +34,23 @@ TEST_CASE("apply_interface: a gre-section style TUN, idempotent, routes removabl
     INFO("round " << round << ": " << (s.ok() ? "" : s.error().detail));
     REQUIRE(s.ok());
   }
-  std::string link = run("ip -o link show dev gre1");
+  std::string link = sh("ip -o link show dev gre1");
   INFO(link);
   CHECK(link.find("mtu 1476") != std::string::npos);
   CHECK(link.find("MULTICAST") != std::string::npos);
   CHECK(link.find(",UP") != std::string::npos);
-  std::string addr = run("ip -o -4 addr show dev gre1");
+  std::string addr = sh("ip -o -4 addr show dev gre1");
   INFO(addr);
   CHECK(addr.find("inet 10.44.4.6 peer 10.44.4.5/32") != std::string::npos);
   CHECK(nl->list_addresses("gre1")->size() == 1);
-  std::string routes = run("ip route show");
+  std::string routes = sh("ip route show");
   INFO(routes);
   CHECK(routes.find("10.55.0.0/16 dev gre1 proto static scope link src 10.44.4.6") != std::string::npos);
   CHECK(routes.find("10.44.4.5 dev gre1 proto kernel scope link src 10.44.4.6") != std::string::npos);
   CHECK(*tun::get_ipv4_conf("gre1", "rp_filter") == "2");
 
   REQUIRE(tun::remove_routes(*nl, cfg).ok());
-  CHECK(run("ip route show").find("10.55.0.0") == std::string::npos);
+  CHECK(sh("ip route show").find("10.55.0.0") == std::string::npos);
   CHECK(tun::remove_routes(*nl, cfg).ok());  // already gone is fine
 
   // A route whose src is not local fails, and the error says which step.
