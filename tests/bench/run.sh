@@ -302,33 +302,6 @@ client() {
   return $rc
 }
 
-# jget FILE tcp|udp: "Mbit/s retransmits" (TCP, received) or, for UDP,
-# "received_Mbit/s lost_percent packets lost sent_Mbit/s"
-jget() {
-  python3 - "$1" "$2" <<'EOF'
-import json, sys
-try:
-    d = json.load(open(sys.argv[1]))
-except Exception:
-    sys.exit(1)
-if "error" in d:
-    print(d["error"], file=sys.stderr); sys.exit(1)
-e = d.get("end", {})
-if sys.argv[2] == "tcp":
-    s = e.get("sum_received") or e.get("sum") or {}
-    print("%.1f %d" % (s.get("bits_per_second", 0) / 1e6, (e.get("sum_sent") or {}).get("retransmits", 0)))
-else:
-    s = e.get("sum") or {}
-    pk, lost = s.get("packets", 0), s.get("lost_packets", 0)
-    sent = (e.get("sum_sent") or s).get("bits_per_second", 0)
-    if "sum_received" in e:
-        rx = e["sum_received"].get("bits_per_second", 0)
-    else:
-        rx = sent * (1 - (lost / pk if pk else 1))
-    print("%.1f %.3f %d %d %.1f" % (rx / 1e6, s.get("lost_percent", 100.0), pk, lost, sent / 1e6))
-EOF
-}
-
 record() { printf '%s\t%s\t%s\t%s\t%s\n' "$SUITE" "$ROUND" "$1" "$2" "$3" >>"$RES"; }
 
 run_tcp() {  # PATH
@@ -351,7 +324,7 @@ run_tcp() {  # PATH
     return
   fi
   local retr
-  read -r mbps retr < <(jget "$json" tcp) && [ -n "$mbps" ] || { lab_log "$p: TCP result unreadable"; return; }
+  read -r mbps retr < <(iperf3_json "$json" tcp) && [ -n "$mbps" ] || { lab_log "$p: TCP result unreadable"; return; }
   record "$p" tcp_mbps "$mbps"; record "$p" tcp_retrans "$retr"
   if [ -n "$pids" ]; then
     # cores used by each daemon (utime+stime over the steady-state window)
@@ -379,7 +352,7 @@ run_udp() {  # PATH: the ladder; stops at the first rate with > 1 % loss, or tha
     [ "$p" != veth ] && d0=$(drops "$p")
     if ! client "$p" "$UDP_SECS" "$json" -u -b "$rate" -l 1372 -w "$UDP_WIN"; then lab_log "$p: UDP $rate run failed"; limit=fail; break; fi
     [ "$p" != veth ] && d1=$(drops "$p")
-    out=$(jget "$json" udp) || { lab_log "$p: UDP $rate result unreadable"; limit=fail; break; }
+    out=$(iperf3_json "$json" udp) || { lab_log "$p: UDP $rate result unreadable"; limit=fail; break; }
     read -r rx lp _ _ sent <<<"$out"
     nominal=$(numfmt --from=si "$rate" | awk '{ printf "%d", $1 / 1e6 }')
     lab_log "$SUITE r$ROUND $p: UDP $rate -> sent $sent, received $rx Mbit/s, loss $lp %${d1:+ (kernel drops: $(drops_delta "$d0" "$d1"))}"
@@ -467,7 +440,7 @@ profile() {
     client "$p" 2 "$dir/cap-$p-tcp.json"
     capture_stop
     {
-      echo "# 2 s iperf3 TCP A -> B, $(jget "$dir/cap-$p-tcp.json" tcp | awk '{ print $1 " Mbit/s, " $2 " retransmits" }')"
+      echo "# 2 s iperf3 TCP A -> B, $(iperf3_json "$dir/cap-$p-tcp.json" tcp | awk '{ print $1 " Mbit/s, " $2 " retransmits" }')"
       tshark -n -r "$dir/cap-$p-b-veth.pcap" -T fields -e esp.spi -e esp.sequence 2>/dev/null \
         | awk '$2 != "" { n++; if ($1 in last && $2 + 0 < last[$1]) back++; if ($1 in last && $2 + 0 > last[$1] + 1) gap += $2 - last[$1] - 1; if (!($1 in last) || $2 + 0 > last[$1]) last[$1] = $2 + 0 }
                END { printf "B veth: %d ESP packets, %d arrived with a lower sequence number than one before (reordered on the wire), %d sequence numbers skipped\n", n, back, gap }'

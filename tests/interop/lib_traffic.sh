@@ -151,6 +151,34 @@ ping_check() {
   [ "$rx" -ge "$min" ]
 }
 
+# iperf3_json FILE tcp|udp: from an iperf3 -J result, "Mbit/s retransmits" (TCP,
+# received) or, for UDP,
+# "received_Mbit/s lost_percent packets lost sent_Mbit/s"
+iperf3_json() {
+  python3 - "$1" "$2" <<'EOF'
+import json, sys
+try:
+    d = json.load(open(sys.argv[1]))
+except Exception:
+    sys.exit(1)
+if "error" in d:
+    print(d["error"], file=sys.stderr); sys.exit(1)
+e = d.get("end", {})
+if sys.argv[2] == "tcp":
+    s = e.get("sum_received") or e.get("sum") or {}
+    print("%.1f %d" % (s.get("bits_per_second", 0) / 1e6, (e.get("sum_sent") or {}).get("retransmits", 0)))
+else:
+    s = e.get("sum") or {}
+    pk, lost = s.get("packets", 0), s.get("lost_packets", 0)
+    sent = (e.get("sum_sent") or s).get("bits_per_second", 0)
+    if "sum_received" in e:
+        rx = e["sum_received"].get("bits_per_second", 0)
+    else:
+        rx = sent * (1 - (lost / pk if pk else 1))
+    print("%.1f %.3f %d %d %.1f" % (rx / 1e6, s.get("lost_percent", 100.0), pk, lost, sent / 1e6))
+EOF
+}
+
 # iperf3_tcp NS_SERVER SERVER_ADDR NS_CLIENT SECONDS [CLIENT_ARGS...]: one iperf3 run
 # (server with -1 in NS_SERVER bound to SERVER_ADDR, tracked for teardown), client in
 # NS_CLIENT. Prints the received rate in Mbit/s (a number, on stdout) and a human line on
@@ -168,20 +196,7 @@ iperf3_tcp() {
   local rc=$?
   wait_for "! kill -0 $spid" 3 || _lab_end_pid "$spid" 1
   local mbps
-  mbps=$(python3 - "$cjson" <<'EOF'
-import json, sys
-try:
-    d = json.load(open(sys.argv[1]))
-except Exception:
-    sys.exit(1)
-if "error" in d:
-    print(d["error"], file=sys.stderr); sys.exit(1)
-end = d.get("end", {})
-s = end.get("sum_received") or end.get("sum") or {}
-bps = s.get("bits_per_second", 0)
-print("%.1f" % (bps / 1e6))
-EOF
-  ) || { echo "iperf3_tcp: client failed (rc $rc):" >&2; head -c 2000 "$cjson" >&2; return 1; }
+  mbps=$(iperf3_json "$cjson" tcp | awk '{ print $1 }'; exit "${PIPESTATUS[0]}") || { echo "iperf3_tcp: client failed (rc $rc):" >&2; head -c 2000 "$cjson" >&2; return 1; }
   echo "iperf3 $nsc -> $addr ($nss), ${secs}s: $mbps Mbit/s" >&2
   echo "$mbps"
   [ $rc -eq 0 ] && awk -v m="$mbps" 'BEGIN { exit !(m > 0) }'
