@@ -29,6 +29,7 @@ nlohmann::json status_json(const StatusSources& s) {
   using nlohmann::json;
   const ike::TimePoint t = s.now;
   json doc;
+  doc["schema_version"] = kStatusSchemaVersion;
   doc["daemon"] = {{"version", "0.1.0"},
                    {"pid", ::getpid()},
                    {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(t - s.started).count()}};

@@ -24,6 +24,10 @@ struct StatusSources {
   const Overlay* overlay = nullptr;
 };
 
+// The document's "schema_version" (docs/status.schema.json describes it): raised only when
+// a field is removed or changes meaning; added fields leave it as it is.
+inline constexpr int kStatusSchemaVersion = 1;
+
 nlohmann::json status_json(const StatusSources& s);
 
 }  // namespace swld

@@ -2,6 +2,8 @@
 // they were when each was written by hand in the driver.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <fstream>
 #include <set>
 #include <string>
 
@@ -15,6 +17,20 @@ namespace {
 std::set<std::string> keys_of(const nlohmann::json& j) {
   std::set<std::string> k;
   for (const auto& [key, value] : j.items()) k.insert(key);
+  return k;
+}
+
+nlohmann::json schema() {
+  const auto path = std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "docs" /
+                    "status.schema.json";
+  std::ifstream f(path);
+  REQUIRE(f.good());
+  return nlohmann::json::parse(f);
+}
+
+std::set<std::string> names(const nlohmann::json& arr) {
+  std::set<std::string> k;
+  for (const auto& v : arr) k.insert(v.get<std::string>());
   return k;
 }
 
@@ -35,7 +51,9 @@ TEST_CASE("status: the document's sections, counters and offload keys") {
   const auto t0 = ike::Clock::now();
   auto doc = status_json({t0 + std::chrono::seconds(70), t0, engine, children, data, nullptr});
 
-  CHECK(keys_of(doc) == std::set<std::string>{"daemon", "ike_sas", "gre", "pim", "counters", "tun_offload"});
+  CHECK(keys_of(doc) ==
+        std::set<std::string>{"schema_version", "daemon", "ike_sas", "gre", "pim", "counters", "tun_offload"});
+  CHECK(doc["schema_version"] == 1);
   CHECK(doc["daemon"]["uptime_s"] == 70);
   CHECK(doc["ike_sas"] == nlohmann::json::array());
   CHECK(doc["gre"] == nlohmann::json::array());
@@ -60,4 +78,22 @@ TEST_CASE("status: the document's sections, counters and offload keys") {
                                              {"gro_segments_joined", 0},
                                              {"gro_udp_super_packets", 0},
                                              {"gro_bad_checksum", 0}});
+}
+
+TEST_CASE("status: docs/status.schema.json names the same sections and keys as the document") {
+  common::crypto::SystemRandom rng;
+  ike::Engine engine(rng);
+  ChildTable children(rng);
+  DataPathStats data;
+  const auto t0 = ike::Clock::now();
+  auto doc = status_json({t0, t0, engine, children, data, nullptr});
+  const auto sch = schema();
+  CHECK(sch["properties"]["schema_version"]["const"] == kStatusSchemaVersion);
+  CHECK(names(sch["required"]) == keys_of(doc));
+  CHECK(keys_of(sch["properties"]) == keys_of(doc));
+  for (const char* section : {"daemon", "tun_offload"}) {
+    INFO(section);
+    CHECK(names(sch["properties"][section]["required"]) == keys_of(doc[section]));
+    CHECK(keys_of(sch["properties"][section]["properties"]) == keys_of(doc[section]));
+  }
 }

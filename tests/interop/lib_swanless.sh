@@ -41,6 +41,29 @@ swanless_json() {
     | python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$2" 2>/dev/null
 }
 
+# status_schema_check FILE: a saved `status --json` document validates against
+# docs/status.schema.json (Debian's python3-jsonschema, so /usr/bin/python3); prints what
+# does not match.
+status_schema_check() {
+  /usr/bin/python3 - "$1" "$(dirname "${BASH_SOURCE[0]}")/../../docs/status.schema.json" <<'EOF'
+import json, sys
+import jsonschema
+doc = json.load(open(sys.argv[1]))
+schema = json.load(open(sys.argv[2]))
+errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(doc), key=lambda e: list(e.path))
+for e in errors:
+    print("status schema: /%s: %s" % ("/".join(str(p) for p in e.path), e.message))
+sys.exit(1 if errors else 0)
+EOF
+}
+
+# swanless_schema_check NAME: the live `status --json` of instance NAME validates.
+swanless_schema_check() {
+  local f; f=$(mktemp "$LAB_DIR/status.XXXXXX.json")
+  swanless_status "$1" --json >"$f" || { echo "status --json of $1 failed" >&2; return 1; }
+  status_schema_check "$f"
+}
+
 # swanless_counter NAME KEY: one counter of `status --json` (e.g. child_rekeys).
 swanless_counter() { swanless_json "$1" "d['counters'].get('$2', '')"; }
 

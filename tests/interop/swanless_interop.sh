@@ -140,6 +140,7 @@ run_case() {
   grep -q "ESP in UDP SPIs" <<<"$st" && pass "$name: status shows ESP in UDP" || fail "$name: status mode"
   [ "$(swanless_json "$name" 'd["ike_sas"][0]["state"]')" = ESTABLISHED ] \
     && pass "$name: status --json parses" || fail "$name: status --json"
+  check "$name: status --json matches docs/status.schema.json" swanless_schema_check "$name"
   if [ "$keycheck" = yes ]; then
     check "$name: tshark decrypts IKE and ESP with swanless's keylog" \
       tshark_check_decrypt "$LAB_DIR/$name.pcap" "$LAB_DIR/$name.keys"

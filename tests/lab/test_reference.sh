@@ -108,6 +108,8 @@ read -r ka_tx ka_rx < <(gre_keepalive_counts)
 check "GRE keepalives of the dc answered by swanless: $ka_rx of $ka_tx (>= 3, at most 2 missing)" \
   awk -v t="${ka_tx:-0}" -v r="${ka_rx:-0}" 'BEGIN { exit !(r >= 3 && r >= t - 2) }'
 cloud_swanless_status --json >"$LAB_DIR/status2.json" 2>&1
+check "status --json with gre and pim sections matches docs/status.schema.json" \
+  status_schema_check "$LAB_DIR/status2.json"
 s1=$(jq_py "$LAB_DIR/status1.json" 'd["gre"][0]["keepalives_sent"], d["gre"][0]["keepalives_received"]')
 s2=$(jq_py "$LAB_DIR/status2.json" 'd["gre"][0]["keepalives_sent"], d["gre"][0]["keepalives_received"]')
 read -r ks1 kr1 < <(tr -d '(),' <<<"$s1")
