@@ -5,10 +5,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <istream>
+#include <sstream>
 
 #include <utility>  // Boost 1.74 Asio uses std::exchange without including it
 #include <boost/asio.hpp>
@@ -57,11 +60,44 @@ nlohmann::json control_request(const std::string& socket_path, const nlohmann::j
 }
 
 
-nlohmann::json answer_control(const nlohmann::json& req, const ControlCommands& commands) {
+std::optional<ControlPeer> peer_credentials(int fd) {
+  ucred uc{};
+  socklen_t len = sizeof uc;
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) != 0 || len != sizeof uc) return std::nullopt;
+  ControlPeer p{uc.pid, uc.uid, uc.gid, {}};
+  // The supplementary groups are not in ucred; the peer's /proc entry has them (it is still
+  // connected, so the pid is still its own).
+  std::ifstream f("/proc/" + std::to_string(uc.pid) + "/status");
+  for (std::string line; std::getline(f, line);) {
+    if (line.rfind("Groups:", 0) != 0) continue;
+    std::istringstream is(line.substr(7));
+    for (unsigned long g; is >> g;) p.groups.push_back(static_cast<gid_t>(g));
+    break;
+  }
+  return p;
+}
+
+bool may_act(const ControlPeer& peer, const ControlAccess& access) {
+  if (peer.uid == 0 || peer.uid == access.owner) return true;
+  if (!access.group) return false;
+  const gid_t g = *access.group;
+  return peer.gid == g || std::find(peer.groups.begin(), peer.groups.end(), g) != peer.groups.end();
+}
+
+nlohmann::json answer_control(const nlohmann::json& req, const ControlCommands& commands, const ControlPeer& peer,
+                              const ControlAccess& access) {
   std::string cmd = req.value("cmd", "");
   if (cmd == "status") return {{"ok", true}, {"status", commands.status()}};
   if (cmd == "up" || cmd == "down") {
     std::string name = req.value("name", "");
+    if (!may_act(peer, access)) {
+      LOG_WARN("control: %s %s refused for uid %u (pid %d): needs root, the daemon's user or socket_group",
+               cmd.c_str(), name.c_str(), static_cast<unsigned>(peer.uid), static_cast<int>(peer.pid));
+      return {{"ok", false},
+              {"error", cmd + " " + name + ": permission denied (needs root, the daemon's user or socket_group)"}};
+    }
+    LOG_INFO("control: %s %s by uid %u (pid %d)", cmd.c_str(), name.c_str(), static_cast<unsigned>(peer.uid),
+             static_cast<int>(peer.pid));
     auto st = cmd == "up" ? commands.up(name) : commands.down(name);
     if (!st) return {{"ok", false}, {"error", std::string(cmd) + " " + name + ": " + st.error().detail}};
     return {{"ok", true}, {"message", cmd == "up" ? "initiating " + name : "deleting " + name}};
@@ -75,6 +111,7 @@ using stream = asio::local::stream_protocol;
 struct ControlServer::Impl {
   asio::io_context& io;
   ControlCommands commands;
+  ControlAccess access;
   std::unique_ptr<stream::acceptor> acceptor;
   bool stopping = false;
 
@@ -92,8 +129,13 @@ struct ControlServer::Impl {
           std::string line;
           std::getline(is, line);
           auto req = nlohmann::json::parse(line, nullptr, false);
-          reply = req.is_object() ? answer_control(req, commands)
-                                  : nlohmann::json{{"ok", false}, {"error", "malformed request"}};
+          auto peer = peer_credentials(s->native_handle());
+          if (!req.is_object())
+            reply = {{"ok", false}, {"error", "malformed request"}};
+          else if (!peer)
+            reply = {{"ok", false}, {"error", "the daemon cannot tell who is asking (no SO_PEERCRED)"}};
+          else
+            reply = answer_control(req, commands, *peer, access);
         }
         auto out = std::make_shared<std::string>(reply.dump() + "\n");
         asio::async_write(*s, asio::buffer(*out), [s, out](boost::system::error_code, std::size_t) {
@@ -107,10 +149,10 @@ struct ControlServer::Impl {
 };
 
 ControlServer::ControlServer(asio::io_context& io, ControlCommands commands)
-    : impl_(std::make_unique<Impl>(Impl{io, std::move(commands), nullptr})) {}
+    : impl_(std::make_unique<Impl>(Impl{io, std::move(commands), {::geteuid(), std::nullopt}, nullptr})) {}
 ControlServer::~ControlServer() = default;
 
-bool ControlServer::open(const std::string& path) {
+bool ControlServer::open(const std::string& path, std::optional<gid_t> group) {
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
   ::unlink(path.c_str());
@@ -120,7 +162,16 @@ bool ControlServer::open(const std::string& path) {
     LOG_ERROR("cannot open control socket %s: %s", path.c_str(), e.what());
     return false;
   }
-  ::chmod(path.c_str(), 0660);
+  if (group && ::chown(path.c_str(), static_cast<uid_t>(-1), *group) != 0) {
+    LOG_ERROR("cannot give control socket %s to group %u (socket_group): %s", path.c_str(),
+              static_cast<unsigned>(*group), std::strerror(errno));
+    return false;
+  }
+  if (::chmod(path.c_str(), 0660) != 0) {
+    LOG_ERROR("cannot set mode 0660 on control socket %s: %s", path.c_str(), std::strerror(errno));
+    return false;
+  }
+  impl_->access.group = group;
   impl_->accept();
   return true;
 }

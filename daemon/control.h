@@ -2,11 +2,21 @@
 // a Unix stream socket; the client sends one JSON object on one line
 // ({"cmd":"status"} | {"cmd":"up","name":N} | {"cmd":"down","name":N}), the daemon answers
 // one JSON object ({"ok":true,...} or {"ok":false,"error":"..."}) and closes.
+//
+// Access: the socket file is mode 0660, owned by the daemon's user and by `socket_group`
+// when set, so only they can connect. Each request is also checked against the peer's
+// credentials (SO_PEERCRED): status is read-only and answered to any peer; up and down
+// need root, the daemon's own user or a member of `socket_group`, so a socket made
+// reachable by others (a bind mount, a chmod) still refuses their actions.
 #pragma once
+
+#include <sys/types.h>
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -28,8 +38,27 @@ struct ControlCommands {
   std::function<common::Status(const std::string& name)> down;  // delete a conn's SAs
 };
 
-// The answer to one request object.
-nlohmann::json answer_control(const nlohmann::json& request, const ControlCommands& commands);
+// The process on the other end of a control connection.
+struct ControlPeer {
+  pid_t pid = 0;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;  // supplementary groups, from /proc/PID/status
+};
+
+// Who may act (up, down): root, `owner` (the daemon's effective uid) and members of `group`.
+struct ControlAccess {
+  uid_t owner = 0;
+  std::optional<gid_t> group;
+};
+
+// Credentials of a connected AF_UNIX peer; nullopt when the kernel gives none.
+std::optional<ControlPeer> peer_credentials(int fd);
+bool may_act(const ControlPeer& peer, const ControlAccess& access);
+
+// The answer to one request object from `peer`.
+nlohmann::json answer_control(const nlohmann::json& request, const ControlCommands& commands,
+                              const ControlPeer& peer, const ControlAccess& access);
 
 // The daemon's side: accepts connections on the event loop, one request and answer each.
 class ControlServer {
@@ -39,9 +68,9 @@ class ControlServer {
   ControlServer(const ControlServer&) = delete;
   ControlServer& operator=(const ControlServer&) = delete;
 
-  // Creates the socket's folder, replaces a stale socket file, mode 0660. False (logged) on
-  // failure.
-  bool open(const std::string& path);
+  // Creates the socket's folder, replaces a stale socket file, mode 0660, group `group` when
+  // set (the daemon must be able to chown to it). False (logged) on failure.
+  bool open(const std::string& path, std::optional<gid_t> group = std::nullopt);
   // Shutting down: no connection is accepted after the one in progress.
   void stop();
 
