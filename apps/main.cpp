@@ -37,7 +37,10 @@ int main(int argc, char** argv) {
   std::string socket_path = kDefaultSocket;
   bool json = false;
   auto* status = app.add_subcommand("status", "what `ipsec statusall` shows");
-  status->add_flag("--json", json, "print the status as one JSON document");
+  status->add_flag("--json", json, "print the status as one JSON document (docs/status.schema.json)");
+  bool watch = false;
+  status->add_flag("--watch", watch, "redraw the status every second, in place, until interrupted")
+      ->excludes("--json");
   status->add_option("--socket", socket_path, "control socket of the running daemon");
 
   std::string name;
@@ -67,6 +70,10 @@ int main(int argc, char** argv) {
 
   if (*run) return swld::run_daemon(config_path);
   if (*check) return apps::run_check(config_path, std::cout, std::cerr);
+  if (*status && watch) {
+    apps::watch_status([&] { return swld::control_request(socket_path, {{"cmd", "status"}}); }, std::cout, {});
+    return 0;
+  }
   if (*status) {
     auto r = swld::control_request(socket_path, {{"cmd", "status"}});
     if (!r.value("ok", false)) return print_reply(r);

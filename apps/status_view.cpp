@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <sstream>
+#include <thread>
 
 namespace apps {
 
@@ -142,6 +143,34 @@ std::string render_status(const nlohmann::json& doc) {
     if (!dr.empty()) o << "Counters: " << dr << "\n";
   }
   return o.str();
+}
+
+std::string watch_frame(const std::string& text) {
+  std::string f = "\x1b[H";
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t nl = text.find('\n', start);
+    if (nl == std::string::npos) nl = text.size();
+    f.append(text, start, nl - start);
+    f += "\x1b[K\n";
+    start = nl + 1;
+  }
+  f += "\x1b[J";
+  return f;
+}
+
+void watch_status(const std::function<nlohmann::json()>& fetch, std::ostream& out, const WatchOptions& options) {
+  out << "\x1b[2J";
+  for (std::size_t n = 0; options.frames == 0 || n < options.frames; ++n) {
+    if (n > 0) std::this_thread::sleep_for(options.interval);
+    const nlohmann::json r = fetch();
+    std::string text;
+    if (r.value("ok", false) && r.contains("status"))
+      text = render_status(r["status"]);
+    else
+      text = "swanless: " + r.value("error", std::string("no answer")) + "\n";
+    out << watch_frame(text) << std::flush;
+  }
 }
 
 }  // namespace apps

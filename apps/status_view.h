@@ -1,23 +1,13 @@
 // `swanless status` text, laid out like strongSwan's `ipsec statusall`, rendered from the
 // JSON document the daemon returns (`swanless status --json` prints that document as is).
 //
-// Document shape (all times in seconds):
-// { "daemon": {"version","uptime_s","pid"},
-//   "ike_sas": [ { "name","unique_id","state","age_s"?,"local":{"addr","port"},"remote":{..},
-//                  "local_id","remote_id","spi_i","spi_r","initiator","proposal","auth",
-//                  "rekey_in_s"?, "children": [ { "name","unique_id","state","mode",
-//                  "encap","spi_in","spi_out","proposal","local_ts":[..],"remote_ts":[..],
-//                  "rekey_in_s"?, "bytes_in","packets_in","last_in_s"?,"bytes_out",
-//                  "packets_out","last_out_s"?, "drops":{reason:n} } ] } ],
-//   "gre": [ {"name","local","remote","state","keepalive","keepalives_answered",
-//             "keepalives_sent","keepalives_received","packets_in","packets_out",
-//             "bytes_in","bytes_out","drops":{..}} ],
-//   "pim": [ {"name","interface","neighbor","neighbor_up","rp","groups":[..],
-//             "last_join_s"?,"datagrams_delivered","bytes_delivered","drops":{..}} ],
-//   "counters": { name: n } }
+// The document's shape, field by field: docs/status.schema.json.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <nlohmann/json.hpp>
+#include <ostream>
 #include <string>
 
 namespace apps {
@@ -25,5 +15,19 @@ namespace apps {
 std::string render_status(const nlohmann::json& doc);
 // "8 seconds", "34 minutes", "2 hours" as strongSwan prints durations.
 std::string human_duration(long long seconds);
+
+// `swanless status --watch`: one screen, redrawn in place (cursor home, each line cleared to
+// its end, the rest of the screen cleared below) so the terminal does not flicker the way
+// `watch` clearing it first does.
+std::string watch_frame(const std::string& text);
+
+struct WatchOptions {
+  std::chrono::milliseconds interval{1000};
+  std::size_t frames = 0;  // 0: until interrupted
+};
+// fetch() is one control-socket status request ({"ok":true,"status":...} or
+// {"ok":false,"error":...}); a failed request is shown on the screen, and the watch goes on,
+// so a restarting daemon comes back into view.
+void watch_status(const std::function<nlohmann::json()>& fetch, std::ostream& out, const WatchOptions& options);
 
 }  // namespace apps

@@ -1,4 +1,5 @@
 #include <catch2/catch.hpp>
+#include <sstream>
 
 #include "apps/status_view.h"
 
@@ -85,4 +86,31 @@ TEST_CASE("durations read like strongSwan's") {
   CHECK(apps::human_duration(7200) == "2 hours");
   CHECK(apps::human_duration(3 * 86400) == "3 days");
   CHECK(apps::human_duration(-5) == "0 seconds");
+}
+
+TEST_CASE("status --watch: a frame redraws in place, line by line") {
+  CHECK(apps::watch_frame("a\nbb\n") == "\x1b[Ha\x1b[K\nbb\x1b[K\n\x1b[J");
+  CHECK(apps::watch_frame("no newline") == "\x1b[Hno newline\x1b[K\n\x1b[J");
+  CHECK(apps::watch_frame("") == "\x1b[H\x1b[J");
+}
+
+TEST_CASE("status --watch: each frame asks again; a failed request is shown and the watch goes on") {
+  int calls = 0;
+  auto fetch = [&]() -> json {
+    ++calls;
+    if (calls == 2) return {{"ok", false}, {"error", "cannot connect to /run/x.sock: No such file or directory"}};
+    return {{"ok", true}, {"status", sample()}};
+  };
+  std::ostringstream out;
+  apps::watch_status(fetch, out, {std::chrono::milliseconds(0), 3});
+  const std::string s = out.str();
+  CHECK(calls == 3);
+  CHECK(s.rfind("\x1b[2J", 0) == 0);
+  std::size_t homes = 0;
+  for (std::size_t p = s.find("\x1b[H"); p != std::string::npos; p = s.find("\x1b[H", p + 1)) ++homes;
+  CHECK(homes == 3);
+  CHECK(s.find("swanless: cannot connect to /run/x.sock") != std::string::npos);
+  const std::string frame = apps::watch_frame(apps::render_status(sample()));
+  CHECK(s.find(frame) != std::string::npos);
+  CHECK(s.rfind(frame) > s.find("swanless: cannot connect"));
 }

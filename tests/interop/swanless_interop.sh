@@ -141,6 +141,9 @@ run_case() {
   [ "$(swanless_json "$name" 'd["ike_sas"][0]["state"]')" = ESTABLISHED ] \
     && pass "$name: status --json parses" || fail "$name: status --json"
   check "$name: status --json matches docs/status.schema.json" swanless_schema_check "$name"
+  local frames
+  frames=$(nsx "${LAB_SWL_NS[$name]}" timeout 2.5 "$SWANLESS" status --watch --socket "${LAB_SWL_SOCK[$name]}" 2>&1 | grep -c 'Security Associations (1 up')
+  check "$name: status --watch redraws the live status ($frames frames in 2.5 s)" test "${frames:-0}" -ge 2
   if [ "$keycheck" = yes ]; then
     check "$name: tshark decrypts IKE and ESP with swanless's keylog" \
       tshark_check_decrypt "$LAB_DIR/$name.pcap" "$LAB_DIR/$name.keys"
