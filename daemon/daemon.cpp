@@ -241,6 +241,7 @@ void Daemon::install_child(const ike::ChildSaInstall& c) {
 
 void Daemon::check_volumes(Now t) {
   next_volume_check_ = t + kVolumeCheckInterval;
+  data_.flush_drop_log(t);
   for (const auto& v : children_.volumes_crossed()) engine_.child_volume_reached(v.spi_in, v.hard, v.what, t);
 }
 
@@ -248,6 +249,7 @@ void Daemon::shutdown() {
   if (stopping_) return;
   stopping_ = true;
   data_.stop();
+  data_.flush_drop_log(now(), true);
   control_.stop();
   timer_.cancel();
   auto finish = [this] {

@@ -18,6 +18,7 @@
 #include "apps/config.h"
 #include "common/bytes.h"
 #include "common/net.h"
+#include "common/log_limit.h"
 #include "daemon/child_table.h"
 #include "daemon/drops.h"
 #include "daemon/raw_esp.h"
@@ -70,6 +71,9 @@ class DataPath {
   // Sends what the overlay and every socket have queued.
   void flush();
   DataPathStats stats() const;
+  // Writes the "N more dropped" lines of the per-packet drop log whose period has ended
+  // (the daemon's timer calls it every second; shutdown once more).
+  void flush_drop_log(Now t, bool all = false);
 
   // An IPv4 packet at buf[offset, offset+len) with ESP headroom/tailroom → its outbound SA
   // (outbound.cpp; the overlay's way into ESP). False when no SA takes it (dropped and
@@ -79,6 +83,7 @@ class DataPath {
 
  private:
   static constexpr std::size_t kTunSlot = 2048;  // inner MTU is at most 1500 here
+  static constexpr std::chrono::seconds kDropLogPeriod{10};
 
   void arm_udp(UdpSocket* s, std::shared_ptr<boost::asio::posix::stream_descriptor> d);
   void arm_raw();
@@ -90,6 +95,7 @@ class DataPath {
   void on_esp(common::MutByteSpan room, std::size_t off, std::size_t len, const esp::transport::InnerFields& outer);
   void write_tun(const tun::offload::TunWrite& w);
   void write_tun_batch();
+  void log_esp_drop(esp::Drop d, common::ByteSpan pkt, std::uint32_t outer_src);
 
   // outbound.cpp, in packet order (send_ipv4 above sits between these two)
   void on_tun_readable();
@@ -132,6 +138,9 @@ class DataPath {
   common::MutByteSpan seg_scratch_;
 
   DaemonDrops drops_{};  // the drops the daemon decides, before/after the ESP core
+  // One warning per inbound ESP drop, at most 5 per reason every 10 s (common/log_limit.h):
+  // the counters count every packet, the log stays readable under a flood.
+  common::LogLimiter esp_drop_log_{esp::kDropReasons, kDropLogPeriod, 5};
   std::uint64_t nat_keepalives_rx_ = 0;
 };
 

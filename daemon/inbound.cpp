@@ -17,6 +17,9 @@
 //   write_tun_batch   end of a receive round: coalescer flushed, queued packets written in
 //                     one batch, overlay flushed; the next round reuses the buffers
 #include <algorithm>
+#include <string>
+
+#include "common/log.h"
 
 #include "daemon/data_path.h"
 #include "daemon/overlay.h"
@@ -99,7 +102,10 @@ void DataPath::on_esp(common::MutByteSpan room, std::size_t off, std::size_t len
                     const esp::transport::InnerFields& outer) {
   common::MutByteSpan pkt = room.subspan(off, len);
   auto r = children_.sad().decap(pkt, now());
-  if (!r.ok()) return;  // counted per SA (or by the SAD for unknown SPIs)
+  if (!r.ok()) {  // counted per SA (or by the SAD for unknown SPIs), logged within a limit
+    log_esp_drop(r.drop, pkt, outer.outer_src);
+    return;
+  }
   common::MutByteSpan inner = r.inner;
   const std::uint32_t spi = (std::to_integer<std::uint32_t>(pkt[0]) << 24) | (std::to_integer<std::uint32_t>(pkt[1]) << 16) |
                             (std::to_integer<std::uint32_t>(pkt[2]) << 8) | std::to_integer<std::uint32_t>(pkt[3]);
@@ -117,6 +123,28 @@ void DataPath::on_esp(common::MutByteSpan room, std::size_t off, std::size_t len
   }
   if (tun_offload_) coalescer_.add(inner, [this](const tun::offload::TunWrite& w) { write_tun(w); });
   else tun_out_.push_back(inner);
+}
+
+void DataPath::log_esp_drop(esp::Drop d, common::ByteSpan pkt, std::uint32_t outer_src) {
+  if (d == esp::Drop::dummy) return;  // RFC 4303 dummy packets are dropped by design
+  std::uint64_t held = 0;
+  if (!esp_drop_log_.allow(static_cast<std::size_t>(d), now(), held)) return;
+  std::uint32_t spi = 0;
+  for (std::size_t i = 0; i < 4 && i < pkt.size(); ++i) spi = (spi << 8) | std::to_integer<std::uint32_t>(pkt[i]);
+  const std::string from = common::IpAddr::v4(outer_src).to_string();
+  if (held)
+    LOG_WARN("ESP from %s SPI %08x dropped: %s (and %llu more for this reason not logged one by one)", from.c_str(),
+             spi, std::string(esp::to_string(d)).c_str(), static_cast<unsigned long long>(held));
+  else
+    LOG_WARN("ESP from %s SPI %08x dropped: %s", from.c_str(), spi, std::string(esp::to_string(d)).c_str());
+}
+
+void DataPath::flush_drop_log(Now t, bool all) {
+  esp_drop_log_.flush(all ? t + kDropLogPeriod : t, [](std::size_t reason, std::uint64_t n) {
+    LOG_WARN("ESP: %llu more packets dropped (%s) in the last %llds, not logged one by one; the counters have them all",
+             static_cast<unsigned long long>(n), std::string(esp::to_string(static_cast<esp::Drop>(reason))).c_str(),
+             static_cast<long long>(kDropLogPeriod.count()));
+  });
 }
 
 void DataPath::write_tun(const tun::offload::TunWrite& w) {
