@@ -2,7 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
-#include "apps/config.h"
+#include "apps/commands.h"
 #include "apps/keys.h"
 #include "apps/status_view.h"
 #include "daemon/control.h"
