@@ -13,7 +13,6 @@
 namespace config {
 namespace {
 
-using common::IpAddr;
 using common::Prefix;
 using common::TrafficSelector;
 
