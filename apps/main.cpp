@@ -1,25 +1,14 @@
-// swanless command line (CLI11): run, check, status, up, down.
+// swanless command line (CLI11): run, check, status, up, down, keygen, showkey. Each
+// command is one function of commands.h (one file each); `run` is the daemon.
 #include <CLI/CLI.hpp>
 #include <iostream>
 
-#include "apps/config.h"
-#include "apps/keys.h"
-#include "apps/status_view.h"
-#include "daemon/control.h"
+#include "apps/commands.h"
 #include "daemon/daemon.h"
 
 namespace {
 
 constexpr const char* kDefaultSocket = "/run/swanless/swanless.sock";
-
-int print_reply(const nlohmann::json& r) {
-  if (!r.value("ok", false)) {
-    std::cerr << "swanless: " << r.value("error", std::string("failed")) << "\n";
-    return 1;
-  }
-  if (r.contains("message")) std::cout << r["message"].get<std::string>() << "\n";
-  return 0;
-}
 
 }  // namespace
 
@@ -70,18 +59,9 @@ int main(int argc, char** argv) {
 
   if (*run) return swld::run_daemon(config_path);
   if (*check) return apps::run_check(config_path, std::cout, std::cerr);
-  if (*status && watch) {
-    apps::watch_status([&] { return swld::control_request(socket_path, {{"cmd", "status"}}); }, std::cout, {});
-    return 0;
-  }
-  if (*status) {
-    auto r = swld::control_request(socket_path, {{"cmd", "status"}});
-    if (!r.value("ok", false)) return print_reply(r);
-    if (json) std::cout << r["status"].dump(2) << "\n";
-    else std::cout << apps::render_status(r["status"]);
-    return 0;
-  }
-  if (*up) return print_reply(swld::control_request(socket_path, {{"cmd", "up"}, {"name", name}}));
-  if (*down) return print_reply(swld::control_request(socket_path, {{"cmd", "down"}, {"name", name}}));
+  if (*status && watch) return apps::run_status_watch(socket_path, std::cout);
+  if (*status) return apps::run_status(socket_path, json, std::cout, std::cerr);
+  if (*up) return apps::run_up(socket_path, name, std::cout, std::cerr);
+  if (*down) return apps::run_down(socket_path, name, std::cout, std::cerr);
   return 1;
 }

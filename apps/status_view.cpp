@@ -1,3 +1,4 @@
+// `swanless status` text from the daemon's status document. See status_view.h.
 #include "apps/status_view.h"
 
 #include <cstdio>

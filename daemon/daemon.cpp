@@ -21,10 +21,10 @@
 #include <memory>
 #include <tuple>
 
-#include "apps/config.h"
-#include "apps/peers.h"
-#include "apps/secrets.h"
 #include "common/log.h"
+#include "config/config.h"
+#include "config/peers.h"
+#include "config/secrets.h"
 #include "daemon/child_table.h"
 #include "daemon/control.h"
 #include "daemon/data_path.h"
@@ -36,13 +36,13 @@
 namespace swld {
 
 namespace asio = boost::asio;
-using apps::build_peers;
-using apps::Config;
-using apps::fingerprint;
-using apps::ike_fingerprint;
-using apps::load_file;
-using apps::load_secrets;
-using apps::Secrets;
+using config::build_peers;
+using config::Config;
+using config::fingerprint;
+using config::ike_fingerprint;
+using config::load_file;
+using config::load_secrets;
+using config::Secrets;
 
 namespace {
 

@@ -91,7 +91,7 @@ bool DataPath::open_ipsec_tun(const std::vector<ike::PeerConfig>& peers) {
       // each put on the device as a host address (a network address alone gives none);
       // the first is the source of the routes, so the kernel picks it by default.
       std::optional<IpAddr> src;
-      const apps::ConnConfig* cc = cfg_.find_conn(c.name);
+      const config::ConnConfig* cc = cfg_.find_conn(c.name);
       std::vector<common::Prefix> written = cc ? cc->left.prefixes : std::vector<common::Prefix>{};
       for (const auto& w : written) {
         if (w.len < 32 && w.addr == w.first()) continue;  // a network, not a host of it

@@ -15,7 +15,7 @@
 #include <utility>  // Boost 1.74 Asio uses std::exchange without including it
 #include <boost/asio.hpp>
 
-#include "apps/config.h"
+#include "config/model.h"
 #include "common/bytes.h"
 #include "common/net.h"
 #include "common/log_limit.h"
@@ -48,7 +48,7 @@ class DataPath {
  public:
   using Now = ike::TimePoint;
 
-  DataPath(boost::asio::io_context& io, const apps::Config& cfg, ChildTable& children, ike::Engine& engine)
+  DataPath(boost::asio::io_context& io, const config::Config& cfg, ChildTable& children, ike::Engine& engine)
       : io_(io), cfg_(cfg), children_(children), engine_(engine) {}
   DataPath(const DataPath&) = delete;
   DataPath& operator=(const DataPath&) = delete;
@@ -106,7 +106,7 @@ class DataPath {
   Now now() const { return ike::Clock::now(); }
 
   boost::asio::io_context& io_;
-  const apps::Config& cfg_;
+  const config::Config& cfg_;
   ChildTable& children_;
   ike::Engine& engine_;
   Overlay* overlay_ = nullptr;

@@ -26,9 +26,9 @@
 namespace swld {
 
 namespace asio = boost::asio;
-using apps::Config;
-using apps::GreConfig;
-using apps::PimConfig;
+using config::Config;
+using config::GreConfig;
+using config::PimConfig;
 
 namespace {
 

@@ -23,7 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "apps/config.h"
+#include "config/model.h"
 #include "common/bytes.h"
 #include "common/crypto.h"
 
@@ -42,7 +42,7 @@ class Overlay {
   // tunnel counts it as `no_sa`.
   using SendFn = std::function<bool(common::MutByteSpan buf, std::size_t offset, std::size_t len)>;
 
-  Overlay(boost::asio::io_context& io, const apps::Config& cfg, common::crypto::Random& rng, SendFn send);
+  Overlay(boost::asio::io_context& io, const config::Config& cfg, common::crypto::Random& rng, SendFn send);
   ~Overlay();
   Overlay(const Overlay&) = delete;
   Overlay& operator=(const Overlay&) = delete;

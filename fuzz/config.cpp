@@ -4,15 +4,15 @@
 #include <cstdint>
 #include <string_view>
 
-#include "apps/config.h"
-#include "apps/secrets.h"
+#include "config/config.h"
+#include "config/secrets.h"
 #include "ike/proposal.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
-  apps::ParseOptions opts;
+  config::ParseOptions opts;
   opts.include = nullptr;
-  auto r = apps::parse_string(text, "fuzz.conf", opts);
+  auto r = config::parse_string(text, "fuzz.conf", opts);
   if (r.ok()) {
     // A resolved config must be internally consistent.
     const auto& c = *r.config;
@@ -27,7 +27,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   for (const auto& d : r.errors) (void)d.to_string();
 
-  auto s = apps::parse_secrets_string(text, "fuzz.secrets");
+  auto s = config::parse_secrets_string(text, "fuzz.secrets");
   if (s.ok()) (void)s.secrets->find_psk("192.0.2.1", "@peer");
 
   if (size < 512) {

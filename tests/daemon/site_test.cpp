@@ -6,13 +6,13 @@
 #include <utility>  // Boost 1.74 Asio uses std::exchange without including it
 #include <boost/asio.hpp>
 
-#include "apps/config.h"
+#include "config/config.h"
+#include "config/peers.h"
+#include "config/secrets.h"
 #include "daemon/overlay.h"
-#include "apps/peers.h"
-#include "apps/secrets.h"
 #include "esp/ip.h"
 
-using namespace apps;
+using namespace config;
 using swld::Overlay;
 
 namespace {

@@ -36,7 +36,7 @@ std::shared_ptr<const RsaPublicKey> pub(const std::shared_ptr<const RsaPrivateKe
 }
 
 // The two-peer harness's dc-tun pair, signing with RSA keys instead of the PSK, with one
-// CHILD_SA ("rsa-net"). Identities are the addresses (ID_IPV4_ADDR), as apps/peers.cpp sets them.
+// CHILD_SA ("rsa-net"). Identities are the addresses (ID_IPV4_ADDR), as config/peers.cpp sets them.
 PeerConfig peer(bool a_side) {
   PeerConfig c = ike_test::peer(a_side, "aes256-sha256-modp2048!", "aes256-sha256!");
   c.name = "rsa";

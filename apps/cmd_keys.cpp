@@ -1,8 +1,9 @@
-// swanless keygen / showkey. See keys.h.
-#include "apps/keys.h"
-
+// `swanless keygen` and `swanless showkey`: the host-key commands (libreswan's newhostkey /
+// showhostkey). See commands.h.
 #include <optional>
+#include <ostream>
 
+#include "apps/commands.h"
 #include "common/rsa.h"
 
 namespace apps {

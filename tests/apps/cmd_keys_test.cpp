@@ -1,4 +1,4 @@
-// swanless keygen / showkey (apps/keys.h).
+// swanless keygen / showkey (apps/cmd_keys.cpp).
 #include <catch2/catch.hpp>
 
 #include <sys/stat.h>
@@ -10,7 +10,7 @@
 #include <sstream>
 #include <string>
 
-#include "apps/keys.h"
+#include "apps/commands.h"
 #include "common/rsa.h"
 
 using common::crypto::RsaPrivateKey;

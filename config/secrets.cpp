@@ -1,4 +1,6 @@
-#include "apps/secrets.h"
+// The secrets file: ipsec.secrets(5) syntax, base64/hex values, strongSwan's lookup by
+// identity. See secrets.h.
+#include "config/secrets.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -7,7 +9,9 @@
 #include <cerrno>
 #include <cstring>
 
-namespace apps {
+#include "common/net.h"
+
+namespace config {
 namespace {
 
 constexpr int kMatchNone = 0;
@@ -375,4 +379,4 @@ SecretsResult load_secrets(const std::string& path) {
   return parse_secrets_string(text, path);
 }
 
-}  // namespace apps
+}  // namespace config

@@ -1,15 +1,15 @@
-// Turns the resolved configuration (apps::Config + secrets) into the IKE engine's
+// Turns the resolved configuration (config::Config + secrets) into the IKE engine's
 // PeerConfigs: one per IKE_SA group, one ChildConfig per conn of the group.
 #pragma once
 
 #include <string>
 #include <vector>
 
-#include "apps/config.h"
-#include "apps/secrets.h"
+#include "config/model.h"
+#include "config/secrets.h"
 #include "ike/engine.h"
 
-namespace apps {
+namespace config {
 
 struct PeersResult {
   std::vector<ike::PeerConfig> peers;
@@ -29,4 +29,4 @@ std::string ike_fingerprint(const ike::PeerConfig& p);
 // the selector's address when it is a single host, else nullopt.
 std::optional<common::IpAddr> tun_address_for(const common::TrafficSelector& ts);
 
-}  // namespace apps
+}  // namespace config

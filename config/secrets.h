@@ -21,10 +21,10 @@
 #include <string_view>
 #include <vector>
 
-#include "apps/config.h"
 #include "common/bytes.h"
+#include "config/diagnostic.h"
 
-namespace apps {
+namespace config {
 
 struct SecretEntry {
   enum class Type : std::uint8_t { psk, rsa };
@@ -67,4 +67,4 @@ std::optional<common::Bytes> decode_base64(std::string_view text);
 // strongSwan/libreswan value forms: 0x<hex>, 0s<base64>; nullopt when neither or malformed.
 std::optional<common::Bytes> decode_prefixed_binary(std::string_view text);
 
-}  // namespace apps
+}  // namespace config

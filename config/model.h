@@ -1,15 +1,6 @@
-// The swanless configuration: ipsec.conf syntax (strongSwan's ipsec.conf(5)) with two more
-// section types, `gre` and `pim`. The contract is /work/shared/CONFIG.md (docs: CONFIG.md).
-//
-// Two stages:
-//   1. syntax: sections at column 0 (`config setup`, `conn NAME`, `gre NAME`, `pim NAME`),
-//      indented `key=value` lines, `#` comments, double-quoted values, `include PATH`
-//      (glob, relative to the including file), `conn %default`, `also=NAME`;
-//   2. resolution: every key checked and turned into typed fields (addresses, selectors,
-//      durations, proposals), conns grouped into IKE_SAs, gre/pim defaults filled in.
-// Every problem is a Diagnostic naming file, line and key; parsing continues so that one
-// run reports all of them. Keys that only matter to a kernel IPsec stack are accepted with
-// a warning that they are ignored.
+// The resolved configuration: what parse_string/load_file (config/config.h) turn an
+// ipsec.conf-syntax file into. The typed `config setup`, conns (one CHILD_SA each), their
+// IKE_SA groups, gre and pim sections, and their small methods (model.cpp).
 //
 // Where CONFIG.md is silent, strongSwan's ipsec.conf(5) defaults apply:
 //   ikelifetime 3h, lifetime 1h, rekeymargin 9m, rekeyfuzz 100%, reauth no (strongSwan: yes), rekey yes,
@@ -22,8 +13,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <functional>
-#include <iosfwd>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,16 +24,7 @@
 #include "common/rsa.h"
 #include "ike/proposal.h"
 
-namespace apps {
-
-struct Diagnostic {
-  std::string file;
-  int line = 0;         // 0 when not tied to a line
-  std::string key;      // empty when not about one key
-  std::string message;
-  // "file:line: key 'k': message"
-  std::string to_string() const;
-};
+namespace config {
 
 using Seconds = std::chrono::seconds;
 
@@ -198,47 +178,4 @@ struct Config {
   const IkeSaGroup* find_ike_sa(std::string_view name) const;
 };
 
-// Reads an included file set: `pattern` as written, `base_dir` of the including file.
-// Returns the (name, text) of each match in glob order, or an error message.
-struct IncludedFile {
-  std::string name;
-  std::string text;
-};
-using IncludeResolver = std::function<bool(const std::string& pattern, const std::string& base_dir,
-                                           std::vector<IncludedFile>& out, std::string& error)>;
-
-// The default resolver: the filesystem with glob(3). A pattern with no wildcard must name
-// an existing file; a wildcard pattern may match nothing (as strongSwan's starter does).
-IncludeResolver filesystem_includes();
-
-struct ParseOptions {
-  // Empty function: includes are an error (fuzzing).
-  IncludeResolver include = filesystem_includes();
-};
-
-struct LoadResult {
-  std::optional<Config> config;  // set when errors is empty
-  std::vector<Diagnostic> errors;
-  std::vector<Diagnostic> warnings;
-  bool ok() const { return errors.empty() && config.has_value(); }
-};
-
-// `name` is used in diagnostics and for the default secrets path / relative includes.
-LoadResult parse_string(std::string_view text, std::string_view name,
-                        const ParseOptions& options = {});
-LoadResult load_file(const std::string& path, const ParseOptions& options = {});
-
-// Parsers for single values, shared with tests. nullopt = malformed.
-std::optional<Seconds> parse_duration(std::string_view s);  // 3h 9m 30s 10 1d
-std::optional<bool> parse_yes_no(std::string_view s);
-
-// The secrets file used when `config setup` has no `secrets=`: PATH.conf -> PATH.secrets
-// (PATH -> PATH.secrets when the name does not end in .conf).
-std::string default_secrets_path(std::string_view config_path);
-
-// `swanless check -c FILE`: validates the config and its secrets file, prints the resolved
-// conns, IKE_SA groups, gre and pim sections to `out` and every diagnostic to `err`.
-// Returns the process exit code: 0 valid, 1 not.
-int run_check(const std::string& path, std::ostream& out, std::ostream& err);
-
-}  // namespace apps
+}  // namespace config

@@ -1,10 +1,12 @@
-#include "apps/peers.h"
+// The resolved config as the IKE engine's PeerConfigs, and their fingerprints for reloads.
+// See peers.h.
+#include "config/peers.h"
 
 #include <memory>
 
 #include "common/rsa.h"
 
-namespace apps {
+namespace config {
 
 namespace {
 
@@ -216,4 +218,4 @@ PeersResult build_peers(const Config& cfg, const Secrets& secrets) {
   return r;
 }
 
-}  // namespace apps
+}  // namespace config

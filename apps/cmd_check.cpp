@@ -1,0 +1,199 @@
+// `swanless check -c FILE`: loads the config and its secrets file, prints the resolved
+// conns, IKE_SA groups, gre and pim sections to `out` and every diagnostic to `err`.
+#include <fstream>
+#include <ostream>
+
+#include "apps/commands.h"
+#include "config/config.h"
+#include "config/secrets.h"
+
+namespace apps {
+
+using common::TrafficSelector;
+using config::AuthMethod;
+using config::Config;
+using config::format_duration;
+using config::GreConfig;
+using config::HostConfig;
+using config::Mode;
+using config::Secrets;
+
+namespace {
+
+std::string ts_list(const HostConfig& h) {
+  if (h.dynamic) {
+    std::string s = "dynamic";
+    if (h.protocol != 0) {
+      TrafficSelector t;
+      t.protocol = h.protocol;
+      t.start_port = h.port_lo;
+      t.end_port = h.port_hi;
+      std::string full = t.to_string();
+      auto br = full.find('[');
+      if (br != std::string::npos) s += full.substr(br);
+    }
+    return s;
+  }
+  std::string s;
+  for (const auto& t : h.subnets) {
+    if (!s.empty()) s += ", ";
+    s += t.to_string();
+  }
+  return s;
+}
+
+std::string proposals_text(const ike::ProposalSet& p) {
+  std::string s;
+  for (std::size_t i = 0; i < p.configured && i < p.proposals.size(); ++i) {
+    if (!s.empty()) s += ", ";
+    s += ike::to_string(p.proposals[i]);
+  }
+  if (p.configured == 0) s = "(strongSwan defaults)";
+  else if (p.strict) s += " (strict)";
+  else s += " + strongSwan defaults";
+  return s;
+}
+
+}  // namespace
+
+int run_check(const std::string& path, std::ostream& out, std::ostream& err) {
+  auto res = config::load_file(path);
+  for (const auto& w : res.warnings) err << "warning: " << w.to_string() << "\n";
+  for (const auto& e : res.errors) err << "error: " << e.to_string() << "\n";
+  if (!res.ok()) {
+    err << path << ": " << res.errors.size() << " error(s)\n";
+    return 1;
+  }
+  const Config& cfg = *res.config;
+  int errors = 0;
+
+  auto sec = config::load_secrets(cfg.setup.secrets);
+  for (const auto& e : sec.errors) {
+    err << "error: " << e.to_string() << "\n";
+    ++errors;
+  }
+
+  out << "config " << cfg.path << "\n";
+  out << "  socket:  " << cfg.setup.socket << "\n";
+  out << "  secrets: " << cfg.setup.secrets << "\n";
+  if (!cfg.setup.keylog.empty()) out << "  keylog:  " << cfg.setup.keylog << " (debugging only)\n";
+  if (!cfg.setup.pcap.empty()) out << "  pcap:    " << cfg.setup.pcap << "\n";
+  out << "  fragment_size: " << cfg.setup.fragment_size << " bytes\n";
+  for (const auto& g : cfg.ike_sas) {
+    out << "ike_sa " << g.name << ":";
+    for (const auto& c : g.conns) out << " " << c;
+    out << "\n";
+  }
+  for (const auto& c : cfg.conns) {
+    out << "conn " << c.name << " (IKE_SA " << c.ike_sa << ", auto=" << to_string(c.auto_action)
+        << ")\n";
+    out << "  local:  " << c.left.address_text() << "[" << c.left.effective_id() << "] port "
+        << c.left.ike_port << "\n";
+    out << "  remote: " << c.right.address_text() << "[" << c.right.effective_id() << "] port "
+        << c.right.ike_port << "\n";
+    out << "  auth:   " << to_string(c.auth);
+    if (c.auth == AuthMethod::pubkey)
+      out << " (leftauth=" << c.sign.to_string() << ", rightauth=" << c.require.to_string() << ")";
+    if (!c.right.pubkey.empty()) out << ", rightpubkey " << c.right.pubkey;
+    if (!c.right.rsasigkey.empty()) out << ", rightrsasigkey " << c.right.rsasigkey.size() << " bytes";
+    out << "\n";
+    out << "  mode:   " << to_string(c.mode) << (c.force_encaps ? ", forceencaps" : "") << "\n";
+    if (c.mode == Mode::tunnel && !c.left.prefixes.empty()) {
+      out << "  tun addresses:";
+      for (const auto& p : c.left.prefixes) out << " " << p.to_string();
+      out << "\n";
+    }
+    out << "  local_ts:  " << ts_list(c.left) << "\n";
+    out << "  remote_ts: " << ts_list(c.right) << "\n";
+    out << "  ike: " << proposals_text(c.ike) << "\n";
+    out << "  esp: " << proposals_text(c.esp) << "\n";
+    out << "  ikelifetime " << format_duration(c.ike_lifetime) << ", lifetime "
+        << format_duration(c.lifetime) << ", rekeymargin " << format_duration(c.rekey_margin)
+        << ", rekeyfuzz " << c.rekey_fuzz_percent << "%, rekey " << (c.rekey ? "yes" : "no")
+        << ", reauth " << (c.reauth ? "yes" : "no") << ", fragmentation "
+        << (c.fragmentation ? "yes" : "no") << "\n";
+    if (c.life_bytes || c.life_packets)
+      out << "  volume: lifebytes " << c.life_bytes << ", marginbytes " << c.margin_bytes
+          << ", lifepackets " << c.life_packets << ", marginpackets " << c.margin_packets << "\n";
+    out << "  dpd: delay " << format_duration(c.dpd_delay) << ", timeout "
+        << format_duration(c.dpd_timeout) << ", action " << to_string(c.dpd_action)
+        << "; replay_window " << c.replay_window << "\n";
+
+    if (sec.ok()) {
+      const Secrets& s = *sec.secrets;
+      if (c.auth == AuthMethod::psk) {
+        auto* e = s.find_psk(c.left.effective_id(), c.right.effective_id());
+        if (!e) {
+          err << "error: conn " << c.name << ": no PSK in " << s.path << " for "
+              << c.left.effective_id() << " <-> " << c.right.effective_id() << "\n";
+          ++errors;
+        } else {
+          out << "  psk: " << e->file << ":" << e->line << "\n";
+        }
+      } else {
+        auto* e = s.find_private_key(c.left.effective_id());
+        if (!e) {
+          err << "error: conn " << c.name << ": no RSA private key in " << s.path << "\n";
+          ++errors;
+        } else {
+          out << "  private key: " << e->key_path << " (" << e->file << ":" << e->line << ")\n";
+          if (std::ifstream(e->key_path).fail())
+            err << "warning: conn " << c.name << ": cannot read " << e->key_path << "\n";
+        }
+        if (!c.right.pubkey.empty() && std::ifstream(c.right.pubkey).fail())
+          err << "warning: conn " << c.name << ": cannot read " << c.right.pubkey << "\n";
+      }
+    }
+  }
+  for (const auto& n : cfg.ignored_conns) out << "conn " << n << " (auto=ignore: template only)\n";
+  for (const auto& g : cfg.gres) {
+    out << "gre " << g.name << " (conn " << g.conn << ")\n";
+    out << "  local " << g.local.to_string() << " remote " << g.remote.to_string();
+    if (g.key) out << " key " << *g.key;
+    out << " ttl " << g.ttl << "\n";
+    out << "  address " << g.address.to_string() << " peer " << g.peer.to_string() << " mtu "
+        << g.mtu << (g.tun ? " (TUN device " + g.name + ")" : " (no TUN device)") << "\n";
+    out << "  keepalive ";
+    switch (g.keepalive) {
+      case GreConfig::Keepalive::reply: out << "reply-only"; break;
+      case GreConfig::Keepalive::off: out << "off"; break;
+      case GreConfig::Keepalive::send:
+        out << "every " << format_duration(g.keepalive_interval) << ", down after "
+            << g.keepalive_retries << " misses";
+        break;
+    }
+    out << "\n";
+    if (!g.routes.empty()) {
+      out << "  routes";
+      for (const auto& r : g.routes) out << " " << r.to_string();
+      out << "\n";
+    }
+  }
+  for (const auto& p : cfg.pims) {
+    out << "pim " << p.name << " (on gre " << p.interface << ")\n";
+    out << "  neighbor " << p.neighbor.to_string() << " rp " << p.rp.to_string() << "\n";
+    out << "  groups";
+    for (const auto& g : p.groups) out << " " << g.to_string();
+    out << "\n";
+    if (!p.sources.empty()) {
+      out << "  sources";
+      for (const auto& sg : p.sources)
+        out << " (" << sg.source.to_string() << "," << sg.group.to_string() << ")";
+      out << "\n";
+    }
+    out << "  hello " << format_duration(p.hello) << " join " << format_duration(p.join)
+        << " holdtime " << format_duration(p.holdtime) << "\n";
+    out << "  deliver";
+    if (p.deliver_tun) out << " tun";
+    for (const auto& u : p.deliver_udp) out << " udp:" << u.to_string();
+    out << "\n";
+  }
+  if (errors) {
+    err << path << ": " << errors << " error(s)\n";
+    return 1;
+  }
+  out << "configuration OK\n";
+  return 0;
+}
+
+}  // namespace apps

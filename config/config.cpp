@@ -1,0 +1,128 @@
+// The pipeline of parse_string (reader, then `config setup`, conns, gre and pim sections),
+// load_file, the filesystem include resolver and the default secrets path. See config.h.
+#include "config/config.h"
+
+#include <glob.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "config/reader.h"
+#include "config/stages.h"
+#include "config/text.h"
+#include "config/typer.h"
+
+namespace config {
+namespace {
+
+constexpr unsigned long long kMinFragmentSize = 256;  // ike::kMinFragmentSize
+
+}  // namespace
+
+std::string default_secrets_path(std::string_view config_path) {
+  constexpr std::string_view kConf = ".conf";
+  if (config_path.size() > kConf.size() &&
+      config_path.substr(config_path.size() - kConf.size()) == kConf)
+    return std::string(config_path.substr(0, config_path.size() - kConf.size())) + ".secrets";
+  return std::string(config_path) + ".secrets";
+}
+
+IncludeResolver filesystem_includes() {
+  return [](const std::string& pattern, const std::string& base_dir,
+            std::vector<IncludedFile>& out, std::string& error) -> bool {
+    std::string full = resolve_path(base_dir, pattern);
+    glob_t g{};
+    int rc = ::glob(full.c_str(), GLOB_ERR, nullptr, &g);
+    const bool wildcard = pattern.find_first_of("*?[") != std::string::npos;
+    if (rc == GLOB_NOMATCH) {
+      globfree(&g);
+      if (wildcard) return true;
+      error = "no such file";
+      return false;
+    }
+    if (rc != 0) {
+      globfree(&g);
+      error = "cannot read";
+      return false;
+    }
+    for (std::size_t i = 0; i < g.gl_pathc; ++i) {
+      std::ifstream f(g.gl_pathv[i], std::ios::binary);
+      if (!f) {
+        error = std::string("cannot open ") + g.gl_pathv[i];
+        globfree(&g);
+        return false;
+      }
+      std::ostringstream ss;
+      ss << f.rdbuf();
+      out.push_back(IncludedFile{g.gl_pathv[i], ss.str()});
+    }
+    globfree(&g);
+    return true;
+  };
+}
+
+LoadResult parse_string(std::string_view text, std::string_view name, const ParseOptions& options) {
+  LoadResult res;
+  Reporter rep(res.errors, res.warnings);
+  Reader reader(options, rep);
+  const std::string file(name);
+  reader.parse_text(text, file, 0);
+  const auto& secs = reader.sections();
+  Typer ty(rep, dir_of(file));
+
+  Config cfg;
+  cfg.path = file;
+  cfg.setup.secrets = default_secrets_path(file);
+
+  // config setup
+  for (const auto& s : secs) {
+    if (s.type != SectionType::setup) continue;
+    for (const auto& k : s.keys) {
+      if (k.value.empty()) continue;
+      if (k.key == "socket") cfg.setup.socket = ty.path(k);
+      else if (k.key == "secrets") cfg.setup.secrets = ty.path(k);
+      else if (k.key == "keylog") cfg.setup.keylog = (k.value == "off" || k.value == "no") ? "" : ty.path(k);
+      else if (k.key == "pcap") cfg.setup.pcap = (k.value == "off" || k.value == "no") ? "" : ty.path(k);
+      else if (k.key == "fragment_size") {
+        if (auto v = ty.uint(k, kMinFragmentSize, 65535)) cfg.setup.fragment_size = static_cast<unsigned>(*v);
+      } else if (k.key == "offload") {
+        if (auto b = ty.yes_no(k)) cfg.setup.offload = *b;
+      } else if (k.key == "loglevel") {
+        if (!common::parse_log_level(k.value, cfg.setup.loglevel))
+          ty.err(k, "expected error, warn, info, debug or trace, not '" + k.value + "'");
+      }
+    }
+  }
+
+  type_conns(secs, rep, ty, cfg);
+  type_gres(secs, rep, ty, cfg);
+  type_pims(secs, rep, ty, cfg);
+
+  // One diagnostic per (place, message) even when several conns inherit the same line.
+  auto dedupe = [](std::vector<Diagnostic>& v) {
+    std::set<std::string> seen;
+    std::vector<Diagnostic> out;
+    for (auto& d : v)
+      if (seen.insert(d.to_string()).second) out.push_back(std::move(d));
+    v = std::move(out);
+  };
+  dedupe(res.errors);
+  dedupe(res.warnings);
+  if (res.errors.empty()) res.config = std::move(cfg);
+  return res;
+}
+
+LoadResult load_file(const std::string& path, const ParseOptions& options) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) {
+    LoadResult r;
+    r.errors.push_back(Diagnostic{path, 0, "", "cannot open the config file"});
+    return r;
+  }
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  return parse_string(ss.str(), path, options);
+}
+
+}  // namespace config

@@ -1,0 +1,63 @@
+// The swanless configuration: ipsec.conf syntax (strongSwan's ipsec.conf(5)) with two more
+// section types, `gre` and `pim`. The contract is /work/shared/CONFIG.md (docs: CONFIG.md).
+// This header is the library's entry points; the result is the model in config/model.h.
+//
+// Two stages, one file each:
+//   1. syntax (reader.cpp): sections at column 0 (`config setup`, `conn NAME`, `gre NAME`,
+//      `pim NAME`), indented `key=value` lines, `#` comments, double-quoted values,
+//      `include PATH` (glob, relative to the including file), `conn %default`, `also=NAME`;
+//      every key name is looked up in the key table (keys.cpp);
+//   2. resolution: %default and also= inheritance (inherit.cpp), every key checked and
+//      turned into typed fields (values.cpp, conn.cpp, gre.cpp, pim.cpp), conns grouped into
+//      IKE_SAs, gre/pim defaults filled in.
+// Every problem is a Diagnostic naming file, line and key; parsing continues so that one
+// run reports all of them. Keys that only matter to a kernel IPsec stack are accepted with
+// a warning that they are ignored.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/diagnostic.h"
+#include "config/model.h"
+
+namespace config {
+
+// Reads an included file set: `pattern` as written, `base_dir` of the including file.
+// Returns the (name, text) of each match in glob order, or an error message.
+struct IncludedFile {
+  std::string name;
+  std::string text;
+};
+using IncludeResolver = std::function<bool(const std::string& pattern, const std::string& base_dir,
+                                           std::vector<IncludedFile>& out, std::string& error)>;
+
+// The default resolver: the filesystem with glob(3). A pattern with no wildcard must name
+// an existing file; a wildcard pattern may match nothing (as strongSwan's starter does).
+IncludeResolver filesystem_includes();
+
+struct ParseOptions {
+  // Empty function: includes are an error (fuzzing).
+  IncludeResolver include = filesystem_includes();
+};
+
+struct LoadResult {
+  std::optional<Config> config;  // set when errors is empty
+  std::vector<Diagnostic> errors;
+  std::vector<Diagnostic> warnings;
+  bool ok() const { return errors.empty() && config.has_value(); }
+};
+
+// `name` is used in diagnostics and for the default secrets path / relative includes.
+LoadResult parse_string(std::string_view text, std::string_view name,
+                        const ParseOptions& options = {});
+LoadResult load_file(const std::string& path, const ParseOptions& options = {});
+
+// The secrets file used when `config setup` has no `secrets=`: PATH.conf -> PATH.secrets
+// (PATH -> PATH.secrets when the name does not end in .conf).
+std::string default_secrets_path(std::string_view config_path);
+
+}  // namespace config

@@ -1,0 +1,386 @@
+// Stage 2 for conn sections: a conn's inherited keys typed into a ConnConfig (its two
+// hosts, auth, proposals, lifetimes, DPD, volume limits) with the checks that need several
+// keys, then the conns grouped into IKE_SAs. See stages.h.
+#include <algorithm>
+#include <set>
+#include <sstream>
+
+#include "config/secrets.h"
+#include "config/stages.h"
+#include "config/text.h"
+#include "config/values.h"
+
+namespace config {
+namespace {
+
+using common::Prefix;
+using common::TrafficSelector;
+
+constexpr std::uint32_t kMaxReplayWindow = 1u << 20;
+constexpr unsigned long long kMaxVolume = 1ULL << 62;
+
+void type_host(Typer& ty, const KeyMap& m, std::string_view side, HostConfig& h, bool& ok) {
+  auto get = [&](std::string_view suffix) -> const RawKey* {
+    auto it = m.find(std::string(side) + std::string(suffix));
+    return it == m.end() ? nullptr : &it->second;
+  };
+  if (auto k = get("")) {
+    if (k->value == "%any" || k->value == "%any4") {
+      h.kind = HostConfig::Kind::any;
+    } else if (k->value == "%defaultroute") {
+      h.kind = HostConfig::Kind::defaultroute;
+    } else if (auto a = parse_ip(k->value)) {
+      h.kind = HostConfig::Kind::address;
+      h.addr = *a;
+      if (!a->is_v4()) {
+        ty.err(*k, "only IPv4 endpoints are supported");
+        ok = false;
+      }
+    } else {
+      ty.err(*k, "expected an IP address, %any or %defaultroute, not '" + k->value +
+                     "' (host names are not resolved)");
+      ok = false;
+    }
+  }
+  if (auto k = get("id")) h.id = k->value;
+  ProtoPort pp;
+  if (auto k = get("protoport")) {
+    if (auto v = parse_protoport(k->value)) {
+      pp = *v;
+    } else {
+      ty.err(*k, "malformed protoport '" + k->value + "' (e.g. gre, 47, tcp/80, udp/%any)");
+      ok = false;
+    }
+  }
+  h.protocol = pp.proto;
+  h.port_lo = pp.lo;
+  h.port_hi = pp.hi;
+  if (auto k = get("subnet")) {
+    for (auto item : split_list(k->value)) {
+      std::optional<Prefix> written;
+      auto ts = parse_subnet_item(item, pp, &written);
+      if (!ts) {
+        ty.err(*k, "malformed subnet '" + std::string(item) +
+                       "' (CIDR, address or range, optional [proto/port])");
+        ok = false;
+        continue;
+      }
+      h.subnets.push_back(*ts);
+      if (written) h.prefixes.push_back(*written);
+    }
+  } else if (h.kind == HostConfig::Kind::address) {
+    h.subnets.push_back(TrafficSelector::from_prefix(
+        Prefix{h.addr, static_cast<std::uint8_t>(h.addr.is_v4() ? 32 : 128)}, pp.proto, pp.lo,
+        pp.hi));
+  } else {
+    h.dynamic = true;
+  }
+  if (auto k = get("ikeport")) {
+    if (auto v = ty.uint(*k, 1, 65535))
+      h.ike_port = static_cast<std::uint16_t>(*v);
+    else
+      ok = false;
+  }
+  if (auto k = get("rsasigkey")) {
+    auto b = decode_prefixed_binary(k->value);
+    if (!b || b->size() < 4) {
+      ty.err(*k, "expected a raw RSA key as 0s<base64> or 0x<hex> (see 'swanless showkey')");
+      ok = false;
+    } else {
+      h.rsasigkey = std::move(*b);
+    }
+  }
+  if (auto k = get("pubkey")) h.pubkey = ty.path(*k);
+}
+
+std::optional<ConnConfig> type_conn(Typer& ty, const RawSection& sec, const KeyMap& m) {
+  auto c = section_model<ConnConfig>(sec);
+  bool ok = true;
+  type_host(ty, m, "left", c.left, ok);
+  type_host(ty, m, "right", c.right, ok);
+  auto get = [&](const char* key) -> const RawKey* {
+    auto it = m.find(key);
+    return it == m.end() ? nullptr : &it->second;
+  };
+  if (auto k = get("keyexchange")) {
+    if (k->value == "ikev1") {
+      ty.err(*k, "IKEv1 is not supported: swanless speaks IKEv2 only (keyexchange=ikev2)");
+      ok = false;
+    } else if (k->value != "ikev2" && k->value != "ike") {
+      ty.err(*k, "expected ikev2, not '" + k->value + "'");
+      ok = false;
+    }
+  }
+  if (auto k = get("type")) {
+    if (k->value == "tunnel") c.mode = Mode::tunnel;
+    else if (k->value == "transport") c.mode = Mode::transport;
+    else {
+      ty.err(*k, "expected tunnel or transport, not '" + k->value + "'");
+      ok = false;
+    }
+  }
+  if (auto k = get("authby")) {
+    if (k->value == "secret" || k->value == "psk") c.auth = AuthMethod::psk;
+    else if (k->value == "rsasig" || k->value == "pubkey" || k->value == "rsa") c.auth = AuthMethod::pubkey;
+    else {
+      ty.err(*k, "expected secret, psk, rsasig or pubkey, not '" + k->value + "'");
+      ok = false;
+    }
+  }
+  // leftauth/rightauth: swanless authenticates both ends the same way (PSK or signatures).
+  std::optional<AuthSpec> side_auth[2];
+  const char* side_auth_key[2] = {"leftauth", "rightauth"};
+  for (int i = 0; i < 2; ++i) {
+    const RawKey* k = get(side_auth_key[i]);
+    if (!k) continue;
+    std::string why;
+    side_auth[i] = parse_auth(k->value, why);
+    if (!side_auth[i]) {
+      ty.err(*k, why);
+      ok = false;
+    } else if (const RawKey* by = get("authby"); by && side_auth[i]->method != c.auth) {
+      ty.err(*k, k->value + " conflicts with authby=" + by->value);
+      ok = false;
+    } else if (i == 1 && side_auth[0] && side_auth[0]->method != side_auth[1]->method) {
+      ty.err(*k, "leftauth and rightauth must both be psk or both public keys: swanless authenticates "
+                 "both ends the same way");
+      ok = false;
+    } else {
+      c.auth = side_auth[i]->method;
+      (i == 0 ? c.sign : c.require) = side_auth[i]->scheme;
+    }
+  }
+  if (auto k = get("auto")) {
+    if (k->value == "ignore") c.auto_action = AutoAction::ignore;
+    else if (k->value == "add") c.auto_action = AutoAction::add;
+    else if (k->value == "start") c.auto_action = AutoAction::start;
+    else if (k->value == "route") {
+      ty.err(*k, "auto=route needs kernel trap policies: use start or add");
+      ok = false;
+    } else {
+      ty.err(*k, "expected ignore, add or start, not '" + k->value + "'");
+      ok = false;
+    }
+  }
+  if (auto k = get("dpdaction")) {
+    if (k->value == "none") c.dpd_action = DpdAction::none;
+    else if (k->value == "clear") c.dpd_action = DpdAction::clear;
+    else if (k->value == "hold") c.dpd_action = DpdAction::hold;
+    else if (k->value == "restart") c.dpd_action = DpdAction::restart;
+    else {
+      ty.err(*k, "expected none, clear, hold or restart, not '" + k->value + "'");
+      ok = false;
+    }
+  }
+  auto proposals = [&](const char* key, ike::Protocol proto, ike::ProposalSet& out) {
+    const RawKey* k = get(key);
+    if (!k) {
+      out.proposals = ike::default_proposals(proto);
+      out.configured = 0;
+      out.strict = false;
+      return;
+    }
+    std::string bad;
+    auto r = ike::parse_proposals(k->value, proto, &bad);
+    if (!r) {
+      ty.err(*k, std::string(r.error().detail) + (bad.empty() ? "" : " ('" + bad + "')"));
+      ok = false;
+      return;
+    }
+    out = std::move(r).value();
+  };
+  proposals("ike", ike::Protocol::ike, c.ike);
+  proposals("esp", ike::Protocol::esp, c.esp);
+  auto dur = [&](const char* key, Seconds& out) {
+    if (auto k = get(key)) {
+      if (auto d = ty.duration(*k)) out = *d;
+      else ok = false;
+    }
+  };
+  dur("ikelifetime", c.ike_lifetime);
+  dur("lifetime", c.lifetime);
+  dur("rekeymargin", c.rekey_margin);
+  dur("dpddelay", c.dpd_delay);
+  dur("dpdtimeout", c.dpd_timeout);
+  auto yn = [&](const char* key, bool& out) {
+    if (auto k = get(key)) {
+      if (auto b = ty.yes_no(*k)) out = *b;
+      else ok = false;
+    }
+  };
+  yn("rekey", c.rekey);
+  yn("reauth", c.reauth);
+  yn("forceencaps", c.force_encaps);
+  yn("fragmentation", c.fragmentation);
+  // Volume limits (strongSwan: plain numbers; 0 = no limit).
+  auto count = [&](const char* key, std::uint64_t& out) {
+    if (auto k = get(key)) {
+      if (auto v = ty.uint(*k, 0, kMaxVolume)) out = *v;
+      else ok = false;
+    }
+  };
+  count("lifebytes", c.life_bytes);
+  count("lifepackets", c.life_packets);
+  count("marginbytes", c.margin_bytes);
+  count("marginpackets", c.margin_packets);
+  if (auto k = get("rekeyfuzz")) {
+    std::string_view v = k->value;
+    if (!v.empty() && v.back() == '%') v.remove_suffix(1);
+    if (auto n = parse_uint(v, 100000)) {
+      c.rekey_fuzz_percent = static_cast<unsigned>(*n);
+    } else {
+      ty.err(*k, "expected a percentage such as 100%, not '" + k->value + "'");
+      ok = false;
+    }
+  }
+  if (auto k = get("replay_window")) {
+    if (auto v = ty.uint(*k, 0, kMaxReplayWindow)) c.replay_window = static_cast<std::uint32_t>(*v);
+    else ok = false;
+  }
+  if (!ok) return std::nullopt;
+
+  // Coherence checks, reported at the key that makes them fail.
+  // The first of the keys that is set (where the user can fix it), else the section line.
+  auto at = [&](const char* key, const char* alt = nullptr) -> RawKey {
+    if (auto k = get(key)) return *k;
+    if (alt)
+      if (auto k = get(alt)) return *k;
+    return RawKey{key, "", sec.file, sec.line};
+  };
+  if (c.ike_lifetime.count() == 0 || c.rekey_margin >= c.ike_lifetime) {
+    ty.err(at("ikelifetime", "rekeymargin"), "ikelifetime must be longer than rekeymargin");
+    ok = false;
+  }
+  if (c.life_bytes && c.margin_bytes >= c.life_bytes) {
+    ty.err(at("marginbytes", "lifebytes"), "lifebytes must be larger than marginbytes");
+    ok = false;
+  }
+  if (c.life_packets && c.margin_packets >= c.life_packets) {
+    ty.err(at("marginpackets", "lifepackets"), "lifepackets must be larger than marginpackets");
+    ok = false;
+  }
+  if (c.lifetime.count() == 0 || c.rekey_margin >= c.lifetime) {
+    ty.err(at("lifetime", "rekeymargin"), "lifetime must be longer than rekeymargin");
+    ok = false;
+  }
+  // As strongSwan's starter: the randomised margin (margin + margin * fuzz) should stay
+  // below the lifetime, or rekeying may start right after an SA is set up.
+  const long long fuzzed = c.rekey_margin.count() * (100LL + c.rekey_fuzz_percent) / 100;
+  if (ok && fuzzed >= c.lifetime.count())
+    ty.warn(at("rekeyfuzz", "rekeymargin"),
+            "rekeymargin + rekeyfuzz can reach lifetime: a CHILD_SA may rekey right after it is set up");
+  if (ok && fuzzed >= c.ike_lifetime.count())
+    ty.warn(at("rekeyfuzz", "rekeymargin"),
+            "rekeymargin + rekeyfuzz can reach ikelifetime: the IKE_SA may rekey right after it is set up");
+  if (c.auto_action != AutoAction::ignore) {
+    if (c.right.kind == HostConfig::Kind::defaultroute) {
+      ty.err(at("right"), "right=%defaultroute makes no sense: the peer's address or %any");
+      ok = false;
+    }
+    if (c.auto_action == AutoAction::start && c.right.kind != HostConfig::Kind::address) {
+      ty.err(at("right"), "auto=start needs right= to be the peer's address");
+      ok = false;
+    }
+    if (c.auth == AuthMethod::pubkey && c.right.pubkey.empty() && c.right.rsasigkey.empty()) {
+      ty.err(at("authby"),
+             "authby=pubkey/rsasig needs rightpubkey= (PEM file) or rightrsasigkey= (0s...)");
+      ok = false;
+    }
+    if (c.mode == Mode::transport && (m.count("leftsubnet") || m.count("rightsubnet"))) {
+      for (const auto* s : {"leftsubnet", "rightsubnet"}) {
+        if (!m.count(s)) continue;
+        // Transport mode protects the hosts' own traffic: selectors must be the hosts.
+        const HostConfig& h = s[0] == 'l' ? c.left : c.right;
+        for (const auto& ts : h.subnets) {
+          if (h.kind == HostConfig::Kind::address && !(ts.start == h.addr && ts.end == h.addr)) {
+            ty.err(m.at(s), "type=transport: the subnet must be the host address itself");
+            ok = false;
+            break;
+          }
+        }
+      }
+    }
+  }
+  if (!ok) return std::nullopt;
+  return c;
+}
+
+std::string ike_sa_key(const ConnConfig& c) {
+  std::ostringstream k;
+  auto host = [&](const HostConfig& h) {
+    k << h.address_text() << '|' << h.effective_id() << '|' << h.ike_port << '|' << h.pubkey
+      << '|' << common::to_hex(h.rsasigkey) << '|';
+  };
+  host(c.left);
+  host(c.right);
+  k << to_string(c.auth) << '|' << c.sign.to_string() << '|' << c.require.to_string() << '|'
+    << ike::to_string(c.ike) << '|' << c.ike.strict << '|'
+    << c.ike_lifetime.count() << '|' << c.reauth << '|' << c.rekey << '|' << c.dpd_delay.count()
+    << '|' << c.dpd_timeout.count() << '|' << static_cast<int>(c.dpd_action) << '|'
+    << c.force_encaps << '|' << c.fragmentation;
+  return k.str();
+}
+
+}  // namespace
+
+void type_conns(const std::vector<RawSection>& secs, Reporter& r, Typer& ty, Config& cfg) {
+  Inheritance inheritance(secs, r);
+  std::map<std::string, std::vector<std::string>> ancestors;  // conn -> self + also chain
+  std::set<std::string> active_names;
+  for (std::size_t i = 0; i < secs.size(); ++i) {
+    const auto& s = secs[i];
+    if (s.type != SectionType::conn) continue;
+    KeyMap m;
+    std::vector<std::string> anc{s.name};
+    if (!inheritance.resolve(i, m, anc)) continue;
+    auto c = type_conn(ty, s, m);
+    if (!c) continue;
+    ancestors[s.name] = anc;
+    if (c->auto_action == AutoAction::ignore) {
+      cfg.ignored_conns.push_back(c->name);
+    } else {
+      active_names.insert(c->name);
+      cfg.conns.push_back(std::move(*c));
+    }
+  }
+
+  // IKE_SA groups, in order of first appearance.
+  {
+    std::vector<std::pair<std::string, std::vector<std::size_t>>> groups;
+    for (std::size_t i = 0; i < cfg.conns.size(); ++i) {
+      std::string key = ike_sa_key(cfg.conns[i]);
+      auto it = std::find_if(groups.begin(), groups.end(), [&](auto& g) { return g.first == key; });
+      if (it == groups.end()) groups.push_back({key, {i}});
+      else it->second.push_back(i);
+    }
+    std::set<std::string> used;
+    for (auto& [key, members] : groups) {
+      std::string name = cfg.conns[members.front()].name;
+      if (members.size() > 1) {
+        for (const auto& cand : ancestors[name]) {
+          bool all = std::all_of(members.begin(), members.end(), [&](std::size_t mi) {
+            const auto& a = ancestors[cfg.conns[mi].name];
+            return std::find(a.begin(), a.end(), cand) != a.end();
+          });
+          bool clash = active_names.count(cand) &&
+                       std::none_of(members.begin(), members.end(),
+                                    [&](std::size_t mi) { return cfg.conns[mi].name == cand; });
+          if (all && !clash && !used.count(cand)) {
+            name = cand;
+            break;
+          }
+        }
+      }
+      while (used.count(name)) name += "+";
+      used.insert(name);
+      IkeSaGroup g{name, {}};
+      for (auto mi : members) {
+        g.conns.push_back(cfg.conns[mi].name);
+        cfg.conns[mi].ike_sa = name;
+      }
+      cfg.ike_sas.push_back(std::move(g));
+    }
+  }
+}
+
+}  // namespace config

@@ -1,0 +1,53 @@
+// `swanless check` (apps/cmd_check.cpp): the listing of a valid config, and the failures of
+// the secrets file and the config.
+#include <catch2/catch.hpp>
+
+#include "apps/commands.h"
+#include "config/config_test_util.h"
+
+using namespace config_test;
+using apps::run_check;
+
+TEST_CASE("check: the seed example with a private secrets file passes") {
+  TempDir d;
+  std::ifstream f(examples_dir() + "/seed-aws.conf");
+  std::stringstream ss;
+  ss << f.rdbuf();
+  auto conf = d.write("seed.conf", ss.str(), 0644);
+  d.write("seed.secrets", "222.45.67.1 177.54.214.20 : PSK \"x\"\n", 0600);
+  std::ostringstream out, err;
+  REQUIRE(run_check(conf, out, err) == 0);
+  INFO(out.str() << err.str());
+  REQUIRE(out.str().find("conn dc-tun-gre (IKE_SA dc-tun, auto=start)") != std::string::npos);
+  REQUIRE(out.str().find("ike: AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048 (strict)") != std::string::npos);
+  REQUIRE(out.str().find("ike_sa dc-tun: dc-tun-gre dc-tun-tcp") != std::string::npos);
+  REQUIRE(out.str().find("gre gre1 (conn dc-tun-gre)") != std::string::npos);
+  REQUIRE(out.str().find("pim upstream") != std::string::npos);
+  REQUIRE(out.str().find("configuration OK") != std::string::npos);
+}
+
+TEST_CASE("check: a group/other-readable secrets file is refused") {
+  TempDir d;
+  auto conf = d.write("a.conf", std::string(kBase), 0644);
+  d.write("a.secrets", ": PSK \"x\"\n", 0644);
+  std::ostringstream out, err;
+  REQUIRE(run_check(conf, out, err) == 1);
+  REQUIRE(err.str().find("refusing a secrets file readable or writable by group or others (mode 0644)") != std::string::npos);
+}
+
+TEST_CASE("check: missing PSK for the id pair fails, config errors fail") {
+  TempDir d;
+  auto conf = d.write("a.conf", std::string(kBase), 0644);
+  d.write("a.secrets", "@other @else : PSK \"x\"\n", 0600);
+  std::ostringstream out, err;
+  REQUIRE(run_check(conf, out, err) == 1);
+  REQUIRE(err.str().find("no PSK") != std::string::npos);
+
+  auto bad = d.write("b.conf", std::string(kBase) + "    keyexchange=ikev1\n", 0644);
+  std::ostringstream out2, err2;
+  REQUIRE(run_check(bad, out2, err2) == 1);
+  REQUIRE(err2.str().find("b.conf:6: 'keyexchange'") != std::string::npos);
+
+  std::ostringstream out3, err3;
+  REQUIRE(run_check(d.path + "/missing.conf", out3, err3) == 1);
+}

@@ -1,0 +1,215 @@
+// conn sections typed (config/conn.cpp): defaults, every key, IKE_SA groups, lifetimes,
+// leftauth/rightauth.
+#include <catch2/catch.hpp>
+
+#include "config/config.h"
+#include "config_test_util.h"
+
+using namespace config;
+using namespace config_test;
+using common::IpAddr;
+
+TEST_CASE("config: strongSwan defaults when keys are absent") {
+  auto r = parse(kBase);
+  REQUIRE(r.ok());
+  const auto& c = r.config->conns.at(0);
+  REQUIRE(c.ike_lifetime == std::chrono::hours(3));
+  REQUIRE(c.lifetime == std::chrono::hours(1));
+  REQUIRE(c.rekey_margin == std::chrono::minutes(9));
+  REQUIRE(c.rekey_fuzz_percent == 100);
+  REQUIRE(c.dpd_delay == std::chrono::seconds(30));
+  REQUIRE(c.dpd_timeout == std::chrono::seconds(150));
+  REQUIRE(c.dpd_action == DpdAction::none);
+  REQUIRE(c.mode == Mode::tunnel);
+  REQUIRE(c.replay_window == 32);
+  REQUIRE(c.left.ike_port == 500);
+  REQUIRE_FALSE(c.force_encaps);
+  REQUIRE_FALSE(c.reauth);  // swanless's default, unlike strongSwan's
+  REQUIRE(c.fragmentation);
+  REQUIRE(c.life_bytes == 0);
+  REQUIRE(c.life_packets == 0);
+  REQUIRE(r.config->setup.fragment_size == 1280);
+  REQUIRE(c.esp.proposals == ike::default_proposals(ike::Protocol::esp));
+  REQUIRE(r.config->setup.secrets == "/etc/swanless/test.secrets");
+  REQUIRE(r.config->setup.loglevel == common::LogLevel::info);
+  // Without leftsubnet the selector is the host itself.
+  REQUIRE(c.left.subnets.size() == 1);
+  REQUIRE(c.left.subnets[0].to_string() == "192.0.2.1/32");
+}
+
+TEST_CASE("config: every conn key with a value") {
+  auto r = parse(
+      "config setup\n"
+      "  secrets=my.secrets\n"
+      "  keylog=/tmp/keys\n"
+      "  pcap=/tmp/pcap\n"
+      "  loglevel=debug\n"
+      "  fragment_size=576\n"
+      "conn x\n"
+      "  keyexchange=ikev2\n"
+      "  left=%defaultroute\n"
+      "  leftid=@vm.example.org\n"
+      "  leftsubnet=10.0.0.0/24, 10.0.1.0/24[tcp/80], 10.0.2.1-10.0.2.9\n"
+      "  right=203.0.113.7\n"
+      "  rightid=\"C=CH, O=example, CN=gw\"\n"
+      "  rightsubnet=10.9.0.0/16\n"
+      "  rightprotoport=udp/%any\n"
+      "  type=tunnel\n"
+      "  authby=psk\n"
+      "  ike=aes128gcm16-prfsha256-ecp256,chacha20poly1305-prfsha256-curve25519!\n"
+      "  esp=aes128gcm16-esn!\n"
+      "  ikelifetime=8h\n"
+      "  keylife=20m\n"
+      "  margintime=3m\n"
+      "  rekeyfuzz=50%\n"
+      "  rekey=no\n"
+      "  reauth=yes\n"
+      "  dpddelay=10\n"
+      "  dpdtimeout=1m\n"
+      "  dpdaction=clear\n"
+      "  forceencaps=yes\n"
+      "  leftikeport=4500\n"
+      "  rightikeport=4501\n"
+      "  replay_window=1024\n"
+      "  fragmentation=no\n"
+      "  lifebytes=1000000000\n"
+      "  marginbytes=100000000\n"
+      "  lifepackets=5000000\n"
+      "  marginpackets=500000\n"
+      "  auto=add\n");
+  for (const auto& e : r.errors) INFO(e.to_string());
+  REQUIRE(r.ok());
+  const auto& s = r.config->setup;
+  REQUIRE(s.secrets == "/etc/swanless/my.secrets");
+  REQUIRE(s.keylog == "/tmp/keys");
+  REQUIRE(s.pcap == "/tmp/pcap");
+  REQUIRE(s.loglevel == common::LogLevel::debug);
+  REQUIRE(s.fragment_size == 576);
+  const auto& c = r.config->conns.at(0);
+  REQUIRE(c.left.kind == HostConfig::Kind::defaultroute);
+  REQUIRE(c.left.effective_id() == "@vm.example.org");
+  REQUIRE(c.left.subnets.size() == 3);
+  REQUIRE(c.left.subnets[1].protocol == 6);
+  REQUIRE(c.left.subnets[1].start_port == 80);
+  REQUIRE(c.left.subnets[1].end_port == 80);
+  REQUIRE(c.left.subnets[2].start == ip("10.0.2.1"));
+  REQUIRE(c.left.subnets[2].end == ip("10.0.2.9"));
+  REQUIRE(c.right.id == "C=CH, O=example, CN=gw");
+  REQUIRE(c.right.subnets.size() == 1);
+  REQUIRE(c.right.subnets[0].protocol == 17);  // rightprotoport applies to rightsubnet
+  REQUIRE(c.ike.proposals.size() == 2);
+  REQUIRE(c.esp.proposals.at(0).esn == std::vector<ike::Esn>{ike::Esn::yes});
+  REQUIRE(c.ike_lifetime == std::chrono::hours(8));
+  REQUIRE(c.lifetime == std::chrono::minutes(20));
+  REQUIRE(c.rekey_margin == std::chrono::minutes(3));
+  REQUIRE(c.rekey_fuzz_percent == 50);
+  REQUIRE_FALSE(c.rekey);
+  REQUIRE(c.reauth);
+  REQUIRE(c.dpd_delay == std::chrono::seconds(10));
+  REQUIRE(c.dpd_timeout == std::chrono::seconds(60));
+  REQUIRE(c.dpd_action == DpdAction::clear);
+  REQUIRE(c.force_encaps);
+  REQUIRE(c.left.ike_port == 4500);
+  REQUIRE(c.right.ike_port == 4501);
+  REQUIRE(c.replay_window == 1024);
+  REQUIRE_FALSE(c.fragmentation);
+  REQUIRE(c.life_bytes == 1000000000);
+  REQUIRE(c.margin_bytes == 100000000);
+  REQUIRE(c.life_packets == 5000000);
+  REQUIRE(c.margin_packets == 500000);
+  REQUIRE(c.auto_action == AutoAction::add);
+}
+
+TEST_CASE("config: conns with the same endpoints, ids and auth share one IKE_SA") {
+  auto r = parse(
+      "conn site\n"
+      "  left=192.0.2.1\n  right=198.51.100.1\n  authby=secret\n  auto=ignore\n"
+      "conn one\n  also=site\n  leftsubnet=10.1.0.0/24\n  rightsubnet=10.2.0.0/24\n  auto=start\n"
+      "conn two\n  also=site\n  leftsubnet=10.3.0.0/24\n  rightsubnet=10.4.0.0/24\n  auto=start\n"
+      "conn other\n  also=site\n  rightid=@elsewhere\n  auto=add\n");
+  REQUIRE(r.ok());
+  const Config& c = *r.config;
+  REQUIRE(c.ike_sas.size() == 2);
+  REQUIRE(c.find_ike_sa("site"));
+  REQUIRE(c.find_ike_sa("site")->conns == std::vector<std::string>{"one", "two"});
+  REQUIRE(c.find_conn("other")->ike_sa == "other");
+}
+
+TEST_CASE("config: rekeymargin + rekeyfuzz reaching the lifetime warns") {
+  auto r = parse(std::string(kBase) + "    lifetime=15m\n    rekeymargin=10m\n");
+  REQUIRE(r.ok());
+  REQUIRE(r.warnings.size() == 1);
+  REQUIRE(r.warnings[0].to_string().find("test.conf:7: 'rekeymargin': rekeymargin + rekeyfuzz can reach lifetime") !=
+          std::string::npos);
+  auto q = parse(std::string(kBase) + "    lifetime=15m\n    rekeymargin=5m\n    rekeyfuzz=50%\n");
+  REQUIRE(q.ok());
+  REQUIRE(q.warnings.empty());
+}
+
+TEST_CASE("config: leftauth/rightauth choose the RSA signature scheme (strongSwan's rsa/pss syntax)") {
+  using common::crypto::SigHash;
+  const std::string pk =
+      "conn a\n    left=192.0.2.1\n    right=198.51.100.1\n    rightpubkey=c.pem\n    auto=add\n";  // lines 1..5
+  SECTION("default: PKCS#1 v1.5, any scheme accepted") {
+    auto r = parse(pk);
+    REQUIRE(r.ok());
+    const auto& c = r.config->conns.at(0);
+    CHECK(c.auth == AuthMethod::pubkey);
+    CHECK(c.sign == ConnConfig::SigScheme{});
+    CHECK(c.require == ConnConfig::SigScheme{});
+    CHECK(c.sign.to_string() == "pubkey");
+  }
+  SECTION("rsa/pss with and without the ike: prefix and hash suffixes") {
+    auto r = parse(pk + "    leftauth=rsa/pss\n    rightauth=ike:rsa/pss-sha384-sha256\n");
+    INFO((r.errors.empty() ? "" : r.errors[0].to_string()));
+    REQUIRE(r.ok());
+    const auto& c = r.config->conns.at(0);
+    CHECK(c.auth == AuthMethod::pubkey);
+    CHECK(c.sign.pss);
+    CHECK(c.sign.hashes.empty());
+    CHECK(c.require.pss);
+    CHECK(c.require.hashes == std::vector<SigHash>{SigHash::sha384, SigHash::sha256});
+    CHECK(c.require.to_string() == "rsa/pss-sha384-sha256");
+  }
+  SECTION("pubkey/rsa with hashes, authby agreeing") {
+    auto r = parse(pk + "    authby=rsasig\n    leftauth=pubkey-sha512\n    rightauth=rsa\n");
+    REQUIRE(r.ok());
+    const auto& c = r.config->conns.at(0);
+    CHECK_FALSE(c.sign.pss);
+    CHECK(c.sign.hashes == std::vector<SigHash>{SigHash::sha512});
+    CHECK(c.require == ConnConfig::SigScheme{});
+  }
+  SECTION("leftauth=psk alone means PSK") {
+    auto r = parse("conn a\n    left=192.0.2.1\n    right=198.51.100.1\n    leftauth=psk\n    rightauth=secret\n"
+                   "    auto=add\n");
+    REQUIRE(r.ok());
+    CHECK(r.config->conns.at(0).auth == AuthMethod::psk);
+  }
+  SECTION("a different scheme is a different IKE_SA") {
+    auto r = parse(pk + "conn b\n    also=a\n    leftsubnet=10.9.0.0/24\n    leftauth=rsa/pss\n");
+    REQUIRE(r.ok());
+    CHECK(r.config->ike_sas.size() == 2);
+  }
+  SECTION("errors name the key") {
+    struct Case {
+      std::string text, expect;
+    };
+    const Case cases[] = {
+        {pk + "    leftauth=eap\n", "test.conf:6: 'leftauth': expected psk, secret, pubkey, rsa, rsasig or rsa/pss"},
+        {pk + "    leftauth=rsa-2048\n", "test.conf:6: 'leftauth': unsupported '-2048'"},
+        {pk + "    rightauth=pubkey-sha1\n", "test.conf:6: 'rightauth': unsupported '-sha1'"},
+        {pk + "    leftauth=psk-sha256\n", "test.conf:6: 'leftauth': psk takes no suffix"},
+        {pk + "    leftauth=ecdsa\n", "test.conf:6: 'leftauth'"},
+        {pk + "    leftauth=pubkey\n    rightauth=psk\n",
+         "test.conf:7: 'rightauth': leftauth and rightauth must both be psk or both public keys"},
+        {pk + "    authby=secret\n    leftauth=rsa/pss\n", "test.conf:7: 'leftauth': rsa/pss conflicts with authby=secret"},
+        {pk + "    leftauth2=pubkey\n", "test.conf:6: 'leftauth2': unknown key"},
+    };
+    for (const auto& c : cases) {
+      INFO("config:\n" << c.text);
+      auto e = errors_of(c.text);
+      INFO("errors:\n" << e);
+      CHECK(e.find(c.expect) != std::string::npos);
+    }
+  }
+}

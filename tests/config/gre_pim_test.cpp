@@ -1,0 +1,128 @@
+// gre and pim sections typed (config/gre.cpp, config/pim.cpp).
+#include <catch2/catch.hpp>
+
+#include "config/config.h"
+#include "config_test_util.h"
+
+using namespace config;
+using namespace config_test;
+using common::IpAddr;
+
+TEST_CASE("config: gre defaults and conn= resolution") {
+  const std::string conns =
+      "conn t\n  left=192.0.2.1\n  right=198.51.100.1\n  authby=secret\n  auto=ignore\n"
+      "conn t-gre\n  also=t\n  leftsubnet=10.44.6.1/32\n  rightsubnet=10.44.7.1/32\n  auto=start\n"
+      "conn t-tcp\n  also=t\n  leftsubnet=10.45.8.16/28\n  rightsubnet=10.15.30.0/24\n  auto=start\n";
+  auto r = parse(conns +
+                 "gre g\n  local=10.44.6.1\n  remote=10.44.7.1\n  address=10.44.4.6/30\n  peer=10.44.4.5\n");
+  for (const auto& e : r.errors) INFO(e.to_string());
+  REQUIRE(r.ok());
+  const auto& g = r.config->gres.at(0);
+  REQUIRE(g.conn == "t-gre");  // the conn whose selectors cover local/remote
+  REQUIRE(g.mtu == 1476);
+  REQUIRE(g.ttl == 255);
+  REQUIRE(g.keepalive == GreConfig::Keepalive::reply);
+  REQUIRE(g.keepalive_retries == 3);
+  REQUIRE(g.tun);
+  REQUIRE(g.routes.empty());
+
+  auto r2 = parse(conns +
+                  "gre g\n  local=10.44.6.1\n  remote=10.44.7.1\n  address=10.44.4.6/30\n  peer=10.44.4.5\n"
+                  "  key=1234\n  ttl=64\n  mtu=1400\n  keepalive=off\n  tun=no\n  routes=10.0.1.0/24, 10.0.2.0/24\n");
+  REQUIRE(r2.ok());
+  const auto& g2 = r2.config->gres.at(0);
+  REQUIRE(g2.key == 1234u);
+  REQUIRE(g2.ttl == 64);
+  REQUIRE(g2.keepalive == GreConfig::Keepalive::off);
+  REQUIRE_FALSE(g2.tun);
+  REQUIRE(g2.routes.size() == 2);
+
+  auto r3 = parse(conns + "gre g\n  local=10.44.6.1\n  remote=10.44.7.1\n  address=10.44.4.6/30\n  peer=10.44.4.5\n  key=0.0.1.2\n");
+  REQUIRE(r3.ok());
+  REQUIRE(r3.config->gres.at(0).key == 258u);
+
+  // Nothing covers the endpoints / explicit conn does not cover / template / unknown.
+  REQUIRE(errors_of(conns + "gre g\n  local=10.99.0.1\n  remote=10.44.7.1\n  address=10.44.4.6/30\n  peer=10.44.4.5\n")
+              .find("test.conf:16: 'conn': no conn's traffic selectors cover") != std::string::npos);
+  REQUIRE(errors_of(conns + "gre g\n  conn=t-tcp\n  local=10.44.6.1\n  remote=10.44.7.1\n  address=10.44.4.6/30\n  peer=10.44.4.5\n")
+              .find("test.conf:17: 'conn': conn 't-tcp' traffic selectors do not cover") != std::string::npos);
+  REQUIRE(errors_of(conns + "gre g\n  conn=t\n  local=10.44.6.1\n  remote=10.44.7.1\n  address=10.44.4.6/30\n  peer=10.44.4.5\n")
+              .find("auto=ignore") != std::string::npos);
+  REQUIRE(errors_of(conns + "gre g\n  conn=zz\n  local=10.44.6.1\n  remote=10.44.7.1\n  address=10.44.4.6/30\n  peer=10.44.4.5\n")
+              .find("no conn named 'zz'") != std::string::npos);
+  // Malformed values.
+  const std::string gre_ok = "gre g\n  local=10.44.6.1\n  remote=10.44.7.1\n  peer=10.44.4.5\n";
+  REQUIRE(errors_of(conns + gre_ok + "  address=10.44.4.6\n").find("'address'") != std::string::npos);
+  REQUIRE(errors_of(conns + gre_ok + "  address=10.44.4.6/30\n  mtu=70000\n").find("test.conf:21: 'mtu'") != std::string::npos);
+  REQUIRE(errors_of(conns + gre_ok + "  address=10.44.4.6/30\n  ttl=0\n").find("'ttl'") != std::string::npos);
+  REQUIRE(errors_of(conns + gre_ok + "  address=10.44.4.6/30\n  key=-1\n").find("'key'") != std::string::npos);
+  REQUIRE(errors_of(conns + gre_ok + "  address=10.44.4.6/30\n  keepalive=sometimes\n").find("'keepalive'") != std::string::npos);
+  REQUIRE(errors_of(conns + gre_ok + "  address=10.44.4.6/30\n  routes=10.0.0.0/8,bogus\n").find("'routes'") != std::string::npos);
+  REQUIRE(errors_of(conns + gre_ok + "  address=10.44.4.6/30\n  tun=perhaps\n").find("'tun'") != std::string::npos);
+  REQUIRE(errors_of(conns + gre_ok + "  address=10.44.4.6/30\n" + "gre h\n  local=10.44.6.1\n  remote=10.44.7.1\n  peer=10.44.4.5\n  address=10.44.4.6/30\n")
+              .find("same local, remote and key") != std::string::npos);
+}
+
+TEST_CASE("config: pim defaults, sources and delivery") {
+  const std::string base =
+      "conn t\n  left=192.0.2.1\n  right=198.51.100.1\n  authby=secret\n  leftsubnet=10.44.6.1/32\n  "
+      "rightsubnet=10.44.7.1/32\n  auto=start\n"
+      "gre g\n  local=10.44.6.1\n  remote=10.44.7.1\n  address=10.44.4.6/30\n  peer=10.44.4.5\n";
+  auto r = parse(base + "pim p\n  interface=g\n  rp=10.15.30.253\n  groups=239.1.1.1, 239.2.2.2\n"
+                        "  sources=(10.15.30.7,239.1.1.1), 10.15.30.8\n  hello=10s\n  join=20s\n  holdtime=70s\n");
+  for (const auto& e : r.errors) INFO(e.to_string());
+  REQUIRE(r.ok());
+  const auto& p = r.config->pims.at(0);
+  REQUIRE(p.neighbor == ip("10.44.4.5"));  // the gre's peer
+  REQUIRE(p.groups.size() == 2);
+  REQUIRE(p.sources.size() == 3);
+  REQUIRE(p.sources[0] == PimConfig::SourceGroup{ip("10.15.30.7"), ip("239.1.1.1")});
+  REQUIRE(p.sources[2] == PimConfig::SourceGroup{ip("10.15.30.8"), ip("239.2.2.2")});
+  REQUIRE(p.hello == std::chrono::seconds(10));
+  REQUIRE(p.join == std::chrono::seconds(20));
+  REQUIRE(p.holdtime == std::chrono::seconds(70));
+  REQUIRE(p.deliver_tun);  // default when the gre has a TUN device
+  REQUIRE(p.deliver_udp.empty());
+
+  const std::string notun =
+      "conn t\n  left=192.0.2.1\n  right=198.51.100.1\n  authby=secret\n  leftsubnet=10.44.6.1/32\n  "
+      "rightsubnet=10.44.7.1/32\n  auto=start\n"
+      "gre g\n  local=10.44.6.1\n  remote=10.44.7.1\n  address=10.44.4.6/30\n  peer=10.44.4.5\n  tun=no\n";
+  REQUIRE(errors_of(notun + "pim p\n  interface=g\n  rp=10.15.30.253\n  groups=239.1.1.1\n")
+              .find("'deliver': required") != std::string::npos);
+  REQUIRE(errors_of(notun + "pim p\n  interface=g\n  rp=10.15.30.253\n  groups=239.1.1.1\n  deliver=tun\n")
+              .find("tun=no") != std::string::npos);
+  auto ok = parse(notun + "pim p\n  interface=g\n  rp=10.15.30.253\n  groups=239.1.1.1\n  deliver=udp:127.0.0.1:5000\n");
+  REQUIRE(ok.ok());
+  REQUIRE_FALSE(ok.config->pims.at(0).deliver_tun);
+
+  const std::string pim = "pim p\n  interface=g\n  rp=10.15.30.253\n";
+  REQUIRE(errors_of(base + pim + "  groups=10.0.0.1\n").find("not an IPv4 multicast group") != std::string::npos);
+  REQUIRE(errors_of(base + "pim p\n  interface=nope\n  rp=10.15.30.253\n  groups=239.1.1.1\n").find("'interface'") != std::string::npos);
+  REQUIRE(errors_of(base + pim + "  groups=239.1.1.1\n  deliver=udp:127.0.0.1\n").find("'deliver'") != std::string::npos);
+  REQUIRE(errors_of(base + pim + "  groups=239.1.1.1\n  deliver=carrier-pigeon\n").find("'deliver'") != std::string::npos);
+  REQUIRE(errors_of(base + pim + "  groups=239.1.1.1\n  holdtime=70000\n").find("'holdtime'") != std::string::npos);
+  REQUIRE(errors_of(base + pim + "  groups=239.1.1.1\n  sources=(10.0.0.1,10.0.0.2)\n").find("'sources'") != std::string::npos);
+  REQUIRE(errors_of(base + pim + "  groups=239.1.1.1\n  sources=(10.0.0.1,239.1.1.1\n").find("'sources'") != std::string::npos);
+  REQUIRE(errors_of(base + pim).find("'groups': required") != std::string::npos);
+}
+
+TEST_CASE("config: gre mss is automatic, a number, or off") {
+  const std::string base =
+      "conn t\n  left=192.0.2.1\n  right=198.51.100.1\n  authby=secret\n  leftsubnet=10.44.6.1/32\n  "
+      "rightsubnet=10.44.7.1/32\n  auto=start\n"
+      "gre g\n  local=10.44.6.1\n  remote=10.44.7.1\n  address=10.44.4.6/30\n  peer=10.44.4.5\n";
+  auto mss_of = [&](const std::string& extra) {
+    auto r = parse(base + extra);
+    for (const auto& e : r.errors) INFO(e.to_string());
+    REQUIRE(r.ok());
+    return r.config->gres.at(0).mss;
+  };
+  CHECK_FALSE(mss_of("").has_value());
+  CHECK_FALSE(mss_of("  mss=auto\n").has_value());
+  CHECK(mss_of("  mss=1300\n") == 1300u);
+  CHECK(mss_of("  mss=off\n") == 0u);
+  CHECK(mss_of("  mss=no\n") == 0u);
+  for (const char* bad : {"  mss=87\n", "  mss=65496\n", "  mss=big\n", "  mss=-1\n"})
+    CHECK(errors_of(base + bad).find("'mss': expected auto, off or a number from 88 to 65495") != std::string::npos);
+}
