@@ -44,14 +44,7 @@ IkeSa::IkeSa(EngineCtx& ctx, std::shared_ptr<const PeerConfig> cfg, std::uint32_
              bool initiator)
     : ctx_(ctx), cfg_(std::move(cfg)), unique_id_(unique_id), initiator_(initiator),
       tm_(ctx.retransmit) {
-  std::uint64_t spi = 0;
-  while (spi == 0) {
-    std::array<std::byte, 8> b{};
-    ctx_.rng.fill(b);
-    common::Reader r(b);
-    spi = r.u64();
-  }
-  (initiator_ ? spi_i_ : spi_r_) = spi;
+  (initiator_ ? spi_i_ : spi_r_) = new_ike_spi();
 }
 
 void IkeSa::log(LogLevel l, std::string text) {
@@ -293,6 +286,17 @@ void IkeSa::destroy(std::string_view why) {
 
 void IkeSa::destroy_children() {
   while (!children_.empty()) remove_child(children_.size() - 1, true);
+}
+
+std::uint64_t IkeSa::new_ike_spi() {
+  std::uint64_t spi = 0;
+  while (spi == 0) {
+    std::array<std::byte, 8> b{};
+    ctx_.rng.fill(b);
+    common::Reader r(b);
+    spi = r.u64();
+  }
+  return spi;
 }
 
 std::uint32_t IkeSa::new_esp_spi() {
