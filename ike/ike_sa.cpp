@@ -4,9 +4,9 @@
 #include "ike/ike_sa.h"
 
 #include <algorithm>
-#include <cstdio>
 
 #include "ike/payload_rules.h"
+#include "ike/task_util.h"
 
 namespace ike {
 
@@ -23,22 +23,6 @@ std::string_view to_string(IkeSaState s) {
   }
   return "?";
 }
-
-namespace {
-std::string hex32(std::uint32_t v) {
-  char b[16];
-  std::snprintf(b, sizeof b, "%08x", v);
-  return b;
-}
-std::string ts_list(const std::vector<common::TrafficSelector>& v) {
-  std::string s;
-  for (const auto& t : v) {
-    if (!s.empty()) s += ' ';
-    s += t.to_string();
-  }
-  return s;
-}
-}  // namespace
 
 IkeSa::IkeSa(EngineCtx& ctx, std::shared_ptr<const PeerConfig> cfg, std::uint32_t unique_id,
              bool initiator)
@@ -468,8 +452,8 @@ void IkeSa::install_child(ChildSa c, common::ByteSpan seed, bool exchange_initia
   ev.outbound_deferred = defer_outbound;
   c.outbound_pending = defer_outbound;
   log(LogLevel::info, "CHILD_SA " + c.name + "{" + std::to_string(c.unique_id) + "} established with SPIs " +
-                          hex32(c.spi_in) + "_i " + hex32(c.spi_out) + "_o and TS " + ts_list(c.local_ts) +
-                          " === " + ts_list(c.remote_ts) + (c.transport ? " (transport)" : "") +
+                          hex32(c.spi_in) + "_i " + hex32(c.spi_out) + "_o and TS " + ts_text(c.local_ts) +
+                          " === " + ts_text(c.remote_ts) + (c.transport ? " (transport)" : "") +
                           (c.udp_encap ? " (ESP-in-UDP)" : ""));
   ctx_.events.push_back(std::move(ev));
   children_.push_back(std::move(c));

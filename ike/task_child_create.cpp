@@ -10,37 +10,13 @@
 #include "ike/ike_sa.h"
 #include "ike/proposal_select.h"
 #include "ike/proposal_wire.h"
+#include "ike/task_util.h"
 #include "ike/ts_narrow.h"
 
 namespace ike {
 
 using common::LogLevel;
 using common::crypto::DhId;
-
-namespace {
-constexpr std::size_t kNonceSize = 32;
-
-NotifyPayload notify(NotifyType t, common::Bytes data = {}) {
-  NotifyPayload n;
-  n.type = t;
-  n.data = std::move(data);
-  return n;
-}
-common::Bytes spi_bytes(std::uint32_t spi) {
-  common::Bytes b;
-  common::Writer w(b);
-  w.u32(spi);
-  return b;
-}
-std::string ts_text(const std::vector<common::TrafficSelector>& v) {
-  std::string s;
-  for (const auto& t : v) {
-    if (!s.empty()) s += ' ';  // two appends: avoids g++ 12's false -Wrestrict at -O3
-    s += t.to_string();
-  }
-  return s;
-}
-}  // namespace
 
 std::optional<ChildSa> IkeSa::respond_child(const Message& m, bool in_auth, std::vector<Payload>& out,
                                             std::string& why) {
@@ -84,10 +60,7 @@ std::optional<ChildSa> IkeSa::respond_child(const Message& m, bool in_auth, std:
   auto sel = select_proposal(ours, theirs);
   if (!sel) {
     ++ctx_.counters.no_proposal;
-    std::string rx, cf;
-    for (const auto& p : theirs) rx += (rx.empty() ? "" : ", ") + to_string(p);
-    for (const auto& p : ours) cf += (cf.empty() ? "" : ", ") + to_string(p);
-    why = "no acceptable proposal: received " + rx + ", configured " + cf;
+    why = "no acceptable proposal: received " + proposals_text(theirs) + ", configured " + proposals_text(ours);
     log(LogLevel::warn, cc->name + ": " + why);
     out.push_back(notify(NotifyType::no_proposal_chosen));
     return std::nullopt;
@@ -123,7 +96,7 @@ std::optional<ChildSa> IkeSa::respond_child(const Message& m, bool in_auth, std:
   c.lifetime = cc->lifetime;
   c.rekey_margin = cc->rekey_margin;
   SaPayload out_sa;
-  out_sa.proposals.push_back(to_sa_proposal(c.proposal, raw[sel->index]->number, spi_bytes(c.spi_in)));
+  out_sa.proposals.push_back(to_sa_proposal(c.proposal, raw[sel->index]->number, be32(c.spi_in)));
   out.push_back(std::move(out_sa));
   out.push_back(TsiPayload{remote});
   out.push_back(TsrPayload{local});
@@ -209,7 +182,7 @@ bool IkeSa::child_request_payloads(const ChildConfig& cc, const std::vector<comm
   }
   SaPayload sa;
   std::uint8_t num = 1;
-  for (const auto& p : cc.esp_proposals) sa.proposals.push_back(to_sa_proposal(p, num++, spi_bytes(active_spi_)));
+  for (const auto& p : cc.esp_proposals) sa.proposals.push_back(to_sa_proposal(p, num++, be32(active_spi_)));
   pl.push_back(std::move(sa));
   pl.push_back(NoncePayload{child_nonce_});
   if (child_dh_) pl.push_back(KePayload{static_cast<std::uint16_t>(child_dh_group_), common::to_bytes(child_dh_->public_value())});

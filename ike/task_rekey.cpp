@@ -21,6 +21,7 @@
 #include "ike/keymat.h"
 #include "ike/proposal_select.h"
 #include "ike/proposal_wire.h"
+#include "ike/task_util.h"
 
 namespace ike {
 
@@ -28,34 +29,9 @@ using common::LogLevel;
 using common::crypto::DhId;
 
 namespace {
-constexpr std::size_t kNonceSize = 32;
 constexpr Seconds kRekeyedLinger{30};      // a rekeyed IKE_SA waits this long for the DELETE
 constexpr Seconds kDeleteGrace{10};        // hard-expired CHILD_SA: local removal deadline
 
-NotifyPayload notify(NotifyType t, common::Bytes data = {}) {
-  NotifyPayload n;
-  n.type = t;
-  n.data = std::move(data);
-  return n;
-}
-common::Bytes be32(std::uint32_t v) {
-  common::Bytes b;
-  common::Writer w(b);
-  w.u32(v);
-  return b;
-}
-common::Bytes be64(std::uint64_t v) {
-  common::Bytes b;
-  common::Writer w(b);
-  w.u64(v);
-  return b;
-}
-std::string hex32(std::uint32_t v) {
-  static const char* d = "0123456789abcdef";
-  std::string s(8, '0');
-  for (int i = 7; i >= 0; --i, v >>= 4) s[static_cast<std::size_t>(i)] = d[v & 0xf];
-  return s;
-}
 // Nonces compare as unsigned byte strings; a shorter prefix is lower.
 bool nonce_less(const common::Bytes& a, const common::Bytes& b) {
   return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end());
@@ -73,11 +49,6 @@ std::uint64_t random_upto(common::crypto::Random& rng, std::uint64_t max) {
   rng.fill(b);
   common::Reader r(b);
   return r.u64() % (max + 1);
-}
-std::string proposals_text(const std::vector<Proposal>& v) {
-  std::string s;
-  for (const auto& p : v) s += (s.empty() ? "" : ", ") + to_string(p);
-  return s;
 }
 }  // namespace
 
