@@ -211,6 +211,11 @@ class IkeSa {
   std::optional<ChildSa> accept_child_response(const Message& m, const std::string& child,
                                                std::uint32_t spi_in, bool in_auth,
                                                std::string& why);
+  // The negotiated CHILD_SA of conn cc (unique id: the conn's, or a new one); spi_out is
+  // the peer's 4-byte SPI.
+  ChildSa new_child(const ChildConfig& cc, std::uint32_t spi_in, common::ByteSpan spi_out, const Proposal& p,
+                    bool transport, const std::vector<common::TrafficSelector>& local,
+                    const std::vector<common::TrafficSelector>& remote);
   // Initiator half shared by a new CHILD_SA and its rekey: PFS group (child_dh_group_, else
   // the first configured), fresh inbound SPI, nonce and DH key; appends SA, Ni, [KEi], TSi,
   // TSr, [USE_TRANSPORT_MODE] to pl. False: no DH key could be made.

@@ -80,21 +80,8 @@ std::optional<ChildSa> IkeSa::respond_child(const Message& m, bool in_auth, std:
   if (want_transport != cc->transport)
     log(LogLevel::info, cc->name + ": peer asked for " + (want_transport ? "transport" : "tunnel") +
                             " mode, using " + (want_transport && cc->transport ? "transport" : "tunnel"));
-  ChildSa c;
-  c.name = cc->name;
-  c.unique_id = 0;
-  for (const auto& old : children_)
-    if (old.name == cc->name) c.unique_id = old.unique_id;
-  if (c.unique_id == 0) c.unique_id = ctx_.next_child_unique_id++;
-  c.spi_in = new_esp_spi();
-  common::Reader r(raw[sel->index]->spi);
-  c.spi_out = r.u32();
-  c.proposal = sel->chosen;
-  c.transport = want_transport && cc->transport;
-  c.local_ts = local;
-  c.remote_ts = remote;
-  c.lifetime = cc->lifetime;
-  c.rekey_margin = cc->rekey_margin;
+  ChildSa c = new_child(*cc, new_esp_spi(), raw[sel->index]->spi, sel->chosen, want_transport && cc->transport,
+                        local, remote);
   SaPayload out_sa;
   out_sa.proposals.push_back(to_sa_proposal(c.proposal, raw[sel->index]->number, be32(c.spi_in)));
   out.push_back(std::move(out_sa));
@@ -144,21 +131,26 @@ std::optional<ChildSa> IkeSa::accept_child_response(const Message& m, const std:
     why = transport ? "peer wants transport mode" : "peer refused transport mode";
     return std::nullopt;
   }
+  return new_child(*cc, spi_in, sa->proposals[0].spi, *chosen, transport, tsi->selectors, tsr->selectors);
+}
+
+ChildSa IkeSa::new_child(const ChildConfig& cc, std::uint32_t spi_in, common::ByteSpan spi_out, const Proposal& p,
+                         bool transport, const TsList& local, const TsList& remote) {
   ChildSa c;
-  c.name = cc->name;
+  c.name = cc.name;
   c.unique_id = 0;
   for (const auto& old : children_)
-    if (old.name == cc->name) c.unique_id = old.unique_id;
+    if (old.name == cc.name) c.unique_id = old.unique_id;
   if (c.unique_id == 0) c.unique_id = ctx_.next_child_unique_id++;
   c.spi_in = spi_in;
-  common::Reader r(sa->proposals[0].spi);
+  common::Reader r(spi_out);
   c.spi_out = r.u32();
-  c.proposal = *chosen;
+  c.proposal = p;
   c.transport = transport;
-  c.local_ts = tsi->selectors;
-  c.remote_ts = tsr->selectors;
-  c.lifetime = cc->lifetime;
-  c.rekey_margin = cc->rekey_margin;
+  c.local_ts = local;
+  c.remote_ts = remote;
+  c.lifetime = cc.lifetime;
+  c.rekey_margin = cc.rekey_margin;
   return c;
 }
 
