@@ -406,3 +406,45 @@ TEST_CASE("SK and SKF: pinned wire bytes per suite, and they open again", "[ike]
     CHECK(sha256_hex(all) == skf_digest[i]);
   }
 }
+
+// The body routines SK and SKF share: any authenticated prefix, then IV | ciphertext | ICV.
+TEST_CASE("SK body: seal and open after any prefix; bounds, sizes, tampering", "[ike][sk]") {
+  for (const Suite& s : kSuites) {
+    INFO(s.name);
+    sk::SkKeys keys = make_keys(s, 0x10);
+    CountingRandom rng;
+    for (std::size_t prefix : {0u, 8u, 36u}) {
+      for (std::size_t len : {0u, 1u, 15u, 16u, 17u, 100u}) {
+        INFO("prefix " << prefix << ", inner " << len);
+        Bytes out = key(prefix, 0x70);
+        Bytes inner = key(len, 0x01);
+        REQUIRE(sk::seal_body(out, inner, keys, rng).ok());
+        CHECK(out.size() == prefix + sk::body_size(keys, len));
+        CHECK(to_hex(ByteSpan(out).first(prefix)) == to_hex(key(prefix, 0x70)));  // prefix untouched
+        auto back = sk::open_body(out, prefix, keys);
+        REQUIRE(back.ok());
+        CHECK(to_hex(*back) == to_hex(inner));
+        if (prefix > 0) {  // the prefix is authenticated
+          Bytes bad = out;
+          bad[0] ^= std::byte{1};
+          ParseDiag diag;
+          CHECK_FALSE(sk::open_body(bad, prefix, keys, &diag).ok());
+          CHECK(diag.reason == ParseReason::integrity);
+        }
+      }
+    }
+    Bytes out = key(8, 0x70);
+    REQUIRE(sk::seal_body(out, key(20, 0x01), keys, rng).ok());
+    ParseDiag diag;
+    CHECK_FALSE(sk::open_body(out, out.size() + 1, keys, &diag).ok());
+    CHECK(diag.reason == ParseReason::sk_malformed);
+    diag = {};
+    CHECK_FALSE(sk::open_body(ByteSpan(out).first(8 + keys.iv_size() + keys.icv_size()), 8, keys, &diag).ok());
+    CHECK(diag.reason == ParseReason::sk_malformed);
+    if (keys.block_size() > 1) {
+      diag = {};
+      CHECK_FALSE(sk::open_body(ByteSpan(out).first(out.size() - 1), 8, keys, &diag).ok());
+      CHECK(diag.reason == ParseReason::sk_malformed);
+    }
+  }
+}
