@@ -12,8 +12,6 @@ namespace crypto = common::crypto;
 
 namespace {
 
-constexpr std::size_t kSkHeader = 4;
-
 common::Error fail(ParseDiag* diag, ParseReason reason, Errc code, const char* detail) {
   if (diag) {
     diag->reason = reason;
@@ -53,7 +51,7 @@ std::size_t SkKeys::block_size() const { return aead_ ? 1 : cipher_->block_size(
 
 Result<Bytes> build_encrypted(const Header& h, PayloadType first_inner, ByteSpan inner,
                               SkKeys& keys, crypto::Random& rng) {
-  const std::size_t sk_len = kSkHeader + body_size(keys, inner.size());
+  const std::size_t sk_len = GenericHeader::kSize + body_size(keys, inner.size());
   const std::size_t total = Header::kSize + sk_len;
   if (total > 0xffff) return common::make_error(Errc::malformed, "SK: message too large");
 
@@ -64,9 +62,7 @@ Result<Bytes> build_encrypted(const Header& h, PayloadType first_inner, ByteSpan
   hdr.next_payload = PayloadType::sk;
   hdr.length = static_cast<std::uint32_t>(total);
   hdr.serialize(w);
-  w.u8(static_cast<std::uint8_t>(first_inner));
-  w.u8(0);
-  w.u16(static_cast<std::uint16_t>(sk_len));
+  GenericHeader{static_cast<std::uint8_t>(first_inner), 0, static_cast<std::uint16_t>(sk_len)}.write(w);
   if (auto st = seal_body(out, inner, keys, rng); !st) return st.error();
   return out;
 }
