@@ -1,8 +1,9 @@
 // CREATE_CHILD_SA on the wire, pinned: two Engines with deterministic randomness bring up
-// dc-tun (the second CHILD_SA by CREATE_CHILD_SA), rekey a CHILD_SA from either side and
-// retry after INVALID_KE_PAYLOAD. Every CREATE_CHILD_SA datagram is decrypted with the
-// exported IKE keys; its header and inner payload chain (KE data zeroed: OpenSSL makes the
-// DH keys) must hash to the digest recorded before the create/rekey code was shared.
+// dc-tun (the second CHILD_SA by CREATE_CHILD_SA), rekey a CHILD_SA from either side,
+// retry after INVALID_KE_PAYLOAD and rekey the IKE_SA. Every CREATE_CHILD_SA datagram is
+// decrypted with the exported IKE keys; its header and inner payload chain (KE data
+// zeroed: OpenSSL makes the DH keys) must hash to the digest recorded before the
+// create/rekey code was shared.
 #include <catch2/catch.hpp>
 #include <openssl/evp.h>
 
@@ -126,9 +127,9 @@ std::string sha256_hex(const std::string& s) {
   return common::to_hex(common::ByteSpan(reinterpret_cast<const std::byte*>(md), n));
 }
 
-// No fuzz: each CHILD_SA rekeys at its lifetime - 8 s.
-void lifetimes(PeerConfig& c, Seconds gre, Seconds tcp) {
-  c.ike_lifetime = Seconds{3600};
+// No fuzz: each SA rekeys at its lifetime - 8 s.
+void lifetimes(PeerConfig& c, Seconds gre, Seconds tcp, Seconds ike = Seconds{3600}) {
+  c.ike_lifetime = ike;
   c.rekey_margin = Seconds{8};
   c.rekey_fuzz_percent = 0;
   for (auto& ch : c.children) {
@@ -145,25 +146,29 @@ TEST_CASE("CREATE_CHILD_SA wire bytes: create, rekey by either side, INVALID_KE 
     const char* name;
     const char* esp_a;
     const char* esp_b;
+    Seconds ike_life_a;
     std::size_t messages;
     std::size_t ke_retries;
     const char* digest;
   };
   const Case c = GENERATE(
-      Case{"PFS", "aes256-sha256-modp2048!", "aes256-sha256-modp2048!", 8, 0,
+      Case{"PFS", "aes256-sha256-modp2048!", "aes256-sha256-modp2048!", Seconds{3600}, 8, 0,
            "87cc60596815822ce4be98fcc63bbdc89d56a9d4367504bbfa2a6e126e87b4dd"},
-      Case{"no PFS", "aes256-sha256!", "aes256-sha256!", 8, 0,
+      Case{"no PFS", "aes256-sha256!", "aes256-sha256!", Seconds{3600}, 8, 0,
            "3753a45b9516fe7ebf4d997ed4a4a6eab62e7704f327306f96bc144413e3f2b2"},
       // A offers MODP_2048 first (and, rekeying the IKE_AUTH child, has no group yet): B
       // asks for MODP_3072 by INVALID_KE_PAYLOAD, at the create and at the first rekey.
-      Case{"INVALID_KE retry", "aes256-sha256-modp2048-modp3072!", "aes256-sha256-modp3072!", 12, 2,
-           "5769ab97ee5a281ce3c94346db1820555ea6826b1982fdf4fd63b7f3043cc409"});
+      Case{"INVALID_KE retry", "aes256-sha256-modp2048-modp3072!", "aes256-sha256-modp3072!", Seconds{3600}, 12, 2,
+           "5769ab97ee5a281ce3c94346db1820555ea6826b1982fdf4fd63b7f3043cc409"},
+      // A also rekeys the IKE_SA at 18 s; the CHILD_SA rekey at 24 s runs on its successor.
+      Case{"IKE rekey", "aes256-sha256-modp2048!", "aes256-sha256-modp2048!", Seconds{26}, 10, 0,
+           "adb9f2d7522cbf4af3d95e6ad2868b6445b04a9c705e59c186973dafca628a5e"});
   INFO(c.name);
   Pair p;
   PeerConfig pa = peer(true, "aes256-sha256-modp2048!", c.esp_a);
   PeerConfig pb = peer(false, "aes256-sha256-modp2048!", c.esp_b);
   // A rekeys dc-tun-gre at 12 s and 24 s, B rekeys dc-tun-tcp at 16 s.
-  lifetimes(pa, Seconds{20}, Seconds{60});
+  lifetimes(pa, Seconds{20}, Seconds{60}, c.ike_life_a);
   lifetimes(pb, Seconds{60}, Seconds{24});
   REQUIRE(p.a.add_peer(std::move(pa)).ok());
   REQUIRE(p.b.add_peer(std::move(pb)).ok());
@@ -175,5 +180,6 @@ TEST_CASE("CREATE_CHILD_SA wire bytes: create, rekey by either side, INVALID_KE 
   CHECK(p.installs == 10);  // 2 + 2 at the start, then 2 per rekey
   CHECK(p.messages == c.messages);
   CHECK(p.ke_retries == c.ke_retries);
+  CHECK(p.a.counters().ike_rekeys + p.b.counters().ike_rekeys == (c.ike_life_a < Seconds{3600} ? 2u : 0u));
   CHECK(sha256_hex(p.transcript) == c.digest);
 }
