@@ -39,13 +39,12 @@ common::Result<Fragment> open_fragment(ByteSpan datagram, sk::SkKeys& keys, Reas
   common::Reader r(datagram.subspan(Header::kSize));
   Fragment f;
   f.header = *h;
-  f.first_inner = static_cast<PayloadType>(r.u8());
-  r.u8();  // critical bit / reserved
-  std::uint16_t plen = r.u16();
+  auto g = GenericHeader::read(r);
   f.number = r.u16();
   f.total = r.u16();
-  if (!r.ok() || plen != datagram.size() - Header::kSize)
+  if (!g || !r.ok() || g->length != datagram.size() - Header::kSize)
     return fail(why, Reason::truncated, Errc::truncated, "SKF: payload length mismatch");
+  f.first_inner = static_cast<PayloadType>(g->next);
   if (f.number == 0 || f.total == 0 || f.number > f.total)
     return fail(why, Reason::bad_numbers, Errc::malformed, "SKF: bad fragment numbers");
   ParseDiag diag;
@@ -84,9 +83,9 @@ common::Result<std::vector<Bytes>> build_fragments(const Header& h, PayloadType 
     hdr.next_payload = PayloadType::skf;
     hdr.length = static_cast<std::uint32_t>(total);
     hdr.serialize(w);
-    w.u8(static_cast<std::uint8_t>(i == 0 ? first_inner : PayloadType::none));
-    w.u8(0);
-    w.u16(static_cast<std::uint16_t>(total - Header::kSize));
+    GenericHeader{static_cast<std::uint8_t>(i == 0 ? first_inner : PayloadType::none), 0,
+                  static_cast<std::uint16_t>(total - Header::kSize)}
+        .write(w);
     w.u16(static_cast<std::uint16_t>(i + 1));
     w.u16(static_cast<std::uint16_t>(n));
     if (auto st = sk::seal_body(d, part, keys, rng); !st) return st.error();

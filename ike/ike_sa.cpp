@@ -4,9 +4,9 @@
 #include "ike/ike_sa.h"
 
 #include <algorithm>
-#include <cstdio>
 
 #include "ike/payload_rules.h"
+#include "ike/task_util.h"
 
 namespace ike {
 
@@ -24,34 +24,11 @@ std::string_view to_string(IkeSaState s) {
   return "?";
 }
 
-namespace {
-std::string hex32(std::uint32_t v) {
-  char b[16];
-  std::snprintf(b, sizeof b, "%08x", v);
-  return b;
-}
-std::string ts_list(const std::vector<common::TrafficSelector>& v) {
-  std::string s;
-  for (const auto& t : v) {
-    if (!s.empty()) s += ' ';
-    s += t.to_string();
-  }
-  return s;
-}
-}  // namespace
-
 IkeSa::IkeSa(EngineCtx& ctx, std::shared_ptr<const PeerConfig> cfg, std::uint32_t unique_id,
              bool initiator)
     : ctx_(ctx), cfg_(std::move(cfg)), unique_id_(unique_id), initiator_(initiator),
       tm_(ctx.retransmit) {
-  std::uint64_t spi = 0;
-  while (spi == 0) {
-    std::array<std::byte, 8> b{};
-    ctx_.rng.fill(b);
-    common::Reader r(b);
-    spi = r.u64();
-  }
-  (initiator_ ? spi_i_ : spi_r_) = spi;
+  (initiator_ ? spi_i_ : spi_r_) = new_ike_spi();
 }
 
 void IkeSa::log(LogLevel l, std::string text) {
@@ -295,6 +272,17 @@ void IkeSa::destroy_children() {
   while (!children_.empty()) remove_child(children_.size() - 1, true);
 }
 
+std::uint64_t IkeSa::new_ike_spi() {
+  std::uint64_t spi = 0;
+  while (spi == 0) {
+    std::array<std::byte, 8> b{};
+    ctx_.rng.fill(b);
+    common::Reader r(b);
+    spi = r.u64();
+  }
+  return spi;
+}
+
 std::uint32_t IkeSa::new_esp_spi() {
   for (;;) {
     std::array<std::byte, 4> b{};
@@ -464,8 +452,8 @@ void IkeSa::install_child(ChildSa c, common::ByteSpan seed, bool exchange_initia
   ev.outbound_deferred = defer_outbound;
   c.outbound_pending = defer_outbound;
   log(LogLevel::info, "CHILD_SA " + c.name + "{" + std::to_string(c.unique_id) + "} established with SPIs " +
-                          hex32(c.spi_in) + "_i " + hex32(c.spi_out) + "_o and TS " + ts_list(c.local_ts) +
-                          " === " + ts_list(c.remote_ts) + (c.transport ? " (transport)" : "") +
+                          hex32(c.spi_in) + "_i " + hex32(c.spi_out) + "_o and TS " + ts_text(c.local_ts) +
+                          " === " + ts_text(c.remote_ts) + (c.transport ? " (transport)" : "") +
                           (c.udp_encap ? " (ESP-in-UDP)" : ""));
   ctx_.events.push_back(std::move(ev));
   children_.push_back(std::move(c));

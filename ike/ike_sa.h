@@ -146,6 +146,7 @@ class IkeSa {
   // sent, is declared dead.
   std::optional<TimePoint> dpd_dead_at() const;
   std::uint32_t new_esp_spi();
+  std::uint64_t new_ike_spi();  // random, not 0
   void install_child(ChildSa child, common::ByteSpan keymat_seed, bool exchange_initiator, TimePoint now,
                      bool defer_outbound = false);
   void remove_child(std::size_t index, bool event);
@@ -210,6 +211,31 @@ class IkeSa {
   std::optional<ChildSa> accept_child_response(const Message& m, const std::string& child,
                                                std::uint32_t spi_in, bool in_auth,
                                                std::string& why);
+  // The negotiated CHILD_SA of conn cc (unique id: the conn's, or a new one); spi_out is
+  // the peer's 4-byte SPI.
+  ChildSa new_child(const ChildConfig& cc, std::uint32_t spi_in, common::ByteSpan spi_out, const Proposal& p,
+                    bool transport, const std::vector<common::TrafficSelector>& local,
+                    const std::vector<common::TrafficSelector>& remote);
+  // Initiator half shared by a new CHILD_SA and its rekey: PFS group (child_dh_group_, else
+  // the first configured), fresh inbound SPI, nonce and DH key; appends SA, Ni, [KEi], TSi,
+  // TSr, [USE_TRANSPORT_MODE] to pl. False: no DH key could be made.
+  bool child_request_payloads(const ChildConfig& cc, const std::vector<common::TrafficSelector>& local,
+                              const std::vector<common::TrafficSelector>& remote, bool transport,
+                              std::vector<Payload>& pl);
+  // An INVALID_KE_PAYLOAD answer asking for another group `child` offers: logged (`what`
+  // names the exchange), child_dh_group_ set to it; true when the request is to be resent.
+  bool child_ke_retry(const Message& m, const std::string& child, std::string_view what);
+  // The group an INVALID_KE_PAYLOAD in m asks for, if `offered` has it and it is not `sent`.
+  static std::optional<common::crypto::DhId> requested_group(const Message& m, const std::vector<Proposal>& offered,
+                                                             common::crypto::DhId sent);
+  // Responder side of a CREATE_CHILD_SA key exchange (PFS or IKE rekey): a new key of
+  // `group` in `ours` and the secret it shares with the peer's public value.
+  static common::Result<common::Bytes> respond_ke(common::crypto::DhId group, common::ByteSpan peer,
+                                                  std::unique_ptr<common::crypto::Dh>& ours);
+  // The answer to child_request_payloads(): accept_child_response, Nr, and KEr when the
+  // chosen proposal has PFS; seed = g^ir (PFS only) | Ni | Nr.
+  std::optional<ChildSa> accept_child_answer(const Message& m, const std::string& child, common::Bytes& seed,
+                                             std::string& why);
 
   // ---- rekeying (task_rekey.cpp) ----
   TimePoint fuzzed_rekey_time(TimePoint from, Seconds life, Seconds margin, unsigned fuzz_percent);

@@ -11,9 +11,6 @@ using common::Writer;
 
 namespace {
 
-constexpr std::size_t kGenericHeader = 4;
-constexpr std::uint8_t kCriticalBit = 0x80;
-
 common::Error fail(ParseDiag* diag, ParseReason reason, Errc code, const char* detail,
                    std::uint8_t payload_type = 0) {
   if (diag) {
@@ -117,16 +114,14 @@ common::Status parse_payload_chain(PayloadType first, ByteSpan data, bool allow_
   PayloadType type = first;
   while (type != PayloadType::none) {
     const auto type_byte = static_cast<std::uint8_t>(type);
-    std::uint8_t next = r.u8();
-    std::uint8_t flags = r.u8();
-    std::uint16_t len = r.u16();
-    if (!r.ok())
+    auto g = GenericHeader::read(r);
+    if (!g)
       return fail(diag, ParseReason::payload_truncated, Errc::truncated, "generic payload header",
                   type_byte);
-    if (len < kGenericHeader)
+    if (g->length < GenericHeader::kSize)
       return fail(diag, ParseReason::payload_malformed, Errc::malformed, "payload length < 4",
                   type_byte);
-    ByteSpan body = r.bytes(len - kGenericHeader);
+    ByteSpan body = r.bytes(g->length - GenericHeader::kSize);
     if (!r.ok())
       return fail(diag, ParseReason::payload_truncated, Errc::truncated,
                   "payload runs past its container", type_byte);
@@ -135,11 +130,11 @@ common::Status parse_payload_chain(PayloadType first, ByteSpan data, bool allow_
       if (!allow_sk || !r.empty())
         return fail(diag, ParseReason::sk_not_last, Errc::malformed, "SK payload not last",
                     type_byte);
-      out.push_back(SkPayload{static_cast<PayloadType>(next), Bytes(body.begin(), body.end())});
+      out.push_back(SkPayload{static_cast<PayloadType>(g->next), Bytes(body.begin(), body.end())});
       return {};
     }
     if (!is_known_payload(type)) {
-      if (flags & kCriticalBit)
+      if (g->flags & GenericHeader::kCritical)
         return fail(diag, ParseReason::unsupported_critical, Errc::unsupported,
                     "unknown critical payload", type_byte);
       // §2.5: unknown non-critical payloads are skipped.
@@ -152,7 +147,7 @@ common::Status parse_payload_chain(PayloadType first, ByteSpan data, bool allow_
       }
       out.push_back(std::move(*p));
     }
-    type = static_cast<PayloadType>(next);
+    type = static_cast<PayloadType>(g->next);
   }
   if (!r.empty())
     return fail(diag, ParseReason::payload_malformed, Errc::malformed,
@@ -168,9 +163,7 @@ PayloadType serialize_payload_chain(std::span<const Payload> payloads, Bytes& ou
     PayloadType next = i + 1 < payloads.size() ? payload_type(payloads[i + 1]) : after_last;
     if (const auto* sk = std::get_if<SkPayload>(&p)) next = sk->inner_first;
     std::size_t start = out.size();
-    w.u8(static_cast<std::uint8_t>(next));
-    w.u8(0);
-    w.u16(0);
+    GenericHeader{static_cast<std::uint8_t>(next), 0, 0}.write(w);  // length patched below
     serialize_payload_body(p, w);
     w.patch_u16(start + 2, static_cast<std::uint16_t>(out.size() - start));
   }

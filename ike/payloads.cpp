@@ -29,15 +29,13 @@ constexpr std::size_t kProposalHeader = 8;
 constexpr std::size_t kTransformHeader = 8;
 
 Result<Transform> parse_transform(Reader& r, bool& last) {
-  std::uint8_t more = r.u8();
-  r.skip(1);
-  std::uint16_t len = r.u16();
-  if (!r.ok()) return truncated("transform header");
-  if (more != kLastSubstruc && more != kMoreTransforms) return malformed("transform last-substruc");
-  if (len < kTransformHeader) return malformed("transform length");
-  Reader t = r.sub(len - 4);
+  auto g = GenericHeader::read(r);
+  if (!g) return truncated("transform header");
+  if (g->next != kLastSubstruc && g->next != kMoreTransforms) return malformed("transform last-substruc");
+  if (g->length < kTransformHeader) return malformed("transform length");
+  Reader t = r.sub(g->length - GenericHeader::kSize);
   if (!r.ok()) return truncated("transform");
-  last = more == kLastSubstruc;
+  last = g->next == kLastSubstruc;
   Transform out;
   out.type = static_cast<TransformType>(t.u8());
   t.skip(1);
@@ -63,15 +61,13 @@ Result<Transform> parse_transform(Reader& r, bool& last) {
 }
 
 Result<SaProposal> parse_proposal(Reader& r, bool& last) {
-  std::uint8_t more = r.u8();
-  r.skip(1);
-  std::uint16_t len = r.u16();
-  if (!r.ok()) return truncated("proposal header");
-  if (more != kLastSubstruc && more != kMoreProposals) return malformed("proposal last-substruc");
-  if (len < kProposalHeader) return malformed("proposal length");
-  Reader p = r.sub(len - 4);
+  auto g = GenericHeader::read(r);
+  if (!g) return truncated("proposal header");
+  if (g->next != kLastSubstruc && g->next != kMoreProposals) return malformed("proposal last-substruc");
+  if (g->length < kProposalHeader) return malformed("proposal length");
+  Reader p = r.sub(g->length - GenericHeader::kSize);
   if (!r.ok()) return truncated("proposal");
-  last = more == kLastSubstruc;
+  last = g->next == kLastSubstruc;
   SaProposal out;
   out.number = p.u8();
   out.protocol = static_cast<ProtocolId>(p.u8());
@@ -170,6 +166,23 @@ std::string_view to_string(NotifyType t) {
   return "UNKNOWN";
 }
 
+// ---- generic header ----
+
+std::optional<GenericHeader> GenericHeader::read(Reader& r) {
+  GenericHeader g;
+  g.next = r.u8();
+  g.flags = r.u8();
+  g.length = r.u16();
+  if (!r.ok()) return std::nullopt;
+  return g;
+}
+
+void GenericHeader::write(Writer& w) const {
+  w.u8(next);
+  w.u8(flags);
+  w.u16(length);
+}
+
 // ---- SA ----
 
 Result<SaPayload> SaPayload::parse(ByteSpan body) {
@@ -193,9 +206,7 @@ void SaPayload::serialize(Writer& w) const {
     const SaProposal& p = proposals[i];
     std::size_t len = kProposalHeader + p.spi.size();
     for (const Transform& t : p.transforms) len += kTransformHeader + (t.key_length ? 4 : 0);
-    w.u8(i + 1 == proposals.size() ? kLastSubstruc : kMoreProposals);
-    w.u8(0);
-    w.u16(u16_len(len));
+    GenericHeader{i + 1 == proposals.size() ? kLastSubstruc : kMoreProposals, 0, u16_len(len)}.write(w);
     w.u8(p.number ? p.number : static_cast<std::uint8_t>(i + 1));
     w.u8(static_cast<std::uint8_t>(p.protocol));
     w.u8(static_cast<std::uint8_t>(p.spi.size()));
@@ -203,9 +214,9 @@ void SaPayload::serialize(Writer& w) const {
     w.bytes(p.spi);
     for (std::size_t j = 0; j < p.transforms.size(); ++j) {
       const Transform& t = p.transforms[j];
-      w.u8(j + 1 == p.transforms.size() ? kLastSubstruc : kMoreTransforms);
-      w.u8(0);
-      w.u16(u16_len(kTransformHeader + (t.key_length ? 4 : 0)));
+      GenericHeader{j + 1 == p.transforms.size() ? kLastSubstruc : kMoreTransforms, 0,
+                    u16_len(kTransformHeader + (t.key_length ? 4 : 0))}
+          .write(w);
       w.u8(static_cast<std::uint8_t>(t.type));
       w.u8(0);
       w.u16(t.id);

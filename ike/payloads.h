@@ -1,7 +1,8 @@
 // IKEv2 payloads (RFC 7296 §3.2-§3.16): one plain struct per payload, each with
 //   static Result<X> parse(ByteSpan body)   -- body = the bytes after the generic header
 //   void serialize(Writer& w) const          -- writes the body only
-// The generic payload header (§3.2) and next-payload chaining are handled by message.h.
+// The generic payload header (§3.2) is GenericHeader below; next-payload chaining is
+// message.h's.
 // A payload is the std::variant `Payload` at the bottom of this file.
 //
 // Generic payload header (§3.2):
@@ -58,6 +59,22 @@ enum class TransformType : std::uint8_t { encr = 1, prf = 2, integ = 3, dh = 4, 
 
 // §3.3.5 attribute type of the one attribute we know (TV format, AF bit set).
 inline constexpr std::uint16_t kAttrKeyLength = 14;
+
+// The generic payload header drawn above (§3.2), read and written by the payload chain,
+// SK and SKF; the proposal and transform substructure headers (§3.3.1, §3.3.2) have the
+// same layout, Last Substruc for Next Payload and RESERVED for the flags. Length counts
+// these 4 bytes.
+struct GenericHeader {
+  static constexpr std::size_t kSize = 4;
+  static constexpr std::uint8_t kCritical = 0x80;
+  std::uint8_t next = 0;
+  std::uint8_t flags = 0;
+  std::uint16_t length = 0;
+  // The next 4 bytes of r; nullopt (r no longer ok) when fewer are left.
+  static std::optional<GenericHeader> read(common::Reader& r);
+  void write(common::Writer& w) const;
+  bool operator==(const GenericHeader&) const = default;
+};
 
 // ---------------------------------------------------------------------------------------
 // §3.3 Security Association payload.

@@ -12,8 +12,6 @@ namespace crypto = common::crypto;
 
 namespace {
 
-constexpr std::size_t kSkHeader = 4;
-
 common::Error fail(ParseDiag* diag, ParseReason reason, Errc code, const char* detail) {
   if (diag) {
     diag->reason = reason;
@@ -53,13 +51,7 @@ std::size_t SkKeys::block_size() const { return aead_ ? 1 : cipher_->block_size(
 
 Result<Bytes> build_encrypted(const Header& h, PayloadType first_inner, ByteSpan inner,
                               SkKeys& keys, crypto::Random& rng) {
-  const std::size_t iv_len = keys.iv_size();
-  const std::size_t icv_len = keys.icv_size();
-  const std::size_t bs = keys.block_size();
-  // Plaintext: inner | padding | pad length, a multiple of the block size (§3.14).
-  const std::size_t pad = (bs - (inner.size() + 1) % bs) % bs;
-  const std::size_t plain_len = inner.size() + pad + 1;
-  const std::size_t sk_len = kSkHeader + iv_len + plain_len + icv_len;
+  const std::size_t sk_len = GenericHeader::kSize + body_size(keys, inner.size());
   const std::size_t total = Header::kSize + sk_len;
   if (total > 0xffff) return common::make_error(Errc::malformed, "SK: message too large");
 
@@ -70,28 +62,8 @@ Result<Bytes> build_encrypted(const Header& h, PayloadType first_inner, ByteSpan
   hdr.next_payload = PayloadType::sk;
   hdr.length = static_cast<std::uint32_t>(total);
   hdr.serialize(w);
-  w.u8(static_cast<std::uint8_t>(first_inner));
-  w.u8(0);
-  w.u16(static_cast<std::uint16_t>(sk_len));
-  const std::size_t aad_end = out.size();
-  out.resize(aad_end + iv_len);
-  rng.fill(MutByteSpan(out).subspan(aad_end, iv_len));
-  const std::size_t plain_at = out.size();
-  w.bytes(inner);
-  w.zeros(pad);
-  w.u8(static_cast<std::uint8_t>(pad));
-  out.resize(out.size() + icv_len);
-
-  MutByteSpan all(out);
-  ByteSpan iv = all.subspan(aad_end, iv_len);
-  MutByteSpan plain = all.subspan(plain_at, plain_len);
-  MutByteSpan icv = all.subspan(plain_at + plain_len, icv_len);
-  if (keys.aead_) {
-    if (auto st = keys.aead_->seal(iv, all.first(aad_end), plain, icv); !st) return st.error();
-  } else {
-    if (auto st = keys.cipher_->encrypt(iv, plain); !st) return st.error();
-    keys.integ_->compute(all.first(plain_at + plain_len), {}, icv);
-  }
+  GenericHeader{static_cast<std::uint8_t>(first_inner), 0, static_cast<std::uint16_t>(sk_len)}.write(w);
+  if (auto st = seal_body(out, inner, keys, rng); !st) return st.error();
   return out;
 }
 
@@ -113,41 +85,14 @@ Result<Message> decrypt(ByteSpan datagram, SkKeys& keys, ParseDiag* diag) {
   outer.payloads.pop_back();
 
   // SK is last and runs to the end of the datagram (parse_message checked both).
-  const std::size_t body_at = datagram.size() - body_len;
-  const std::size_t iv_len = keys.iv_size();
-  const std::size_t icv_len = keys.icv_size();
-  const std::size_t bs = keys.block_size();
-  if (body_len < iv_len + icv_len + bs)
-    return fail(diag, ParseReason::sk_malformed, Errc::truncated, "SK: shorter than IV+ICV");
-  const std::size_t ct_len = body_len - iv_len - icv_len;
-  if (ct_len % bs != 0)
-    return fail(diag, ParseReason::sk_malformed, Errc::malformed, "SK: not block aligned");
-  ByteSpan iv = datagram.subspan(body_at, iv_len);
-  ByteSpan ct = datagram.subspan(body_at + iv_len, ct_len);
-  ByteSpan icv = datagram.subspan(body_at + iv_len + ct_len, icv_len);
-
-  Bytes plain(ct.begin(), ct.end());
-  if (keys.aead_) {
-    ByteSpan aad = datagram.first(body_at);  // header .. end of SK generic header
-    if (!keys.aead_->open(iv, aad, plain, icv))
-      return fail(diag, ParseReason::integrity, Errc::integrity, "SK: AEAD tag mismatch");
-  } else {
-    // Verify before decrypting (§3.14: ICV from the header to the end of the ciphertext).
-    if (!keys.integ_->verify(datagram.first(body_at + iv_len + ct_len), {}, icv))
-      return fail(diag, ParseReason::integrity, Errc::integrity, "SK: ICV mismatch");
-    if (!keys.cipher_->decrypt(iv, plain))
-      return fail(diag, ParseReason::crypto, Errc::crypto, "SK: decrypt failed");
-  }
-  const std::size_t pad_len = std::to_integer<std::size_t>(plain.back());
-  if (pad_len + 1 > plain.size())
-    return fail(diag, ParseReason::sk_malformed, Errc::malformed, "SK: pad length too large");
-  ByteSpan inner = ByteSpan(plain).first(plain.size() - pad_len - 1);
+  auto inner = open_body(datagram, datagram.size() - body_len, keys, diag);
+  if (!inner) return inner.error();
 
   Message m;
   m.header = outer.header;
   m.encrypted = true;
   m.unprotected = std::move(outer.payloads);
-  auto st = parse_payload_chain(inner_first, inner, false, m.payloads, diag);
+  auto st = parse_payload_chain(inner_first, *inner, false, m.payloads, diag);
   if (!st) {
     if (diag && diag->reason == ParseReason::sk_not_last)
       diag->reason = ParseReason::payload_malformed;  // an SK inside SK

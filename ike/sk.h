@@ -48,10 +48,6 @@ class SkKeys {
 
  private:
   SkKeys() = default;
-  friend common::Result<common::Bytes> build_encrypted(const Header&, PayloadType,
-                                                       common::ByteSpan, SkKeys&,
-                                                       common::crypto::Random&);
-  friend common::Result<Message> decrypt(common::ByteSpan, SkKeys&, ParseDiag*);
   friend common::Status seal_body(common::Bytes&, common::ByteSpan, SkKeys&, common::crypto::Random&);
   friend common::Result<common::Bytes> open_body(common::ByteSpan, std::size_t, SkKeys&, ParseDiag*);
   std::unique_ptr<common::crypto::Cipher> cipher_;
@@ -77,8 +73,8 @@ common::Result<common::Bytes> build_encrypted(const Header& h, std::span<const P
 common::Result<Message> decrypt(common::ByteSpan datagram, SkKeys& keys,
                                 ParseDiag* diag = nullptr);
 
-// The protected body shared by SK and SKF (RFC 7383 §2.5), for callers that lay out the
-// payload's fixed fields themselves. body_size: IV | ciphertext | ICV for inner_len bytes.
+// The protected body of SK (build_encrypted, decrypt) and SKF (RFC 7383 §2.5, fragment.h),
+// for callers that lay out the payload's fixed fields themselves. body_size: IV | ciphertext | ICV for inner_len bytes.
 // seal_body: `out` holds the authenticated prefix (IKE header through the payload's fixed
 // fields, every length already final); appends the sealed body of `inner`.
 std::size_t body_size(const SkKeys& keys, std::size_t inner_len);

@@ -1,44 +1,22 @@
 // CHILD_SA negotiation (RFC 7296 §1.3, §2.9, §2.17): the responder half shared by IKE_AUTH
 // and CREATE_CHILD_SA (config choice by TS narrowing, ESP proposal selection, PFS group
-// check), the initiator's check of the answer, and the CREATE_CHILD_SA exchange itself
-// (new CHILD_SA with optional PFS; a peer's CHILD_SA rekey is answered like a new SA that
-// keeps the conn's unique id, the old one going with the peer's DELETE).
+// check), the initiator's check of the answer, the initiator's request and answer
+// handling shared by a new CHILD_SA and a rekey (SPI, nonce, PFS key, INVALID_KE retry,
+// KEYMAT seed), and the CREATE_CHILD_SA exchange itself (new CHILD_SA with optional PFS; a
+// peer's CHILD_SA rekey is answered like a new SA that keeps the conn's unique id, the old
+// one going with the peer's DELETE).
 #include <algorithm>
 
 #include "ike/ike_sa.h"
 #include "ike/proposal_select.h"
 #include "ike/proposal_wire.h"
+#include "ike/task_util.h"
 #include "ike/ts_narrow.h"
 
 namespace ike {
 
 using common::LogLevel;
 using common::crypto::DhId;
-
-namespace {
-constexpr std::size_t kNonceSize = 32;
-
-NotifyPayload notify(NotifyType t, common::Bytes data = {}) {
-  NotifyPayload n;
-  n.type = t;
-  n.data = std::move(data);
-  return n;
-}
-common::Bytes spi_bytes(std::uint32_t spi) {
-  common::Bytes b;
-  common::Writer w(b);
-  w.u32(spi);
-  return b;
-}
-std::string ts_text(const std::vector<common::TrafficSelector>& v) {
-  std::string s;
-  for (const auto& t : v) {
-    if (!s.empty()) s += ' ';  // two appends: avoids g++ 12's false -Wrestrict at -O3
-    s += t.to_string();
-  }
-  return s;
-}
-}  // namespace
 
 std::optional<ChildSa> IkeSa::respond_child(const Message& m, bool in_auth, std::vector<Payload>& out,
                                             std::string& why) {
@@ -82,10 +60,7 @@ std::optional<ChildSa> IkeSa::respond_child(const Message& m, bool in_auth, std:
   auto sel = select_proposal(ours, theirs);
   if (!sel) {
     ++ctx_.counters.no_proposal;
-    std::string rx, cf;
-    for (const auto& p : theirs) rx += (rx.empty() ? "" : ", ") + to_string(p);
-    for (const auto& p : ours) cf += (cf.empty() ? "" : ", ") + to_string(p);
-    why = "no acceptable proposal: received " + rx + ", configured " + cf;
+    why = "no acceptable proposal: received " + proposals_text(theirs) + ", configured " + proposals_text(ours);
     log(LogLevel::warn, cc->name + ": " + why);
     out.push_back(notify(NotifyType::no_proposal_chosen));
     return std::nullopt;
@@ -105,23 +80,10 @@ std::optional<ChildSa> IkeSa::respond_child(const Message& m, bool in_auth, std:
   if (want_transport != cc->transport)
     log(LogLevel::info, cc->name + ": peer asked for " + (want_transport ? "transport" : "tunnel") +
                             " mode, using " + (want_transport && cc->transport ? "transport" : "tunnel"));
-  ChildSa c;
-  c.name = cc->name;
-  c.unique_id = 0;
-  for (const auto& old : children_)
-    if (old.name == cc->name) c.unique_id = old.unique_id;
-  if (c.unique_id == 0) c.unique_id = ctx_.next_child_unique_id++;
-  c.spi_in = new_esp_spi();
-  common::Reader r(raw[sel->index]->spi);
-  c.spi_out = r.u32();
-  c.proposal = sel->chosen;
-  c.transport = want_transport && cc->transport;
-  c.local_ts = local;
-  c.remote_ts = remote;
-  c.lifetime = cc->lifetime;
-  c.rekey_margin = cc->rekey_margin;
+  ChildSa c = new_child(*cc, new_esp_spi(), raw[sel->index]->spi, sel->chosen, want_transport && cc->transport,
+                        local, remote);
   SaPayload out_sa;
-  out_sa.proposals.push_back(to_sa_proposal(c.proposal, raw[sel->index]->number, spi_bytes(c.spi_in)));
+  out_sa.proposals.push_back(to_sa_proposal(c.proposal, raw[sel->index]->number, be32(c.spi_in)));
   out.push_back(std::move(out_sa));
   out.push_back(TsiPayload{remote});
   out.push_back(TsrPayload{local});
@@ -169,88 +131,93 @@ std::optional<ChildSa> IkeSa::accept_child_response(const Message& m, const std:
     why = transport ? "peer wants transport mode" : "peer refused transport mode";
     return std::nullopt;
   }
+  return new_child(*cc, spi_in, sa->proposals[0].spi, *chosen, transport, tsi->selectors, tsr->selectors);
+}
+
+ChildSa IkeSa::new_child(const ChildConfig& cc, std::uint32_t spi_in, common::ByteSpan spi_out, const Proposal& p,
+                         bool transport, const TsList& local, const TsList& remote) {
   ChildSa c;
-  c.name = cc->name;
+  c.name = cc.name;
   c.unique_id = 0;
   for (const auto& old : children_)
-    if (old.name == cc->name) c.unique_id = old.unique_id;
+    if (old.name == cc.name) c.unique_id = old.unique_id;
   if (c.unique_id == 0) c.unique_id = ctx_.next_child_unique_id++;
   c.spi_in = spi_in;
-  common::Reader r(sa->proposals[0].spi);
+  common::Reader r(spi_out);
   c.spi_out = r.u32();
-  c.proposal = *chosen;
+  c.proposal = p;
   c.transport = transport;
-  c.local_ts = tsi->selectors;
-  c.remote_ts = tsr->selectors;
-  c.lifetime = cc->lifetime;
-  c.rekey_margin = cc->rekey_margin;
+  c.local_ts = local;
+  c.remote_ts = remote;
+  c.lifetime = cc.lifetime;
+  c.rekey_margin = cc.rekey_margin;
   return c;
 }
 
-void IkeSa::build_child_request(const std::string& child, TimePoint now) {
-  const ChildConfig* cc = child_config(child);
-  if (!cc) return;
-  if (active_child_ != child) child_dh_group_ = DhId::none;  // fresh task, not an INVALID_KE retry
-  active_ = Active::child;
-  active_child_ = child;
-  active_spi_ = new_esp_spi();
-  child_nonce_.assign(kNonceSize, std::byte{0});
-  ctx_.rng.fill(child_nonce_);
+bool IkeSa::child_request_payloads(const ChildConfig& cc, const std::vector<common::TrafficSelector>& local,
+                                   const std::vector<common::TrafficSelector>& remote, bool transport,
+                                   std::vector<Payload>& pl) {
   if (child_dh_group_ == DhId::none)
-    for (const auto& p : cc->esp_proposals)
+    for (const auto& p : cc.esp_proposals)
       if (!p.dh.empty() && p.dh[0] != DhId::none) {
         child_dh_group_ = p.dh[0];
         break;
       }
+  active_spi_ = new_esp_spi();
+  child_nonce_.assign(kNonceSize, std::byte{0});
+  ctx_.rng.fill(child_nonce_);
   child_dh_.reset();
   if (child_dh_group_ != DhId::none) {
     auto dh = common::crypto::Dh::generate(child_dh_group_);
-    if (!dh) {
-      log(LogLevel::error, "cannot generate DH key for CHILD_SA " + child);
-      active_ = Active::none;
-      active_child_.clear();
-      return;
-    }
+    if (!dh) return false;
     child_dh_ = std::move(*dh);
   }
-  std::vector<Payload> pl;
   SaPayload sa;
   std::uint8_t num = 1;
-  for (const auto& p : cc->esp_proposals) sa.proposals.push_back(to_sa_proposal(p, num++, spi_bytes(active_spi_)));
+  for (const auto& p : cc.esp_proposals) sa.proposals.push_back(to_sa_proposal(p, num++, be32(active_spi_)));
   pl.push_back(std::move(sa));
   pl.push_back(NoncePayload{child_nonce_});
   if (child_dh_) pl.push_back(KePayload{static_cast<std::uint16_t>(child_dh_group_), common::to_bytes(child_dh_->public_value())});
-  pl.push_back(TsiPayload{cc->local_ts});
-  pl.push_back(TsrPayload{cc->remote_ts});
-  if (cc->transport) pl.push_back(notify(NotifyType::use_transport_mode));
-  log(LogLevel::info, "establishing CHILD_SA " + child + " with CREATE_CHILD_SA" +
-                          (child_dh_ ? " (PFS " + std::string(dh_name(child_dh_group_)) + ")" : ""));
-  send_request(ExchangeType::create_child_sa, std::move(pl), now);
+  pl.push_back(TsiPayload{local});
+  pl.push_back(TsrPayload{remote});
+  if (transport) pl.push_back(notify(NotifyType::use_transport_mode));
+  return true;
 }
 
-void IkeSa::process_child_response(const Message& m, TimePoint now) {
-  std::string child = active_child_;
-  active_child_.clear();
-  if (const auto* n = m.find_notify(NotifyType::invalid_ke_payload)) {
-    common::Reader r(n->data);
-    auto group = static_cast<DhId>(r.u16());
-    bool ours = false;
-    if (const ChildConfig* cc = child_config(child))
-      for (const auto& p : cc->esp_proposals) ours |= std::find(p.dh.begin(), p.dh.end(), group) != p.dh.end();
-    if (r.ok() && ours && group != child_dh_group_) {
-      log(LogLevel::info, "peer didn't accept DH group " + std::string(dh_name(child_dh_group_)) +
-                              ", it requested " + std::string(dh_name(group)));
-      child_dh_group_ = group;
-      active_child_ = child;  // marks the retry
-      build_child_request(child, now);
-      return;
-    }
-  }
-  std::string why;
+std::optional<DhId> IkeSa::requested_group(const Message& m, const std::vector<Proposal>& offered, DhId sent) {
+  const auto* n = m.find_notify(NotifyType::invalid_ke_payload);
+  if (!n) return std::nullopt;
+  common::Reader r(n->data);
+  auto group = static_cast<DhId>(r.u16());
+  bool ours = false;
+  for (const auto& p : offered) ours |= std::find(p.dh.begin(), p.dh.end(), group) != p.dh.end();
+  if (!r.ok() || !ours || group == sent) return std::nullopt;
+  return group;
+}
+
+common::Result<common::Bytes> IkeSa::respond_ke(DhId group, common::ByteSpan peer,
+                                                std::unique_ptr<common::crypto::Dh>& ours) {
+  auto dh = common::crypto::Dh::generate(group);
+  if (!dh) return common::make_error(common::Errc::crypto, "dh");
+  ours = std::move(*dh);
+  return ours->shared_secret(peer);
+}
+
+bool IkeSa::child_ke_retry(const Message& m, const std::string& child, std::string_view what) {
+  const ChildConfig* cc = child_config(child);
+  auto group = cc ? requested_group(m, cc->esp_proposals, child_dh_group_) : std::nullopt;
+  if (!group) return false;
+  log(LogLevel::info, "peer didn't accept DH group " + std::string(dh_name(child_dh_group_)) + std::string(what) +
+                          ", it requested " + std::string(dh_name(*group)));
+  child_dh_group_ = *group;
+  return true;
+}
+
+std::optional<ChildSa> IkeSa::accept_child_answer(const Message& m, const std::string& child, common::Bytes& seed,
+                                                  std::string& why) {
   auto c = accept_child_response(m, child, active_spi_, false, why);
   const auto* nonce = m.find<NoncePayload>();
   if (c && !nonce) why = "nonce missing", c.reset();
-  common::Bytes seed;
   if (c && !c->proposal.dh.empty()) {
     const auto* ke = m.find<KePayload>();
     if (!child_dh_ || !ke || ke->dh_group != static_cast<std::uint16_t>(child_dh_group_) ||
@@ -264,12 +231,45 @@ void IkeSa::process_child_response(const Message& m, TimePoint now) {
       c.reset();
     }
   }
+  if (!c) return c;
+  common::append(seed, child_nonce_);
+  common::append(seed, nonce->data);
+  return c;
+}
+
+void IkeSa::build_child_request(const std::string& child, TimePoint now) {
+  const ChildConfig* cc = child_config(child);
+  if (!cc) return;
+  if (active_child_ != child) child_dh_group_ = DhId::none;  // fresh task, not an INVALID_KE retry
+  active_ = Active::child;
+  active_child_ = child;
+  std::vector<Payload> pl;
+  if (!child_request_payloads(*cc, cc->local_ts, cc->remote_ts, cc->transport, pl)) {
+    log(LogLevel::error, "cannot generate DH key for CHILD_SA " + child);
+    active_ = Active::none;
+    active_child_.clear();
+    return;
+  }
+  log(LogLevel::info, "establishing CHILD_SA " + child + " with CREATE_CHILD_SA" +
+                          (child_dh_ ? " (PFS " + std::string(dh_name(child_dh_group_)) + ")" : ""));
+  send_request(ExchangeType::create_child_sa, std::move(pl), now);
+}
+
+void IkeSa::process_child_response(const Message& m, TimePoint now) {
+  std::string child = active_child_;
+  active_child_.clear();
+  if (child_ke_retry(m, child, "")) {
+    active_child_ = child;  // marks the retry
+    build_child_request(child, now);
+    return;
+  }
+  std::string why;
+  common::Bytes seed;
+  auto c = accept_child_answer(m, child, seed, why);
   if (!c) {
     log(LogLevel::warn, "failed to establish CHILD_SA " + child + ": " + why);
     return;
   }
-  common::append(seed, child_nonce_);
-  common::append(seed, nonce->data);
   install_child(std::move(*c), seed, true, now);
 }
 
@@ -310,15 +310,14 @@ void IkeSa::process_child_request(const Message& m, TimePoint now) {
   common::Bytes seed;
   if (!c->proposal.dh.empty()) {
     const auto* ke = m.find<KePayload>();
-    auto dh = common::crypto::Dh::generate(c->proposal.dh[0]);
-    common::Result<common::Bytes> s = dh ? (*dh)->shared_secret(ke->data)
-                                         : common::Result<common::Bytes>(common::make_error(common::Errc::crypto, "dh"));
+    std::unique_ptr<common::crypto::Dh> dh;
+    auto s = respond_ke(c->proposal.dh[0], ke->data, dh);
     if (!s) {
       send_response(m.header, {notify(NotifyType::invalid_syntax)});
       return;
     }
     seed = std::move(*s);
-    pl.push_back(KePayload{ke->dh_group, common::to_bytes((*dh)->public_value())});
+    pl.push_back(KePayload{ke->dh_group, common::to_bytes(dh->public_value())});
   }
   pl.push_back(NoncePayload{nr});
   send_response(m.header, std::move(pl));

@@ -6,6 +6,7 @@
 #include "ike/ike_sa.h"
 #include "ike/proposal_select.h"
 #include "ike/proposal_wire.h"
+#include "ike/task_util.h"
 
 namespace ike {
 
@@ -35,12 +36,6 @@ Identity to_identity(const IdP& p) {
   id.type = static_cast<Identity::Type>(p.id_type);
   id.data = p.data;
   return id;
-}
-
-NotifyPayload notify(NotifyType t) {
-  NotifyPayload n;
-  n.type = t;
-  return n;
 }
 
 std::string_view auth_text(const PeerConfig& c) {

@@ -6,31 +6,12 @@
 #include "ike/nat_detect.h"
 #include "ike/proposal_select.h"
 #include "ike/proposal_wire.h"
+#include "ike/task_util.h"
 
 namespace ike {
 
 using common::LogLevel;
 using common::crypto::DhId;
-
-namespace {
-constexpr std::size_t kNonceSize = 32;
-
-NotifyPayload notify(NotifyType t, common::Bytes data = {}) {
-  NotifyPayload n;
-  n.type = t;
-  n.data = std::move(data);
-  return n;
-}
-
-std::string proposals_text(const std::vector<Proposal>& v) {
-  std::string s;
-  for (const auto& p : v) {
-    if (!s.empty()) s += ", ";
-    s += to_string(p);
-  }
-  return s;
-}
-}  // namespace
 
 std::vector<Payload> IkeSa::nat_notifies(std::uint64_t spi_r, const common::Endpoint& local,
                                          const common::Endpoint& remote) {

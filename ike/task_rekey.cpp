@@ -21,6 +21,7 @@
 #include "ike/keymat.h"
 #include "ike/proposal_select.h"
 #include "ike/proposal_wire.h"
+#include "ike/task_util.h"
 
 namespace ike {
 
@@ -28,34 +29,9 @@ using common::LogLevel;
 using common::crypto::DhId;
 
 namespace {
-constexpr std::size_t kNonceSize = 32;
 constexpr Seconds kRekeyedLinger{30};      // a rekeyed IKE_SA waits this long for the DELETE
 constexpr Seconds kDeleteGrace{10};        // hard-expired CHILD_SA: local removal deadline
 
-NotifyPayload notify(NotifyType t, common::Bytes data = {}) {
-  NotifyPayload n;
-  n.type = t;
-  n.data = std::move(data);
-  return n;
-}
-common::Bytes be32(std::uint32_t v) {
-  common::Bytes b;
-  common::Writer w(b);
-  w.u32(v);
-  return b;
-}
-common::Bytes be64(std::uint64_t v) {
-  common::Bytes b;
-  common::Writer w(b);
-  w.u64(v);
-  return b;
-}
-std::string hex32(std::uint32_t v) {
-  static const char* d = "0123456789abcdef";
-  std::string s(8, '0');
-  for (int i = 7; i >= 0; --i, v >>= 4) s[static_cast<std::size_t>(i)] = d[v & 0xf];
-  return s;
-}
 // Nonces compare as unsigned byte strings; a shorter prefix is lower.
 bool nonce_less(const common::Bytes& a, const common::Bytes& b) {
   return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end());
@@ -73,11 +49,6 @@ std::uint64_t random_upto(common::crypto::Random& rng, std::uint64_t max) {
   rng.fill(b);
   common::Reader r(b);
   return r.u64() % (max + 1);
-}
-std::string proposals_text(const std::vector<Proposal>& v) {
-  std::string s;
-  for (const auto& p : v) s += (s.empty() ? "" : ", ") + to_string(p);
-  return s;
 }
 }  // namespace
 
@@ -208,48 +179,22 @@ void IkeSa::build_child_rekey(std::uint32_t old_spi_in, TimePoint now) {
   if (!cc) return;
   bool retry = active_ == Active::none && rekey_old_spi_ == old_spi_in && child_dh_group_ != DhId::none &&
                active_child_ == old->name;
-  if (!retry) {
-    // PFS: the group negotiated before, else the first configured one (IKE_AUTH's child
-    // had none, so a PFS mismatch first shows here).
-    child_dh_group_ = DhId::none;
-    if (!old->proposal.dh.empty() && old->proposal.dh[0] != DhId::none) child_dh_group_ = old->proposal.dh[0];
-    else
-      for (const auto& p : cc->esp_proposals)
-        if (!p.dh.empty() && p.dh[0] != DhId::none) {
-          child_dh_group_ = p.dh[0];
-          break;
-        }
-  }
+  // PFS: the group negotiated before, else the first configured one (IKE_AUTH's child had
+  // none, so a PFS mismatch first shows here).
+  if (!retry) child_dh_group_ = old->proposal.dh.empty() ? DhId::none : old->proposal.dh[0];
   active_ = Active::child_rekey;
   active_child_ = old->name;
   rekey_old_spi_ = old_spi_in;
-  active_spi_ = new_esp_spi();
-  child_nonce_.assign(kNonceSize, std::byte{0});
-  ctx_.rng.fill(child_nonce_);
-  child_dh_.reset();
-  if (child_dh_group_ != DhId::none) {
-    auto dh = common::crypto::Dh::generate(child_dh_group_);
-    if (!dh) {
-      active_ = Active::none;
-      child_rekey_failed(old_spi_in, "cannot generate a DH key", now);
-      return;
-    }
-    child_dh_ = std::move(*dh);
-  }
   std::vector<Payload> pl;
   NotifyPayload rk = notify(NotifyType::rekey_sa);
   rk.protocol = ProtocolId::esp;
   rk.spi = be32(old_spi_in);
   pl.push_back(std::move(rk));
-  SaPayload sa;
-  std::uint8_t num = 1;
-  for (const auto& p : cc->esp_proposals) sa.proposals.push_back(to_sa_proposal(p, num++, be32(active_spi_)));
-  pl.push_back(std::move(sa));
-  pl.push_back(NoncePayload{child_nonce_});
-  if (child_dh_) pl.push_back(KePayload{static_cast<std::uint16_t>(child_dh_group_), common::to_bytes(child_dh_->public_value())});
-  pl.push_back(TsiPayload{old->local_ts});
-  pl.push_back(TsrPayload{old->remote_ts});
-  if (old->transport) pl.push_back(notify(NotifyType::use_transport_mode));
+  if (!child_request_payloads(*cc, old->local_ts, old->remote_ts, old->transport, pl)) {
+    active_ = Active::none;
+    child_rekey_failed(old_spi_in, "cannot generate a DH key", now);
+    return;
+  }
   log(LogLevel::info, "rekeying CHILD_SA " + old->name + "{" + std::to_string(old->unique_id) + "} (SPIs " +
                           hex32(old->spi_in) + "_i " + hex32(old->spi_out) + "_o)" +
                           (child_dh_ ? " with PFS " + std::string(dh_name(child_dh_group_)) : ""));
@@ -290,39 +235,15 @@ void IkeSa::child_rekey_failed(std::uint32_t old_spi_in, const std::string& why,
 void IkeSa::process_child_rekey_response(const Message& m, TimePoint now) {
   std::string child = active_child_;
   std::uint32_t old_spi = rekey_old_spi_;
-  if (const auto* n = m.find_notify(NotifyType::invalid_ke_payload)) {
-    common::Reader r(n->data);
-    auto group = static_cast<DhId>(r.u16());
-    bool ours = false;
-    if (const ChildConfig* cc = child_config(child))
-      for (const auto& p : cc->esp_proposals) ours |= std::find(p.dh.begin(), p.dh.end(), group) != p.dh.end();
-    if (r.ok() && ours && group != child_dh_group_) {
-      log(LogLevel::info, "peer didn't accept DH group " + std::string(dh_name(child_dh_group_)) +
-                              " for the rekey, it requested " + std::string(dh_name(group)));
-      child_dh_group_ = group;
-      build_child_rekey(old_spi, now);  // active_ is none: marks the retry
-      return;
-    }
+  if (child_ke_retry(m, child, " for the rekey")) {
+    build_child_rekey(old_spi, now);  // active_ is none: marks the retry
+    return;
   }
   active_child_.clear();
   std::string why;
-  auto c = accept_child_response(m, child, active_spi_, false, why);
-  const auto* nonce = m.find<NoncePayload>();
-  if (c && !nonce) why = "nonce missing", c.reset();
   common::Bytes seed;
-  if (c && !c->proposal.dh.empty()) {
-    const auto* ke = m.find<KePayload>();
-    if (!child_dh_ || !ke || ke->dh_group != static_cast<std::uint16_t>(child_dh_group_) ||
-        c->proposal.dh[0] != child_dh_group_) {
-      why = "KE payload missing or of another group";
-      c.reset();
-    } else if (auto s = child_dh_->shared_secret(ke->data)) {
-      seed = std::move(*s);
-    } else {
-      why = "invalid KE payload";
-      c.reset();
-    }
-  } else if (c && child_dh_) {
+  auto c = accept_child_answer(m, child, seed, why);
+  if (c && c->proposal.dh.empty() && child_dh_) {
     why = "peer answered without PFS although we asked for " + std::string(dh_name(child_dh_group_));
     c.reset();
   }
@@ -332,8 +253,7 @@ void IkeSa::process_child_rekey_response(const Message& m, TimePoint now) {
     child_rekey_failed(old_spi, why, now);
     return;
   }
-  common::append(seed, child_nonce_);
-  common::append(seed, nonce->data);
+  const auto* nonce = m.find<NoncePayload>();
   std::uint32_t new_spi = c->spi_in;
   install_child(std::move(*c), seed, true, now);
   ++ctx_.counters.child_rekeys;
@@ -473,13 +393,7 @@ void IkeSa::build_ike_rekey(TimePoint now) {
     return;
   }
   ike_rekey_dh_ = std::move(*dh);
-  ike_rekey_spi_ = 0;
-  while (ike_rekey_spi_ == 0) {
-    std::array<std::byte, 8> b{};
-    ctx_.rng.fill(b);
-    common::Reader r(b);
-    ike_rekey_spi_ = r.u64();
-  }
+  ike_rekey_spi_ = new_ike_spi();
   ike_rekey_nonce_.assign(kNonceSize, std::byte{0});
   ctx_.rng.fill(ike_rekey_nonce_);
   std::vector<Payload> pl;
@@ -517,18 +431,12 @@ void IkeSa::ike_rekey_failed(const std::string& why, TimePoint now) {
 }
 
 void IkeSa::process_ike_rekey_response(const Message& m, TimePoint now) {
-  if (const auto* n = m.find_notify(NotifyType::invalid_ke_payload)) {
-    common::Reader r(n->data);
-    auto group = static_cast<DhId>(r.u16());
-    bool ours = false;
-    for (const auto& p : cfg_->ike_proposals) ours |= std::find(p.dh.begin(), p.dh.end(), group) != p.dh.end();
-    if (r.ok() && ours && group != ike_rekey_group_ && !ike_collision_) {
-      log(LogLevel::info, "peer didn't accept DH group " + std::string(dh_name(ike_rekey_group_)) +
-                              " for the IKE rekey, it requested " + std::string(dh_name(group)));
-      ike_rekey_group_ = group;
-      build_ike_rekey(now);
-      return;
-    }
+  if (auto group = requested_group(m, cfg_->ike_proposals, ike_rekey_group_); group && !ike_collision_) {
+    log(LogLevel::info, "peer didn't accept DH group " + std::string(dh_name(ike_rekey_group_)) +
+                            " for the IKE rekey, it requested " + std::string(dh_name(*group)));
+    ike_rekey_group_ = *group;
+    build_ike_rekey(now);
+    return;
   }
   if (const auto* e = m.find_error_notify()) {
     std::string why = "received " + std::string(to_string(e->type)) + " notify";
@@ -623,20 +531,13 @@ void IkeSa::process_ike_rekey_request(const Message& m, TimePoint now) {
     send_response(m.header, {notify(NotifyType::invalid_ke_payload, d)});
     return;
   }
-  auto dh = common::crypto::Dh::generate(group);
-  common::Result<common::Bytes> shared =
-      dh ? (*dh)->shared_secret(ke->data) : common::Result<common::Bytes>(common::make_error(common::Errc::crypto, "dh"));
+  std::unique_ptr<common::crypto::Dh> dh;
+  auto shared = respond_ke(group, ke->data, dh);
   if (!shared) {
     send_response(m.header, {notify(NotifyType::invalid_syntax)});
     return;
   }
-  std::uint64_t our_spi = 0;
-  while (our_spi == 0) {
-    std::array<std::byte, 8> b{};
-    ctx_.rng.fill(b);
-    common::Reader rr(b);
-    our_spi = rr.u64();
-  }
+  std::uint64_t our_spi = new_ike_spi();
   common::Reader r(raw[sel->index]->spi);
   std::uint64_t peer_spi = r.u64();
   common::Bytes nr(kNonceSize, std::byte{0});
@@ -652,7 +553,7 @@ void IkeSa::process_ike_rekey_request(const Message& m, TimePoint now) {
   out_sa.proposals.push_back(to_sa_proposal(sel->chosen, raw[sel->index]->number, be64(our_spi)));
   pl.push_back(std::move(out_sa));
   pl.push_back(NoncePayload{nr});
-  pl.push_back(KePayload{static_cast<std::uint16_t>(group), common::to_bytes((*dh)->public_value())});
+  pl.push_back(KePayload{static_cast<std::uint16_t>(group), common::to_bytes(dh->public_value())});
   send_response(m.header, std::move(pl));
   ++ctx_.counters.ike_rekeys;
   if (active_ == Active::ike_rekey) {

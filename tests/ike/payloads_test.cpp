@@ -275,3 +275,54 @@ TEST_CASE("payload chain: unknown payloads", "[ike][payloads]") {
   out.clear();
   CHECK_FALSE(parse_payload_chain(PayloadType::vendor_id, from_hex("00000004 00"), false, out).ok());
 }
+
+TEST_CASE("generic header: exact bytes, round trip, every truncation", "[ike][payloads]") {
+  GenericHeader g{41, GenericHeader::kCritical, 0x1234};
+  Bytes b;
+  common::Writer w(b);
+  g.write(w);
+  CHECK(to_hex(b) == "29801234");
+  CHECK(b.size() == GenericHeader::kSize);
+  common::Reader r(b);
+  auto back = GenericHeader::read(r);
+  REQUIRE(back.has_value());
+  CHECK(*back == g);
+  CHECK(r.empty());
+  for (std::size_t n = 0; n < GenericHeader::kSize; ++n) {
+    INFO(n);
+    common::Reader cut(ByteSpan(b).first(n));
+    CHECK_FALSE(GenericHeader::read(cut).has_value());
+    CHECK_FALSE(cut.ok());
+  }
+  // Each payload of a chain starts with one: Next Payload, flags 0, the length with it.
+  std::vector<Payload> pl{NoncePayload{from_hex("0102030405060708")}, VendorIdPayload{from_hex("aa")}};
+  Bytes chain;
+  CHECK(serialize_payload_chain(pl, chain) == PayloadType::nonce);
+  common::Reader cr(chain);
+  auto first = GenericHeader::read(cr);
+  REQUIRE(first.has_value());
+  CHECK(*first == GenericHeader{43, 0, 12});
+  cr.skip(8);
+  auto second = GenericHeader::read(cr);
+  REQUIRE(second.has_value());
+  CHECK(*second == GenericHeader{0, 0, 5});
+}
+
+TEST_CASE("SA payload: proposal and transform headers cut or too short are rejected", "[ike][payloads]") {
+  // One ESP proposal (SPI c0c1c2c3) with one ENCR transform: header lengths 8 + 4 and 8.
+  Bytes sa = from_hex("00000014 01030401 c0c1c2c3 00000008 0100000c");
+  REQUIRE(SaPayload::parse(sa).ok());
+  for (std::size_t n = 1; n < sa.size(); ++n) {
+    INFO(n);
+    CHECK_FALSE(SaPayload::parse(ByteSpan(sa).first(n)).ok());
+  }
+  Bytes short_proposal = sa;
+  short_proposal[3] = std::byte{7};  // proposal length below its 8-byte header
+  CHECK(SaPayload::parse(short_proposal).error().code == common::Errc::malformed);
+  Bytes short_transform = sa;
+  short_transform[15] = std::byte{7};  // transform length below its 8-byte header
+  CHECK_FALSE(SaPayload::parse(short_transform).ok());
+  Bytes bad_more = sa;
+  bad_more[12] = std::byte{2};  // a transform header with the proposals' "more" value
+  CHECK(SaPayload::parse(bad_more).error().code == common::Errc::malformed);
+}
