@@ -74,7 +74,11 @@ int run_check(const std::string& path, std::ostream& out, std::ostream& err) {
   }
 
   out << "config " << cfg.path << "\n";
-  out << "  socket:  " << cfg.setup.socket << "\n";
+  out << "  socket:  " << cfg.setup.socket;
+  if (cfg.setup.socket_group)
+    out << " (group " << cfg.setup.socket_group_name << ", gid " << *cfg.setup.socket_group
+        << ": its members may also use up/down)";
+  out << "\n";
   out << "  secrets: " << cfg.setup.secrets << "\n";
   if (!cfg.setup.keylog.empty()) out << "  keylog:  " << cfg.setup.keylog << " (debugging only)\n";
   if (!cfg.setup.pcap.empty()) out << "  pcap:    " << cfg.setup.pcap << "\n";

@@ -3,10 +3,14 @@
 #include "config/config.h"
 
 #include <glob.h>
+#include <grp.h>
 
+#include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <vector>
 
 #include "config/reader.h"
 #include "config/stages.h"
@@ -17,6 +21,19 @@ namespace config {
 namespace {
 
 constexpr unsigned long long kMinFragmentSize = 256;  // ike::kMinFragmentSize
+
+// A group name (getgrnam: /etc/group or NSS) or a decimal gid.
+std::optional<gid_t> lookup_group(const std::string& v) {
+  if (!v.empty() && std::all_of(v.begin(), v.end(), [](unsigned char c) { return std::isdigit(c); })) {
+    if (v.size() > 9) return std::nullopt;
+    return static_cast<gid_t>(std::stoul(v));
+  }
+  std::vector<char> buf(16384);
+  group gr{};
+  group* res = nullptr;
+  if (::getgrnam_r(v.c_str(), &gr, buf.data(), buf.size(), &res) != 0 || !res) return std::nullopt;
+  return res->gr_gid;
+}
 
 }  // namespace
 
@@ -81,6 +98,14 @@ LoadResult parse_string(std::string_view text, std::string_view name, const Pars
     for (const auto& k : s.keys) {
       if (k.value.empty()) continue;
       if (k.key == "socket") cfg.setup.socket = ty.path(k);
+      else if (k.key == "socket_group") {
+        if (auto g = lookup_group(k.value)) {
+          cfg.setup.socket_group = *g;
+          cfg.setup.socket_group_name = k.value;
+        } else {
+          ty.err(k, "no group '" + k.value + "' on this system (a name from /etc/group or a number)");
+        }
+      }
       else if (k.key == "secrets") cfg.setup.secrets = ty.path(k);
       else if (k.key == "keylog") cfg.setup.keylog = (k.value == "off" || k.value == "no") ? "" : ty.path(k);
       else if (k.key == "pcap") cfg.setup.pcap = (k.value == "off" || k.value == "no") ? "" : ty.path(k);

@@ -19,6 +19,7 @@ constexpr std::string_view kIgnored =
 constexpr KeyRow kKeys[] = {
     // config setup
     {"socket", kInSetup, D::honoured},
+    {"socket_group", kInSetup, D::honoured},
     {"secrets", kInSetup, D::honoured},
     {"keylog", kInSetup, D::honoured},
     {"pcap", kInSetup, D::honoured},

@@ -30,6 +30,9 @@ using Seconds = std::chrono::seconds;
 
 struct SetupConfig {
   std::string socket = "/run/swanless/swanless.sock";
+  // socket_group: the control socket's group (chgrp), whose members may also use up/down.
+  std::optional<gid_t> socket_group;
+  std::string socket_group_name;  // as written
   std::string secrets;  // default: the config's path with .secrets instead of .conf
   std::string keylog;   // empty = off
   std::string pcap;     // empty = off

@@ -119,7 +119,7 @@ int Daemon::run() {
   if (!cfg_.setup.keylog.empty())
     LOG_WARN("keylog is on: IKE and ESP keys are written to %s; anyone who can read it can decrypt the traffic",
              cfg_.setup.keylog.c_str());
-  if (!control_.open(cfg_.setup.socket)) return 1;
+  if (!control_.open(cfg_.setup.socket, cfg_.setup.socket_group)) return 1;
   data_.set_on_ike([this] { drain_engine(); });
   if (!data_.open_sockets(built.peers)) return 1;
   data_.open_raw_esp(built.peers);

@@ -37,6 +37,21 @@ TEST_CASE("config: strongSwan defaults when keys are absent") {
   REQUIRE(c.left.subnets[0].to_string() == "192.0.2.1/32");
 }
 
+TEST_CASE("config: socket_group by name or number; an unknown group is an error") {
+  auto by_name = parse("config setup\n  socket_group=root\n");
+  REQUIRE(by_name.ok());
+  REQUIRE(by_name.config->setup.socket_group == gid_t{0});
+  CHECK(by_name.config->setup.socket_group_name == "root");
+  auto by_number = parse("config setup\n  socket_group=4242\n");
+  REQUIRE(by_number.ok());
+  CHECK(by_number.config->setup.socket_group == gid_t{4242});
+  CHECK_FALSE(parse("config setup\n").config->setup.socket_group.has_value());
+  auto unknown = parse("config setup\n  socket_group=no-such-group-swl\n");
+  REQUIRE_FALSE(unknown.ok());
+  REQUIRE(unknown.errors.size() == 1);
+  CHECK(unknown.errors[0].to_string().find("no group 'no-such-group-swl' on this system") != std::string::npos);
+}
+
 TEST_CASE("config: every conn key with a value") {
   auto r = parse(
       "config setup\n"

@@ -27,10 +27,10 @@ GSO_TOOL=$LAB_DIR/udp_gso_tool
 cc -O2 -o "$GSO_TOOL" "$here/../bench/udp_gso_tool.c" || die "cc udp_gso_tool.c"
 
 # swl_conf NAME IKE ESP AUTO PSK: conns net and net2 (10.99.0.x, 10.99.1.x), keylog, debug log
-swl_conf() {
-  local name=$1 ike=$2 esp=$3 auto=$4 psk=$5
+swl_conf() {  # NAME IKE ESP AUTO PSK [WORD...]
+  local name=$1 ike=$2 esp=$3 auto=$4 psk=$5; shift 5
   pair_swanless_conf "$LAB_DIR/$name.conf" "$psk" setup.keylog="$LAB_DIR/$name.keys" setup.loglevel=debug \
-    ike="$ike" esp="$esp" \
+    ike="$ike" esp="$esp" "$@" \
     --conn net leftsubnet=10.99.0.1/32 rightsubnet=10.99.0.2/32 auto="$auto" \
     --conn net2 leftsubnet=10.99.1.1/32 rightsubnet=10.99.1.2/32 auto="$auto"
 }
@@ -164,8 +164,24 @@ fi
 # --- failures: swanless keeps running ---
 echo "--- case badpsk / noproposal"
 charon_conf bad 'aes256-sha256-modp2048' 'aes256-sha256-modp2048' "the-right-secret-$$"
-swl_conf bad 'aes256-sha256-modp2048!' 'aes256-sha256-modp2048!' add "a-wrong-secret-$$"
+swl_conf bad 'aes256-sha256-modp2048!' 'aes256-sha256-modp2048!' add "a-wrong-secret-$$" setup.socket_group=nogroup
 swanless_start s bad "$LAB_DIR/bad.conf" || die "swanless start (bad)"
+# The control socket of this instance belongs to group nogroup: nobody:nogroup may act,
+# a user outside the group cannot even connect.
+sock=${LAB_SWL_SOCK[bad]}
+nogroup=$(getent group nogroup | cut -d: -f3)
+check "socket_group: the control socket is 0660 root:nogroup" test "$(stat -c %a:%U:%G "$sock")" = 660:root:nogroup
+chmod 0711 "$LAB_DIR"   # the socket's folder: reachable by name, not listable
+bin=$SWANLESS
+setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$bin" \
+  || { cp "$SWANLESS" "$LAB_DIR/swanless.bin" && chmod 755 "$LAB_DIR/swanless.bin" && bin=$LAB_DIR/swanless.bin; }
+as_gid() { local g=$1; shift; setpriv --reuid=65534 --regid="$g" --clear-groups "$bin" "$@" --socket "$sock" 2>&1; }
+out=$(as_gid "${nogroup:-65534}" down net)
+! grep -qi "permission denied" <<<"$out" && grep -q "control: down net by uid 65534" "$(swanless_log bad)" \
+  && pass "socket_group: nobody:nogroup may use down ($out)" || fail "socket_group: nobody:nogroup refused: $out"
+out=$(as_gid 54321 status)
+grep -q "Permission denied" <<<"$out" && pass "socket_group: a user outside the group cannot connect ($out)" \
+  || fail "socket_group: gid 54321 was not refused: $out"
 charon_initiate c c net 8 && fail "badpsk: charon established with a wrong PSK" || pass "badpsk: charon's initiation failed"
 grep -q "AUTHENTICATION_FAILED" "$(charon_log c)" && pass "badpsk: charon received AUTHENTICATION_FAILED" \
   || fail "badpsk: no AUTHENTICATION_FAILED in charon's log"
