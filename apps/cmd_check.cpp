@@ -4,6 +4,7 @@
 #include <ostream>
 
 #include "apps/commands.h"
+#include "config/capabilities.h"
 #include "config/config.h"
 #include "config/secrets.h"
 
@@ -192,6 +193,13 @@ int run_check(const std::string& path, std::ostream& out, std::ostream& err) {
     for (const auto& u : p.deliver_udp) out << " udp:" << u.to_string();
     out << "\n";
   }
+  const auto caps = config::capabilities_needed(cfg);
+  out << "capabilities:";
+  if (caps.empty()) out << " none (runs as any user)";
+  out << "\n";
+  for (const auto& need : caps)
+    for (const auto& why : need.reasons)
+      out << "  " << need.name << (need.optional ? " (optional)" : "") << ": " << why << "\n";
   if (errors) {
     err << path << ": " << errors << " error(s)\n";
     return 1;

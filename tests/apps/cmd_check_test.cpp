@@ -24,6 +24,9 @@ TEST_CASE("check: the seed example with a private secrets file passes") {
   REQUIRE(out.str().find("gre gre1 (conn dc-tun-gre)") != std::string::npos);
   REQUIRE(out.str().find("pim upstream") != std::string::npos);
   REQUIRE(out.str().find("configuration OK") != std::string::npos);
+  CHECK(out.str().find("capabilities:\n  CAP_NET_ADMIN: TUN device swanless0") != std::string::npos);
+  CHECK(out.str().find("  CAP_NET_ADMIN: TUN device gre1 and its rp_filter") != std::string::npos);
+  CHECK(out.str().find("  CAP_NET_BIND_SERVICE: UDP port 500 for IKE_SA dc-tun") != std::string::npos);
 }
 
 TEST_CASE("check: a group/other-readable secrets file is refused") {

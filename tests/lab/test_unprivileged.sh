@@ -47,6 +47,11 @@ check "swanless runs as $UNPRIV_USER ($(grep -o 'swanless[^ ]*' "/proc/$pid/comm
     '/^Uid:/ { uo = ($2 == u && $3 == u && $4 == u) } /^Gid:/ { go = ($2 == g && $3 == g) } END { exit !(uo && go) }' <<<"$st"
 check "swanless has no capabilities: CapEff, CapPrm, CapInh, CapAmb, CapBnd all 0" \
   awk '/^Cap(Eff|Prm|Inh|Amb|Bnd):/ { n++; if ($2 !~ /^0+$/) bad = 1 } END { exit !(n == 5 && !bad) }' <<<"$st"
+# What `swanless check` says this config needs must agree: nothing but optional ones.
+caps=$("$SWANLESS" check -c "$udir/swanless.conf" 2>&1 | sed -n '/^capabilities:/,/^configuration OK/p')
+echo "$caps"
+only_optional() { grep -q '^capabilities:' <<<"$caps" && ! grep -E '^  CAP_' <<<"$caps" | grep -qv '(optional)'; }
+check "swanless check lists no required capability for this config (it runs with none)" only_optional
 
 if wait_for "dc_sas 2>/dev/null | grep -qE 'dc-tun-gre: #[0-9]+, reqid [0-9]+, INSTALLED, TUNNEL-in-UDP'" 20; then
   pass "dc: dc-tun-gre INSTALLED, TUNNEL-in-UDP"
