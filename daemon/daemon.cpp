@@ -27,6 +27,7 @@
 #include "config/secrets.h"
 #include "daemon/child_table.h"
 #include "daemon/control.h"
+#include "daemon/notify.h"
 #include "daemon/data_path.h"
 #include "daemon/keylog.h"
 #include "daemon/overlay.h"
@@ -55,7 +56,8 @@ class Daemon {
   Daemon(Config cfg, Secrets secrets)
       : cfg_(std::move(cfg)), secrets_(std::move(secrets)), engine_(rng_), keylog_(cfg_.setup.keylog),
         timer_(io_), signals_(io_, SIGINT, SIGTERM, SIGHUP), started_(std::chrono::steady_clock::now()),
-        children_(rng_), data_(io_, cfg_, children_, engine_), control_(io_, control_commands()) {}
+        children_(rng_), data_(io_, cfg_, children_, engine_), control_(io_, control_commands()),
+        notify_(ServiceNotifier::from_environment()), watchdog_timer_(io_) {}
 
   int run();
 
@@ -72,6 +74,8 @@ class Daemon {
   void check_volumes(Now t);
   void shutdown();
   void reload();
+  // WATCHDOG=1 to systemd at half its WatchdogSec, from this loop: a stuck loop stops it.
+  void arm_watchdog();
 
   asio::io_context io_;
   Config cfg_;
@@ -86,6 +90,8 @@ class Daemon {
   DataPath data_;
   ControlServer control_;
   std::unique_ptr<Overlay> overlay_;
+  ServiceNotifier notify_;
+  asio::steady_timer watchdog_timer_;
 
   bool stopping_ = false;
   std::map<std::string, std::string> peer_fingerprints_;      // what is running, for reload
@@ -150,6 +156,11 @@ int Daemon::run() {
   engine_.start(now());
   if (overlay_) overlay_->start(now());
   drain_engine();
+  // Everything is open: a Type=notify unit counts as started from here.
+  notify_.send(ServiceNotifier::ready(std::to_string(built.peers.size()) + " IKE_SA configs, " +
+                                      std::to_string(cfg_.gres.size()) + " gre, " + std::to_string(cfg_.pims.size()) +
+                                      " pim; control socket " + cfg_.setup.socket));
+  arm_watchdog();
   io_.run();
   ::unlink(cfg_.setup.socket.c_str());
   LOG_INFO("stopped");
@@ -180,7 +191,9 @@ void Daemon::arm_signals() {
   signals_.async_wait([this](boost::system::error_code ec, int sig) {
     if (ec) return;
     if (sig == SIGHUP) {
+      notify_.send(ServiceNotifier::reloading());
       reload();
+      notify_.send(ServiceNotifier::ready("reloaded " + cfg_.path));
       arm_signals();
       return;
     }
@@ -245,9 +258,21 @@ void Daemon::check_volumes(Now t) {
   for (const auto& v : children_.volumes_crossed()) engine_.child_volume_reached(v.spi_in, v.hard, v.what, t);
 }
 
+void Daemon::arm_watchdog() {
+  const auto interval = notify_.watchdog();
+  if (!interval || stopping_) return;
+  notify_.send(ServiceNotifier::watchdog_ping());
+  watchdog_timer_.expires_after(*interval / 2);
+  watchdog_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) arm_watchdog();
+  });
+}
+
 void Daemon::shutdown() {
   if (stopping_) return;
   stopping_ = true;
+  notify_.send(ServiceNotifier::stopping());
+  watchdog_timer_.cancel();
   data_.stop();
   data_.flush_drop_log(now(), true);
   control_.stop();

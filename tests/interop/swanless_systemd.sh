@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# swanless as contrib/swanless.service runs it: Type=notify, a watchdog, ExecReload, and only
+# the capabilities the unit grants, as an unprivileged user.
+#   s: swanless, 192.0.2.1 (veth s0)   <--->   c: charon, 192.0.2.2 (veth c0)
+#   inner 10.99.0.1 <-> 10.99.0.2 (net, swanless initiates; IKE on port 500, a TUN device)
+# A Python listener plays systemd's notify socket ($NOTIFY_SOCKET, WATCHDOG_USEC=1 s);
+# swanless runs through setpriv as uid/gid 65534 with the unit's CapabilityBoundingSet and
+# AmbientCapabilities and no_new_privs.
+# Checks: `systemd-analyze verify` passes on the unit (no warning either); READY=1 arrives
+# once, and only when the control socket answers; WATCHDOG=1 keeps coming from the event
+# loop; the CHILD_SA comes up and carries ping with those capabilities alone; CapEff is
+# exactly the unit's set and CAP_SYS_ADMIN is absent; SIGHUP (ExecReload) gives RELOADING=1
+# then READY=1; SIGTERM gives STOPPING=1 and the process exits.
+# Usage: SWANLESS=build/apps/swanless sudo -E tests/interop/swanless_systemd.sh
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+lab_swanless_bin
+UNIT=$here/../../contrib/swanless.service
+lab_init sd
+
+# --- the unit itself ---------------------------------------------------------------------
+unit=$LAB_DIR/swanless.service
+sed "s|/usr/bin/swanless|$SWANLESS|g" "$UNIT" >"$unit"
+out=$(systemd-analyze verify "$unit" 2>&1); rc=$?
+[ $rc -eq 0 ] && [ -z "$out" ] && pass "systemd-analyze verify: the unit is clean" \
+  || fail "systemd-analyze verify (rc $rc): $out"
+caps=$(sed -n 's/^AmbientCapabilities=//p' "$UNIT")
+bound=$(sed -n 's/^CapabilityBoundingSet=//p' "$UNIT")
+[ -n "$caps" ] && [ "$caps" = "$bound" ] && pass "the unit grants: $caps" || fail "unit capabilities: '$caps' / '$bound'"
+setpriv_caps=$(tr '[:upper:]' '[:lower:]' <<<"$caps" | sed 's/cap_/+/g; s/ /,/g')   # +net_admin,+...
+
+# --- a swanless instance run the way the unit runs it -----------------------------------
+lab_pair 10.99.0.2/32
+charon_start c c || die "charon start"
+psk="systemd-$$"
+pair_charon_conf "$LAB_DIR/c.swanctl.conf" "$psk" --child net 10.99.0.2/32 10.99.0.1/32 tunnel
+charon_load c c "$LAB_DIR/c.swanctl.conf" || die "charon load"
+
+svc=$LAB_DIR/svc   # what RuntimeDirectory= and the config directory give the user
+mkdir -p "$svc"
+pair_swanless_conf "$svc/s.conf" "$psk" \
+  --conn net leftsubnet=10.99.0.1/32 rightsubnet=10.99.0.2/32 auto=start
+chown -R 65534:65534 "$svc"
+chmod 0711 "$LAB_DIR"
+bin=$SWANLESS
+if ! setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$bin"; then
+  cp "$SWANLESS" "$LAB_DIR/swanless.bin" && chmod 755 "$LAB_DIR/swanless.bin" && bin=$LAB_DIR/swanless.bin
+fi
+
+cat >"$LAB_DIR/notify.py" <<'PY'
+# systemd's side of sd_notify: a datagram socket; each datagram logged with its time.
+import os, socket, sys, time
+path, out = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(path)
+os.chmod(path, 0o777)
+with open(out, "a", buffering=1) as f:
+    print("listening", file=f)
+    while True:
+        d = s.recv(4096).decode(errors="replace")
+        print("%.3f %s" % (time.time(), d.replace("\n", " | ")), file=f)
+PY
+nsock=$LAB_DIR/notify.sock
+nlog=$LAB_DIR/notify.log
+lab_bg s "$LAB_DIR/notify.err" python3 "$LAB_DIR/notify.py" "$nsock" "$nlog"
+wait_log "$nlog" '^listening' 10 || die "notify listener"
+
+# /dev/net/tun is 0666 where udev runs (Debian's 50-udev-default.rules); in a container it
+# may be 0600 root. Then the unit's user needs a node it may open: here one of our own,
+# bound over /dev/net/tun in the mount namespace `ip netns exec` gives swanless only.
+tunwrap=()
+if ! setpriv --reuid=65534 --regid=65534 --clear-groups sh -c 'exec 3<>/dev/net/tun' 2>/dev/null; then
+  echo "note: /dev/net/tun is $(stat -c %a /dev/net/tun) here: swanless gets a node of its own (uid 65534)"
+  mknod "$svc/tun" c 10 200 && chown 65534:65534 "$svc/tun" && chmod 0600 "$svc/tun" || die "mknod"
+  tunwrap=(sh -c 'mount --bind "$0" /dev/net/tun && exec "$@"' "$svc/tun")
+fi
+SWANLESS=$bin swanless_start s s "$svc/s.conf" "${tunwrap[@]}" env NOTIFY_SOCKET="$nsock" WATCHDOG_USEC=1000000 \
+  setpriv --reuid=65534 --regid=65534 --clear-groups --no-new-privs \
+  --bounding-set=-all,"$setpriv_caps" --inh-caps=-all,"$setpriv_caps" --ambient-caps=-all,"$setpriv_caps" \
+  || die "swanless start"
+pid=${LAB_SWL_PID[s]}
+check "READY=1 sent" wait_log "$nlog" 'READY=1' 10
+grep 'READY=1' "$nlog" | head -1
+check "status answers once READY=1 is in" swanless_has s 'Security Associations'
+check "READY=1 once only at start" test "$(grep -c 'READY=1' "$nlog")" = 1
+
+st=$(cat "/proc/$pid/status" 2>/dev/null)
+[ -n "$st" ] || { fail "swanless (pid $pid) is not running"; tail -n 20 "$(swanless_log s)"; }
+echo "swanless pid $pid: $(grep -E '^(Uid|Gid|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs):' <<<"$st" | tr -s '\t ' ' ' | tr '\n' ';')"
+check "runs as 65534:65534" awk '/^Uid:/ { u = ($2 == 65534 && $3 == 65534) } /^Gid:/ { g = ($2 == 65534) } END { exit !(u && g) }' <<<"$st"
+check "NoNewPrivs is set" grep -qE '^NoNewPrivs:[[:space:]]+1' <<<"$st"
+# CAP_NET_BIND_SERVICE 10, CAP_NET_ADMIN 12, CAP_NET_RAW 13: mask 0x3400
+want_mask=0
+for c in $caps; do
+  case $c in CAP_NET_BIND_SERVICE) want_mask=$((want_mask | 1 << 10)) ;; CAP_NET_ADMIN) want_mask=$((want_mask | 1 << 12)) ;;
+    CAP_NET_RAW) want_mask=$((want_mask | 1 << 13)) ;; *) fail "unexpected capability $c in the unit" ;; esac
+done
+eff=$((16#$(awk '/^CapEff:/ { print $2 }' <<<"$st"; [ -n "$st" ] || echo ffff)))
+bnd=$((16#$(awk '/^CapBnd:/ { print $2 }' <<<"$st"; [ -n "$st" ] || echo ffff)))
+check "CapEff is exactly the unit's set ($(printf '%#x' "$eff"))" test "$eff" = "$want_mask"
+check "CapBnd holds no more than the unit's set; CAP_SYS_ADMIN (21) absent" \
+  test $((bnd & ~want_mask)) = 0 -a $((bnd & (1 << 21))) = 0
+
+if wait_for "swanless_has s 'net\\{.*INSTALLED'" 15; then pass "the CHILD_SA comes up with the unit's capabilities"
+else fail "no CHILD_SA"; tail -n 20 "$(swanless_log s)"; fi
+check "ping through the TUN device 10.99.0.1 -> 10.99.0.2" ping_check s 10.99.0.2 3
+
+n0=$(grep -c 'WATCHDOG=1' "$nlog")
+sleep 3
+n1=$(grep -c 'WATCHDOG=1' "$nlog")
+check "WATCHDOG=1 keeps coming (every 0.5 s for WATCHDOG_USEC=1 s): $((n1 - n0)) in 3 s" test $((n1 - n0)) -ge 4
+
+kill -HUP "$pid"
+check "SIGHUP (ExecReload): RELOADING=1" wait_log "$nlog" 'RELOADING=1' 5
+check "then READY=1 again" wait_for "[ \$(grep -c 'READY=1' '$nlog') -ge 2 ]" 5
+awk '/RELOADING=1/ { r = NR } /READY=1/ { if (r && NR > r) ok = 1 } END { exit !ok }' "$nlog" \
+  && pass "READY=1 follows RELOADING=1" || fail "no READY=1 after RELOADING=1"
+check "still serving after the reload" swanless_has s 'net\{.*INSTALLED'
+
+swanless_stop s
+check "SIGTERM: STOPPING=1" grep -q 'STOPPING=1' "$nlog"
+tail -n 4 "$nlog"
+charon_stop c
+lab_summary
