@@ -81,6 +81,12 @@ int run_check(const std::string& path, std::ostream& out, std::ostream& err) {
         << ": its members may also use up/down)";
   out << "\n";
   out << "  secrets: " << cfg.setup.secrets << "\n";
+  if (cfg.setup.metrics) {
+    out << "  metrics: http://" << cfg.setup.metrics->to_string() << "/metrics";
+    if (!(cfg.setup.metrics->addr.is_v4() && cfg.setup.metrics->addr.b[0] == 127))
+      out << " (not loopback: anyone who can reach it reads the tunnels' state)";
+    out << "\n";
+  }
   if (!cfg.setup.keylog.empty()) out << "  keylog:  " << cfg.setup.keylog << " (debugging only)\n";
   if (!cfg.setup.pcap.empty()) out << "  pcap:    " << cfg.setup.pcap << "\n";
   out << "  fragment_size: " << cfg.setup.fragment_size << " bytes\n";

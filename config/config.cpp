@@ -16,6 +16,7 @@
 #include "config/stages.h"
 #include "config/text.h"
 #include "config/typer.h"
+#include "config/values.h"
 
 namespace config {
 namespace {
@@ -98,7 +99,11 @@ LoadResult parse_string(std::string_view text, std::string_view name, const Pars
     for (const auto& k : s.keys) {
       if (k.value.empty()) continue;
       if (k.key == "socket") cfg.setup.socket = ty.path(k);
-      else if (k.key == "socket_group") {
+      else if (k.key == "metrics") {
+        if (k.value == "off" || k.value == "no") cfg.setup.metrics.reset();
+        else if (auto e = parse_host_port(k.value)) cfg.setup.metrics = *e;
+        else ty.err(k, "expected HOST:PORT such as 127.0.0.1:9545, or off, not '" + k.value + "'");
+      } else if (k.key == "socket_group") {
         if (auto g = lookup_group(k.value)) {
           cfg.setup.socket_group = *g;
           cfg.setup.socket_group_name = k.value;

@@ -20,6 +20,7 @@ constexpr KeyRow kKeys[] = {
     // config setup
     {"socket", kInSetup, D::honoured},
     {"socket_group", kInSetup, D::honoured},
+    {"metrics", kInSetup, D::honoured},
     {"secrets", kInSetup, D::honoured},
     {"keylog", kInSetup, D::honoured},
     {"pcap", kInSetup, D::honoured},

@@ -33,6 +33,8 @@ struct SetupConfig {
   // socket_group: the control socket's group (chgrp), whose members may also use up/down.
   std::optional<gid_t> socket_group;
   std::string socket_group_name;  // as written
+  // metrics=HOST:PORT: Prometheus text at http://HOST:PORT/metrics; nullopt = off.
+  std::optional<common::Endpoint> metrics;
   std::string secrets;  // default: the config's path with .secrets instead of .conf
   std::string keylog;   // empty = off
   std::string pcap;     // empty = off

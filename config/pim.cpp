@@ -100,17 +100,13 @@ void type_pims(const std::vector<RawSection>& secs, Reporter& r, Typer& ty, Conf
           }
           p.deliver_tun = true;
         } else if (item.substr(0, 4) == "udp:") {
-          std::string_view hp = item.substr(4);
-          std::size_t colon = hp.rfind(':');
-          auto a = colon == std::string_view::npos ? std::nullopt : parse_ip(hp.substr(0, colon));
-          auto port = colon == std::string_view::npos ? std::nullopt
-                                                      : parse_uint(hp.substr(colon + 1), 65535);
-          if (!a || !port || *port == 0) {
+          auto e = parse_host_port(item.substr(4));
+          if (!e) {
             ty.err(*k, "malformed '" + std::string(item) + "' (expected udp:HOST:PORT)");
             ok = false;
             continue;
           }
-          p.deliver_udp.push_back(common::Endpoint{*a, static_cast<std::uint16_t>(*port)});
+          p.deliver_udp.push_back(*e);
         } else {
           ty.err(*k, "unknown delivery '" + std::string(item) + "' (tun or udp:HOST:PORT)");
           ok = false;

@@ -34,6 +34,15 @@ std::optional<IpAddr> parse_ip(std::string_view s) {
   return IpAddr::parse(s);
 }
 
+std::optional<common::Endpoint> parse_host_port(std::string_view s) {
+  const std::size_t colon = s.rfind(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  auto a = parse_ip(s.substr(0, colon));
+  auto port = parse_uint(s.substr(colon + 1), 65535);
+  if (!a || !port || *port == 0) return std::nullopt;
+  return common::Endpoint{*a, static_cast<std::uint16_t>(*port)};
+}
+
 // "a.b.c.d/n" with an explicit or implicit length.
 std::optional<Prefix> parse_prefix(std::string_view s) {
   if (s.empty() || s.size() > 64) return std::nullopt;

@@ -15,6 +15,8 @@ namespace config {
 
 std::optional<unsigned long long> parse_uint(std::string_view s, unsigned long long max);
 std::optional<common::IpAddr> parse_ip(std::string_view s);
+// "HOST:PORT" with an IPv4 HOST and a port 1..65535.
+std::optional<common::Endpoint> parse_host_port(std::string_view s);
 // "a.b.c.d/n" with an explicit or implicit length.
 std::optional<common::Prefix> parse_prefix(std::string_view s);
 

@@ -27,6 +27,7 @@
 #include "config/secrets.h"
 #include "daemon/child_table.h"
 #include "daemon/control.h"
+#include "daemon/metrics.h"
 #include "daemon/notify.h"
 #include "daemon/data_path.h"
 #include "daemon/keylog.h"
@@ -92,6 +93,7 @@ class Daemon {
   std::unique_ptr<Overlay> overlay_;
   ServiceNotifier notify_;
   asio::steady_timer watchdog_timer_;
+  std::unique_ptr<MetricsServer> metrics_;
 
   bool stopping_ = false;
   std::map<std::string, std::string> peer_fingerprints_;      // what is running, for reload
@@ -126,6 +128,11 @@ int Daemon::run() {
     LOG_WARN("keylog is on: IKE and ESP keys are written to %s; anyone who can read it can decrypt the traffic",
              cfg_.setup.keylog.c_str());
   if (!control_.open(cfg_.setup.socket, cfg_.setup.socket_group)) return 1;
+  if (cfg_.setup.metrics) {
+    auto status = control_commands().status;
+    metrics_ = std::make_unique<MetricsServer>(io_, std::move(status));
+    if (!metrics_->open(*cfg_.setup.metrics)) return 1;
+  }
   data_.set_on_ike([this] { drain_engine(); });
   if (!data_.open_sockets(built.peers)) return 1;
   data_.open_raw_esp(built.peers);
@@ -273,6 +280,7 @@ void Daemon::shutdown() {
   stopping_ = true;
   notify_.send(ServiceNotifier::stopping());
   watchdog_timer_.cancel();
+  if (metrics_) metrics_->stop();
   data_.stop();
   data_.flush_drop_log(now(), true);
   control_.stop();
@@ -322,7 +330,8 @@ void Daemon::reload() {
   }
   if (next.gres.size() != cfg_.gres.size() || next.pims.size() != cfg_.pims.size())
     LOG_WARN("reload: gre/pim sections changed; they take effect at the next start");
-  if (next.setup.socket != cfg_.setup.socket || next.setup.keylog != cfg_.setup.keylog)
+  if (next.setup.socket != cfg_.setup.socket || next.setup.keylog != cfg_.setup.keylog ||
+      next.setup.metrics != cfg_.setup.metrics || next.setup.socket_group != cfg_.setup.socket_group)
     LOG_WARN("reload: config setup changes take effect at the next start");
   Now t = now();
   std::map<std::string, std::string> fps, ike_fps;

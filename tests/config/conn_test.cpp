@@ -52,6 +52,21 @@ TEST_CASE("config: socket_group by name or number; an unknown group is an error"
   CHECK(unknown.errors[0].to_string().find("no group 'no-such-group-swl' on this system") != std::string::npos);
 }
 
+TEST_CASE("config: metrics=HOST:PORT or off; anything else is an error") {
+  auto on = parse("config setup\n  metrics=127.0.0.1:9545\n");
+  REQUIRE(on.ok());
+  REQUIRE(on.config->setup.metrics.has_value());
+  CHECK(on.config->setup.metrics->to_string() == "127.0.0.1:9545");
+  CHECK_FALSE(parse("config setup\n").config->setup.metrics.has_value());
+  CHECK_FALSE(parse("config setup\n  metrics=off\n").config->setup.metrics.has_value());
+  for (const char* bad : {"9545", "127.0.0.1", "127.0.0.1:0", "127.0.0.1:70000", "localhost:9545"}) {
+    INFO(bad);
+    auto r = parse(std::string("config setup\n  metrics=") + bad + "\n");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.errors.at(0).to_string().find("expected HOST:PORT such as 127.0.0.1:9545, or off") != std::string::npos);
+  }
+}
+
 TEST_CASE("config: every conn key with a value") {
   auto r = parse(
       "config setup\n"

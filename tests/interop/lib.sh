@@ -380,4 +380,5 @@ ns_ike_loss_clear() {
 _lab_lib_dir=$(dirname "${BASH_SOURCE[0]}")
 . "$_lab_lib_dir/lib_charon.sh"
 . "$_lab_lib_dir/lib_traffic.sh"
+. "$_lab_lib_dir/lib_prometheus.sh"
 . "$_lab_lib_dir/lib_swanless.sh"

@@ -252,11 +252,12 @@ standin_up() {
 #   --ikeport N                 leftikeport=N and rightikeport=N (default: none, 500 then 4500)
 #   --gre-only                  only the conns dc-tun/dc-tun-gre (no dc-tun-tcp)
 #   --pcap DIR                  config setup pcap=DIR
+#   --metrics HOST:PORT         config setup metrics= (Prometheus text at /metrics)
 #   --dir DIR                   where the conf, secrets, socket and keylog folder
 #                               (DIR/swanless-keys) go (default $LAB_DIR)
 # Sets SWANLESS_CONF, SWANLESS_SOCK, SWANLESS_KEYS.
 cloud_swanless_conf() {
-  local ka=reply deliver="tun,udp:127.0.0.1:$((LAB_PORT + 1))" tun=yes ikeport="" greonly=0 pcap="" dir=$LAB_DIR
+  local ka=reply deliver="tun,udp:127.0.0.1:$((LAB_PORT + 1))" tun=yes ikeport="" greonly=0 pcap="" dir=$LAB_DIR metrics=""
   while [ $# -gt 0 ]; do
     case $1 in
       --keepalive) ka=$2; shift 2 ;;
@@ -265,6 +266,7 @@ cloud_swanless_conf() {
       --ikeport) ikeport=$2; shift 2 ;;
       --gre-only) greonly=1; shift ;;
       --pcap) pcap=$2; shift 2 ;;
+      --metrics) metrics=$2; shift 2 ;;
       --dir) dir=$2; shift 2 ;;
       *) echo "cloud_swanless_conf: unknown option $1" >&2; return 1 ;;
     esac
@@ -282,6 +284,7 @@ config setup
     loglevel=${SWANLESS_LOGLEVEL:-info}
 EOF
     [ -n "$pcap" ] && echo "    pcap=$pcap"
+    [ -n "$metrics" ] && echo "    metrics=$metrics"
     cat <<EOF
 
 conn %default

@@ -17,6 +17,11 @@
 #   - tshark with swanless's keylog decodes the ESP on the NAT-dc link into GRE, PIM and UDP
 #     with no malformed frame, bad ICV or expert error; only 203.0.113.1 appears there
 #   - the pcap tap (config setup pcap=DIR) holds DIR/gre1.pcap with PIM and the multicast
+#   - a real Prometheus in the cloud namespace scrapes swanless's metrics= endpoint every
+#     second: its delivered-datagram series equals status --json once the stream is over,
+#     its CHILD_SA byte counters lie between two status documents taken around the query;
+#     `promtool check metrics` passes on a scrape and `promtool check rules` on the shipped
+#     alert rules (contrib/prometheus/swanless-alerts.yml)
 #   - SIGTERM: FRR's (*,G) gone within 2 s (measured), the dc has no IKE_SA left
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lab.sh
@@ -37,10 +42,12 @@ check "underlay: cloud reaches the dc gateway through the NAT" ping_check cloud 
 dc_up 1 || die "dc side"
 capture_start nat out0 "$LAB_DIR/wan.pcap" udp || die "capture"
 mkdir -p "$LAB_DIR/tap"
-if ! cloud_swanless_up --keepalive 2s --pcap "$LAB_DIR/tap"; then
+METRICS=127.0.0.1:9545
+if ! cloud_swanless_up --keepalive 2s --pcap "$LAB_DIR/tap" --metrics "$METRICS"; then
   fail "swanless start"; tail -n 30 "$LAB_DIR/swanless.log"; lab_summary; exit 1
 fi
-pass "swanless running in cloud (keepalive=2s, pcap=$LAB_DIR/tap)"
+pass "swanless running in cloud (keepalive=2s, pcap=$LAB_DIR/tap, metrics=$METRICS)"
+check "Prometheus scrapes swanless at http://$METRICS/metrics" prometheus_start cloud prom "$METRICS"
 
 if wait_for "[ \"\$(dc_sas 2>/dev/null | grep -cE 'dc-tun-(gre|tcp): #[0-9]+, reqid [0-9]+, INSTALLED, TUNNEL-in-UDP')\" -eq 2 ]" 20; then
   pass "dc: dc-tun-gre and dc-tun-tcp INSTALLED, TUNNEL-in-UDP"
@@ -110,6 +117,43 @@ check "GRE keepalives of the dc answered by swanless: $ka_rx of $ka_tx (>= 3, at
 cloud_swanless_status --json >"$LAB_DIR/status2.json" 2>&1
 check "status --json with gre and pim sections matches docs/status.schema.json" \
   status_schema_check "$LAB_DIR/status2.json"
+
+# Prometheus against status --json: the stream is over, so the delivered count is final;
+# byte counters still move (keepalives, Hellos): the scraped value lies between status2
+# (before the last scrape: 2.5 s at 1 s intervals) and status3 (after the query).
+sleep 2.5
+p_deliv=$(prometheus_query prom 'swanless_pim_delivered_datagrams_total{pim="upstream"}')
+p_bytes=$(prometheus_query prom 'swanless_child_sa_bytes_total{child="dc-tun-gre",direction="in"}')
+p_up=$(prometheus_query prom 'swanless_child_sa_installed{child="dc-tun-gre"}')
+cloud_swanless_status --json >"$LAB_DIR/status3.json" 2>&1
+s_deliv=$(jq_py "$LAB_DIR/status3.json" 'd["pim"][0]["datagrams_delivered"]')
+b2=$(jq_py "$LAB_DIR/status2.json" 'sum(k.get("bytes_in", 0) for s in d["ike_sas"] for k in s["children"] if k["name"] == "dc-tun-gre")')
+b3=$(jq_py "$LAB_DIR/status3.json" 'sum(k.get("bytes_in", 0) for s in d["ike_sas"] for k in s["children"] if k["name"] == "dc-tun-gre")')
+check "Prometheus: swanless_pim_delivered_datagrams_total = $p_deliv, status --json datagrams_delivered = $s_deliv (>= $sent sent)" \
+  awk -v p="${p_deliv:-x}" -v s="${s_deliv:-y}" -v n="${sent:-0}" 'BEGIN { exit !(p == s && p + 0 >= n + 0 && n > 0) }'
+check "Prometheus: dc-tun-gre bytes in $p_bytes, between status --json before ($b2) and after ($b3)" \
+  awk -v p="${p_bytes:-x}" -v a="${b2:-y}" -v b="${b3:-z}" 'BEGIN { exit !(p ~ /^[0-9]+$/ && a + 0 > 0 && p + 0 >= a + 0 && p + 0 <= b + 0) }'
+check "Prometheus: swanless_child_sa_installed{child=\"dc-tun-gre\"} = ${p_up:-none}" test "$p_up" = 1
+metrics_fetch cloud "http://$METRICS/metrics" "$LAB_DIR/metrics.txt" || fail "metrics fetch"
+out=$(promtool check metrics <"$LAB_DIR/metrics.txt" 2>&1); rc=$?
+check "promtool check metrics: a scrape of $(grep -c '^swanless_' "$LAB_DIR/metrics.txt") series is clean${out:+ ($out)}" test "$rc" = 0 -a -z "$out"
+# every series the Grafana dashboard and the alert rules query is one swanless exports
+dash_check() {
+  python3 - "$here/../../contrib/grafana/swanless-dashboard.json" "$here/../../contrib/prometheus/swanless-alerts.yml" \
+    "$LAB_DIR/metrics.txt" <<'PY'
+import json, re, sys
+exported = {l.split("{")[0].split(" ")[0] for l in open(sys.argv[3]) if l.startswith("swanless_")}
+exprs = [t["expr"] for p in json.load(open(sys.argv[1]))["panels"] for t in p["targets"]]
+exprs += re.findall(r"expr: (.*)", open(sys.argv[2]).read())
+used = {m for e in exprs for m in re.findall(r"\bswanless_[a-z_]+", e)}
+missing = sorted(used - exported)
+print("%d series used by %d queries%s" % (len(used), len(exprs), "; missing: " + " ".join(missing) if missing else ""))
+sys.exit(1 if missing or not used else 0)
+PY
+}
+check "Grafana dashboard and alert rules query only exported series ($(dash_check))" dash_check
+out=$(promtool check rules "$here/../../contrib/prometheus/swanless-alerts.yml" 2>&1); rc=$?
+check "promtool check rules: the shipped alert rules ($(grep -o '[0-9]* rules found' <<<"$out"))" test "$rc" = 0
 s1=$(jq_py "$LAB_DIR/status1.json" 'd["gre"][0]["keepalives_sent"], d["gre"][0]["keepalives_received"]')
 s2=$(jq_py "$LAB_DIR/status2.json" 'd["gre"][0]["keepalives_sent"], d["gre"][0]["keepalives_received"]')
 read -r ks1 kr1 < <(tr -d '(),' <<<"$s1")
