@@ -99,7 +99,13 @@ LoadResult parse_string(std::string_view text, std::string_view name, const Pars
     for (const auto& k : s.keys) {
       if (k.value.empty()) continue;
       if (k.key == "socket") cfg.setup.socket = ty.path(k);
-      else if (k.key == "metrics") {
+      else if (k.key == "sample") {
+        // The packaged /etc/swanless/swanless.conf says sample=yes: it must not start
+        // anything until someone has written their own conns and removed the line.
+        if (auto b = ty.yes_no(k); b && *b)
+          ty.err(k, "this is the sample configuration: write your conns (see swanless.conf(5)), then remove "
+                    "'sample=yes'");
+      } else if (k.key == "metrics") {
         if (k.value == "off" || k.value == "no") cfg.setup.metrics.reset();
         else if (auto e = parse_host_port(k.value)) cfg.setup.metrics = *e;
         else ty.err(k, "expected HOST:PORT such as 127.0.0.1:9545, or off, not '" + k.value + "'");

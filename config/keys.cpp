@@ -21,6 +21,7 @@ constexpr KeyRow kKeys[] = {
     {"socket", kInSetup, D::honoured},
     {"socket_group", kInSetup, D::honoured},
     {"metrics", kInSetup, D::honoured},
+    {"sample", kInSetup, D::honoured},
     {"secrets", kInSetup, D::honoured},
     {"keylog", kInSetup, D::honoured},
     {"pcap", kInSetup, D::honoured},

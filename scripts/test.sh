@@ -2,8 +2,9 @@
 # The project's test command (README): installs what it needs, builds, runs every test.
 #   1. Debian packages (scripts/install-deps.sh), then the tests of the scripts themselves
 #   2. Release (-O3) build with g++ (-Werror), what users get, and the Catch2 unit tests (ctest)
-#   3. libFuzzer targets with clang + ASan/UBSan, each run briefly on its seed corpus
-#   4. namespace tests against real peers (tests/interop, tests/lab) — need root
+#   3. the Debian package: built, linted, installed, checked, purged (tests/package)
+#   4. libFuzzer targets with clang + ASan/UBSan, each run briefly on its seed corpus
+#   5. namespace tests against real peers (tests/interop, tests/lab) — need root
 # Prints "N passed, M failed" at the end; exits non-zero when anything failed.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -38,6 +39,15 @@ record "build" $rc
 step "unit tests (ctest)"
 (cd build && ctest --output-on-failure -j"$jobs")
 record "unit tests" $?
+
+step "Debian package (cpack, lintian, dpkg -i, the installed sample and man pages)"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "the package test installs the .deb: needs root, skipped"
+  record "package test needs root" 1
+else
+  bash tests/package/package_test.sh "$top/build"
+  record "tests/package/package_test.sh" $?
+fi
 
 step "fuzz targets (clang, ASan+UBSan, ${FUZZ_SECONDS}s each)"
 if cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DSWANLESS_FUZZ=ON -DSWANLESS_SANITIZE=ON \

@@ -52,6 +52,14 @@ TEST_CASE("config: socket_group by name or number; an unknown group is an error"
   CHECK(unknown.errors[0].to_string().find("no group 'no-such-group-swl' on this system") != std::string::npos);
 }
 
+TEST_CASE("config: sample=yes refuses the config until it is edited") {
+  auto r = parse("config setup\n  sample=yes\nconn x\n  left=192.0.2.1\n  right=192.0.2.2\n  auto=add\n");
+  REQUIRE_FALSE(r.ok());
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0].to_string().find("this is the sample configuration") != std::string::npos);
+  CHECK(parse("config setup\n  sample=no\n").ok());
+}
+
 TEST_CASE("config: metrics=HOST:PORT or off; anything else is an error") {
   auto on = parse("config setup\n  metrics=127.0.0.1:9545\n");
   REQUIRE(on.ok());
