@@ -36,6 +36,30 @@ std::optional<gid_t> lookup_group(const std::string& v) {
   return res->gr_gid;
 }
 
+// loglevel=LEVEL or a list "LEVEL, SUBSYS LEVEL, ...": a bare level sets every subsystem,
+// "ike debug" one of them (ike, esp, gre, pim, net, cfg).
+void parse_loglevels(Typer& ty, const RawKey& k, SetupConfig& setup) {
+  const std::string levels = "error, warn, info, debug or trace";
+  for (auto item : split_list(k.value)) {
+    auto words = split_ws(item);
+    common::LogLevel l{};
+    if (words.size() == 1 && common::parse_log_level(words[0], l)) {
+      setup.loglevel = l;
+    } else if (words.size() == 2) {
+      common::Subsys s{};
+      if (!common::parse_subsys(words[0], s)) {
+        ty.err(k, "unknown subsystem '" + std::string(words[0]) + "' (ike, esp, gre, pim, net or cfg)");
+      } else if (!common::parse_log_level(words[1], l)) {
+        ty.err(k, "expected " + levels + " for " + std::string(words[0]) + ", not '" + std::string(words[1]) + "'");
+      } else {
+        setup.subsys_levels[static_cast<std::size_t>(s)] = l;
+      }
+    } else {
+      ty.err(k, "expected " + levels + ", or a list such as \"info, ike debug\", not '" + k.value + "'");
+    }
+  }
+}
+
 }  // namespace
 
 std::string default_secrets_path(std::string_view config_path) {
@@ -125,8 +149,13 @@ LoadResult parse_string(std::string_view text, std::string_view name, const Pars
       } else if (k.key == "offload") {
         if (auto b = ty.yes_no(k)) cfg.setup.offload = *b;
       } else if (k.key == "loglevel") {
-        if (!common::parse_log_level(k.value, cfg.setup.loglevel))
-          ty.err(k, "expected error, warn, info, debug or trace, not '" + k.value + "'");
+        parse_loglevels(ty, k, cfg.setup);
+      } else if (k.key == "log") {
+        if (k.value == "auto") cfg.setup.log.reset();
+        else if (k.value == "stderr") cfg.setup.log = common::LogSink::stderr_text;
+        else if (k.value == "journal") cfg.setup.log = common::LogSink::journal;
+        else if (k.value == "syslog") cfg.setup.log = common::LogSink::syslog;
+        else ty.err(k, "expected auto, stderr, journal or syslog, not '" + k.value + "'");
       }
     }
   }

@@ -26,6 +26,7 @@ constexpr KeyRow kKeys[] = {
     {"keylog", kInSetup, D::honoured},
     {"pcap", kInSetup, D::honoured},
     {"loglevel", kInSetup, D::honoured},
+    {"log", kInSetup, D::honoured},
     {"fragment_size", kInSetup, D::honoured},
     {"offload", kInSetup, D::honoured},
     {"charondebug", kInSetup, D::warned, kIgnored},

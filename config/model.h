@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <array>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,7 +39,11 @@ struct SetupConfig {
   std::string secrets;  // default: the config's path with .secrets instead of .conf
   std::string keylog;   // empty = off
   std::string pcap;     // empty = off
-  common::LogLevel loglevel = common::LogLevel::info;
+  common::LogLevel loglevel = common::LogLevel::info;  // every subsystem, unless overridden
+  // loglevel="info, ike debug": per-subsystem levels (common::Subsys order)
+  std::array<std::optional<common::LogLevel>, common::kSubsystems> subsys_levels{};
+  // log=stderr|journal|syslog; nullopt (log=auto): the journal when stderr is journald's
+  std::optional<common::LogSink> log;
   // Largest IP datagram of an RFC 7383 IKE fragment we send (strongSwan's
   // charon.fragment_size), 256..65535.
   unsigned fragment_size = 1280;

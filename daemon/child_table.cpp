@@ -4,6 +4,10 @@
 
 namespace swld {
 
+namespace {
+constexpr common::Subsys kLogSubsys = common::Subsys::esp;
+}  // namespace
+
 bool ChildTable::install(const ike::ChildSaInstall& c) {
   esp::SaConfig in;
   in.spi = c.spi_in;

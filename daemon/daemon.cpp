@@ -241,7 +241,7 @@ void Daemon::drain_engine() {
         s->queue(ka->remote, common::ByteSpan(ff, 1));
       }
     } else if (auto* l = std::get_if<ike::LogEvent>(&ev)) {
-      common::log_line(l->level, l->text);
+      if (common::log_enabled(common::Subsys::ike, l->level)) common::log_line(common::Subsys::ike, l->level, l->text);
     }
   }
   engine_.events().clear();
@@ -398,6 +398,9 @@ int run_daemon(const std::string& config_path) {
   if (!loaded.ok()) return 1;
   Config cfg = std::move(*loaded.config);
   common::set_log_level(cfg.setup.loglevel);
+  for (std::size_t i = 0; i < common::kSubsystems; ++i)
+    if (cfg.setup.subsys_levels[i]) common::set_log_level(static_cast<common::Subsys>(i), *cfg.setup.subsys_levels[i]);
+  common::set_log_sink(cfg.setup.log ? *cfg.setup.log : common::detect_log_sink());
   auto secrets = load_secrets(cfg.setup.secrets);
   for (const auto& e : secrets.errors) std::cerr << "error: " << e.to_string() << "\n";
   if (!secrets.ok()) return 1;

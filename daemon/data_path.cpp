@@ -15,6 +15,10 @@
 
 namespace swld {
 
+namespace {
+constexpr common::Subsys kLogSubsys = common::Subsys::net;
+}  // namespace
+
 namespace asio = boost::asio;
 using common::Endpoint;
 using common::IpAddr;

@@ -27,6 +27,10 @@
 
 namespace swld {
 
+namespace {
+constexpr common::Subsys kLogSubsys = common::Subsys::esp;
+}  // namespace
+
 void DataPath::on_udp_readable(UdpSocket& s) {
   Now t = now();
   bool ike_seen = false;

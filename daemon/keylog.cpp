@@ -9,6 +9,10 @@
 
 namespace swld {
 
+namespace {
+constexpr common::Subsys kLogSubsys = common::Subsys::ike;
+}  // namespace
+
 using common::crypto::EncrId;
 using common::crypto::IntegId;
 

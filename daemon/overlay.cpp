@@ -25,6 +25,10 @@
 
 namespace swld {
 
+namespace {
+constexpr common::Subsys kLogSubsys = common::Subsys::gre;
+}  // namespace
+
 namespace asio = boost::asio;
 using config::Config;
 using config::GreConfig;
@@ -273,7 +277,7 @@ bool Overlay::open() {
     for (auto& g : I.gres)
       if (g->cfg.name == pc.interface) p->gre = g.get();
     if (!p->gre) {
-      LOG_ERROR("pim %s: interface %s is not a gre section", pc.name.c_str(), pc.interface.c_str());
+      LOG_AT(common::Subsys::pim, error, "pim %s: interface %s is not a gre section", pc.name.c_str(), pc.interface.c_str());
       return false;
     }
     p->gre->pim = p.get();
@@ -291,7 +295,7 @@ bool Overlay::open() {
     p->policy = std::make_unique<pim::DeliveryPolicy>(pim::DeliveryPolicy::from(uc));
     p->upstream = std::make_unique<pim::Upstream>(uc, genid);
     if (pc.deliver_tun && !p->gre->dev)
-      LOG_WARN("pim %s: deliver=tun but gre %s has tun=no; only udp delivery", pc.name.c_str(), pc.interface.c_str());
+      LOG_AT(common::Subsys::pim, warn, "pim %s: deliver=tun but gre %s has tun=no; only udp delivery", pc.name.c_str(), pc.interface.c_str());
     if (!pc.deliver_udp.empty()) need_udp = true;
     I.pims.push_back(std::move(p));
   }

@@ -9,6 +9,10 @@
 
 namespace swld {
 
+namespace {
+constexpr common::Subsys kLogSubsys = common::Subsys::gre;
+}  // namespace
+
 PcapTap::~PcapTap() {
   if (f_) std::fclose(f_);
 }

@@ -12,6 +12,10 @@
 
 namespace swld {
 
+namespace {
+constexpr common::Subsys kLogSubsys = common::Subsys::net;
+}  // namespace
+
 sockaddr_in to_sockaddr(const common::Endpoint& e) {
   sockaddr_in s{};
   s.sin_family = AF_INET;

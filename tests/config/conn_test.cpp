@@ -52,8 +52,31 @@ TEST_CASE("config: socket_group by name or number; an unknown group is an error"
   CHECK(unknown.errors[0].to_string().find("no group 'no-such-group-swl' on this system") != std::string::npos);
 }
 
+TEST_CASE("config: loglevel per subsystem and the log sink") {
+  auto r = parse("config setup\n  loglevel=\"warn, ike debug, pim trace\"\n  log=syslog\n");
+  for (const auto& e : r.errors) INFO(e.to_string());
+  REQUIRE(r.ok());
+  const auto& s = r.config->setup;
+  CHECK(s.loglevel == common::LogLevel::warn);
+  CHECK(s.subsys_levels[static_cast<std::size_t>(common::Subsys::ike)] == common::LogLevel::debug);
+  CHECK(s.subsys_levels[static_cast<std::size_t>(common::Subsys::pim)] == common::LogLevel::trace);
+  CHECK_FALSE(s.subsys_levels[static_cast<std::size_t>(common::Subsys::esp)].has_value());
+  CHECK(s.log == common::LogSink::syslog);
+  CHECK(parse("config setup\n  log=journal\n").config->setup.log == common::LogSink::journal);
+  CHECK(parse("config setup\n  log=stderr\n").config->setup.log == common::LogSink::stderr_text);
+  CHECK_FALSE(parse("config setup\n  log=auto\n").config->setup.log.has_value());
+  for (const char* bad : {"loglevel=\"info, knl 2\"", "loglevel=\"ike loud\"", "loglevel=\"ike debug extra\"",
+                          "log=file"}) {
+    INFO(bad);
+    CHECK_FALSE(parse(std::string("config setup\n  ") + bad + "\n").ok());
+  }
+  auto unknown = parse("config setup\n  loglevel=\"info, knl 2\"\n");
+  CHECK(unknown.errors.at(0).to_string().find("unknown subsystem 'knl' (ike, esp, gre, pim, net or cfg)") !=
+        std::string::npos);
+}
+
 TEST_CASE("config: sample=yes refuses the config until it is edited") {
-  auto r = parse("config setup\n  sample=yes\nconn x\n  left=192.0.2.1\n  right=192.0.2.2\n  auto=add\n");
+  auto r = parse("config setup\n  sample=yes\nconn x\n  left=192.0.2.1\n  right=192.0.2.2\n  authby=secret\n  auto=add\n");
   REQUIRE_FALSE(r.ok());
   REQUIRE(r.errors.size() == 1);
   CHECK(r.errors[0].to_string().find("this is the sample configuration") != std::string::npos);

@@ -10,7 +10,8 @@
 # once, and only when the control socket answers; WATCHDOG=1 keeps coming from the event
 # loop; the CHILD_SA comes up and carries ping with those capabilities alone; CapEff is
 # exactly the unit's set and CAP_SYS_ADMIN is absent; SIGHUP (ExecReload) gives RELOADING=1
-# then READY=1; SIGTERM gives STOPPING=1 and the process exits.
+# then READY=1; SIGTERM gives STOPPING=1 and the process exits. Then the log sinks:
+# log=journal writes sd-daemon "<N>subsys: " lines, log=syslog datagrams to /dev/log.
 # Usage: SWANLESS=build/apps/swanless sudo -E tests/interop/swanless_systemd.sh
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -120,5 +121,48 @@ check "still serving after the reload" swanless_has s 'net\{.*INSTALLED'
 swanless_stop s
 check "SIGTERM: STOPPING=1" grep -q 'STOPPING=1' "$nlog"
 tail -n 4 "$nlog"
+
+# --- the log sinks: log=journal (sd-daemon priority prefixes on stderr) and log=syslog
+# (datagrams to /dev/log; a private /dev in the mount namespace of this instance, with a
+# listener as /dev/log, so the host's syslog is never touched)
+pair_swanless_conf "$LAB_DIR/sj.conf" "$psk" setup.log=journal setup.loglevel='"warn, net info"' \
+  --conn net leftsubnet=10.99.0.1/32 rightsubnet=10.99.0.2/32 auto=start
+swanless_start s sj "$LAB_DIR/sj.conf" || fail "swanless start (log=journal)"
+wait_for "swanless_has sj 'net\\{.*INSTALLED'" 15 || fail "log=journal: no CHILD_SA"
+swanless_stop sj
+jlog=$(swanless_log sj)
+check "log=journal: every line starts with a priority and a subsystem ($(grep -c . "$jlog") lines, e.g. '$(head -n 1 "$jlog")')" \
+  eval "[ -s '$jlog' ] && ! grep -vqE '^<[3-7]>(ike|esp|gre|pim|net|cfg): ' '$jlog'"
+check "log=journal with loglevel=\"warn, net info\": net's info lines (<6>net:), no info from the others" \
+  eval "grep -q '^<6>net: ' '$jlog' && ! grep -qE '^<[67]>(ike|esp|gre|pim|cfg): ' '$jlog'"
+
+cat >"$LAB_DIR/devlog.py" <<'PY'
+# A stand-in for the syslog daemon: datagrams on /dev/log, one per line in the output file.
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "a", buffering=1) as f:
+    while True:
+        f.write(s.recv(4096).decode(errors="replace").rstrip("\n") + "\n")
+PY
+pair_swanless_conf "$LAB_DIR/sy.conf" "$psk" setup.log=syslog \
+  --conn net leftsubnet=10.99.0.1/32 rightsubnet=10.99.0.2/32 auto=start
+ylog=$LAB_DIR/syslog.out
+: >"$ylog"
+# shellcheck disable=SC2016  # expanded by the inner sh
+private_dev='mount -t tmpfs -o mode=0755 swl-dev /dev && mknod -m 666 /dev/null c 1 3 && mknod -m 666 /dev/urandom c 1 9 \
+  && mkdir /dev/net && mknod -m 600 /dev/net/tun c 10 200 \
+  && { timeout 120 python3 "$1" /dev/log "$2" & echo $! >"$3"; } && sleep 0.5 && shift 3 && exec "$@"'
+swanless_start s sy "$LAB_DIR/sy.conf" sh -c "$private_dev" sh "$LAB_DIR/devlog.py" "$ylog" "$LAB_DIR/devlog.pid" \
+  || fail "swanless start (log=syslog)"
+wait_for "swanless_has sy 'net\\{.*INSTALLED'" 15 || fail "log=syslog: no CHILD_SA"
+swanless_stop sy
+kill "$(cat "$LAB_DIR/devlog.pid" 2>/dev/null)" 2>/dev/null
+head -n 2 "$ylog"
+# <30> = facility daemon (3) * 8 + info (6); <28> warning, <27> error
+check "log=syslog: datagrams to /dev/log, facility daemon, ident swanless[pid], subsystem named ($(grep -c . "$ylog") lines)" \
+  eval "grep -qE '^<30>.*swanless\\[[0-9]+\\]: net: listening on UDP' '$ylog' && ! grep -vqE '^<(2[4-9]|3[01])>' '$ylog'"
+check "log=syslog: nothing on stderr but what precedes the config" eval "! grep -q 'listening on UDP' '$(swanless_log sy)'"
+findmnt -n /dev | grep -q swl-dev && fail "the private /dev leaked to the host" || pass "the host's /dev is untouched"
 charon_stop c
 lab_summary
