@@ -217,11 +217,22 @@ std::string prometheus_text(const json& doc, double now_unix) {
     e.add("swanless_pim_joins_sent_total", "counter", "Join/Prune messages sent.", {{"pim", str(p, "name")}},
           num(p, "joins_sent"));
   for (const auto& p : pims)
+    e.add("swanless_pim_neighbor_restarts_total", "counter",
+          "Generation ID changes of the PIM neighbor: it restarted and lost our joins.", {{"pim", str(p, "name")}},
+          num(p, "neighbor_restarts"));
+  for (const auto& p : pims)
+    e.add("swanless_pim_neighbor_expiries_total", "counter", "PIM neighbor timeouts (or holdtime 0 Hellos).",
+          {{"pim", str(p, "name")}}, num(p, "neighbor_expiries"));
+  for (const auto& p : pims)
     e.add("swanless_pim_delivered_datagrams_total", "counter", "Multicast datagrams delivered locally.",
           {{"pim", str(p, "name")}}, num(p, "datagrams_delivered"));
   for (const auto& p : pims)
     e.add("swanless_pim_delivered_bytes_total", "counter", "Bytes of multicast delivered locally.",
           {{"pim", str(p, "name")}}, num(p, "bytes_delivered"));
+  for (const auto& p : pims)
+    for (const auto& g : member(p, "delivered_by_group", true))
+      e.add("swanless_pim_group_delivered_datagrams_total", "counter", "Multicast datagrams delivered, per group.",
+            {{"pim", str(p, "name")}, {"group", str(g, "group")}}, num(g, "datagrams"));
   for (const auto& p : pims)
     for (const auto& [reason, n] : member(p, "drops").items())
       if (n.is_number())

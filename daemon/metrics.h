@@ -10,13 +10,16 @@
 //   swanless_child_sa_bytes_total / _packets_total{ike_sa,child,direction="in|out"}
 //   swanless_child_sa_drops_total{ike_sa,child,reason}   (in_integrity, in_replay, ...)
 //   swanless_events_total{event}                         every entry of status "counters"
-//       (ike_rx, ike_retransmits, child_rekeys, ike_rekeys, rekey_failures, out_no_sa, ...)
+//       (ike_rx, ike_retransmits, child_rekeys, ike_rekeys, rekey_failures, dpd_checks_sent,
+//       dpd_peers_dead, out_no_sa, ...)
 //   swanless_gre_up{gre}, swanless_gre_keepalives_total{gre,direction="answered|sent|received"},
 //   swanless_gre_packets_total / _bytes_total{gre,direction}, swanless_gre_drops_total{gre,reason}
 //   swanless_pim_neighbor_up{pim}, swanless_pim_joined{pim}, swanless_pim_groups{pim},
 //   swanless_pim_last_join_age_seconds{pim}, swanless_pim_hellos_total{pim,direction},
 //   swanless_pim_joins_sent_total{pim}, swanless_pim_delivered_datagrams_total{pim},
-//   swanless_pim_delivered_bytes_total{pim}, swanless_pim_drops_total{pim,reason}
+//   swanless_pim_delivered_bytes_total{pim}, swanless_pim_group_delivered_datagrams_total{pim,group},
+//   swanless_pim_neighbor_restarts_total{pim} (Generation ID changes),
+//   swanless_pim_neighbor_expiries_total{pim}, swanless_pim_drops_total{pim,reason}
 // Every ESP drop reason is exported for every CHILD_SA, 0 until it happens, so rate() and
 // alerts see the series from the start. A CHILD_SA's counters are summed over the SAs of
 // the same name, so the series lives on

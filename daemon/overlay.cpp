@@ -466,6 +466,9 @@ nlohmann::json Overlay::pim_status(TimePoint now) const {
     drops_json<pim::Verdict>(drops, dc.verdicts, {.first = 1});  // 0 is Verdict::deliver
     nlohmann::json last_join = nullptr;
     if (st.last_join_sent) last_join = std::chrono::duration_cast<std::chrono::seconds>(now - *st.last_join_sent).count();
+    nlohmann::json by_group = nlohmann::json::array();
+    for (const auto& g : dc.per_group)
+      by_group.push_back({{"group", ip4(g.group)}, {"datagrams", g.datagrams}, {"bytes", g.bytes}});
     nlohmann::json deliver = nlohmann::json::array();
     if (p->cfg.deliver_tun) deliver.push_back("tun");
     for (const auto& e : p->cfg.deliver_udp) deliver.push_back("udp:" + e.to_string());
@@ -480,9 +483,13 @@ nlohmann::json Overlay::pim_status(TimePoint now) const {
                    {"hellos_sent", st.counters.hellos_sent},
                    {"hellos_received", st.counters.hellos_received},
                    {"joins_sent", st.counters.joins_sent},
+                   {"prunes_sent", st.counters.prunes_sent},
+                   {"neighbor_restarts", st.counters.neighbor_restarts},
+                   {"neighbor_expiries", st.counters.neighbor_expiries},
                    {"deliver", deliver},
                    {"datagrams_delivered", dc.datagrams},
                    {"bytes_delivered", dc.bytes},
+                   {"delivered_by_group", by_group},
                    {"drops", drops}});
   }
   return arr;

@@ -114,6 +114,8 @@ nlohmann::json status_json(const StatusSources& s) {
                      {"ike_cookies_rejected", ec.cookies_rejected},
                      {"ike_half_open_refused", ec.half_open_refused},
                      {"ike_half_open", ec.half_open},
+                     {"dpd_checks_sent", ec.dpd_checks},
+                     {"dpd_peers_dead", ec.peers_dead},
 
                      {"esp_unknown_spi", s.children.sad().unknown_spi_drops()},
                      {"esp_truncated", s.children.sad().truncated_drops()},

@@ -227,6 +227,9 @@ struct EngineCounters {
   // RFC 7296 §2.6 flood defence: COOKIE challenges sent, IKE_SA_INIT requests with a wrong
   // or stale COOKIE, requests dropped at the half-open cap; half_open is a gauge (now).
   std::uint64_t cookies_sent = 0, cookies_rejected = 0, half_open_refused = 0, half_open = 0;
+  // Dead peer detection (RFC 7296 §2.4): liveness checks sent (empty INFORMATIONAL
+  // requests), peers declared dead (no answer to a request within its limits).
+  std::uint64_t dpd_checks = 0, peers_dead = 0;
 };
 
 // strongSwan's charon.fragment_size default: IKE fragments fit a 1280-byte IP datagram.

@@ -231,6 +231,7 @@ void IkeSa::start_next_task(TimePoint now) {
       return;
     } else if (std::holds_alternative<TaskDpd>(t)) {
       active_ = Active::dpd;
+      ++ctx_.counters.dpd_checks;
       send_request(ExchangeType::informational, {}, now);
     } else if (auto* r = std::get_if<TaskChildRekey>(&t)) {
       build_child_rekey(r->spi_in, now);
@@ -549,6 +550,7 @@ void IkeSa::on_expiry(TimePoint now) {
 }
 
 void IkeSa::peer_dead(const std::string& why) {
+  ++ctx_.counters.peers_dead;
   log(LogLevel::warn, why);
   // wanted_children() answers from restart_children_ once restart_ is set: collect first.
   if (cfg_->dpd_action == DpdAction::restart) restart_children_ = wanted_children();

@@ -23,7 +23,15 @@ std::string_view to_string(Verdict v) {
 
 DeliveryPolicy::DeliveryPolicy(std::vector<std::uint32_t> groups, std::vector<SourceGroup> sources,
                                bool verify_udp_checksum)
-    : groups_(std::move(groups)), sources_(std::move(sources)), verify_udp_checksum_(verify_udp_checksum) {}
+    : groups_(std::move(groups)), sources_(std::move(sources)), verify_udp_checksum_(verify_udp_checksum) {
+  auto add = [&](std::uint32_t g) {
+    for (const auto& e : counters_.per_group)
+      if (e.group == g) return;
+    counters_.per_group.push_back({g, 0, 0});
+  };
+  for (auto g : groups_) add(g);
+  for (const auto& sg : sources_) add(sg.group);
+}
 
 Datagram DeliveryPolicy::classify(common::ByteSpan inner_ipv4) {
   Datagram d;
@@ -92,6 +100,12 @@ Datagram DeliveryPolicy::classify(common::ByteSpan inner_ipv4) {
   d.verdict = Verdict::deliver;
   ++counters_.datagrams;
   counters_.bytes += d.payload.size();
+  for (auto& g : counters_.per_group)  // a handful of groups: a scan beats a map
+    if (g.group == d.group) {
+      ++g.datagrams;
+      g.bytes += d.payload.size();
+      break;
+    }
   return verdict(d);
 }
 

@@ -44,9 +44,16 @@ struct Datagram {
   common::ByteSpan payload;  // the UDP payload, a view into the packet
 };
 
+struct GroupDelivery {
+  std::uint32_t group = 0;
+  std::uint64_t datagrams = 0;
+  std::uint64_t bytes = 0;
+};
+
 struct DeliveryCounters {
   std::uint64_t datagrams = 0;  // delivered
   std::uint64_t bytes = 0;      // delivered UDP payload bytes
+  std::vector<GroupDelivery> per_group;  // one entry per configured group, in config order
   std::array<std::uint64_t, kVerdictCount> verdicts{};
   std::uint64_t count(Verdict v) const { return verdicts[static_cast<std::size_t>(v)]; }
 };

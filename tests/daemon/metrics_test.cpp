@@ -33,7 +33,10 @@ json sample() {
              "packets_in": 9, "bytes_in": 900, "packets_out": 2, "bytes_out": 200, "drops": {"not_gre": 1}}],
     "pim": [{"name": "upstream", "neighbor_up": true, "joined": true, "groups": ["233.252.0.1", "233.252.0.2"],
              "last_join_s": 12, "hellos_sent": 4, "hellos_received": 3, "joins_sent": 2,
-             "datagrams_delivered": 10000, "bytes_delivered": 1280000, "drops": {"rx_bad_checksum": 0}}],
+             "datagrams_delivered": 10000, "bytes_delivered": 1280000, "drops": {"rx_bad_checksum": 0},
+             "neighbor_restarts": 1, "neighbor_expiries": 0,
+             "delivered_by_group": [{"group": "233.252.0.1", "datagrams": 9000, "bytes": 1},
+                                    {"group": "233.252.0.2", "datagrams": 1000, "bytes": 1}]}],
     "counters": {"ike_rx": 5, "rekey_failures": 0, "out_no_sa": 4},
     "tun_offload": {}
   })");
@@ -91,6 +94,8 @@ TEST_CASE("metrics: the status document as Prometheus text") {
   CHECK(has_line(t, "swanless_pim_hellos_total{pim=\"upstream\",direction=\"received\"} 3"));
   CHECK(has_line(t, "swanless_pim_delivered_datagrams_total{pim=\"upstream\"} 10000"));
   CHECK(has_line(t, "swanless_pim_drops_total{pim=\"upstream\",reason=\"rx_bad_checksum\"} 0"));
+  CHECK(has_line(t, "swanless_pim_neighbor_restarts_total{pim=\"upstream\"} 1"));
+  CHECK(has_line(t, "swanless_pim_group_delivered_datagrams_total{pim=\"upstream\",group=\"233.252.0.2\"} 1000"));
   // Each family's HELP and TYPE once, before its samples.
   std::size_t types = 0;
   for (std::size_t p = t.find("# TYPE swanless_child_sa_bytes_total"); p != std::string::npos;

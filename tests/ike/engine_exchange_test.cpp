@@ -291,4 +291,6 @@ TEST_CASE("DPD: an idle IKE_SA sends empty INFORMATIONALs, answered") {
   CHECK(w.sent_a.size() >= before + 2);
   CHECK(established(w.a.e, w.now));
   CHECK(w.a.e.counters().retransmits == 0);
+  CHECK(w.a.e.counters().dpd_checks >= 2);  // counted for status and metrics
+  CHECK(w.a.e.counters().peers_dead == 0);
 }

@@ -90,6 +90,8 @@ TEST_CASE("dpdtimeout: a silent peer is dead after dpddelay + dpdtimeout, not be
   CHECK(established(w.a.e, w.now));
   run_until(w, t0 + Seconds{90});
   CHECK(w.a.logged("for dpdtimeout 60 s, peer considered dead"));
+  CHECK(w.a.e.counters().peers_dead == 1);
+  CHECK(w.a.e.counters().dpd_checks >= 1);
   CHECK_FALSE(w.a.logged("giving up after"));
   CHECK(w.a.removes.size() == 2);
   if (action == DpdAction::clear) {

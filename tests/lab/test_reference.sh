@@ -125,6 +125,7 @@ sleep 2.5
 p_deliv=$(prometheus_query prom 'swanless_pim_delivered_datagrams_total{pim="upstream"}')
 p_bytes=$(prometheus_query prom 'swanless_child_sa_bytes_total{child="dc-tun-gre",direction="in"}')
 p_up=$(prometheus_query prom 'swanless_child_sa_installed{child="dc-tun-gre"}')
+p_group=$(prometheus_query prom "swanless_pim_group_delivered_datagrams_total{group=\"$LAB_GROUP\"}")
 cloud_swanless_status --json >"$LAB_DIR/status3.json" 2>&1
 s_deliv=$(jq_py "$LAB_DIR/status3.json" 'd["pim"][0]["datagrams_delivered"]')
 b2=$(jq_py "$LAB_DIR/status2.json" 'sum(k.get("bytes_in", 0) for s in d["ike_sas"] for k in s["children"] if k["name"] == "dc-tun-gre")')
@@ -134,6 +135,9 @@ check "Prometheus: swanless_pim_delivered_datagrams_total = $p_deliv, status --j
 check "Prometheus: dc-tun-gre bytes in $p_bytes, between status --json before ($b2) and after ($b3)" \
   awk -v p="${p_bytes:-x}" -v a="${b2:-y}" -v b="${b3:-z}" 'BEGIN { exit !(p ~ /^[0-9]+$/ && a + 0 > 0 && p + 0 >= a + 0 && p + 0 <= b + 0) }'
 check "Prometheus: swanless_child_sa_installed{child=\"dc-tun-gre\"} = ${p_up:-none}" test "$p_up" = 1
+s_group=$(jq_py "$LAB_DIR/status3.json" '[g["datagrams"] for g in d["pim"][0]["delivered_by_group"] if g["group"] == "'"$LAB_GROUP"'"][0]')
+check "Prometheus: per-group delivery for $LAB_GROUP = ${p_group:-none}, status --json ${s_group:-none}" \
+  test -n "$p_group" -a "$p_group" = "$s_group"
 metrics_fetch cloud "http://$METRICS/metrics" "$LAB_DIR/metrics.txt" || fail "metrics fetch"
 out=$(promtool check metrics <"$LAB_DIR/metrics.txt" 2>&1); rc=$?
 check "promtool check metrics: a scrape of $(grep -c '^swanless_' "$LAB_DIR/metrics.txt") series is clean${out:+ ($out)}" test "$rc" = 0 -a -z "$out"

@@ -323,6 +323,16 @@ TEST_CASE("delivery: multicast UDP to our groups only, (S,G) source filter", "[p
   CHECK(pol.classify(p2).verdict == Verdict::deliver);
   Bytes p3 = udp(kSrc, ipv4(232, 1, 1, 1), "ssm", true);
   CHECK(pol.classify(p3).verdict == Verdict::deliver);
+  // per configured group, in config order: the (*,G) groups, then the (S,G) ones
+  const auto& pg = pol.counters().per_group;
+  REQUIRE(pg.size() == 3);  // kG1, kG2 (kG1 is listed twice, counted once), then 232.1.1.1
+  for (const auto& g : pg) {
+    INFO(g.group);
+    const std::uint64_t want = g.group == kG1 || g.group == kG2 || g.group == ipv4(232, 1, 1, 1) ? 1 : 0;
+    CHECK(g.datagrams == want);
+  }
+  CHECK(pg.back().group == ipv4(232, 1, 1, 1));
+  CHECK(pg.back().bytes == 3);
   Bytes p4 = udp(ipv4(203, 0, 113, 5), ipv4(232, 1, 1, 1), "ssm", true);
   CHECK(pol.classify(p4).verdict == Verdict::source_not_allowed);
   Bytes p5 = udp(ipv4(203, 0, 113, 5), ipv4(239, 9, 9, 9), "other", true);
