@@ -90,6 +90,9 @@ int run_check(const std::string& path, std::ostream& out, std::ostream& err) {
   if (!cfg.setup.keylog.empty()) out << "  keylog:  " << cfg.setup.keylog << " (debugging only)\n";
   if (!cfg.setup.pcap.empty()) out << "  pcap:    " << cfg.setup.pcap << "\n";
   out << "  fragment_size: " << cfg.setup.fragment_size << " bytes\n";
+  if (!cfg.setup.user.empty())
+    out << "  user:    " << cfg.setup.user << " (uid " << cfg.setup.user_uid << ", gid " << cfg.setup.user_gid
+        << "), after start-up, keeping the capabilities below\n";
   for (const auto& g : cfg.ike_sas) {
     out << "ike_sa " << g.name << ":";
     for (const auto& c : g.conns) out << " " << c;

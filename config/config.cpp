@@ -4,6 +4,7 @@
 
 #include <glob.h>
 #include <grp.h>
+#include <pwd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -22,6 +23,15 @@ namespace config {
 namespace {
 
 constexpr unsigned long long kMinFragmentSize = 256;  // ike::kMinFragmentSize
+
+// A user name (getpwnam: /etc/passwd or NSS): its uid and primary gid.
+std::optional<std::pair<uid_t, gid_t>> lookup_user(const std::string& v) {
+  std::vector<char> buf(16384);
+  passwd pw{};
+  passwd* res = nullptr;
+  if (v.empty() || ::getpwnam_r(v.c_str(), &pw, buf.data(), buf.size(), &res) != 0 || !res) return std::nullopt;
+  return std::make_pair(res->pw_uid, res->pw_gid);
+}
 
 // A group name (getgrnam: /etc/group or NSS) or a decimal gid.
 std::optional<gid_t> lookup_group(const std::string& v) {
@@ -123,7 +133,15 @@ LoadResult parse_string(std::string_view text, std::string_view name, const Pars
     for (const auto& k : s.keys) {
       if (k.value.empty()) continue;
       if (k.key == "socket") cfg.setup.socket = ty.path(k);
-      else if (k.key == "sample") {
+      else if (k.key == "user") {
+        if (auto u = lookup_user(k.value)) {
+          cfg.setup.user = k.value;
+          cfg.setup.user_uid = u->first;
+          cfg.setup.user_gid = u->second;
+        } else {
+          ty.err(k, "no user '" + k.value + "' on this system");
+        }
+      } else if (k.key == "sample") {
         // The packaged /etc/swanless/swanless.conf says sample=yes: it must not start
         // anything until someone has written their own conns and removed the line.
         if (auto b = ty.yes_no(k); b && *b)

@@ -22,6 +22,7 @@ constexpr KeyRow kKeys[] = {
     {"socket_group", kInSetup, D::honoured},
     {"metrics", kInSetup, D::honoured},
     {"sample", kInSetup, D::honoured},
+    {"user", kInSetup, D::honoured},
     {"secrets", kInSetup, D::honoured},
     {"keylog", kInSetup, D::honoured},
     {"pcap", kInSetup, D::honoured},

@@ -34,6 +34,11 @@ struct SetupConfig {
   // socket_group: the control socket's group (chgrp), whose members may also use up/down.
   std::optional<gid_t> socket_group;
   std::string socket_group_name;  // as written
+  // user=NAME: after opening sockets and devices, run as NAME (its uid and primary group),
+  // keeping only the capabilities the config needs (config/capabilities.h).
+  std::string user;
+  uid_t user_uid = 0;
+  gid_t user_gid = 0;
   // metrics=HOST:PORT: Prometheus text at http://HOST:PORT/metrics; nullopt = off.
   std::optional<common::Endpoint> metrics;
   std::string secrets;  // default: the config's path with .secrets instead of .conf

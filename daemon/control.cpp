@@ -178,4 +178,6 @@ bool ControlServer::open(const std::string& path, std::optional<gid_t> group) {
 
 void ControlServer::stop() { impl_->stopping = true; }
 
+void ControlServer::set_owner(uid_t owner) { impl_->access.owner = owner; }
+
 }  // namespace swld

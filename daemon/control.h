@@ -73,6 +73,8 @@ class ControlServer {
   bool open(const std::string& path, std::optional<gid_t> group = std::nullopt);
   // Shutting down: no connection is accepted after the one in progress.
   void stop();
+  // After a privilege drop: the daemon's user is now `owner` (it may act, and owns the file).
+  void set_owner(uid_t owner);
 
  private:
   struct Impl;

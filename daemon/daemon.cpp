@@ -16,6 +16,7 @@
 
 #include <utility>  // Boost 1.74 Asio uses std::exchange without including it
 #include <boost/asio.hpp>
+#include <cstring>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -25,10 +26,12 @@
 #include "config/config.h"
 #include "config/peers.h"
 #include "config/secrets.h"
+#include "config/capabilities.h"
 #include "daemon/child_table.h"
 #include "daemon/control.h"
 #include "daemon/metrics.h"
 #include "daemon/notify.h"
+#include "daemon/privilege.h"
 #include "daemon/data_path.h"
 #include "daemon/keylog.h"
 #include "daemon/overlay.h"
@@ -39,6 +42,7 @@ namespace swld {
 
 namespace asio = boost::asio;
 using config::build_peers;
+using config::capabilities_needed;
 using config::Config;
 using config::fingerprint;
 using config::ike_fingerprint;
@@ -77,6 +81,9 @@ class Daemon {
   void reload();
   // WATCHDOG=1 to systemd at half its WatchdogSec, from this loop: a stuck loop stops it.
   void arm_watchdog();
+  // user=: everything that needs root is open; become that user with only the config's
+  // capabilities. False (logged) when it cannot.
+  bool drop_to_user();
 
   asio::io_context io_;
   Config cfg_;
@@ -148,6 +155,7 @@ int Daemon::run() {
     });
     if (!overlay_->open()) return 1;
   }
+  if (!cfg_.setup.user.empty() && !drop_to_user()) return 1;
   engine_.set_fragment_size(cfg_.setup.fragment_size);
   for (auto& p : built.peers) {
     std::string name = p.name;
@@ -263,6 +271,34 @@ void Daemon::check_volumes(Now t) {
   next_volume_check_ = t + kVolumeCheckInterval;
   data_.flush_drop_log(t);
   for (const auto& v : children_.volumes_crossed()) engine_.child_volume_reached(v.spi_in, v.hard, v.what, t);
+}
+
+bool Daemon::drop_to_user() {
+  std::vector<std::string> names;
+  std::string list;
+  for (const auto& need : capabilities_needed(cfg_)) {
+    names.push_back(need.name);
+    list += (list.empty() ? "" : " ") + need.name;
+  }
+  auto keep = capability_numbers(names);
+  if (!keep) {
+    LOG_ERROR("user=%s: %s", cfg_.setup.user.c_str(), keep.error().detail);
+    return false;
+  }
+  // The control socket stays usable by the user swanless becomes (and by socket_group).
+  const gid_t sock_gid = cfg_.setup.socket_group ? *cfg_.setup.socket_group : cfg_.setup.user_gid;
+  if (::chown(cfg_.setup.socket.c_str(), cfg_.setup.user_uid, sock_gid) != 0)
+    LOG_WARN("user=%s: cannot hand the control socket %s over: %s", cfg_.setup.user.c_str(), cfg_.setup.socket.c_str(),
+             std::strerror(errno));
+  if (auto st = drop_privileges(cfg_.setup.user_uid, cfg_.setup.user_gid, *keep); !st) {
+    LOG_ERROR("user=%s: cannot drop privileges: %s", cfg_.setup.user.c_str(), st.error().detail);
+    return false;
+  }
+  control_.set_owner(cfg_.setup.user_uid);
+  LOG_INFO("running as %s (uid %u, gid %u), capabilities kept: %s", cfg_.setup.user.c_str(),
+           static_cast<unsigned>(cfg_.setup.user_uid), static_cast<unsigned>(cfg_.setup.user_gid),
+           list.empty() ? "none" : list.c_str());
+  return true;
 }
 
 void Daemon::arm_watchdog() {

@@ -75,6 +75,18 @@ TEST_CASE("config: loglevel per subsystem and the log sink") {
         std::string::npos);
 }
 
+TEST_CASE("config: user=NAME resolves to its uid and primary group; an unknown user is an error") {
+  auto r = parse("config setup\n  user=root\n");
+  REQUIRE(r.ok());
+  CHECK(r.config->setup.user == "root");
+  CHECK(r.config->setup.user_uid == 0);
+  CHECK(r.config->setup.user_gid == 0);
+  CHECK(parse("config setup\n").config->setup.user.empty());
+  auto bad = parse("config setup\n  user=no-such-user-swl\n");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.errors.at(0).to_string().find("no user 'no-such-user-swl' on this system") != std::string::npos);
+}
+
 TEST_CASE("config: sample=yes refuses the config until it is edited") {
   auto r = parse("config setup\n  sample=yes\nconn x\n  left=192.0.2.1\n  right=192.0.2.2\n  authby=secret\n  auto=add\n");
   REQUIRE_FALSE(r.ok());

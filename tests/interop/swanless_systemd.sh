@@ -12,6 +12,7 @@
 # exactly the unit's set and CAP_SYS_ADMIN is absent; SIGHUP (ExecReload) gives RELOADING=1
 # then READY=1; SIGTERM gives STOPPING=1 and the process exits. Then the log sinks:
 # log=journal writes sd-daemon "<N>subsys: " lines, log=syslog datagrams to /dev/log.
+# Last, user=nobody: the in-process privilege drop keeps exactly what `swanless check` lists.
 # Usage: SWANLESS=build/apps/swanless sudo -E tests/interop/swanless_systemd.sh
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -31,10 +32,11 @@ bound=$(sed -n 's/^CapabilityBoundingSet=//p' "$UNIT")
 setpriv_caps=$(tr '[:upper:]' '[:lower:]' <<<"$caps" | sed 's/cap_/+/g; s/ /,/g')   # +net_admin,+...
 
 # --- a swanless instance run the way the unit runs it -----------------------------------
-lab_pair 10.99.0.2/32
+lab_pair 10.99.0.2/32 10.99.1.2/32
 charon_start c c || die "charon start"
 psk="systemd-$$"
-pair_charon_conf "$LAB_DIR/c.swanctl.conf" "$psk" --child net 10.99.0.2/32 10.99.0.1/32 tunnel
+pair_charon_conf "$LAB_DIR/c.swanctl.conf" "$psk" --child net 10.99.0.2/32 10.99.0.1/32 tunnel \
+  --child net2 10.99.1.2/32 10.99.1.1/32 tunnel
 charon_load c c "$LAB_DIR/c.swanctl.conf" || die "charon load"
 
 svc=$LAB_DIR/svc   # what RuntimeDirectory= and the config directory give the user
@@ -164,5 +166,43 @@ check "log=syslog: datagrams to /dev/log, facility daemon, ident swanless[pid], 
   eval "grep -qE '^<30>.*swanless\\[[0-9]+\\]: net: listening on UDP' '$ylog' && ! grep -vqE '^<(2[4-9]|3[01])>' '$ylog'"
 check "log=syslog: nothing on stderr but what precedes the config" eval "! grep -q 'listening on UDP' '$(swanless_log sy)'"
 findmnt -n /dev | grep -q swl-dev && fail "the private /dev leaked to the host" || pass "the host's /dev is untouched"
+
+# --- user=nobody: started as root, swanless opens its sockets, TUN and control socket, then
+# becomes nobody keeping only what `swanless check` lists; a reload that adds a conn (a new
+# route on the TUN device needs CAP_NET_ADMIN) still works after the drop.
+pair_swanless_conf "$LAB_DIR/su.conf" "$psk" setup.user=nobody esp=aes256-sha256-modp2048! \
+  --conn net leftsubnet=10.99.0.1/32 rightsubnet=10.99.0.2/32 auto=start
+chown 65534 "$LAB_DIR/su.secrets"   # a reload re-reads it as nobody
+listed=$("$SWANLESS" check -c "$LAB_DIR/su.conf" 2>&1 | grep -oE '^  CAP_[A-Z_]+' | sort -u | tr -d ' ' | tr '\n' ' ')
+mask=0
+for c in $listed; do
+  case $c in CAP_NET_BIND_SERVICE) mask=$((mask | 1 << 10)) ;; CAP_NET_ADMIN) mask=$((mask | 1 << 12)) ;;
+    CAP_NET_RAW) mask=$((mask | 1 << 13)) ;; esac
+done
+swanless_start s su "$LAB_DIR/su.conf" || fail "swanless start (user=nobody)"
+wait_for "swanless_has su 'net\\{.*INSTALLED'" 15 || fail "user=nobody: no CHILD_SA"
+upid=${LAB_SWL_PID[su]}
+ust=$(cat "/proc/$upid/status" 2>/dev/null)
+echo "user=nobody: $(grep -E '^(Uid|Gid|CapEff|CapPrm|NoNewPrivs):' <<<"$ust" | tr -s '\t ' ' ' | tr '\n' ';')"
+check "user=nobody: runs as 65534 after start-up" awk '/^Uid:/ { ok = ($2 == 65534 && $3 == 65534 && $4 == 65534) } END { exit !ok }' <<<"$ust"
+ueff=$((16#$(awk '/^CapEff:/ { print $2 }' <<<"$ust"; [ -n "$ust" ] || echo ffff)))
+uprm=$((16#$(awk '/^CapPrm:/ { print $2 }' <<<"$ust"; [ -n "$ust" ] || echo ffff)))
+check "user=nobody: CapEff and CapPrm are what swanless check lists ($listed= $(printf '%#x' "$mask"))" \
+  test "$ueff" = "$mask" -a "$uprm" = "$mask"
+check "user=nobody: the log says what it kept" grep -q "running as nobody (uid 65534" "$(swanless_log su)"
+check "user=nobody: ping through net" ping_check s 10.99.0.2 2
+cat >>"$LAB_DIR/su.conf" <<EOF
+
+conn net2
+    leftsubnet=10.99.1.1/32
+    rightsubnet=10.99.1.2/32
+    auto=start
+EOF
+kill -HUP "$upid"
+if wait_for "swanless_has su 'net2\\{.*INSTALLED'" 15; then pass "user=nobody: a reload adds conn net2 after the drop"
+else fail "user=nobody: net2 not installed after the reload"; tail -n 15 "$(swanless_log su)"; fi
+check "user=nobody: ping through net2 (its route was added after the drop)" ping_check s 10.99.1.2 2
+check "user=nobody: no permission error in the log" eval "! grep -qiE 'not permitted|permission denied' '$(swanless_log su)'"
+swanless_stop su
 charon_stop c
 lab_summary
