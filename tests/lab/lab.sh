@@ -347,18 +347,32 @@ EOF
   chmod 600 "${SWANLESS_CONF%.conf}.secrets"
 }
 
-# cloud_swanless_start [--user UID:GID]: run $SWANLESS with $SWANLESS_CONF in cloud (tracked, log
-# swanless.log next to the conf), wait for its control socket. With --user, run it as that
-# user and group, no supplementary groups, no capabilities at all (setpriv), no_new_privs.
+# cloud_swanless_start [--user UID:GID [--caps "CAP_X CAP_Y"]]: run $SWANLESS with $SWANLESS_CONF in
+# cloud (tracked, log swanless.log next to the conf), wait for its control socket. With
+# --user, run it as that user and group, no supplementary groups, no_new_privs, and no
+# capabilities at all, or with --caps exactly those (bounding, inheritable and ambient:
+# what a unit's CapabilityBoundingSet=/AmbientCapabilities= give). Where /dev/net/tun is
+# not open to the user (0600 in a container without udev), it gets a node of its own,
+# bound over /dev/net/tun in its mount namespace only.
 # Sets LAB_SWANLESS_PID (the swanless process itself: ip netns exec and setpriv exec it).
 cloud_swanless_start() {
-  local user=""
+  local user="" caps=""
   [ "${1:-}" = --user ] && { user=$2; shift 2; }
+  [ "${1:-}" = --caps ] && { caps=$2; shift 2; }
   local bin; bin=$(readlink -f "$SWANLESS" 2>/dev/null)
   [ -x "$bin" ] || { echo "cloud_swanless_start: no swanless binary at $SWANLESS (set SWANLESS=)" >&2; return 1; }
   local logf; logf=$(dirname "$SWANLESS_CONF")/swanless.log
   local -a pre=()
-  if [ -n "$user" ]; then
+  if [ -n "$user" ] && [ -n "$caps" ]; then
+    local sp; sp=$(tr '[:upper:]' '[:lower:]' <<<"$caps" | sed 's/cap_/+/g; s/ \+/,/g; s/^,//; s/,$//')
+    if ! setpriv --reuid="${user%%:*}" --regid="${user##*:}" --clear-groups sh -c 'exec 3<>/dev/net/tun' 2>/dev/null; then
+      local node; node=$(dirname "$SWANLESS_CONF")/tun
+      [ -c "$node" ] || { mknod "$node" c 10 200 && chown "$user" "$node" && chmod 0600 "$node"; } || return 1
+      pre=(sh -c 'mount --bind "$0" /dev/net/tun && exec "$@"' "$node")
+    fi
+    pre+=(setpriv --reuid="${user%%:*}" --regid="${user##*:}" --clear-groups --inh-caps=-all,"$sp"
+          --ambient-caps=-all,"$sp" --bounding-set=-all,"$sp" --no-new-privs)
+  elif [ -n "$user" ]; then
     pre=(setpriv --reuid="${user%%:*}" --regid="${user##*:}" --clear-groups --inh-caps=-all
          --ambient-caps=-all --bounding-set=-all --no-new-privs)
   fi
