@@ -177,6 +177,10 @@ std::string prometheus_text(const json& doc, double now_unix) {
             "GRE keepalives: the peer's answered, our own sent, our own received back.",
             {{"gre", str(g, "name")}, {"direction", k}}, num(g, ("keepalives_" + std::string(k)).c_str()));
   for (const auto& g : gres)
+    e.add("swanless_gre_keepalives_missed", "gauge",
+          "Our own GRE keepalives unanswered in a row (keepalive=Ns; the tunnel goes down at the retry limit).",
+          {{"gre", str(g, "name")}}, num(g, "keepalives_missed"));
+  for (const auto& g : gres)
     for (const char* dir : {"in", "out"}) {
       e.add("swanless_gre_packets_total", "counter", "Packets through the GRE tunnel.",
             {{"gre", str(g, "name")}, {"direction", dir}}, num(g, ("packets_" + std::string(dir)).c_str()));

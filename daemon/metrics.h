@@ -13,6 +13,7 @@
 //       (ike_rx, ike_retransmits, child_rekeys, ike_rekeys, rekey_failures, dpd_checks_sent,
 //       dpd_peers_dead, out_no_sa, ...)
 //   swanless_gre_up{gre}, swanless_gre_keepalives_total{gre,direction="answered|sent|received"},
+//   swanless_gre_keepalives_missed{gre} (in a row, a gauge),
 //   swanless_gre_packets_total / _bytes_total{gre,direction}, swanless_gre_drops_total{gre,reason}
 //   swanless_pim_neighbor_up{pim}, swanless_pim_joined{pim}, swanless_pim_groups{pim},
 //   swanless_pim_last_join_age_seconds{pim}, swanless_pim_hellos_total{pim,direction},

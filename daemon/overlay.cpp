@@ -438,6 +438,7 @@ nlohmann::json Overlay::gre_status(TimePoint now) const {
                    {"keepalives_answered", c.keepalives_answered},
                    {"keepalives_sent", c.keepalives_sent},
                    {"keepalives_received", c.keepalives_received},
+                   {"keepalives_missed", st.missed},
                    {"packets_in", c.packets_in},
                    {"bytes_in", c.bytes_in},
                    {"packets_out", c.packets_out},

@@ -30,7 +30,7 @@ json sample() {
          "packets_out": 0, "drops": {"in_integrity": 1, "in_replay": 2}}]},
       {"name": "we\"ird", "state": "CONNECTING", "children": []}],
     "gre": [{"name": "gre1", "state": "UP", "keepalives_answered": 7, "keepalives_sent": 0, "keepalives_received": 0,
-             "packets_in": 9, "bytes_in": 900, "packets_out": 2, "bytes_out": 200, "drops": {"not_gre": 1}}],
+             "keepalives_missed": 2, "packets_in": 9, "bytes_in": 900, "packets_out": 2, "bytes_out": 200, "drops": {"not_gre": 1}}],
     "pim": [{"name": "upstream", "neighbor_up": true, "joined": true, "groups": ["233.252.0.1", "233.252.0.2"],
              "last_join_s": 12, "hellos_sent": 4, "hellos_received": 3, "joins_sent": 2,
              "datagrams_delivered": 10000, "bytes_delivered": 1280000, "drops": {"rx_bad_checksum": 0},
@@ -87,6 +87,7 @@ TEST_CASE("metrics: the status document as Prometheus text") {
   CHECK(has_line(t, "swanless_gre_up{gre=\"gre1\"} 1"));
   CHECK(has_line(t, "swanless_gre_keepalives_total{gre=\"gre1\",direction=\"answered\"} 7"));
   CHECK(has_line(t, "swanless_gre_bytes_total{gre=\"gre1\",direction=\"in\"} 900"));
+  CHECK(has_line(t, "swanless_gre_keepalives_missed{gre=\"gre1\"} 2"));
   CHECK(has_line(t, "swanless_gre_drops_total{gre=\"gre1\",reason=\"not_gre\"} 1"));
   CHECK(has_line(t, "swanless_pim_neighbor_up{pim=\"upstream\"} 1"));
   CHECK(has_line(t, "swanless_pim_groups{pim=\"upstream\"} 2"));
