@@ -225,6 +225,10 @@ std::string prometheus_text(const json& doc, double now_unix) {
           "Generation ID changes of the PIM neighbor: it restarted and lost our joins.", {{"pim", str(p, "name")}},
           num(p, "neighbor_restarts"));
   for (const auto& p : pims)
+    e.add("swanless_pim_triggers_deferred_total", "counter",
+          "Neighbor restarts within the hold-off of a triggered Join, folded into one deferred Join.",
+          {{"pim", str(p, "name")}}, num(p, "triggers_deferred"));
+  for (const auto& p : pims)
     e.add("swanless_pim_neighbor_expiries_total", "counter", "PIM neighbor timeouts (or holdtime 0 Hellos).",
           {{"pim", str(p, "name")}}, num(p, "neighbor_expiries"));
   for (const auto& p : pims)

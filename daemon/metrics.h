@@ -20,6 +20,7 @@
 //   swanless_pim_joins_sent_total{pim}, swanless_pim_delivered_datagrams_total{pim},
 //   swanless_pim_delivered_bytes_total{pim}, swanless_pim_group_delivered_datagrams_total{pim,group},
 //   swanless_pim_neighbor_restarts_total{pim} (Generation ID changes),
+//   swanless_pim_triggers_deferred_total{pim} (restarts folded into one deferred Join),
 //   swanless_pim_neighbor_expiries_total{pim}, swanless_pim_drops_total{pim,reason}
 // Every ESP drop reason is exported for every CHILD_SA, 0 until it happens, so rate() and
 // alerts see the series from the start. A CHILD_SA's counters are summed over the SAs of

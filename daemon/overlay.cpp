@@ -486,6 +486,7 @@ nlohmann::json Overlay::pim_status(TimePoint now) const {
                    {"joins_sent", st.counters.joins_sent},
                    {"prunes_sent", st.counters.prunes_sent},
                    {"neighbor_restarts", st.counters.neighbor_restarts},
+                   {"triggers_deferred", st.counters.triggers_deferred},
                    {"neighbor_expiries", st.counters.neighbor_expiries},
                    {"deliver", deliver},
                    {"datagrams_delivered", dc.datagrams},

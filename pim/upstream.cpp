@@ -127,6 +127,22 @@ void Upstream::refresh(TimePoint now) {
   send_join_prune(now, false);
 }
 
+void Upstream::trigger(TimePoint now) {
+  if (last_triggered_ && now < *last_triggered_ + cfg_.triggered_holdoff) {
+    // Too soon after the last one: move both timers up to the end of the hold-off, where
+    // on_expiry sends one Hello and one Join for all the restarts seen until then.
+    const TimePoint due = *last_triggered_ + cfg_.triggered_holdoff;
+    if (!next_hello_ || due < *next_hello_) next_hello_ = due;
+    if (!next_join_ || due < *next_join_) next_join_ = due;
+    trigger_pending_ = true;
+    ++status_.counters.triggers_deferred;
+    return;
+  }
+  last_triggered_ = now;
+  send_hello(now, hello_holdtime_s());
+  send_join_prune(now, false);
+}
+
 void Upstream::on_hello(const Hello& h, TimePoint now) {
   ++status_.counters.hellos_received;
   // §4.9.2: without the option the default holdtime, 3.5 x the default 30 s interval.
@@ -151,10 +167,7 @@ void Upstream::on_hello(const Hello& h, TimePoint now) {
   if (restarted) ++status_.counters.neighbor_restarts;
   // A new or restarted neighbor has no state from us: tell it who we are and what we
   // want now rather than at the next refresh (§4.3.1 triggered Hello, §4.5 Join).
-  if ((!was_up || restarted) && status_.started && !status_.shut_down) {
-    send_hello(now, hello_holdtime_s());
-    send_join_prune(now, false);
-  }
+  if ((!was_up || restarted) && status_.started && !status_.shut_down) trigger(now);
 }
 
 bool Upstream::on_packet(common::ByteSpan ipv4, TimePoint now) {
@@ -192,7 +205,12 @@ void Upstream::on_expiry(TimePoint now) {
     ++status_.counters.neighbor_expiries;
   }
   if (next_hello_ && now >= *next_hello_) send_hello(now, hello_holdtime_s());
-  if (next_join_ && now >= *next_join_) send_join_prune(now, false);
+  if (next_join_ && now >= *next_join_) {
+    send_join_prune(now, false);
+    // the deferred triggered send: the next hold-off starts from it
+    if (trigger_pending_) last_triggered_ = now;
+    trigger_pending_ = false;
+  }
 }
 
 void Upstream::shutdown(TimePoint now) {

@@ -7,7 +7,10 @@
 // What a real router (FRR pimd) insists on, and how this machine meets it:
 // - a Join from a non-neighbor is dropped: start() sends our Hello, then the Join;
 // - the Hello carries the Holdtime option (type 1), plus DR priority and Generation ID;
-// - the neighbor restarted (new Generation ID) or appeared: re-send Hello + Join at once;
+// - the neighbor restarted (new Generation ID) or appeared: re-send Hello + Join at once,
+//   but at most once per triggered_holdoff: a neighbor (or someone inside the tunnel
+//   forging its Hellos) that changes its Generation ID on every packet gets one triggered
+//   Hello + Join per hold-off, the restarts in between are folded into it (counted);
 // - Join state lives for the Join/Prune holdtime: refresh every join interval;
 // - leaving: shutdown() sends a Prune for every group, then a Hello with holdtime 0.
 //
@@ -50,6 +53,8 @@ struct UpstreamConfig {
   std::optional<Duration> hello_holdtime;  // default 3.5 x hello interval (§4.11)
   std::uint32_t dr_priority = 1;
   std::size_t max_message = 1400;  // split Join/Prunes larger than this (PIM bytes)
+  // Shortest time between two triggered (restart/appearance) Hello + Join sends.
+  Duration triggered_holdoff = std::chrono::seconds(1);
 };
 
 enum class RxDrop : std::uint8_t {
@@ -75,6 +80,9 @@ struct UpstreamCounters {
   std::uint64_t prunes_sent = 0;  // Join/Prune messages carrying prunes
   std::uint64_t neighbor_restarts = 0;  // Generation ID changes seen
   std::uint64_t neighbor_expiries = 0;  // neighbor timed out (or said holdtime 0)
+  // restarts/appearances within triggered_holdoff of the last triggered send: folded into
+  // one deferred Hello + Join instead of one each
+  std::uint64_t triggers_deferred = 0;
   std::array<std::uint64_t, kRxDropCount> drops{};
   std::uint64_t drop(RxDrop r) const { return drops[static_cast<std::size_t>(r)]; }
 };
@@ -132,11 +140,14 @@ class Upstream {
   void emit(const common::Bytes& pim);
   std::uint16_t hello_holdtime_s() const;
   void on_hello(const Hello& h, TimePoint now);
+  void trigger(TimePoint now);  // triggered Hello + Join, at most once per hold-off
 
   UpstreamConfig cfg_;
   UpstreamStatus status_;
   std::optional<TimePoint> next_hello_;
   std::optional<TimePoint> next_join_;
+  std::optional<TimePoint> last_triggered_;
+  bool trigger_pending_ = false;  // a deferred triggered Hello + Join is due
   std::uint16_t ip_id_ = 0;
   std::vector<common::Bytes> outbox_;
 };

@@ -199,6 +199,41 @@ TEST_CASE("upstream: neighbor up, GenID change triggers Hello + Join, expiry", "
   CHECK(u.take_outbox().empty());
 }
 
+TEST_CASE("upstream: a Generation ID on every Hello gets one triggered Join per hold-off",
+          "[pim][upstream]") {
+  // A neighbor (or a forger inside the tunnel) that restarts on every packet must not turn
+  // each of its Hellos into a Hello + Join of ours.
+  Upstream u(config(), 1);
+  u.start(t0());
+  (void)u.take_outbox();
+  REQUIRE(u.on_packet(router_hello(1), t0() + 1s));  // appears: triggered at once
+  CHECK(decode(u.take_outbox()).size() == 2);
+  // 500 restarts within the next 0.5 s: all inside the 1 s hold-off, nothing sent now.
+  for (std::uint32_t i = 0; i < 500; ++i)
+    REQUIRE(u.on_packet(router_hello(100 + i), t0() + 1s + std::chrono::milliseconds(i)));
+  CHECK(u.take_outbox().empty());
+  CHECK(u.status().counters.neighbor_restarts == 500);
+  CHECK(u.status().counters.triggers_deferred == 500);
+  // At the end of the hold-off one Hello and one Join cover all of them.
+  REQUIRE(u.next_expiry() == t0() + 2s);
+  u.on_expiry(t0() + 2s);
+  auto sent = decode(u.take_outbox());
+  REQUIRE(sent.size() == 2);
+  CHECK(is_hello(sent[0]));
+  CHECK(is_jp(sent[1]));
+  CHECK(u.status().last_join_sent == t0() + 2s);
+  // The hold-off runs again from the deferred send: a restart 0.5 s later waits too.
+  REQUIRE(u.on_packet(router_hello(6), t0() + 2500ms));
+  CHECK(u.take_outbox().empty());
+  CHECK(u.next_expiry() == t0() + 3s);
+  u.on_expiry(t0() + 3s);
+  CHECK(decode(u.take_outbox()).size() == 2);
+  // A restart after the hold-off is answered at once again.
+  REQUIRE(u.on_packet(router_hello(7), t0() + 5s));
+  CHECK(decode(u.take_outbox()).size() == 2);
+  CHECK(u.status().counters.joins_sent == 5);
+}
+
 TEST_CASE("upstream: shutdown sends a Prune for all groups, then Hello holdtime 0", "[pim][upstream]") {
   UpstreamConfig c = config();
   c.sources = {SourceGroup{kSrc, kG1}, SourceGroup{kSrc, ipv4(232, 1, 1, 1)}};
