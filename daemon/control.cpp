@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -108,48 +109,100 @@ nlohmann::json answer_control(const nlohmann::json& req, const ControlCommands& 
 namespace asio = boost::asio;
 using stream = asio::local::stream_protocol;
 
+// A client gets kRequestTimeout to send its line and read the answer; at most
+// kMaxConnections are served at once, a client beyond them gets a "busy" answer at once.
+// So a client that connects and never sends, or thousands of them, cost a bounded number
+// of descriptors for a bounded time, and the daemon's own `status` keeps working.
+constexpr std::size_t kMaxConnections = 16;
+constexpr std::chrono::milliseconds kRequestTimeout{5000};
+constexpr std::size_t kMaxRequest = 65536;
+
 struct ControlServer::Impl {
   asio::io_context& io;
   ControlCommands commands;
   ControlAccess access;
   std::unique_ptr<stream::acceptor> acceptor;
   bool stopping = false;
+  std::size_t max_connections = kMaxConnections;
+  std::chrono::milliseconds request_timeout = kRequestTimeout;
+  std::size_t open_connections = 0;
+  std::uint64_t refused_busy = 0, timed_out = 0;
+  std::unique_ptr<asio::steady_timer> retry;  // after an accept error (e.g. EMFILE)
+
+  struct Conn {
+    stream::socket sock;
+    asio::streambuf buf{kMaxRequest};
+    asio::steady_timer deadline;
+    Impl* owner;
+    Conn(stream::socket s, Impl* o) : sock(std::move(s)), deadline(o->io), owner(o) { ++o->open_connections; }
+    ~Conn() { --owner->open_connections; }
+  };
+
+  static void answer(const std::shared_ptr<Conn>& c, const nlohmann::json& reply) {
+    auto out = std::make_shared<std::string>(reply.dump() + "\n");
+    asio::async_write(c->sock, asio::buffer(*out), [c, out](boost::system::error_code, std::size_t) {
+      boost::system::error_code ignored;
+      c->sock.shutdown(stream::socket::shutdown_both, ignored);
+      c->deadline.cancel();
+    });
+  }
+
+  nlohmann::json reply_to(const std::shared_ptr<Conn>& c) {
+    std::istream is(&c->buf);
+    std::string line;
+    std::getline(is, line);
+    auto req = nlohmann::json::parse(line, nullptr, false);
+    auto peer = peer_credentials(c->sock.native_handle());
+    if (!req.is_object()) return {{"ok", false}, {"error", "malformed request"}};
+    if (!peer) return {{"ok", false}, {"error", "the daemon cannot tell who is asking (no SO_PEERCRED)"}};
+    return answer_control(req, commands, *peer, access);
+  }
+
+  void serve(stream::socket sock) {
+    if (open_connections >= max_connections) {
+      if (refused_busy++ % 100 == 0)
+        LOG_WARN("control: %zu connections open, refusing more (%llu so far)", open_connections,
+                 static_cast<unsigned long long>(refused_busy));
+      auto c = std::make_shared<Conn>(std::move(sock), this);
+      answer(c, {{"ok", false}, {"error", "busy: too many control connections, try again"}});
+      return;
+    }
+    auto c = std::make_shared<Conn>(std::move(sock), this);
+    c->deadline.expires_after(request_timeout);
+    c->deadline.async_wait([this, c](boost::system::error_code ec) {
+      if (ec) return;  // cancelled: the exchange finished
+      if (timed_out++ % 100 == 0)
+        LOG_WARN("control: a client sent no complete request within %lld ms, closed (%llu so far)",
+                 static_cast<long long>(request_timeout.count()), static_cast<unsigned long long>(timed_out));
+      boost::system::error_code ignored;
+      c->sock.close(ignored);
+    });
+    asio::async_read_until(c->sock, c->buf, '\n', [this, c](boost::system::error_code ec, std::size_t) {
+      if (ec == asio::error::operation_aborted || !c->sock.is_open()) return;  // timed out
+      answer(c, ec ? nlohmann::json{{"ok", false}, {"error", "request too long or connection closed"}} : reply_to(c));
+    });
+  }
 
   void accept() {
     acceptor->async_accept([this](boost::system::error_code ec, stream::socket sock) {
-      if (ec) return;
-      auto s = std::make_shared<stream::socket>(std::move(sock));
-      auto buf = std::make_shared<asio::streambuf>(65536);
-      asio::async_read_until(*s, *buf, '\n', [this, s, buf](boost::system::error_code ec2, std::size_t) {
-        nlohmann::json reply;
-        if (ec2) {
-          reply = {{"ok", false}, {"error", "request too long or connection closed"}};
-        } else {
-          std::istream is(buf.get());
-          std::string line;
-          std::getline(is, line);
-          auto req = nlohmann::json::parse(line, nullptr, false);
-          auto peer = peer_credentials(s->native_handle());
-          if (!req.is_object())
-            reply = {{"ok", false}, {"error", "malformed request"}};
-          else if (!peer)
-            reply = {{"ok", false}, {"error", "the daemon cannot tell who is asking (no SO_PEERCRED)"}};
-          else
-            reply = answer_control(req, commands, *peer, access);
-        }
-        auto out = std::make_shared<std::string>(reply.dump() + "\n");
-        asio::async_write(*s, asio::buffer(*out), [s, out](boost::system::error_code, std::size_t) {
-          boost::system::error_code ignored;
-          s->shutdown(stream::socket::shutdown_both, ignored);
+      if (stopping || ec == asio::error::operation_aborted) return;
+      if (ec) {
+        // Out of descriptors or memory: keep the control socket alive, try again shortly.
+        LOG_WARN("control: accept failed: %s; retrying in 100 ms", ec.message().c_str());
+        retry = std::make_unique<asio::steady_timer>(io, std::chrono::milliseconds(100));
+        retry->async_wait([this](boost::system::error_code e) {
+          if (!e && !stopping) accept();
         });
-      });
-      if (!stopping) accept();
+        return;
+      }
+      serve(std::move(sock));
+      accept();
     });
   }
 };
 
 ControlServer::ControlServer(asio::io_context& io, ControlCommands commands)
-    : impl_(std::make_unique<Impl>(Impl{io, std::move(commands), {::geteuid(), std::nullopt}, nullptr})) {}
+    : impl_(std::make_unique<Impl>(Impl{io, std::move(commands), {::geteuid(), std::nullopt}, nullptr, false, kMaxConnections, kRequestTimeout, 0, 0, 0, nullptr})) {}
 ControlServer::~ControlServer() = default;
 
 bool ControlServer::open(const std::string& path, std::optional<gid_t> group) {
@@ -179,5 +232,13 @@ bool ControlServer::open(const std::string& path, std::optional<gid_t> group) {
 void ControlServer::stop() { impl_->stopping = true; }
 
 void ControlServer::set_owner(uid_t owner) { impl_->access.owner = owner; }
+
+void ControlServer::set_limits(std::size_t max_connections, std::chrono::milliseconds request_timeout) {
+  impl_->max_connections = max_connections;
+  impl_->request_timeout = request_timeout;
+}
+
+std::uint64_t ControlServer::refused_busy() const { return impl_->refused_busy; }
+std::uint64_t ControlServer::timed_out() const { return impl_->timed_out; }
 
 }  // namespace swld

@@ -8,10 +8,14 @@
 // credentials (SO_PEERCRED): status is read-only and answered to any peer; up and down
 // need root, the daemon's own user or a member of `socket_group`, so a socket made
 // reachable by others (a bind mount, a chmod) still refuses their actions.
+// Limits: 16 connections served at once (more get a "busy" answer), 5 s to send the
+// request line (then the connection is closed), 64 KiB per request.
 #pragma once
 
 #include <sys/types.h>
 
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -75,6 +79,12 @@ class ControlServer {
   void stop();
   // After a privilege drop: the daemon's user is now `owner` (it may act, and owns the file).
   void set_owner(uid_t owner);
+  // Connections served at once and the time a client has for its request line (defaults
+  // 16 and 5 s); for tests.
+  void set_limits(std::size_t max_connections, std::chrono::milliseconds request_timeout);
+  // Clients refused as busy and clients closed for sending no request in time, so far.
+  std::uint64_t refused_busy() const;
+  std::uint64_t timed_out() const;
 
  private:
   struct Impl;

@@ -4,9 +4,12 @@
 #include <grp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -174,4 +177,60 @@ TEST_CASE("control: peer_credentials of a socketpair are this process's") {
   CHECK(p->gid == ::getegid());
   ::close(sv[0]);
   ::close(sv[1]);
+}
+
+TEST_CASE("control: idle clients time out, connections beyond the limit are refused, the socket keeps serving") {
+  char tmpl[] = "/tmp/swl-control-XXXXXX";
+  REQUIRE(::mkdtemp(tmpl) != nullptr);
+  const std::string dir = tmpl, path = dir + "/s.sock";
+  Fake f;
+  boost::asio::io_context io;
+  swld::ControlServer server(io, f.commands());
+  REQUIRE(server.open(path, std::nullopt));
+  server.set_limits(4, std::chrono::milliseconds(300));
+  auto guard = boost::asio::make_work_guard(io);
+  std::thread loop([&] { io.run(); });
+
+  auto connect_idle = [&] {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    return fd;
+  };
+  auto read_all = [](int fd) {  // until the daemon closes (or 2 s)
+    timeval tv{2, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    std::string out;
+    char buf[512];
+    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) out.append(buf, static_cast<std::size_t>(n));
+    return out;
+  };
+  // Four clients that never send fill the limit; a fifth is answered "busy" at once.
+  std::vector<int> idle;
+  for (int i = 0; i < 4; ++i) idle.push_back(connect_idle());
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  int extra = connect_idle();
+  CHECK(read_all(extra).find("busy") != std::string::npos);
+  ::close(extra);
+  // The idle ones are closed after the request timeout, with nothing called.
+  for (int fd : idle) {
+    CHECK(read_all(fd).empty());
+    ::close(fd);
+  }
+  CHECK(server.timed_out() == 4);
+  CHECK(server.refused_busy() == 1);
+  CHECK(f.calls.empty());
+  // Malformed JSON and a line that never ends within the buffer get an error answer.
+  CHECK(swld::control_request(path, "not json").value("ok", true) == false);
+  // And the socket still serves.
+  CHECK(swld::control_request(path, {{"cmd", "status"}}).value("ok", false));
+
+  server.stop();
+  guard.reset();
+  io.stop();
+  loop.join();
+  std::filesystem::remove_all(dir);
 }
