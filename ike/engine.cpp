@@ -54,21 +54,38 @@ struct Engine::Impl {
       if (cookies.verify(c->data, nonce->data, remote.addr, m.header.spi_i, now)) return true;
       ++counters.cookies_rejected;
     }
-    Message out;
-    out.header.spi_i = m.header.spi_i;
-    out.header.exchange = ExchangeType::ike_sa_init;
-    out.header.response = true;
-    out.header.message_id = m.header.message_id;
     NotifyPayload n;
     n.type = NotifyType::cookie;
     n.data = cookies.make(nonce->data, remote.addr, m.header.spi_i, now);
-    out.payloads.push_back(std::move(n));
-    if (auto bytes = encode_message(out)) {
-      outbox.push_back(OutDatagram{local, remote, std::move(*bytes)});
-      ++counters.tx_messages;
-      ++counters.cookies_sent;
-    }
+    if (send_init_notify(m.header, std::move(n), local, remote)) ++counters.cookies_sent;
     return false;
+  }
+
+  // A stateless IKE_SA_INIT response (SPIr zero) carrying only the notify n.
+  bool send_init_notify(const Header& req, NotifyPayload n, const common::Endpoint& local,
+                        const common::Endpoint& remote) {
+    Message out;
+    out.header.spi_i = req.spi_i;
+    out.header.exchange = ExchangeType::ike_sa_init;
+    out.header.response = true;
+    out.header.message_id = req.message_id;
+    out.payloads.push_back(std::move(n));
+    auto bytes = encode_message(out);
+    if (!bytes) return false;
+    outbox.push_back(OutDatagram{local, remote, std::move(*bytes)});
+    ++counters.tx_messages;
+    return true;
+  }
+
+  // The stateless IKE_SA_INIT error response with the notify for diag's reason.
+  void answer_init_error(const Header& req, const ParseDiag& diag, const common::Endpoint& local,
+                         const common::Endpoint& remote) {
+    auto type = notify_for(diag.reason);
+    if (!type) return;
+    NotifyPayload n;
+    n.type = *type;
+    if (*type == NotifyType::unsupported_critical_payload) n.data = common::Bytes(1, std::byte{diag.payload_type});
+    send_init_notify(req, std::move(n), local, remote);
   }
 
   void log(LogLevel l, std::string t) { events.push_back(LogEvent{l, std::move(t)}); }
@@ -274,6 +291,10 @@ void Engine::on_datagram(const common::Endpoint& local, const common::Endpoint& 
       auto m = parse_message(data, &diag);
       if (!m || !check_rules(*m, &diag)) {
         ++I.counters.rx_malformed;
+        // §2.5: a request with an unknown critical payload MUST be answered with
+        // UNSUPPORTED_CRITICAL_PAYLOAD naming its type. Stateless, and shorter than the
+        // request, so it amplifies nothing; other malformed requests are dropped silently.
+        if (diag.reason == ParseReason::unsupported_critical) I.answer_init_error(*h, diag, local, remote);
         return;
       }
       if (!I.admit_init(*m, local, remote, now)) return;

@@ -284,3 +284,47 @@ TEST_CASE("CookieJar: binding, rotation with one previous secret, malformed cook
   // Long idle: both forgotten.
   CHECK_FALSE(jar.verify(c1, ni, ip, 42, t2 + std::chrono::hours(1)));
 }
+
+TEST_CASE("IKE_SA_INIT with an unknown critical payload: UNSUPPORTED_CRITICAL_PAYLOAD, no state") {
+  // RFC 7296 §2.5: the request MUST be rejected and the answer MUST carry the notify with
+  // the payload type; stateless, like the COOKIE answer.
+  Node resp(kResp);
+  REQUIRE(resp.e.add_peer(cfg("any", kResp, std::nullopt, "10.1.0.0/16", "10.2.0.0/16")).ok());
+  auto f = forged_init(resp.rng);
+  // Walk to the last payload, point it at a payload of type 200 with the critical bit.
+  std::size_t off = 28, last = 0;
+  while (off + 4 <= f.bytes.size()) {
+    last = off;
+    off += (std::to_integer<std::size_t>(f.bytes[off + 2]) << 8) | std::to_integer<std::size_t>(f.bytes[off + 3]);
+  }
+  REQUIRE(off == f.bytes.size());
+  f.bytes[last] = std::byte{200};
+  const std::size_t extra = f.bytes.size();
+  for (int b : {0, 0x80, 0, 8, 0x65, 0x76, 0x69, 0x6c}) f.bytes.push_back(static_cast<std::byte>(b));
+  const auto len = static_cast<std::uint32_t>(f.bytes.size());
+  for (int i = 0; i < 4; ++i) f.bytes[24 + i] = static_cast<std::byte>(len >> (24 - 8 * i));
+
+  resp.e.on_datagram(Endpoint{kResp, 500}, Endpoint{kLegit, 500}, f.bytes, TimePoint{} + std::chrono::hours(1));
+  REQUIRE(resp.e.outbox().size() == 1);
+  auto m = parse_message(resp.e.outbox()[0].data);
+  REQUIRE(m.ok());
+  CHECK(m->header.response);
+  CHECK(m->header.spi_i == f.spi);
+  CHECK(m->header.spi_r == 0);
+  const auto* n = m->find_notify(NotifyType::unsupported_critical_payload);
+  REQUIRE(n != nullptr);
+  CHECK(n->data == common::Bytes{std::byte{200}});
+  CHECK(m->payloads.size() == 1);
+  CHECK(resp.e.counters().rx_malformed == 1);
+  CHECK(resp.e.counters().half_open == 0);
+
+  // Without the critical bit the payload is skipped and the exchange goes on (state kept).
+  resp.e.outbox().clear();
+  auto plain = f.bytes;
+  plain[extra + 1] = std::byte{0};  // the critical bit of the appended payload
+  resp.e.on_datagram(Endpoint{kResp, 500}, Endpoint{kLegit, 501}, plain, TimePoint{} + std::chrono::hours(1));
+  REQUIRE(resp.e.outbox().size() == 1);
+  auto m2 = parse_message(resp.e.outbox()[0].data);
+  REQUIRE(m2.ok());
+  CHECK(m2->find<SaPayload>() != nullptr);
+}
