@@ -4,7 +4,7 @@
 #   2. Release (-O3) build with g++ (-Werror), what users get, and the Catch2 unit tests (ctest)
 #   3. the Debian package: built, linted, installed, checked, purged (tests/package)
 #   4. libFuzzer targets with clang + ASan/UBSan, each run briefly on its seed corpus
-#   5. namespace tests against real peers (tests/interop, tests/lab) — need root
+#   5. namespace tests against real peers (tests/interop, tests/lab, tests/adversary) — need root
 # Prints "N passed, M failed" at the end; exits non-zero when anything failed.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -72,7 +72,7 @@ if [ "$(id -u)" -ne 0 ]; then
   echo "namespace tests need root: skipped"
   record "namespace tests need root" 1
 else
-  for t in tests/interop/swanless_*.sh tests/lab/test_*.sh; do
+  for t in tests/interop/swanless_*.sh tests/lab/test_*.sh tests/adversary/*.sh; do
     [ -e "$t" ] || continue
     echo "--- $t"
     SWANLESS="$top/build/apps/swanless" timeout 900 bash "$t"
