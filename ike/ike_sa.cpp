@@ -159,8 +159,24 @@ void IkeSa::on_datagram(const Header& h, common::ByteSpan raw, const common::End
   auto m = open_protected(h, raw, now, &diag, &pending);
   if (pending) return;
   if (!m) {
-    if (diag.reason == ParseReason::integrity) ++ctx_.counters.rx_bad_integrity;
-    else ++ctx_.counters.rx_malformed;
+    if (diag.reason == ParseReason::integrity) {
+      ++ctx_.counters.rx_bad_integrity;
+      return;
+    }
+    ++ctx_.counters.rx_malformed;
+    // Decrypted with a valid ICV, then the inner payloads did not parse: tell the peer
+    // (INVALID_SYNTAX, or UNSUPPORTED_CRITICAL_PAYLOAD with the type, §2.5) in an
+    // encrypted answer, as for a message that breaks the payload rules below.
+    if (auto type = diag.authentic ? notify_for(diag.reason) : std::nullopt) {
+      local_ = local;  // authentic: answer where it came from (as below)
+      remote_ = remote;
+      log(LogLevel::warn, std::string("malformed ") + std::string(to_string(h.exchange)) +
+                              " request: " + std::string(to_string(diag.reason)));
+      NotifyPayload n;
+      n.type = *type;
+      if (*type == NotifyType::unsupported_critical_payload) n.data = common::Bytes(1, std::byte{diag.payload_type});
+      send_response(h, {n});
+    }
     return;
   }
   // Authentic: follow the peer's address/port (it moves to 4500 behind a NAT).

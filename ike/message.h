@@ -98,6 +98,9 @@ std::string_view to_string(ParseReason r);
 struct ParseDiag {
   ParseReason reason = ParseReason::ok;
   std::uint8_t payload_type = 0;  // the offending payload type, where there is one
+  // The SK payload's ICV verified: the failure is in what the authentic peer encrypted,
+  // so it may be answered (RFC 7296 §3.10.1: only in an encrypted, valid message).
+  bool authentic = false;
 };
 
 // The error notify that answers a rejected message (RFC 7296 §2.21, §3.10.1):

@@ -87,6 +87,7 @@ Result<Message> decrypt(ByteSpan datagram, SkKeys& keys, ParseDiag* diag) {
   // SK is last and runs to the end of the datagram (parse_message checked both).
   auto inner = open_body(datagram, datagram.size() - body_len, keys, diag);
   if (!inner) return inner.error();
+  if (diag) diag->authentic = true;
 
   Message m;
   m.header = outer.header;

@@ -29,7 +29,7 @@ from ikecraft import (AUTH, AUTHENTICATION_FAILED, COOKIE, D, F_INITIATOR, F_RES
                       INITIAL_CONTACT, INVALID_KE_PAYLOAD, INVALID_SYNTAX, KE, MODP2048_P, N,
                       NONCE, SA, TSI, TSR, UNSUPPORTED_CRITICAL_PAYLOAD, Initiator, chain, gre,
                       header, ike_proposal, ipv4, message, notifies, notify, parse_message,
-                      payload, sk_seal, skf_seal, udp)
+                      payload, sk_seal, sk_seal_raw, skf_seal, udp)
 from pim_join import hello as pim_hello, join_prune  # noqa: E402
 
 US_TUN, PEER_TUN = "10.44.4.6", "10.44.4.5"          # gre1 inner addresses (swanless, peer)
@@ -139,6 +139,41 @@ def case_init_malformed(ctx):
                     ("header length past the datagram", long_header)):
         res[name] = init_variant(ctx, f)
     return {"sent": len(res), "answers": res}
+
+
+def case_auth_malformed(ctx):
+    """Every payload of IKE_AUTH, inside a valid SK payload, truncated and over-long; and an
+    unknown critical payload there. The ICV is right, so swanless parses the inner chain."""
+    res = {}
+    for k, name in enumerate(["IDi", "AUTH", "SA", "TSi", "TSr"]):
+        for how in ("truncated", "over-long"):
+            i = ctx.initiator()
+            if i.sa_init() is None or i.keys is None:
+                res[f"{name} {how}"] = "no IKE_SA_INIT"
+                continue
+            items = i.auth_items()
+            first, inner = chain(items)
+            off = sum(4 + len(it[1]) for it in items[:k])
+            if how == "truncated":
+                inner = inner[:off + 6]
+            else:
+                b = bytearray(inner)
+                struct.pack_into("!H", b, off + 2, 4 + len(items[k][1]) + 64)
+                inner = bytes(b)
+            i.send4500(sk_seal_raw(i.keys, (i.spi_i, i.spi_r, IKE_AUTH, F_INITIATOR, 1), first, inner))
+            a = i.answer(1.0)
+            res[f"{name} {how}"] = "none" if a is None else (
+                "established" if any(p[0] == SA for p in a[1]) else ",".join(map(str, notifies(a[1]))))
+            i.close()
+    i = ctx.initiator()
+    i.sa_init()
+    items = i.auth_items()
+    items.insert(2, (210, b"hostile", True))
+    i.request(IKE_AUTH, items)
+    a = i.answer(1.0)
+    res["unknown critical payload"] = "none" if a is None else ",".join(map(str, notifies(a[1])))
+    i.close()
+    return {"answers": res}
 
 
 def case_critical(ctx):
@@ -503,7 +538,8 @@ def case_oversized(ctx):
 
 
 CASES = [
-    ("init_malformed", case_init_malformed), ("critical", case_critical),
+    ("init_malformed", case_init_malformed), ("auth_malformed", case_auth_malformed),
+    ("critical", case_critical),
     ("duplicates", case_duplicates), ("ke_group", case_ke_group),
     ("dh_invalid", case_dh_invalid), ("unsolicited", case_unsolicited),
     ("auth_wrong", case_auth_wrong), ("initial_contact", case_initial_contact),
@@ -556,6 +592,17 @@ def judge_init_malformed(j):
     j.no_state(j.r["answers"])
     j.ok(j.d("counters.ike_malformed") >= j.r["sent"],
          f"each counted as malformed: ike_malformed +{j.d('counters.ike_malformed')} for {j.r['sent']}")
+
+
+def judge_auth_malformed(j):
+    a = dict(j.r["answers"])
+    crit = a.pop("unknown critical payload")
+    bad = {k: v for k, v in a.items() if v != str(INVALID_SYNTAX)}
+    j.ok(not bad, f"malformed IKE_AUTH payloads answered INVALID_SYNTAX (encrypted), none established: "
+         f"{sorted(set(a.values()))}" + (f"; wrong: {bad}" if bad else ""))
+    j.ok(crit == str(UNSUPPORTED_CRITICAL_PAYLOAD), f"unknown critical payload in IKE_AUTH: "
+         f"UNSUPPORTED_CRITICAL_PAYLOAD in the encrypted answer, got {crit}")
+    j.ok(j.d("counters.ike_malformed") >= len(a), f"counted: ike_malformed +{j.d('counters.ike_malformed')}")
 
 
 def judge_critical(j):

@@ -181,6 +181,11 @@ def sk_seal(keys, hdr_fields, items, initiator=True):
     """An SK payload message (RFC 7296 §3.14): AES-CBC-256 + HMAC-SHA-256-128.
     hdr_fields: (spi_i, spi_r, exchange, flags, msgid)."""
     first, inner = chain(items)
+    return sk_seal_raw(keys, hdr_fields, first, inner, initiator)
+
+
+def sk_seal_raw(keys, hdr_fields, first, inner, initiator=True):
+    """sk_seal of an inner payload chain given as bytes (which may be malformed)."""
     pad = (16 - (len(inner) + 1) % 16) % 16
     plain = inner + bytes(pad) + bytes([pad])
     iv = os.urandom(16)

@@ -261,6 +261,7 @@ TEST_CASE("SK: any modified byte is rejected; payload bytes as integrity failure
     CHECK(r.error().code == common::Errc::integrity);
     CHECK(diag.reason == ParseReason::integrity);
     CHECK_FALSE(notify_for(diag.reason).has_value());  // dropped silently
+    CHECK_FALSE(diag.authentic);
   }
 }
 
@@ -296,6 +297,7 @@ TEST_CASE("SK: a message built by raw EVP decrypts; bad padding and sizes", "[ik
     ParseDiag diag;
     CHECK_FALSE(sk::decrypt(reference_seal_cbc(auth_header(), first, plain), keys, &diag).ok());
     CHECK(diag.reason == ParseReason::payload_malformed);
+    CHECK(diag.authentic);  // the ICV held: the peer may be told (INVALID_SYNTAX)
   }
   SECTION("SK inside SK") {
     Bytes plain = from_hex("00000008 00000000");
