@@ -88,6 +88,22 @@ def init_variant(ctx, mutate):
 
 
 # ------------------------------------------------------------------------------------
+# the encoder itself: what it sends when it behaves (the suite checks it with tshark)
+
+def case_wire_check(ctx):
+    """A well-behaved run of the attacker's own conn: IKE_SA_INIT, IKE_AUTH, an
+    INFORMATIONAL, and ESP carrying UDP to our GRE endpoint. The suite captures it and
+    tshark must decrypt all of it with swanless's keylog, finding nothing malformed: so the
+    encoder is right by an independent reading, and its malformed packets are the only ones."""
+    i = ctx.authenticated()
+    i.informational([])
+    for n in range(5):
+        i.esp(ipv4(PEER_GRE, US_GRE, 17, udp(4000, 9, b"wire check %d" % n)))
+    time.sleep(0.3)
+    return {"esp": 5, "spi": i.child_out.spi.hex()}
+
+
+# ------------------------------------------------------------------------------------
 # IKE before authentication
 
 def case_init_malformed(ctx):
@@ -538,6 +554,7 @@ def case_oversized(ctx):
 
 
 CASES = [
+    ("wire_check", case_wire_check),
     ("init_malformed", case_init_malformed), ("auth_malformed", case_auth_malformed),
     ("critical", case_critical),
     ("duplicates", case_duplicates), ("ke_group", case_ke_group),
@@ -586,6 +603,15 @@ class Judge:
         bad = {k: v for k, v in answers.items() if v == "sa"}
         self.ok(not bad, f"no IKE_SA_INIT answer with an SA payload (state kept) for {len(answers)} "
                 f"messages; answers: {sorted(set(answers.values()))}" + (f"; kept state: {bad}" if bad else ""))
+
+
+def judge_wire_check(j):
+    for s in j.a["ike_sas"]:
+        for c in s["children"]:
+            if c["spi_in"] == j.r["spi"]:
+                j.ok(c["packets_in"] == j.r["esp"], f"swanless took the {j.r['esp']} ESP packets: {c['packets_in']}")
+                return
+    j.ok(False, "the attacker's CHILD_SA is not in the status")
 
 
 def judge_init_malformed(j):

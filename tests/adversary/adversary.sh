@@ -34,6 +34,7 @@ charon_load c c "$LAB_DIR/c.swanctl.conf" || die "charon load"
 cat >"$LAB_DIR/s.conf" <<EOF
 config setup
     socket=$LAB_DIR/s.sock
+    keylog=$LAB_DIR/s.keys
 
 conn %default
     keyexchange=ikev2
@@ -106,6 +107,7 @@ for c in "${cases[@]}"; do
   st_json "$LAB_DIR/$c.before.json"
   t0=$(cpu_ticks) r0=$(rss_kb) b0=$(rcvbuf_errors) l0=$(log_lines) w0=$(date +%s%N)
   echo "--- case $c"
+  [ "$c" = wire_check ] && capture_start s s0 "$LAB_DIR/wire.pcap" host 192.0.2.3
   if ! nsx c timeout 120 $PY "$ADV" run "$c" --target 192.0.2.1 --src 192.0.2.3 "${args[@]}" \
       >"$LAB_DIR/$c.result.json" 2>"$LAB_DIR/$c.err"; then
     fail "$c: the attacker failed: $(tail -3 "$LAB_DIR/$c.err")"
@@ -126,6 +128,10 @@ for c in "${cases[@]}"; do
   echo "    swanless: CPU ${cpu}% of one core during the case, VmRSS ${r0} -> ${r1} kB," \
        "$((l1 - l0)) log lines, $((b1 - b0)) UDP receive-buffer drops"
   case $c in
+    wire_check)
+      capture_stop "$LAB_DIR/wire.pcap"
+      check "wire_check: tshark decrypts the encoder's IKE and ESP with swanless's keylog, nothing malformed" \
+        tshark_check_decrypt "$LAB_DIR/wire.pcap" "$LAB_DIR/s.keys" ;;
     esp_flood)
       # bounded logs: per-packet warnings are rate-limited (5 per reason per 10 s + summaries)
       [ $((l1 - l0)) -le 40 ] && pass "esp_flood: log bounded ($((l1 - l0)) lines for the flood)" \
