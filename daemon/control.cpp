@@ -106,6 +106,19 @@ nlohmann::json answer_control(const nlohmann::json& req, const ControlCommands& 
   return {{"ok", false}, {"error", "unknown command '" + cmd + "'"}};
 }
 
+nlohmann::json answer_request_line(std::string_view line, const ControlCommands& commands,
+                                   const std::optional<ControlPeer>& peer, const ControlAccess& access) {
+  auto req = nlohmann::json::parse(line, nullptr, false);
+  if (!req.is_object()) return {{"ok", false}, {"error", "malformed request"}};
+  if (!peer) return {{"ok", false}, {"error", "the daemon cannot tell who is asking (no SO_PEERCRED)"}};
+  try {
+    return answer_control(req, commands, *peer, access);
+  } catch (const nlohmann::json::exception&) {
+    // e.g. "cmd" or "name" present but not a string: value() throws type_error
+    return {{"ok", false}, {"error", "malformed request"}};
+  }
+}
+
 namespace asio = boost::asio;
 using stream = asio::local::stream_protocol;
 
@@ -151,11 +164,7 @@ struct ControlServer::Impl {
     std::istream is(&c->buf);
     std::string line;
     std::getline(is, line);
-    auto req = nlohmann::json::parse(line, nullptr, false);
-    auto peer = peer_credentials(c->sock.native_handle());
-    if (!req.is_object()) return {{"ok", false}, {"error", "malformed request"}};
-    if (!peer) return {{"ok", false}, {"error", "the daemon cannot tell who is asking (no SO_PEERCRED)"}};
-    return answer_control(req, commands, *peer, access);
+    return answer_request_line(line, commands, peer_credentials(c->sock.native_handle()), access);
   }
 
   void serve(stream::socket sock) {

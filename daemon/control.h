@@ -20,6 +20,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -63,6 +64,11 @@ bool may_act(const ControlPeer& peer, const ControlAccess& access);
 // The answer to one request object from `peer`.
 nlohmann::json answer_control(const nlohmann::json& request, const ControlCommands& commands,
                               const ControlPeer& peer, const ControlAccess& access);
+// One request line as the daemon answers it: JSON parsing, the peer check (nullopt: the
+// kernel gave no credentials), then answer_control. Never throws: anything that is not a
+// well-formed request gets {"ok":false,"error":...}.
+nlohmann::json answer_request_line(std::string_view line, const ControlCommands& commands,
+                                   const std::optional<ControlPeer>& peer, const ControlAccess& access);
 
 // The daemon's side: accepts connections on the event loop, one request and answer each.
 class ControlServer {

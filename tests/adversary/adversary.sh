@@ -175,7 +175,7 @@ def ask(data):
         # the daemon answered and closed while we were still sending: the answer may be lost
         return out.decode(errors="replace").strip() or '{"ok": false, "error": "closed by the daemon"}'
     return out.decode(errors="replace").strip()
-res = {"garbage": ask(b"{not json\n"), "array": ask(b"[1,2,3]\n"), "binary": ask(bytes(range(256)) + b"\n"),
+res = {"garbage": ask(b"{not json\n"), "array": ask(b"[1,2,3]\n"), "cmd_number": ask(b'{"cmd":5}\n'), "binary": ask(bytes(range(256)) + b"\n"),
        "too_long": ask(b"x" * 70000)}
 idle = [conn() for _ in range(40)]
 time.sleep(0.3)
@@ -200,7 +200,7 @@ print(json.dumps(res))
 PY
 if nsx s python3 "$LAB_DIR/ctl.py" "$sock" >"$LAB_DIR/ctl.json" 2>&1; then
   cat "$LAB_DIR/ctl.json"
-  for k in garbage array binary too_long; do
+  for k in garbage array cmd_number binary too_long; do
     j "$LAB_DIR/ctl.json" "json.loads(d['$k'])['ok'] is False" | grep -q True \
       && pass "control: $k request answered with an error" || fail "control: $k: $(j "$LAB_DIR/ctl.json" "d['$k']")"
   done

@@ -234,3 +234,19 @@ TEST_CASE("control: idle clients time out, connections beyond the limit are refu
   loop.join();
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("control: a request line with fields of the wrong type is refused, never thrown") {
+  // nlohmann's value() throws type_error when "cmd" or "name" is not a string; thrown in an
+  // Asio handler that would have ended the daemon.
+  Fake f;
+  swld::ControlAccess access{0, std::nullopt};
+  swld::ControlPeer root{1, 0, 0, {}};
+  for (const char* line : {R"({"cmd":5})", R"({"cmd":"down","name":7})", R"({"cmd":["up"]})", R"({"cmd":null})",
+                           "[1]", "", "{", R"({"cmd":"up","name":{"a":1}})"}) {
+    auto r = swld::answer_request_line(line, f.commands(), root, access);
+    CHECK(r.value("ok", true) == false);
+  }
+  CHECK(f.calls.empty());
+  CHECK(swld::answer_request_line(R"({"cmd":"status"})", f.commands(), std::nullopt, access).value("error", "") ==
+        "the daemon cannot tell who is asking (no SO_PEERCRED)");
+}
