@@ -49,6 +49,7 @@ else
   record "tests/package/package_test.sh" $?
 fi
 
+. scripts/fuzz-dict.sh
 step "fuzz targets (clang, ASan+UBSan, ${FUZZ_SECONDS}s each)"
 if cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DSWANLESS_FUZZ=ON -DSWANLESS_SANITIZE=ON \
      -DSWANLESS_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null && cmake --build build-fuzz -j"$jobs"; then
@@ -56,7 +57,8 @@ if cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DSWANLESS_FUZZ=ON -DSW
     name=$(basename "$f" .cpp)
     corpus=$(mktemp -d)
     [ -d "fuzz/corpus/$name" ] && cp -r "fuzz/corpus/$name/." "$corpus/"
-    ./build-fuzz/fuzz/fuzz_"$name" -max_total_time="$FUZZ_SECONDS" -print_final_stats=0 \
+    # shellcheck disable=SC2046
+    ./build-fuzz/fuzz/fuzz_"$name" $(fuzz_dict "$name") -max_total_time="$FUZZ_SECONDS" -print_final_stats=0 \
         -artifact_prefix="build-fuzz/$name-" "$corpus" >"build-fuzz/$name.log" 2>&1
     rc=$?
     [ $rc -eq 0 ] || tail -40 "build-fuzz/$name.log"
