@@ -61,6 +61,18 @@ std::string render_status(const nlohmann::json& doc) {
   const auto& d = doc.contains("daemon") ? doc["daemon"] : nlohmann::json::object();
   o << "Status of swanless " << str(d, "version") << ", pid " << num(d, "pid") << ", uptime "
     << human_duration(num(d, "uptime_s")) << ":\n";
+  if (doc.contains("process") && doc["process"].is_object()) {
+    const auto& p = doc["process"];
+    std::string caps;
+    if (p.contains("cap_effective") && p["cap_effective"].is_array())
+      for (const auto& c : p["cap_effective"]) {
+        if (!caps.empty()) caps += ' ';
+        if (c.is_string()) caps += c.get<std::string>();
+      }
+    o << "  running as uid " << p.value("uid", 0) << ", gid " << p.value("gid", 0) << "; capabilities: "
+      << (caps.empty() ? "none" : caps) << (p.value("no_new_privs", false) ? "; no_new_privs" : "")
+      << (p.value("dumpable", true) ? "; core dumps possible" : "; no core dumps") << "\n";
+  }
 
   const auto& sas = doc.contains("ike_sas") ? doc["ike_sas"] : nlohmann::json::array();
   int up = 0, connecting = 0;

@@ -141,6 +141,8 @@ LoadResult parse_string(std::string_view text, std::string_view name, const Pars
         } else {
           ty.err(k, "no user '" + k.value + "' on this system");
         }
+      } else if (k.key == "dumpable") {
+        if (auto b = ty.yes_no(k)) cfg.setup.dumpable = *b;
       } else if (k.key == "sample") {
         // The packaged /etc/swanless/swanless.conf says sample=yes: it must not start
         // anything until someone has written their own conns and removed the line.

@@ -39,6 +39,9 @@ struct SetupConfig {
   std::string user;
   uid_t user_uid = 0;
   gid_t user_gid = 0;
+  // dumpable=yes: allow core dumps and ptrace by the same user (they expose every key);
+  // default no: prctl(PR_SET_DUMPABLE, 0) once the secrets are loaded.
+  bool dumpable = false;
   // metrics=HOST:PORT: Prometheus text at http://HOST:PORT/metrics; nullopt = off.
   std::optional<common::Endpoint> metrics;
   std::string secrets;  // default: the config's path with .secrets instead of .conf

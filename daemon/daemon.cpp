@@ -156,6 +156,10 @@ int Daemon::run() {
     if (!overlay_->open()) return 1;
   }
   if (!cfg_.setup.user.empty() && !drop_to_user()) return 1;
+  // The secrets are loaded and keys are about to exist: no core dumps from here (after the
+  // drop, which would reset the flag), unless asked for.
+  if (auto st = set_dumpable(cfg_.setup.dumpable); !st) LOG_WARN("%s", st.error().detail);
+  else if (cfg_.setup.dumpable) LOG_WARN("dumpable=yes: core dumps of this process hold its keys");
   engine_.set_fragment_size(cfg_.setup.fragment_size);
   for (auto& p : built.peers) {
     std::string name = p.name;

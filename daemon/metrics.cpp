@@ -114,6 +114,14 @@ std::string prometheus_text(const json& doc, double now_unix) {
   e.add("swanless_build_info", "gauge", "The running swanless version (always 1).", {{"version", str(d, "version")}}, 1);
   e.add("swanless_start_time_seconds", "gauge", "When the process started, in seconds since the epoch.", {},
         std::floor(now_unix - num(d, "uptime_s")));
+  if (doc.contains("process")) {
+    const json& pr = member(doc, "process");
+    e.add("swanless_process_uid", "gauge", "The effective uid swanless runs as (0: root, see user=).", {}, num(pr, "uid"));
+    e.add("swanless_process_capabilities", "gauge", "Capabilities in the effective set.", {},
+          static_cast<double>(member(pr, "cap_effective", true).size()));
+    e.add("swanless_process_dumpable", "gauge", "1 if a core dump (holding keys) is possible, see dumpable=.", {},
+          pr.value("dumpable", true) ? 1 : 0);
+  }
 
   std::map<std::string, bool> ike_up;
   std::map<std::pair<std::string, std::string>, ChildSum> children;

@@ -8,6 +8,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <string>
 
 #include "tun/error_text.h"
 
@@ -60,6 +62,56 @@ common::Status drop_privileges(uid_t uid, gid_t gid, const std::vector<int>& kee
   // setuid to a non-root uid must not be undoable
   if (uid != 0 && ::setuid(0) == 0) return common::make_error(common::Errc::state, "could regain root after dropping it");
   return common::Status::success();
+}
+
+namespace {
+
+// linux/capability.h, 0 .. CAP_LAST_CAP (40 on 6.x kernels)
+constexpr const char* kCapNames[] = {
+    "CAP_CHOWN",          "CAP_DAC_OVERRIDE",  "CAP_DAC_READ_SEARCH", "CAP_FOWNER",         "CAP_FSETID",
+    "CAP_KILL",           "CAP_SETGID",        "CAP_SETUID",          "CAP_SETPCAP",        "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN",     "CAP_NET_RAW",        "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",      "CAP_SYS_MODULE",    "CAP_SYS_RAWIO",       "CAP_SYS_CHROOT",     "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",      "CAP_SYS_ADMIN",     "CAP_SYS_BOOT",        "CAP_SYS_NICE",       "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",       "CAP_SYS_TTY_CONFIG", "CAP_MKNOD",          "CAP_LEASE",          "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",  "CAP_SETFCAP",       "CAP_MAC_OVERRIDE",    "CAP_MAC_ADMIN",      "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",     "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",      "CAP_PERFMON",        "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE"};
+
+}  // namespace
+
+common::Status set_dumpable(bool on) {
+  if (::prctl(PR_SET_DUMPABLE, on ? 1 : 0, 0, 0, 0) != 0) return os_error("prctl(PR_SET_DUMPABLE)");
+  return {};
+}
+
+std::vector<std::string> capability_names(std::uint64_t mask) {
+  std::vector<std::string> out;
+  for (unsigned i = 0; i < 64; ++i)
+    if (mask & (std::uint64_t{1} << i))
+      out.push_back(i < std::size(kCapNames) ? kCapNames[i] : "CAP_" + std::to_string(i));
+  return out;
+}
+
+ProcessPrivileges process_privileges() {
+  ProcessPrivileges p;
+  p.uid = ::geteuid();
+  p.gid = ::getegid();
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  auto mask = [](const std::string& l) { return std::stoull(l.substr(l.find(':') + 1), nullptr, 16); };
+  while (std::getline(f, line)) {
+    try {
+      if (line.rfind("CapEff:", 0) == 0) p.effective = capability_names(mask(line));
+      else if (line.rfind("CapPrm:", 0) == 0) p.permitted = capability_names(mask(line));
+      else if (line.rfind("CapBnd:", 0) == 0) p.bounding = capability_names(mask(line)).size();
+      else if (line.rfind("NoNewPrivs:", 0) == 0) p.no_new_privs = line.find('1') != std::string::npos;
+    } catch (const std::exception&) {
+      // a line we cannot read leaves the field at its default
+    }
+  }
+  p.dumpable = ::prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 1;
+  return p;
 }
 
 }  // namespace swld

@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -22,5 +23,22 @@ common::Result<std::vector<int>> capability_numbers(const std::vector<std::strin
 // setgroups({}), setgid(gid), setuid(uid), then permitted = effective = `keep`, inheritable
 // and ambient empty. Needs to run as root (or with CAP_SETUID/CAP_SETGID).
 common::Status drop_privileges(uid_t uid, gid_t gid, const std::vector<int>& keep);
+
+// Core dumps and ptrace by the same user (prctl PR_SET_DUMPABLE): off once keys exist,
+// since a core holds every SK_* and ESP key; on only with config setup `dumpable=yes`.
+// setuid resets the flag, so it is set after the drop.
+common::Status set_dumpable(bool on);
+
+// The privileges in force, for status: from /proc/self/status and prctl.
+struct ProcessPrivileges {
+  uid_t uid = 0, gid = 0;                         // effective
+  std::vector<std::string> effective, permitted;  // capability names
+  std::size_t bounding = 0;                       // capabilities in the bounding set
+  bool no_new_privs = false;
+  bool dumpable = true;
+};
+ProcessPrivileges process_privileges();
+// "CAP_NET_ADMIN" ... for a capability mask (bit N = capability N); unknown bits "CAP_N".
+std::vector<std::string> capability_names(std::uint64_t mask);
 
 }  // namespace swld

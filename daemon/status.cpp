@@ -7,6 +7,7 @@
 
 #include "daemon/drops.h"
 #include "daemon/overlay.h"
+#include "daemon/privilege.h"
 
 namespace swld {
 
@@ -33,6 +34,16 @@ nlohmann::json status_json(const StatusSources& s) {
   doc["daemon"] = {{"version", "0.1.0"},
                    {"pid", ::getpid()},
                    {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(t - s.started).count()}};
+  {
+    const auto pp = process_privileges();
+    doc["process"] = {{"uid", pp.uid},
+                      {"gid", pp.gid},
+                      {"cap_effective", pp.effective},
+                      {"cap_permitted", pp.permitted},
+                      {"cap_bounding", pp.bounding},
+                      {"no_new_privs", pp.no_new_privs},
+                      {"dumpable", pp.dumpable}};
+  }
   auto ago = [&](std::chrono::steady_clock::time_point tp) -> json {
     if (tp == std::chrono::steady_clock::time_point{}) return nullptr;
     return std::chrono::duration_cast<std::chrono::seconds>(t - tp).count();

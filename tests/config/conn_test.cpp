@@ -52,6 +52,15 @@ TEST_CASE("config: socket_group by name or number; an unknown group is an error"
   CHECK(unknown.errors[0].to_string().find("no group 'no-such-group-swl' on this system") != std::string::npos);
 }
 
+TEST_CASE("config: dumpable defaults to no, yes allows core dumps, anything else is an error") {
+  CHECK_FALSE(parse("config setup\n").config->setup.dumpable);
+  auto yes = parse("config setup\n  dumpable=yes\n");
+  REQUIRE(yes.ok());
+  CHECK(yes.config->setup.dumpable);
+  CHECK_FALSE(parse("config setup\n  dumpable=no\n").config->setup.dumpable);
+  CHECK_FALSE(parse("config setup\n  dumpable=maybe\n").ok());
+}
+
 TEST_CASE("config: loglevel per subsystem and the log sink") {
   auto r = parse("config setup\n  loglevel=\"warn, ike debug, pim trace\"\n  log=syslog\n");
   for (const auto& e : r.errors) INFO(e.to_string());

@@ -52,3 +52,20 @@ TEST_CASE("privilege: drop to nobody keeping CAP_NET_ADMIN only") {
   // 10: the drop failed; 11-15: a field of /proc/self/status is not what it should be; 16: root came back
   CHECK(WEXITSTATUS(st) == 0);
 }
+
+TEST_CASE("privilege: capability names from a mask; the process report matches /proc and prctl") {
+  CHECK(swld::capability_names(0).empty());
+  CHECK(swld::capability_names((1ull << 12) | (1ull << 13)) == std::vector<std::string>{"CAP_NET_ADMIN", "CAP_NET_RAW"});
+  CHECK(swld::capability_names(1ull << 10) == std::vector<std::string>{"CAP_NET_BIND_SERVICE"});
+  CHECK(swld::capability_names(1ull << 60) == std::vector<std::string>{"CAP_60"});
+  auto p = swld::process_privileges();
+  CHECK(p.uid == ::geteuid());
+  CHECK(p.gid == ::getegid());
+  CHECK(p.bounding > 0);
+  // dumpable follows prctl both ways (this test process ends dumpable again)
+  REQUIRE(swld::set_dumpable(false).ok());
+  CHECK_FALSE(swld::process_privileges().dumpable);
+  REQUIRE(swld::set_dumpable(true).ok());
+  CHECK(swld::process_privileges().dumpable);
+  if (::geteuid() == 0) CHECK_FALSE(p.effective.empty());
+}

@@ -52,7 +52,7 @@ TEST_CASE("status: the document's sections, counters and offload keys") {
   auto doc = status_json({t0 + std::chrono::seconds(70), t0, engine, children, data, nullptr});
 
   CHECK(keys_of(doc) ==
-        std::set<std::string>{"schema_version", "daemon", "ike_sas", "gre", "pim", "counters", "tun_offload"});
+        std::set<std::string>{"schema_version", "daemon", "process", "ike_sas", "gre", "pim", "counters", "tun_offload"});
   CHECK(doc["schema_version"] == 1);
   CHECK(doc["daemon"]["uptime_s"] == 70);
   CHECK(doc["ike_sas"] == nlohmann::json::array());

@@ -64,6 +64,9 @@ swanless_schema_check() {
   status_schema_check "$f"
 }
 
+# swanless_json_true NAME EXPR: EXPR over `status --json` (the document is d) is true.
+swanless_json_true() { [ "$(swanless_json "$1" "bool($2)")" = True ]; }
+
 # swanless_counter NAME KEY: one counter of `status --json` (e.g. child_rekeys).
 swanless_counter() { swanless_json "$1" "d['counters'].get('$2', '')"; }
 

@@ -170,8 +170,10 @@ findmnt -n /dev | grep -q swl-dev && fail "the private /dev leaked to the host" 
 # --- user=nobody: started as root, swanless opens its sockets, TUN and control socket, then
 # becomes nobody keeping only what `swanless check` lists; a reload that adds a conn (a new
 # route on the TUN device needs CAP_NET_ADMIN) still works after the drop.
+# net's lifetime 14 s (rekeymargin 5 s, fuzz 0): a CHILD_SA rekey 9 s in, after the drop
 pair_swanless_conf "$LAB_DIR/su.conf" "$psk" setup.user=nobody esp=aes256-sha256-modp2048! \
-  --conn net leftsubnet=10.99.0.1/32 rightsubnet=10.99.0.2/32 auto=start
+  rekeymargin=5s rekeyfuzz=0% \
+  --conn net leftsubnet=10.99.0.1/32 rightsubnet=10.99.0.2/32 auto=start lifetime=14s
 chown 65534 "$LAB_DIR/su.secrets"   # a reload re-reads it as nobody
 listed=$("$SWANLESS" check -c "$LAB_DIR/su.conf" 2>&1 | grep -oE '^  CAP_[A-Z_]+' | sort -u | tr -d ' ' | tr '\n' ' ')
 mask=0
@@ -191,6 +193,24 @@ check "user=nobody: CapEff and CapPrm are what swanless check lists ($listed= $(
   test "$ueff" = "$mask" -a "$uprm" = "$mask"
 check "user=nobody: the log says what it kept" grep -q "running as nobody (uid 65534" "$(swanless_log su)"
 check "user=nobody: ping through net" ping_check s 10.99.0.2 2
+# The status document reports the same privileges as /proc (issue 16: uid, capability sets,
+# no_new_privs), and core dumps are off: a non-dumpable process's /proc files belong to root.
+pj=$(swanless_json su 'd["process"]')
+echo "user=nobody: status process: $pj"
+check "user=nobody: status --json shows uid 65534, CapEff as listed, no_new_privs, not dumpable" \
+  swanless_json_true su "d['process']['uid'] == 65534 and sorted(d['process']['cap_effective']) == sorted('$listed'.split()) and d['process']['no_new_privs'] and not d['process']['dumpable']"
+check "user=nobody: no core dump possible (/proc/PID/status owned by root while Uid is 65534)" \
+  test "$(stat -c %u "/proc/$upid/status")" = 0
+check "user=nobody: the text status says it" swanless_has su "running as uid 65534.*no_new_privs; no core dumps"
+spi0=$(swanless_json su 'd["ike_sas"][0]["children"][0]["spi_in"]')
+if wait_for "[ \"\$(swanless_counter su child_rekeys)\" -ge 1 ] 2>/dev/null" 25; then
+  spi1=$(swanless_json su '[c for s in d["ike_sas"] for c in s["children"] if c["state"] == "INSTALLED"][0]["spi_in"]')
+  [ "$spi1" != "$spi0" ] && pass "user=nobody: CHILD_SA rekeyed after the drop ($spi0 -> $spi1)" \
+    || fail "user=nobody: rekey counted but the SPI is still $spi0"
+  check "user=nobody: ping through net after the rekey" ping_check s 10.99.0.2 2
+else
+  fail "user=nobody: no CHILD_SA rekey within 25 s"; tail -n 15 "$(swanless_log su)"
+fi
 cat >>"$LAB_DIR/su.conf" <<EOF
 
 conn net2
