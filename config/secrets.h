@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "common/bytes.h"
+#include "common/secret.h"
 #include "config/diagnostic.h"
 
 namespace config {
@@ -30,7 +31,7 @@ struct SecretEntry {
   enum class Type : std::uint8_t { psk, rsa };
   Type type = Type::psk;
   std::vector<std::string> ids;  // empty = any
-  common::Bytes psk;             // Type::psk
+  common::SecretBytes psk;       // Type::psk
   std::string key_path;          // Type::rsa, resolved against the secrets file's folder
   std::string passphrase;        // Type::rsa, optional
   std::string file;

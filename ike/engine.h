@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/bytes.h"
+#include "common/secret.h"
 #include "common/crypto.h"
 #include "common/log.h"
 #include "common/net.h"
@@ -80,7 +81,7 @@ struct PeerConfig {
   // against a configured raw public key.
   enum class Auth : std::uint8_t { psk, pubkey };
   Auth auth = Auth::psk;
-  common::Bytes psk;
+  common::SecretBytes psk;
   std::shared_ptr<const common::crypto::RsaPrivateKey> private_key;  // Auth::pubkey: ours
   std::shared_ptr<const common::crypto::RsaPublicKey> peer_key;      // Auth::pubkey: the peer's
   // RFC 7427 signature authentication (strongSwan's charon.signature_authentication): send
@@ -135,8 +136,8 @@ struct ChildSaInstall {
   unsigned key_bits = 0;
   common::crypto::IntegId integ = common::crypto::IntegId::none;
   bool esn = false;
-  common::Bytes encr_key_in, integ_key_in;    // keys for traffic we receive
-  common::Bytes encr_key_out, integ_key_out;  // keys for traffic we send
+  common::SecretBytes encr_key_in, integ_key_in;    // keys for traffic we receive
+  common::SecretBytes encr_key_out, integ_key_out;  // keys for traffic we send
   bool transport = false;
   std::vector<common::TrafficSelector> local_ts, remote_ts;  // negotiated (narrowed)
   common::Endpoint local, remote;  // outer addresses; ports meaningful when udp_encap

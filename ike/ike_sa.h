@@ -12,6 +12,7 @@
 #include <variant>
 #include <vector>
 
+#include "common/secret.h"
 #include "ike/child_sa.h"
 #include "ike/engine.h"
 #include "ike/fragment.h"
@@ -64,7 +65,7 @@ struct TaskIkeRekey {};
 using Task = std::variant<TaskChildCreate, TaskChildDelete, TaskIkeDelete, TaskDpd, TaskChildRekey, TaskIkeRekey>;
 
 struct IkeKeys {
-  common::Bytes sk_d, sk_ai, sk_ar, sk_ei, sk_er, sk_pi, sk_pr;
+  common::SecretBytes sk_d, sk_ai, sk_ar, sk_ei, sk_er, sk_pi, sk_pr;
 };
 
 // Reload: the first conn of `fresh` also in `old` whose CHILD_SA parameters (selectors,

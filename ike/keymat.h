@@ -23,19 +23,20 @@
 #include "common/bytes.h"
 #include "common/crypto.h"
 #include "common/result.h"
+#include "common/secret.h"
 
 namespace ike {
 
 // The seven IKE SA keys (named IkeKeymat because ike_sa.h already has an IkeKeys struct
 // with the same fields).
 struct IkeKeymat {
-  common::Bytes sk_d, sk_ai, sk_ar, sk_ei, sk_er, sk_pi, sk_pr;
+  common::SecretBytes sk_d, sk_ai, sk_ar, sk_ei, sk_er, sk_pi, sk_pr;
 };
 
 // One CHILD_SA's keys, by direction of the exchange that created it: *_i protect traffic
 // from the CREATE_CHILD_SA/IKE_AUTH initiator to the responder.
 struct ChildKeymat {
-  common::Bytes encr_i, integ_i, encr_r, integ_r;
+  common::SecretBytes encr_i, integ_i, encr_r, integ_r;
 };
 
 // SKEYSEED = prf(Ni | Nr, g^ir).
