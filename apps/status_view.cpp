@@ -72,6 +72,18 @@ std::string render_status(const nlohmann::json& doc) {
     o << "  running as uid " << p.value("uid", 0) << ", gid " << p.value("gid", 0) << "; capabilities: "
       << (caps.empty() ? "none" : caps) << (p.value("no_new_privs", false) ? "; no_new_privs" : "")
       << (p.value("dumpable", true) ? "; core dumps possible" : "; no core dumps") << "\n";
+    if (p.contains("secure_heap") && p["secure_heap"].is_object()) {
+      const auto& h = p["secure_heap"];
+      const auto size = h.value("size", std::uint64_t{0}), used = h.value("used", std::uint64_t{0});
+      const auto fallbacks = h.value("fallbacks", std::uint64_t{0});
+      if (size == 0)
+        o << "  keys in ordinary memory (no secure heap), wiped on free\n";
+      else
+        o << "  keys in a " << (h.value("locked", false) ? "locked" : "NOT locked (may reach swap)") << " secure heap of "
+          << size / 1024 << " KiB, " << used << " bytes used"
+          << (fallbacks ? "; " + std::to_string(fallbacks) + " key buffer(s) in ordinary memory (heap full)" : "")
+          << "\n";
+    }
   }
 
   const auto& sas = doc.contains("ike_sas") ? doc["ike_sas"] : nlohmann::json::array();

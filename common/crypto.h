@@ -15,6 +15,7 @@
 
 #include "common/bytes.h"
 #include "common/result.h"
+#include "common/secret.h"
 
 namespace common::crypto {
 
@@ -84,7 +85,7 @@ class Prf {
   Bytes compute(ByteSpan key, ByteSpan data) const;
 };
 // prf+ (RFC 7296 §2.13): T1 | T2 | ... truncated to len.
-Bytes prf_plus(const Prf& prf, ByteSpan key, ByteSpan seed, std::size_t len);
+SecretBytes prf_plus(const Prf& prf, ByteSpan key, ByteSpan seed, std::size_t len);
 
 // Keyed truncated HMAC (integrity transform).
 class Integ {
@@ -137,7 +138,7 @@ class Dh {
   // Validates the peer's value (length, range/point on curve) and returns the shared
   // secret: MODP padded to the prime's length; ECP the x-coordinate (RFC 5903 §7);
   // X25519 32 bytes (all-zero result rejected, RFC 7748 §6.1).
-  virtual Result<Bytes> shared_secret(ByteSpan peer_public) const = 0;
+  virtual Result<SecretBytes> shared_secret(ByteSpan peer_public) const = 0;
 };
 
 }  // namespace common::crypto

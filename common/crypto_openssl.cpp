@@ -302,20 +302,23 @@ Bytes Prf::compute(ByteSpan key, ByteSpan data) const {
   return out;
 }
 
-Bytes prf_plus(const Prf& prf, ByteSpan key, ByteSpan seed, std::size_t len) {
+SecretBytes prf_plus(const Prf& prf, ByteSpan key, ByteSpan seed, std::size_t len) {
   // T1 = prf(K, S | 0x01), Tn = prf(K, Tn-1 | S | n); at most 255 blocks (RFC 7296 §2.13).
+  // Every Tn is key material, and so is every input after the first: all SecretBytes.
   const std::size_t h = prf.size();
-  Bytes out;
+  SecretBytes out;
   if (h == 0 || len > 255 * h) return out;
   out.reserve(len + h);
-  Bytes block;
-  Bytes input;
+  SecretBytes block;
+  SecretBytes input;
+  input.reserve(h + seed.size() + 1);
   for (unsigned n = 1; out.size() < len; ++n) {
     input.clear();
     append(input, block);
     append(input, seed);
     input.push_back(std::byte(n));
-    block = prf.compute(key, input);
+    block.resize(h);
+    prf.compute(key, input, block);
     append(out, block);
   }
   out.resize(len);

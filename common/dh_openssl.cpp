@@ -69,7 +69,7 @@ Result<Ossl<EVP_PKEY>> pkey_from(const char* alg, OSSL_PARAM_BLD* bld, int selec
   return Ossl<EVP_PKEY>(raw);
 }
 
-Result<Bytes> derive(EVP_PKEY* mine, EVP_PKEY* peer) {
+Result<SecretBytes> derive(EVP_PKEY* mine, EVP_PKEY* peer) {
   Ossl<EVP_PKEY_CTX> ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, mine, nullptr));
   if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1) return crypto_err("dh: derive init");
   // validate_peer = 1: OpenSSL's own public-key check on top of ours.
@@ -77,17 +77,18 @@ Result<Bytes> derive(EVP_PKEY* mine, EVP_PKEY* peer) {
     return make_error(Errc::malformed, "dh: peer public value rejected");
   std::size_t len = 0;
   if (EVP_PKEY_derive(ctx.get(), nullptr, &len) != 1) return crypto_err("dh: derive size");
-  Bytes out(len);
+  SecretBytes out(len, std::byte{0});
   if (EVP_PKEY_derive(ctx.get(), u8(MutByteSpan(out)), &len) != 1)
     return make_error(Errc::malformed, "dh: derive failed");
   out.resize(len);
   return out;
 }
 
-Bytes left_pad(Bytes v, std::size_t size) {
+template <class V>  // Bytes for a public value, SecretBytes for a shared secret
+V left_pad(V v, std::size_t size) {
   if (v.size() >= size) return v;
-  Bytes out(size - v.size(), std::byte{0});
-  append(out, v);
+  V out(size - v.size(), std::byte{0});
+  out.insert(out.end(), v.begin(), v.end());
   return out;
 }
 
@@ -97,7 +98,7 @@ class EvpDh final : public Dh {
   DhId id() const override { return id_; }
   ByteSpan public_value() const override { return pub_; }
 
-  Result<Bytes> shared_secret(ByteSpan peer) const override {
+  Result<SecretBytes> shared_secret(ByteSpan peer) const override {
     const std::size_t size = dh_public_size(id_);
     if (peer.size() != size) return make_error(Errc::malformed, "dh: peer public value length");
     switch (dh_kind(id_)) {
@@ -109,7 +110,7 @@ class EvpDh final : public Dh {
   }
 
  private:
-  Result<Bytes> modp_shared(ByteSpan peer, std::size_t size) const {
+  Result<SecretBytes> modp_shared(ByteSpan peer, std::size_t size) const {
     Ossl<BIGNUM> y(BN_bin2bn(u8(peer), static_cast<int>(peer.size()), nullptr));
     Ossl<BIGNUM> pm1 = modp_prime(id_);
     if (!y || !pm1 || BN_sub_word(pm1.get(), 1) != 1) return crypto_err("dh: bignum");
@@ -128,7 +129,7 @@ class EvpDh final : public Dh {
     return left_pad(std::move(s.value()), size);  // OpenSSL strips leading zeros
   }
 
-  Result<Bytes> ecp_shared(ByteSpan peer) const {
+  Result<SecretBytes> ecp_shared(ByteSpan peer) const {
     Bytes enc;
     enc.reserve(peer.size() + 1);
     enc.push_back(std::byte{0x04});  // RFC 5903 §7: x||y is the uncompressed point sans tag
@@ -146,7 +147,7 @@ class EvpDh final : public Dh {
     return left_pad(std::move(s.value()), dh_public_size(id_) / 2);
   }
 
-  Result<Bytes> x25519_shared(ByteSpan peer) const {
+  Result<SecretBytes> x25519_shared(ByteSpan peer) const {
     Ossl<EVP_PKEY> pk(EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nullptr, u8(peer), peer.size()));
     if (!pk) return make_error(Errc::malformed, "dh: x25519 peer value");
     auto s = derive(key_.get(), pk.get());

@@ -20,6 +20,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/secret.h"
+
 namespace common::crypto {
 
 namespace {
@@ -105,6 +107,29 @@ Result<std::string> read_file(const std::string& path) {
   ss << f.rdbuf();
   if (f.bad()) return make_error(Errc::io, "cannot read key file");
   return ss.str();
+}
+
+// A private key file, read straight into wiped memory (no stream buffers that grow and
+// leave copies behind).
+Result<SecretBytes> read_secret_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return make_error(Errc::io, "cannot open key file");
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || st.st_size < 0 || st.st_size > (1 << 20)) {
+    ::close(fd);
+    return make_error(Errc::io, "cannot read key file (not a regular file of at most 1 MiB)");
+  }
+  SecretBytes out(static_cast<std::size_t>(st.st_size), std::byte{0});
+  std::size_t got = 0;
+  while (got < out.size()) {
+    const ssize_t n = ::read(fd, out.data() + got, out.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  if (got != out.size()) return make_error(Errc::io, "cannot read key file");
+  return out;
 }
 
 // DigestSign/DigestVerify context set up for one padding and hash.
@@ -400,9 +425,9 @@ Result<RsaPrivateKey> RsaPrivateKey::from_pem(std::string_view pem, std::string_
 }
 
 Result<RsaPrivateKey> RsaPrivateKey::load_pem_file(const std::string& path, std::string_view passphrase) {
-  auto text = read_file(path);
+  auto text = read_secret_file(path);
   if (!text) return text.error();
-  return from_pem(*text, passphrase);
+  return from_pem(std::string_view(reinterpret_cast<const char*>(text->data()), text->size()), passphrase);
 }
 
 Result<RsaPrivateKey> RsaPrivateKey::generate(unsigned bits) {

@@ -1,63 +1,117 @@
-// Key material that is wiped when it goes: SecretBytes is a common::Bytes whose destructor
-// (and every assignment that replaces its contents) overwrites the old bytes with
-// OPENSSL_cleanse first, so SK_* keys, ESP keys and PSKs do not linger in freed heap
-// memory for the rest of the process's life. It is a Bytes: spans, size(), data() and
-// every function taking a Bytes or a ByteSpan work unchanged.
+// Key material that is wiped when it goes and, where the machine allows it, never reaches
+// swap or a core dump: SecretBytes is a byte vector whose storage comes from OpenSSL's
+// secure heap (CRYPTO_secure_malloc: mlock'ed pages, excluded from core dumps, guard pages
+// around the arena) once the daemon has set one up (common/secure_heap.h), and whose
+// storage is overwritten (OPENSSL_cleanse) before it is given back. SK_* keys, ESP keys,
+// PSKs and the temporaries they are made from (prf+ output, the DH shared secret) are
+// SecretBytes.
 //
-// What it does not do: wipe copies made into a plain Bytes (a temporary from prf+, a
-// serialised payload), or lock the pages (mlock works on whole pages shared with other
-// heap data). Core dumps are off instead (config setup dumpable=, daemon/privilege.h).
+// It is not a common::Bytes on purpose: a plain copy of a key (Bytes x = keys.sk_d) does
+// not compile. It converts to a ByteSpan, so every function reading bytes takes it; a
+// function that keeps a key takes or returns a SecretBytes.
+//
+// When the secure heap is full or was never set up (tools such as `swanless check`, unit
+// tests), the storage comes from the ordinary heap and is still wiped on free; the daemon
+// counts those allocations (status: process.secure_heap).
 #pragma once
 
 #include <openssl/crypto.h>
 
-#include <utility>
+#include <algorithm>
+#include <cstddef>
+#include <new>
+#include <string>
+#include <vector>
 
 #include "common/bytes.h"
 
 namespace common {
 
-class SecretBytes : public Bytes {
+namespace detail {
+void note_secure_fallback() noexcept;  // common/secure_heap.cpp
+}
+
+template <class T>
+struct SecureAllocator {
+  using value_type = T;
+  SecureAllocator() = default;
+  template <class U>
+  SecureAllocator(const SecureAllocator<U>&) noexcept {}  // NOLINT: rebinding, as std::allocator does
+
+  T* allocate(std::size_t n) {
+    const std::size_t bytes = n * sizeof(T);
+    void* p = OPENSSL_secure_malloc(bytes);
+    if (p == nullptr) {
+      // The secure heap is full (or OpenSSL was built without one): ordinary memory, still
+      // wiped on free by OPENSSL_secure_clear_free, which tells the two apart.
+      detail::note_secure_fallback();
+      p = OPENSSL_malloc(bytes);
+      if (p == nullptr) throw std::bad_alloc();
+    }
+    return static_cast<T*>(p);
+  }
+  void deallocate(T* p, std::size_t n) noexcept { OPENSSL_secure_clear_free(p, n * sizeof(T)); }
+
+  template <class U>
+  bool operator==(const SecureAllocator<U>&) const noexcept {
+    return true;
+  }
+};
+
+class SecretBytes : public std::vector<std::byte, SecureAllocator<std::byte>> {
+  using Base = std::vector<std::byte, SecureAllocator<std::byte>>;
+
  public:
   SecretBytes() = default;
-  SecretBytes(const Bytes& b) : Bytes(b) {}             // NOLINT: implicit, as a Bytes would be
-  SecretBytes(Bytes&& b) noexcept : Bytes(std::move(b)) {}  // NOLINT
-  SecretBytes(ByteSpan s) : Bytes(s.begin(), s.end()) {}  // NOLINT
-  SecretBytes(std::size_t n, std::byte v) : Bytes(n, v) {}
-  SecretBytes(const SecretBytes& o) : Bytes(o) {}
-  SecretBytes(SecretBytes&& o) noexcept : Bytes(std::move(o)) {}
+  SecretBytes(ByteSpan s) : Base(s.begin(), s.end()) {}     // NOLINT: implicit, as from a Bytes
+  SecretBytes(const Bytes& b) : Base(b.begin(), b.end()) {}  // NOLINT
+  SecretBytes(std::size_t n, std::byte v) : Base(n, v) {}
+  SecretBytes(const SecretBytes&) = default;
+  SecretBytes(SecretBytes&&) noexcept = default;
   SecretBytes& operator=(const SecretBytes& o) {
-    if (this != &o) assign_from(o);
+    if (this != &o) {
+      wipe();
+      Base::operator=(o);
+    }
     return *this;
   }
   SecretBytes& operator=(SecretBytes&& o) noexcept {
     if (this != &o) {
       wipe();
-      Bytes::operator=(std::move(o));
+      Base::operator=(std::move(o));
     }
     return *this;
   }
-  SecretBytes& operator=(const Bytes& b) {
-    assign_from(b);
-    return *this;
-  }
-  SecretBytes& operator=(Bytes&& b) noexcept {
+  SecretBytes& operator=(ByteSpan s) {
     wipe();
-    Bytes::operator=(std::move(b));
+    assign(s.begin(), s.end());
     return *this;
   }
-  ~SecretBytes() { wipe(); }
+  SecretBytes& operator=(const Bytes& b) { return *this = ByteSpan(b); }
+  ~SecretBytes() = default;  // the allocator wipes the whole capacity as it frees it
 
-  // Overwrites the contents (the size stays); also what the destructor does.
+  // Overwrites the contents in place (the size stays).
   void wipe() noexcept {
     if (!empty()) OPENSSL_cleanse(data(), size());
   }
 
- private:
-  void assign_from(const Bytes& b) {
-    wipe();
-    Bytes::operator=(b);
+  // A plain copy, for the few places that must hand the bytes to something outside (the
+  // keylog file, a test's expected value). Named so that it is seen in review.
+  Bytes plain_copy() const { return Bytes(begin(), end()); }
+
+  friend bool operator==(const SecretBytes& a, const SecretBytes& b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end());
+  }
+  friend bool operator==(const SecretBytes& a, const Bytes& b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end());
   }
 };
+
+// Overwrites a string that held secret text (a PSK line of ipsec.secrets).
+inline void wipe_string(std::string& s) noexcept {
+  if (!s.empty()) OPENSSL_cleanse(s.data(), s.size());
+}
+
+inline void append(SecretBytes& out, ByteSpan s) { out.insert(out.end(), s.begin(), s.end()); }
 
 }  // namespace common

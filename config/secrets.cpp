@@ -248,6 +248,12 @@ SecretsResult parse_secrets_string(std::string_view text, std::string_view name)
       res.errors.push_back(Diagnostic{file, en.line, "", std::move(msg)});
     };
     std::vector<std::string> toks;
+    struct WipeTokens {  // the PSK passes through these
+      std::vector<std::string>& t;
+      ~WipeTokens() {
+        for (auto& x : t) common::wipe_string(x);
+      }
+    } wipe_tokens{toks};
     if (!tokenize(en.text, toks)) {
       err("unterminated quoted string");
       continue;
@@ -299,7 +305,8 @@ SecretsResult parse_secrets_string(std::string_view text, std::string_view name)
         }
         for (std::size_t i = 1; i < v.size(); ++i) e.psk.push_back(static_cast<std::byte>(v[i]));
       } else if (auto b = decode_prefixed_binary(v)) {
-        e.psk = std::move(*b);
+        e.psk = *b;
+        OPENSSL_cleanse(b->data(), b->size());
       } else {
         err("PSK must be \"quoted\", 0x<hex> or 0s<base64>");
         ok = false;
@@ -327,6 +334,7 @@ SecretsResult parse_secrets_string(std::string_view text, std::string_view name)
     }
     if (ok) s.entries.push_back(std::move(e));
   }
+  for (auto& en : entries) common::wipe_string(en.text);
   if (res.errors.empty()) res.secrets = std::move(s);
   return res;
 }
@@ -360,6 +368,7 @@ SecretsResult load_secrets(const std::string& path) {
     return fail("the secrets file is too large");
   }
   std::string text;
+  text.reserve(static_cast<std::size_t>(st.st_size) + 1);  // one buffer, wiped below
   char buf[4096];
   while (true) {
     ssize_t n = ::read(fd, buf, sizeof buf);
@@ -376,7 +385,10 @@ SecretsResult load_secrets(const std::string& path) {
     }
   }
   ::close(fd);
-  return parse_secrets_string(text, path);
+  OPENSSL_cleanse(buf, sizeof buf);
+  auto parsed = parse_secrets_string(text, path);
+  common::wipe_string(text);
+  return parsed;
 }
 
 }  // namespace config

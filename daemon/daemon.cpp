@@ -23,6 +23,7 @@
 #include <tuple>
 
 #include "common/log.h"
+#include "common/secure_heap.h"
 #include "config/config.h"
 #include "config/peers.h"
 #include "config/secrets.h"
@@ -441,6 +442,12 @@ int run_daemon(const std::string& config_path) {
   for (std::size_t i = 0; i < common::kSubsystems; ++i)
     if (cfg.setup.subsys_levels[i]) common::set_log_level(static_cast<common::Subsys>(i), *cfg.setup.subsys_levels[i]);
   common::set_log_sink(cfg.setup.log ? *cfg.setup.log : common::detect_log_sink());
+  // Key material goes to OpenSSL's secure heap from here on (common/secret.h), set up while
+  // swanless may still lock memory (before the privilege drop).
+  const auto heap = common::secure_heap_init();
+  if (!heap.enabled) LOG_WARN("secure heap: %s", heap.problem.c_str());
+  else if (!heap.locked) LOG_WARN("secure heap of %zu KiB: %s", heap.size / 1024, heap.problem.c_str());
+  else LOG_INFO("key material in a locked secure heap of %zu KiB", heap.size / 1024);
   auto secrets = load_secrets(cfg.setup.secrets);
   for (const auto& e : secrets.errors) std::cerr << "error: " << e.to_string() << "\n";
   if (!secrets.ok()) return 1;

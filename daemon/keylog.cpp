@@ -63,7 +63,7 @@ const char* esp_integ_name(IntegId i) {
   return nullptr;
 }
 
-std::string hex(const common::Bytes& b) { return common::to_hex(b); }
+std::string hex(common::ByteSpan b) { return common::to_hex(b); }
 
 }  // namespace
 
@@ -88,8 +88,8 @@ std::string Keylog::ike_line(const ike::IkeSaKeys& k) {
 }
 
 std::string Keylog::esp_line(const std::string& src, const std::string& dst, std::uint32_t spi, EncrId encr,
-                             unsigned /*key_bits*/, IntegId integ, const common::Bytes& encr_key,
-                             const common::Bytes& integ_key) {
+                             unsigned /*key_bits*/, IntegId integ, common::ByteSpan encr_key,
+                             common::ByteSpan integ_key) {
   const char* en = esp_encr_name(encr);
   const char* in = esp_integ_name(common::crypto::encr_is_aead(encr) ? IntegId::none : integ);
   if (!en || !in) return {};

@@ -23,7 +23,7 @@ class Keylog {
   static std::string ike_line(const ike::IkeSaKeys& k);
   static std::string esp_line(const std::string& src, const std::string& dst, std::uint32_t spi,
                               common::crypto::EncrId encr, unsigned key_bits, common::crypto::IntegId integ,
-                              const common::Bytes& encr_key, const common::Bytes& integ_key);
+                              common::ByteSpan encr_key, common::ByteSpan integ_key);
 
  private:
   void append(const char* file, const std::string& line);

@@ -121,6 +121,16 @@ std::string prometheus_text(const json& doc, double now_unix) {
           static_cast<double>(member(pr, "cap_effective", true).size()));
     e.add("swanless_process_dumpable", "gauge", "1 if a core dump (holding keys) is possible, see dumpable=.", {},
           pr.value("dumpable", true) ? 1 : 0);
+    if (pr.contains("secure_heap")) {
+      const json& h = member(pr, "secure_heap");
+      e.add("swanless_secure_heap_bytes", "gauge", "Size of the secure heap that holds key material (0: none).", {},
+            num(h, "size"));
+      e.add("swanless_secure_heap_used_bytes", "gauge", "Bytes of the secure heap in use.", {}, num(h, "used"));
+      e.add("swanless_secure_heap_locked", "gauge", "1 if the secure heap's pages are locked out of swap.", {},
+            h.value("locked", false) ? 1 : 0);
+      e.add("swanless_secure_heap_fallbacks_total", "counter",
+            "Key buffers that went to ordinary memory because the secure heap was full.", {}, num(h, "fallbacks"));
+    }
   }
 
   std::map<std::string, bool> ike_up;

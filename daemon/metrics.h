@@ -7,7 +7,8 @@
 // Series (labels: ike_sa, child, gre, pim, reason, direction):
 //   swanless_build_info{version}, swanless_start_time_seconds
 //   swanless_process_uid, swanless_process_capabilities (effective set size),
-//   swanless_process_dumpable
+//   swanless_process_dumpable, swanless_secure_heap_{bytes,used_bytes,locked},
+//   swanless_secure_heap_fallbacks_total
 //   swanless_ike_sa_established{ike_sa}; swanless_child_sa_installed{ike_sa,child}
 //   swanless_child_sa_bytes_total / _packets_total{ike_sa,child,direction="in|out"}
 //   swanless_child_sa_drops_total{ike_sa,child,reason}   (in_integrity, in_replay, ...)

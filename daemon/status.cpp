@@ -1,3 +1,4 @@
+#include "common/secure_heap.h"
 #include "daemon/status.h"
 
 #include <unistd.h>
@@ -43,6 +44,11 @@ nlohmann::json status_json(const StatusSources& s) {
                       {"cap_bounding", pp.bounding},
                       {"no_new_privs", pp.no_new_privs},
                       {"dumpable", pp.dumpable}};
+    const auto heap = common::secure_heap_state();
+    doc["process"]["secure_heap"] = {{"size", heap.size},
+                                     {"used", heap.used},
+                                     {"locked", heap.locked},
+                                     {"fallbacks", heap.fallbacks}};
   }
   auto ago = [&](std::chrono::steady_clock::time_point tp) -> json {
     if (tp == std::chrono::steady_clock::time_point{}) return nullptr;

@@ -173,7 +173,7 @@ struct IkeSaKeys {
   common::crypto::EncrId encr{};
   unsigned key_bits = 0;
   common::crypto::IntegId integ = common::crypto::IntegId::none;
-  common::Bytes sk_ei, sk_er, sk_ai, sk_ar;
+  common::SecretBytes sk_ei, sk_er, sk_ai, sk_ar;  // for the keylog only
 };
 
 struct LogEvent {

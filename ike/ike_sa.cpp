@@ -367,29 +367,14 @@ void IkeSa::derive_ike_keys(common::ByteSpan shared) {
   prf_ = Prf::create(ike_proposal_.prf.at(0));
   const auto& e = ike_proposal_.encr.at(0);
   IntegId integ = ike_proposal_.integ.empty() ? IntegId::none : ike_proposal_.integ[0];
-  common::Bytes nonces = ni_;
-  common::append(nonces, nr_);
-  // SKEYSEED = prf(Ni | Nr, g^ir)  (RFC 7296 §2.14)
-  common::Bytes skeyseed = prf_->compute(nonces, shared);
-  common::Bytes seed = nonces;
-  common::Writer w(seed);
-  w.u64(spi_i_);
-  w.u64(spi_r_);
-  std::size_t p = prf_->size(), a = integ_key_size(integ), k = encr_keymat_size(e.id, e.key_bits);
-  common::Bytes km = prf_plus(*prf_, skeyseed, seed, 3 * p + 2 * a + 2 * k);
-  std::size_t off = 0;
-  auto take = [&](std::size_t n) {
-    common::Bytes b(km.begin() + static_cast<std::ptrdiff_t>(off), km.begin() + static_cast<std::ptrdiff_t>(off + n));
-    off += n;
-    return b;
-  };
-  keys_.sk_d = take(p);
-  keys_.sk_ai = take(a);
-  keys_.sk_ar = take(a);
-  keys_.sk_ei = take(k);
-  keys_.sk_er = take(k);
-  keys_.sk_pi = take(p);
-  keys_.sk_pr = take(p);
+  // SKEYSEED = prf(Ni | Nr, g^ir), then prf+ (RFC 7296 §2.14); the proposal was checked
+  // when it was chosen, so an error here is a bug, and the SA gets no SK keys.
+  auto km = ike::derive_ike_keys(ike_proposal_.prf.at(0), e.id, e.key_bits, integ, shared, ni_, nr_, spi_i_, spi_r_);
+  if (!km) {
+    log(LogLevel::error, std::string("IKE_SA keys: ") + km.error().detail);
+    return;
+  }
+  keys_ = std::move(*km);
   auto in = sk::SkKeys::create(e.id, initiator_ ? keys_.sk_er : keys_.sk_ei, integ,
                                initiator_ ? keys_.sk_ar : keys_.sk_ai);
   auto out = sk::SkKeys::create(e.id, initiator_ ? keys_.sk_ei : keys_.sk_er, integ,
@@ -420,7 +405,7 @@ common::Bytes IkeSa::psk_auth(bool for_initiator, common::ByteSpan id_body) cons
   common::Bytes octets = for_initiator ? init_request_ : init_response_;
   common::append(octets, for_initiator ? nr_ : ni_);
   common::append(octets, prf_->compute(for_initiator ? keys_.sk_pi : keys_.sk_pr, id_body));
-  common::Bytes pad = prf_->compute(cfg_->psk, common::as_bytes("Key Pad for IKEv2"));
+  const common::SecretBytes pad = prf_->compute(cfg_->psk, common::as_bytes("Key Pad for IKEv2"));
   return prf_->compute(pad, octets);
 }
 
@@ -429,13 +414,16 @@ void IkeSa::install_child(ChildSa c, common::ByteSpan seed, bool exchange_initia
   using namespace common::crypto;
   const auto& e = c.proposal.encr.at(0);
   IntegId integ = c.proposal.integ.empty() ? IntegId::none : c.proposal.integ[0];
-  std::size_t k = encr_keymat_size(e.id, e.key_bits), a = integ_key_size(integ);
   // KEYMAT = prf+(SK_d, [g^ir (new)] | Ni | Nr): encr_i | integ_i | encr_r | integ_r (§2.17)
-  common::Bytes km = prf_plus(*prf_, keys_.sk_d, seed, 2 * (k + a));
-  auto part = [&](std::size_t off, std::size_t n) {
-    return common::Bytes(km.begin() + static_cast<std::ptrdiff_t>(off), km.begin() + static_cast<std::ptrdiff_t>(off + n));
-  };
-  common::Bytes ei = part(0, k), ai = part(k, a), er = part(k + a, k), ar = part(2 * k + a, a);
+  auto km = ike::child_keys_from_seed(ike_proposal_.prf.at(0), keys_.sk_d, e.id, e.key_bits, integ, seed);
+  if (!km) {  // the proposal was checked when it was chosen
+    log(LogLevel::error, "CHILD_SA " + c.name + " keys: " + km.error().detail);
+    return;
+  }
+  common::SecretBytes& ei = km->encr_i;
+  common::SecretBytes& ai = km->integ_i;
+  common::SecretBytes& er = km->encr_r;
+  common::SecretBytes& ar = km->integ_r;
   c.state = ChildSaState::installed;
   c.installed_at = now;
   schedule_child(c, now);

@@ -16,6 +16,7 @@
 #include "ike/child_sa.h"
 #include "ike/engine.h"
 #include "ike/fragment.h"
+#include "ike/keymat.h"
 #include "ike/message.h"
 #include "ike/sk.h"
 #include "ike/task_manager.h"
@@ -64,9 +65,7 @@ struct TaskChildRekey {
 struct TaskIkeRekey {};
 using Task = std::variant<TaskChildCreate, TaskChildDelete, TaskIkeDelete, TaskDpd, TaskChildRekey, TaskIkeRekey>;
 
-struct IkeKeys {
-  common::SecretBytes sk_d, sk_ai, sk_ar, sk_ei, sk_er, sk_pi, sk_pr;
-};
+using IkeKeys = IkeKeymat;  // ike/keymat.h derives them
 
 // Reload: the first conn of `fresh` also in `old` whose CHILD_SA parameters (selectors,
 // mode, esp, lifetimes, fuzz, replay window, volume limits; not auto=) differ.
@@ -231,11 +230,11 @@ class IkeSa {
                                                              common::crypto::DhId sent);
   // Responder side of a CREATE_CHILD_SA key exchange (PFS or IKE rekey): a new key of
   // `group` in `ours` and the secret it shares with the peer's public value.
-  static common::Result<common::Bytes> respond_ke(common::crypto::DhId group, common::ByteSpan peer,
+  static common::Result<common::SecretBytes> respond_ke(common::crypto::DhId group, common::ByteSpan peer,
                                                   std::unique_ptr<common::crypto::Dh>& ours);
   // The answer to child_request_payloads(): accept_child_response, Nr, and KEr when the
   // chosen proposal has PFS; seed = g^ir (PFS only) | Ni | Nr.
-  std::optional<ChildSa> accept_child_answer(const Message& m, const std::string& child, common::Bytes& seed,
+  std::optional<ChildSa> accept_child_answer(const Message& m, const std::string& child, common::SecretBytes& seed,
                                              std::string& why);
 
   // ---- rekeying (task_rekey.cpp) ----

@@ -9,6 +9,7 @@ using common::Bytes;
 using common::Errc;
 using common::make_error;
 using common::Result;
+using common::SecretBytes;
 using namespace common::crypto;
 
 namespace {
@@ -34,31 +35,35 @@ Result<Sizes> transform_sizes(EncrId encr, unsigned key_bits, IntegId integ) {
 // Cuts consecutive pieces off a keying-material buffer.
 class Splitter {
  public:
-  explicit Splitter(const Bytes& km) : km_(km) {}
-  Bytes take(std::size_t n) {
-    Bytes out(km_.begin() + static_cast<std::ptrdiff_t>(pos_), km_.begin() + static_cast<std::ptrdiff_t>(pos_ + n));
+  explicit Splitter(const SecretBytes& km) : km_(km) {}
+  SecretBytes take(std::size_t n) {
+    SecretBytes out(ByteSpan(km_).subspan(pos_, n));
     pos_ += n;
     return out;
   }
 
  private:
-  const Bytes& km_;
+  const SecretBytes& km_;
   std::size_t pos_ = 0;
 };
 
 }  // namespace
 
-Bytes skeyseed(const Prf& prf, ByteSpan shared, ByteSpan ni, ByteSpan nr) {
+SecretBytes skeyseed(const Prf& prf, ByteSpan shared, ByteSpan ni, ByteSpan nr) {
   Bytes key(ni.begin(), ni.end());
   common::append(key, nr);
-  return prf.compute(key, shared);
+  SecretBytes out(prf.size(), std::byte{0});
+  prf.compute(key, shared, out);
+  return out;
 }
 
-Bytes skeyseed_rekey(const Prf& old_prf, ByteSpan sk_d_old, ByteSpan shared_new, ByteSpan ni, ByteSpan nr) {
-  Bytes data(shared_new.begin(), shared_new.end());
+SecretBytes skeyseed_rekey(const Prf& old_prf, ByteSpan sk_d_old, ByteSpan shared_new, ByteSpan ni, ByteSpan nr) {
+  SecretBytes data(shared_new);
   common::append(data, ni);
   common::append(data, nr);
-  return old_prf.compute(sk_d_old, data);
+  SecretBytes out(old_prf.size(), std::byte{0});
+  old_prf.compute(sk_d_old, data, out);
+  return out;
 }
 
 Bytes ike_keymat_seed(ByteSpan ni, ByteSpan nr, std::uint64_t spi_i, std::uint64_t spi_r) {
@@ -80,7 +85,7 @@ Result<IkeKeymat> ike_keys_from_skeyseed(PrfId prf_id, ByteSpan seed_key, EncrId
   const std::size_t p = prf->size();
   const std::size_t total = 3 * p + 2 * sizes->integ + 2 * sizes->encr;
   if (total > 255 * p) return make_error(Errc::unsupported, "keymat: more than prf+ can produce");
-  const Bytes km = prf_plus(*prf, seed_key, ike_keymat_seed(ni, nr, spi_i, spi_r), total);
+  const SecretBytes km = prf_plus(*prf, seed_key, ike_keymat_seed(ni, nr, spi_i, spi_r), total);
   if (km.size() != total) return make_error(Errc::crypto, "keymat: prf+");
   Splitter s(km);
   IkeKeymat k;
@@ -98,22 +103,27 @@ Result<IkeKeymat> derive_ike_keys(PrfId prf_id, EncrId encr, unsigned key_bits, 
                                   ByteSpan ni, ByteSpan nr, std::uint64_t spi_i, std::uint64_t spi_r) {
   auto prf = Prf::create(prf_id);
   if (!prf) return make_error(Errc::unsupported, "keymat: prf");
-  const Bytes seed_key = skeyseed(*prf, shared, ni, nr);
+  const SecretBytes seed_key = skeyseed(*prf, shared, ni, nr);
   return ike_keys_from_skeyseed(prf_id, seed_key, encr, key_bits, integ, ni, nr, spi_i, spi_r);
 }
 
 Result<ChildKeymat> derive_child_keys(PrfId prf_id, ByteSpan sk_d, EncrId encr, unsigned key_bits, IntegId integ,
                                       ByteSpan shared_or_empty, ByteSpan ni, ByteSpan nr) {
+  SecretBytes seed(shared_or_empty);
+  common::append(seed, ni);
+  common::append(seed, nr);
+  return child_keys_from_seed(prf_id, sk_d, encr, key_bits, integ, seed);
+}
+
+Result<ChildKeymat> child_keys_from_seed(PrfId prf_id, ByteSpan sk_d, EncrId encr, unsigned key_bits, IntegId integ,
+                                         ByteSpan seed) {
   auto prf = Prf::create(prf_id);
   if (!prf) return make_error(Errc::unsupported, "keymat: prf");
   auto sizes = transform_sizes(encr, key_bits, integ);
   if (!sizes) return sizes.error();
   const std::size_t total = 2 * (sizes->encr + sizes->integ);
   if (total > 255 * prf->size()) return make_error(Errc::unsupported, "keymat: more than prf+ can produce");
-  Bytes seed(shared_or_empty.begin(), shared_or_empty.end());
-  common::append(seed, ni);
-  common::append(seed, nr);
-  const Bytes km = prf_plus(*prf, sk_d, seed, total);
+  const SecretBytes km = prf_plus(*prf, sk_d, seed, total);
   if (km.size() != total) return make_error(Errc::crypto, "keymat: prf+");
   Splitter s(km);
   ChildKeymat k;

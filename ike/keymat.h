@@ -27,8 +27,7 @@
 
 namespace ike {
 
-// The seven IKE SA keys (named IkeKeymat because ike_sa.h already has an IkeKeys struct
-// with the same fields).
+// The seven IKE SA keys (ike_sa.h calls them IkeKeys).
 struct IkeKeymat {
   common::SecretBytes sk_d, sk_ai, sk_ar, sk_ei, sk_er, sk_pi, sk_pr;
 };
@@ -40,12 +39,12 @@ struct ChildKeymat {
 };
 
 // SKEYSEED = prf(Ni | Nr, g^ir).
-common::Bytes skeyseed(const common::crypto::Prf& prf, common::ByteSpan shared, common::ByteSpan ni,
+common::SecretBytes skeyseed(const common::crypto::Prf& prf, common::ByteSpan shared, common::ByteSpan ni,
                        common::ByteSpan nr);
 
 // SKEYSEED for a rekeyed IKE SA = prf(SK_d (old), g^ir (new) | Ni | Nr), computed with the
 // OLD IKE SA's PRF; Ni/Nr are the CREATE_CHILD_SA exchange's nonces.
-common::Bytes skeyseed_rekey(const common::crypto::Prf& old_prf, common::ByteSpan sk_d_old,
+common::SecretBytes skeyseed_rekey(const common::crypto::Prf& old_prf, common::ByteSpan sk_d_old,
                              common::ByteSpan shared_new, common::ByteSpan ni, common::ByteSpan nr);
 
 // Ni | Nr | SPIi | SPIr, the prf+ seed of the IKE SA keys.
@@ -75,5 +74,10 @@ common::Result<ChildKeymat> derive_child_keys(common::crypto::PrfId prf, common:
                                               common::crypto::EncrId encr, unsigned key_bits,
                                               common::crypto::IntegId integ, common::ByteSpan shared_or_empty,
                                               common::ByteSpan ni, common::ByteSpan nr);
+
+// The same from a ready seed, [g^ir (new)] | Ni | Nr, as the CHILD_SA exchanges build it.
+common::Result<ChildKeymat> child_keys_from_seed(common::crypto::PrfId prf, common::ByteSpan sk_d,
+                                                 common::crypto::EncrId encr, unsigned key_bits,
+                                                 common::crypto::IntegId integ, common::ByteSpan seed);
 
 }  // namespace ike

@@ -195,7 +195,7 @@ std::optional<DhId> IkeSa::requested_group(const Message& m, const std::vector<P
   return group;
 }
 
-common::Result<common::Bytes> IkeSa::respond_ke(DhId group, common::ByteSpan peer,
+common::Result<common::SecretBytes> IkeSa::respond_ke(DhId group, common::ByteSpan peer,
                                                 std::unique_ptr<common::crypto::Dh>& ours) {
   auto dh = common::crypto::Dh::generate(group);
   if (!dh) return common::make_error(common::Errc::crypto, "dh");
@@ -213,7 +213,7 @@ bool IkeSa::child_ke_retry(const Message& m, const std::string& child, std::stri
   return true;
 }
 
-std::optional<ChildSa> IkeSa::accept_child_answer(const Message& m, const std::string& child, common::Bytes& seed,
+std::optional<ChildSa> IkeSa::accept_child_answer(const Message& m, const std::string& child, common::SecretBytes& seed,
                                                   std::string& why) {
   auto c = accept_child_response(m, child, active_spi_, false, why);
   const auto* nonce = m.find<NoncePayload>();
@@ -264,7 +264,7 @@ void IkeSa::process_child_response(const Message& m, TimePoint now) {
     return;
   }
   std::string why;
-  common::Bytes seed;
+  common::SecretBytes seed;
   auto c = accept_child_answer(m, child, seed, why);
   if (!c) {
     log(LogLevel::warn, "failed to establish CHILD_SA " + child + ": " + why);
@@ -307,7 +307,7 @@ void IkeSa::process_child_request(const Message& m, TimePoint now) {
   }
   common::Bytes nr(kNonceSize, std::byte{0});
   ctx_.rng.fill(nr);
-  common::Bytes seed;
+  common::SecretBytes seed;  // [g^ir] | Ni | Nr
   if (!c->proposal.dh.empty()) {
     const auto* ke = m.find<KePayload>();
     std::unique_ptr<common::crypto::Dh> dh;

@@ -241,7 +241,7 @@ void IkeSa::process_child_rekey_response(const Message& m, TimePoint now) {
   }
   active_child_.clear();
   std::string why;
-  common::Bytes seed;
+  common::SecretBytes seed;
   auto c = accept_child_answer(m, child, seed, why);
   if (c && c->proposal.dh.empty() && child_dh_) {
     why = "peer answered without PFS although we asked for " + std::string(dh_name(child_dh_group_));
@@ -328,16 +328,16 @@ std::unique_ptr<IkeSa> IkeSa::make_successor(bool we_initiated, std::uint64_t sp
   n->frag_peer_ = frag_peer_;  // RFC 7383 §2.3: support carries over to the rekeyed SA
   const auto& e = p.encr.at(0);
   IntegId integ = p.integ.empty() ? IntegId::none : p.integ[0];
-  common::Bytes seed = skeyseed_rekey(*prf_, keys_.sk_d, shared, ni, nr);
+  const common::SecretBytes seed = skeyseed_rekey(*prf_, keys_.sk_d, shared, ni, nr);
   auto km = ike_keys_from_skeyseed(p.prf.at(0), seed, e.id, e.key_bits, integ, ni, nr, spi_i, spi_r);
   n->prf_ = Prf::create(p.prf.at(0));
   if (!km || !n->prf_) {
     why = "cannot derive the new IKE_SA keys";
     return nullptr;
   }
-  n->keys_ = IkeKeys{km->sk_d, km->sk_ai, km->sk_ar, km->sk_ei, km->sk_er, km->sk_pi, km->sk_pr};
   auto in = sk::SkKeys::create(e.id, we_initiated ? km->sk_er : km->sk_ei, integ, we_initiated ? km->sk_ar : km->sk_ai);
   auto out = sk::SkKeys::create(e.id, we_initiated ? km->sk_ei : km->sk_er, integ, we_initiated ? km->sk_ai : km->sk_ar);
+  n->keys_ = std::move(*km);
   if (!in || !out) {
     why = "cannot set up the new IKE_SA ciphers";
     return nullptr;

@@ -85,7 +85,7 @@ TEST_CASE("prf+: T1 | T2 ... structure per RFC 7296 2.13", "[crypto][prf]") {
   REQUIRE(prf);
   const Bytes key = S("key");
   const Bytes seed = S("seed");
-  Bytes out = prf_plus(*prf, key, seed, 80);
+  const SecretBytes out = prf_plus(*prf, key, seed, 80);
   REQUIRE(out.size() == 80);
   Bytes in1 = seed;
   in1.push_back(std::byte{1});
@@ -97,7 +97,7 @@ TEST_CASE("prf+: T1 | T2 ... structure per RFC 7296 2.13", "[crypto][prf]") {
   CHECK(Bytes(out.begin(), out.begin() + 32) == t1);
   CHECK(Bytes(out.begin() + 32, out.begin() + 64) == t2);
   // Shorter output is a prefix.
-  Bytes shorter = prf_plus(*prf, key, seed, 20);
+  const SecretBytes shorter = prf_plus(*prf, key, seed, 20);
   CHECK(Bytes(out.begin(), out.begin() + 20) == shorter);
   // More than 255 blocks is not defined.
   CHECK(prf_plus(*prf, key, seed, 255 * 32 + 1).empty());

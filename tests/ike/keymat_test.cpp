@@ -17,7 +17,7 @@ Bytes cat(std::initializer_list<ByteSpan> parts) {
   return out;
 }
 
-Bytes prefix(const Bytes& b, std::size_t n) { return Bytes(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(n)); }
+Bytes prefix(common::ByteSpan b, std::size_t n) { return Bytes(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(n)); }
 
 struct CavpCase {
   PrfId prf;
@@ -78,13 +78,13 @@ void check_generic(const CavpCase& c) {
   const Bytes ni = H(c.ni), nr = H(c.nr), gir = H(c.gir), gir_new = H(c.gir_new);
 
   // SKEYSEED = prf(Ni | Nr, g^ir)
-  const Bytes seed_key = ike::skeyseed(*prf, gir, ni, nr);
+  const common::SecretBytes seed_key = ike::skeyseed(*prf, gir, ni, nr);
   CHECK(to_hex(seed_key) == c.skeyseed);
 
   // DKM = prf+(SKEYSEED, Ni | Nr | SPIi | SPIr)
   const Bytes seed = ike::ike_keymat_seed(ni, nr, c.spi_i, c.spi_r);
   REQUIRE(seed.size() == ni.size() + nr.size() + 16);
-  const Bytes dkm = prf_plus(*prf, seed_key, seed, 132);
+  const common::SecretBytes dkm = prf_plus(*prf, seed_key, seed, 132);
   CHECK(to_hex(dkm) == c.dkm);
 
   // SK_d is the first prf-size bytes of DKM.
@@ -175,13 +175,13 @@ TEST_CASE("keymat: rekeyed IKE SA keys come from the rekey SKEYSEED", "[ike][key
   auto prf = Prf::create(PrfId::hmac_sha256);
   REQUIRE(prf);
   const Bytes sk_d_old = prefix(H(c.dkm), 32);
-  const Bytes s = ike::skeyseed_rekey(*prf, sk_d_old, H(c.gir_new), H(c.ni), H(c.nr));
+  const common::SecretBytes s = ike::skeyseed_rekey(*prf, sk_d_old, H(c.gir_new), H(c.ni), H(c.nr));
   REQUIRE(to_hex(s) == c.skeyseed_rekey);
   const std::uint64_t new_spi_i = 0x0102030405060708ull, new_spi_r = 0x1112131415161718ull;
   auto k = ike::ike_keys_from_skeyseed(PrfId::hmac_sha256, s, EncrId::aes_cbc, 256, IntegId::hmac_sha256_128,
                                        H(c.ni), H(c.nr), new_spi_i, new_spi_r);
   REQUIRE(k.ok());
-  const Bytes km = prf_plus(*prf, s, ike::ike_keymat_seed(H(c.ni), H(c.nr), new_spi_i, new_spi_r), 3 * 32 + 4 * 32);
+  const common::SecretBytes km = prf_plus(*prf, s, ike::ike_keymat_seed(H(c.ni), H(c.nr), new_spi_i, new_spi_r), 3 * 32 + 4 * 32);
   CHECK(cat({k->sk_d, k->sk_ai, k->sk_ar, k->sk_ei, k->sk_er, k->sk_pi, k->sk_pr}) == km);
 }
 
