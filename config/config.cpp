@@ -128,6 +128,7 @@ LoadResult parse_string(std::string_view text, std::string_view name, const Pars
   cfg.setup.secrets = default_secrets_path(file);
 
   // config setup
+  const RawKey* group_key = nullptr;
   for (const auto& s : secs) {
     if (s.type != SectionType::setup) continue;
     for (const auto& k : s.keys) {
@@ -141,6 +142,8 @@ LoadResult parse_string(std::string_view text, std::string_view name, const Pars
         } else {
           ty.err(k, "no user '" + k.value + "' on this system");
         }
+      } else if (k.key == "group") {
+        group_key = &k;  // resolved below, whatever the order of user= and group=
       } else if (k.key == "dumpable") {
         if (auto b = ty.yes_no(k)) cfg.setup.dumpable = *b;
       } else if (k.key == "sample") {
@@ -177,6 +180,17 @@ LoadResult parse_string(std::string_view text, std::string_view name, const Pars
         else if (k.value == "syslog") cfg.setup.log = common::LogSink::syslog;
         else ty.err(k, "expected auto, stderr, journal or syslog, not '" + k.value + "'");
       }
+    }
+  }
+  if (group_key) {
+    if (cfg.setup.user.empty()) {
+      ty.err(*group_key, "group= needs user= (swanless changes user and group at the same moment; to let a group "
+                         "use the control socket, see socket_group=)");
+    } else if (auto g = lookup_group(group_key->value)) {
+      cfg.setup.group = group_key->value;
+      cfg.setup.user_gid = *g;
+    } else {
+      ty.err(*group_key, "no group '" + group_key->value + "' on this system (a name from /etc/group or a number)");
     }
   }
 

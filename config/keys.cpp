@@ -23,6 +23,7 @@ constexpr KeyRow kKeys[] = {
     {"metrics", kInSetup, D::honoured},
     {"sample", kInSetup, D::honoured},
     {"user", kInSetup, D::honoured},
+    {"group", kInSetup, D::honoured},
     {"dumpable", kInSetup, D::honoured},
     {"secrets", kInSetup, D::honoured},
     {"keylog", kInSetup, D::honoured},

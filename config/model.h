@@ -34,9 +34,10 @@ struct SetupConfig {
   // socket_group: the control socket's group (chgrp), whose members may also use up/down.
   std::optional<gid_t> socket_group;
   std::string socket_group_name;  // as written
-  // user=NAME: after opening sockets and devices, run as NAME (its uid and primary group),
-  // keeping only the capabilities the config needs (config/capabilities.h).
+  // user=NAME: after opening sockets and devices, run as NAME (its uid and primary group,
+  // or group=), keeping only the capabilities the config needs (config/capabilities.h).
   std::string user;
+  std::string group;  // group=, as written; empty: the user's primary group
   uid_t user_uid = 0;
   gid_t user_gid = 0;
   // dumpable=yes: allow core dumps and ptrace by the same user (they expose every key);

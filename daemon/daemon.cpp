@@ -85,6 +85,8 @@ class Daemon {
   // user=: everything that needs root is open; become that user with only the config's
   // capabilities. False (logged) when it cannot.
   bool drop_to_user();
+  // After user=: why something a reload asks for cannot be done ("" if cap was kept).
+  std::string restart_hint(const char* cap) const;
 
   asio::io_context io_;
   Config cfg_;
@@ -104,6 +106,8 @@ class Daemon {
   std::unique_ptr<MetricsServer> metrics_;
 
   bool stopping_ = false;
+  bool dropped_ = false;                // user= done: no way back to root
+  std::vector<std::string> kept_caps_;  // what the drop kept
   std::map<std::string, std::string> peer_fingerprints_;      // what is running, for reload
   std::map<std::string, std::string> peer_ike_fingerprints_;  // its IKE-level part
   Now next_volume_check_{};
@@ -300,10 +304,21 @@ bool Daemon::drop_to_user() {
     return false;
   }
   control_.set_owner(cfg_.setup.user_uid);
-  LOG_INFO("running as %s (uid %u, gid %u), capabilities kept: %s", cfg_.setup.user.c_str(),
+  dropped_ = true;
+  kept_caps_ = names;
+  LOG_INFO("running as %s (uid %u, gid %u%s%s), capabilities kept: %s", cfg_.setup.user.c_str(),
            static_cast<unsigned>(cfg_.setup.user_uid), static_cast<unsigned>(cfg_.setup.user_gid),
-           list.empty() ? "none" : list.c_str());
+           cfg_.setup.group.empty() ? "" : " ", cfg_.setup.group.c_str(), list.empty() ? "none" : list.c_str());
   return true;
+}
+
+std::string Daemon::restart_hint(const char* cap) const {
+  if (!dropped_ || std::find(kept_caps_.begin(), kept_caps_.end(), cap) != kept_caps_.end()) return "";
+  std::string kept;
+  for (const auto& c : kept_caps_) kept += (kept.empty() ? "" : " ") + c;
+  return std::string("; it needs ") + cap + ", which swanless gave up when it became " + cfg_.setup.user +
+         " (it kept only what the configuration at start needed: " + (kept.empty() ? "none" : kept) +
+         "); restart swanless to apply it";
 }
 
 void Daemon::arm_watchdog() {
@@ -371,9 +386,26 @@ void Daemon::reload() {
   }
   if (next.gres.size() != cfg_.gres.size() || next.pims.size() != cfg_.pims.size())
     LOG_WARN("reload: gre/pim sections changed; they take effect at the next start");
-  if (next.setup.socket != cfg_.setup.socket || next.setup.keylog != cfg_.setup.keylog ||
-      next.setup.metrics != cfg_.setup.metrics || next.setup.socket_group != cfg_.setup.socket_group)
-    LOG_WARN("reload: config setup changes take effect at the next start");
+  {
+    // What config setup decides is set up once, at start (and some of it needs the root
+    // that user= gave up): name what changed instead of pretending to apply it.
+    std::string changed;
+    auto note = [&](bool differs, const char* key) {
+      if (differs) changed += (changed.empty() ? "" : ", ") + std::string(key);
+    };
+    const auto &a = cfg_.setup, &b = next.setup;
+    note(a.socket != b.socket, "socket");
+    note(a.socket_group != b.socket_group, "socket_group");
+    note(a.user != b.user, "user");
+    note(a.user_gid != b.user_gid, "group");
+    note(a.dumpable != b.dumpable, "dumpable");
+    note(a.metrics != b.metrics, "metrics");
+    note(a.keylog != b.keylog, "keylog");
+    note(a.pcap != b.pcap, "pcap");
+    note(a.offload != b.offload, "offload");
+    if (!changed.empty())
+      LOG_WARN("reload: config setup %s changed: the running values stay until swanless restarts", changed.c_str());
+  }
   Now t = now();
   std::map<std::string, std::string> fps, ike_fps;
   for (const auto& p : built.peers) {
@@ -393,10 +425,19 @@ void Daemon::reload() {
     engine_.remove_peer(name, t);
     ++removed;
   }
-  // Keep the routes of the running conns; add what new conns need.
+  // Keep the sockets and routes of the running conns; add what new ones need, per IKE_SA,
+  // so that one that cannot get its socket or device (a privilege given up at start, an
+  // address not on this host) is refused by name and the others still start.
   cfg_.conns = next.conns;
-  if (!data_.open_ipsec_tun(built.peers)) LOG_ERROR("reload: TUN set-up for new conns failed");
-  if (!data_.has_raw_socket()) data_.open_raw_esp(built.peers);  // a new conn may need plain ESP
+  if (!data_.has_raw_socket()) {
+    data_.open_raw_esp(built.peers);  // a new conn may need plain ESP
+    const bool wants_raw = std::any_of(built.peers.begin(), built.peers.end(),
+                                       [](const ike::PeerConfig& p) { return !p.force_encaps; });
+    if (wants_raw && !data_.has_raw_socket() && !restart_hint("CAP_NET_RAW").empty())
+      LOG_WARN("reload: plain ESP (forceencaps=no) works only through a NAT until restart%s",
+               restart_hint("CAP_NET_RAW").c_str());
+  }
+  unsigned refused = 0;
   for (auto& p : built.peers) {
     auto old = peer_fingerprints_.find(p.name);
     if (old != peer_fingerprints_.end() && old->second == fps[p.name]) {
@@ -404,6 +445,32 @@ void Daemon::reload() {
       continue;
     }
     std::string name = p.name;
+    // Refused: a peer still running with its old conns keeps its old fingerprint, so the
+    // next reload tries the update again; one already removed is simply not running.
+    auto refuse = [&] {
+      if (old != peer_fingerprints_.end() && conns_only(name)) {
+        fps[name] = old->second;
+      } else {
+        fps.erase(name);
+        ike_fps.erase(name);
+      }
+      ++refused;
+    };
+    const char* outcome = old != peer_fingerprints_.end() && conns_only(name)
+                              ? "its changed conns are not applied (it runs as before)"
+                              : "not started";
+    if (!data_.open_sockets({p})) {
+      LOG_ERROR("reload: %s: %s: no IKE socket on %s:%u%s", name.c_str(), outcome, p.local_addr.to_string().c_str(),
+                p.local_port, p.local_port < 1024 ? restart_hint("CAP_NET_BIND_SERVICE").c_str() : "");
+      refuse();
+      continue;
+    }
+    if (!data_.open_ipsec_tun({p})) {
+      LOG_ERROR("reload: %s: %s: its TUN device, addresses or routes could not be set up%s", name.c_str(), outcome,
+                restart_hint("CAP_NET_ADMIN").c_str());
+      refuse();
+      continue;
+    }
     if (old != peer_fingerprints_.end() && conns_only(name)) {
       LOG_INFO("reload: %s: only conns changed, updating its CHILD_SAs (per conn)", name.c_str());
       if (auto st = engine_.update_peer(std::move(p), t); !st) LOG_ERROR("reload: %s: %s", name.c_str(), st.error().detail);
@@ -425,8 +492,8 @@ void Daemon::reload() {
   peer_fingerprints_ = std::move(fps);
   peer_ike_fingerprints_ = std::move(ike_fps);
   LOG_INFO("reload: %u IKE_SA configuration(s) unchanged, %u with conns updated, %u removed or changed, %u added or "
-           "restarted",
-           kept, updated, removed, added);
+           "restarted, %u refused",
+           kept, updated, removed, added, refused);
   drain_engine();
 }
 

@@ -40,7 +40,9 @@ bool DataPath::open_sockets(const std::vector<ike::PeerConfig>& peers) {
   for (const auto& p : peers) {
     for (std::uint16_t port : {p.local_port, std::uint16_t(4500)}) {
       Endpoint e{p.local_addr, port};
-      if (std::find(want.begin(), want.end(), e) == want.end()) want.push_back(e);
+      const bool open_already = std::any_of(sockets_.begin(), sockets_.end(),
+                                            [&](const std::unique_ptr<UdpSocket>& s) { return s->bound() == e; });
+      if (!open_already && std::find(want.begin(), want.end(), e) == want.end()) want.push_back(e);
     }
   }
   for (const auto& e : want) {

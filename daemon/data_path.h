@@ -53,7 +53,9 @@ class DataPath {
   DataPath(const DataPath&) = delete;
   DataPath& operator=(const DataPath&) = delete;
 
-  // Set-up (data_path.cpp). Each watcher is armed as its socket or device opens.
+  // Set-up (data_path.cpp). Each watcher is armed as its socket or device opens. A reload
+  // calls them again with the new or changed peers: open_sockets opens only the IKE
+  // sockets not open yet, open_ipsec_tun adds addresses and routes to the device.
   bool open_sockets(const std::vector<ike::PeerConfig>& peers);
   void open_raw_esp(const std::vector<ike::PeerConfig>& peers);
   bool open_ipsec_tun(const std::vector<ike::PeerConfig>& peers);

@@ -96,6 +96,23 @@ TEST_CASE("config: user=NAME resolves to its uid and primary group; an unknown u
   CHECK(bad.errors.at(0).to_string().find("no user 'no-such-user-swl' on this system") != std::string::npos);
 }
 
+TEST_CASE("config: group= replaces the user's primary group, in either order; it needs user=") {
+  // root and daemon (gid 1) exist on every Debian system.
+  for (const char* text : {"config setup\n  user=root\n  group=daemon\n", "config setup\n  group=daemon\n  user=root\n",
+                           "config setup\n  user=root\n  group=1\n"}) {
+    auto r = parse(text);
+    REQUIRE(r.ok());
+    CHECK(r.config->setup.user_uid == 0);
+    CHECK(r.config->setup.user_gid == 1);
+  }
+  auto alone = parse("config setup\n  group=daemon\n");
+  REQUIRE_FALSE(alone.ok());
+  CHECK(alone.errors.at(0).to_string().find("group= needs user=") != std::string::npos);
+  auto unknown = parse("config setup\n  user=root\n  group=no-such-group-swl\n");
+  REQUIRE_FALSE(unknown.ok());
+  CHECK(unknown.errors.at(0).to_string().find("no group 'no-such-group-swl'") != std::string::npos);
+}
+
 TEST_CASE("config: sample=yes refuses the config until it is edited") {
   auto r = parse("config setup\n  sample=yes\nconn x\n  left=192.0.2.1\n  right=192.0.2.2\n  authby=secret\n  auto=add\n");
   REQUIRE_FALSE(r.ok());

@@ -199,6 +199,10 @@ pj=$(swanless_json su 'd["process"]')
 echo "user=nobody: status process: $pj"
 check "user=nobody: status --json shows uid 65534, CapEff as listed, no_new_privs, not dumpable" \
   swanless_json_true su "d['process']['uid'] == 65534 and sorted(d['process']['cap_effective']) == sorted('$listed'.split()) and d['process']['no_new_privs'] and not d['process']['dumpable']"
+# Key material lives in OpenSSL's secure heap, locked while swanless was still root.
+check "user=nobody: keys in a locked secure heap, in use, none in ordinary memory" \
+  swanless_json_true su "d['process']['secure_heap']['locked'] and d['process']['secure_heap']['used'] > 0 and d['process']['secure_heap']['fallbacks'] == 0"
+check "user=nobody: the text status names the locked secure heap" swanless_has su "keys in a locked secure heap of 1024 KiB"
 check "user=nobody: no core dump possible (/proc/PID/status owned by root while Uid is 65534)" \
   test "$(stat -c %u "/proc/$upid/status")" = 0
 check "user=nobody: the text status says it" swanless_has su "running as uid 65534.*no_new_privs; no core dumps"
@@ -224,5 +228,59 @@ else fail "user=nobody: net2 not installed after the reload"; tail -n 15 "$(swan
 check "user=nobody: ping through net2 (its route was added after the drop)" ping_check s 10.99.1.2 2
 check "user=nobody: no permission error in the log" eval "! grep -qiE 'not permitted|permission denied' '$(swanless_log su)'"
 swanless_stop su
+
+# --- user=nobody group=daemon with nothing to keep: IKE on 4500 (no port below 1024), a
+# transport-mode conn with forceencaps=yes (no TUN device, no raw socket), so swanless
+# check lists no capability and none is kept. A reload then asks for what only root could
+# do: a tunnel-mode conn (a TUN device: CAP_NET_ADMIN), an IKE_SA on UDP port 600
+# (CAP_NET_BIND_SERVICE) and a config setup change. Each is refused by name with the
+# capability and "restart"; the conn that was there stays loaded and the daemon serves.
+pair_swanless_conf "$LAB_DIR/sz.conf" "$psk" setup.user=nobody setup.group=daemon \
+  --conn tp type=transport forceencaps=yes leftikeport=4500 auto=add
+chown 65534 "$LAB_DIR/sz.secrets"
+check "zero caps: swanless check lists no capability" \
+  eval "! '$SWANLESS' check -c '$LAB_DIR/sz.conf' 2>&1 | grep -qE '^  CAP_'"
+swanless_start s sz "$LAB_DIR/sz.conf" || fail "swanless start (zero caps)"
+zpid=${LAB_SWL_PID[sz]}
+zst=$(cat "/proc/$zpid/status" 2>/dev/null)
+echo "zero caps: $(grep -E '^(Uid|Gid|Groups|CapEff|CapPrm|NoNewPrivs):' <<<"$zst" | tr -s '\t ' ' ' | tr '\n' ';')"
+check "zero caps: uid 65534, gid 1 (group=daemon), no supplementary groups" \
+  awk '/^Uid:/ { u = ($2 == 65534 && $4 == 65534) } /^Gid:/ { g = ($2 == 1 && $4 == 1) } /^Groups:/ { n = NF }
+       END { exit !(u && g && n == 1) }' <<<"$zst"
+check "zero caps: CapEff and CapPrm are empty" \
+  awk '/^Cap(Eff|Prm):/ && $2 != "0000000000000000" { bad = 1 } /^CapEff:/ { seen = 1 } END { exit bad || !seen }' <<<"$zst"
+cat >>"$LAB_DIR/sz.conf" <<EOF
+
+conn tn
+    leftsubnet=10.98.0.1/32
+    rightsubnet=10.98.0.2/32
+    right=192.0.2.8
+    forceencaps=yes
+    leftikeport=4500
+    auto=add
+
+conn low
+    type=transport
+    right=192.0.2.9
+    forceencaps=yes
+    leftikeport=600
+    auto=add
+EOF
+sed -i 's/^config setup$/config setup\n    dumpable=yes/' "$LAB_DIR/sz.conf"
+zlog=$(swanless_log sz)
+kill -HUP "$zpid"
+wait_log "$zlog" 'reload: .* refused' 10 || fail "zero caps: no reload summary"
+grep 'reload:' "$zlog" | sed 's/^/  | /'
+check "zero caps: the tunnel-mode conn is refused, naming CAP_NET_ADMIN and restart" \
+  grep -qE "reload: tn: not started: .*needs CAP_NET_ADMIN, which swanless gave up when it became nobody.*restart swanless" "$zlog"
+check "zero caps: the IKE_SA on port 600 is refused, naming CAP_NET_BIND_SERVICE and restart" \
+  grep -qE "reload: low: not started: no IKE socket on 192.0.2.1:600; it needs CAP_NET_BIND_SERVICE.*restart swanless" "$zlog"
+check "zero caps: the config setup change is named, to take effect at restart" \
+  grep -q "reload: config setup dumpable changed: the running values stay until swanless restarts" "$zlog"
+check "zero caps: the reload keeps tp (1 unchanged) and counts 2 refused" \
+  grep -qE "reload: 1 IKE_SA configuration\(s\) unchanged, .*, 2 refused" "$zlog"
+check "zero caps: still serving, still not dumpable, heap state reported" \
+  swanless_json_true sz "d['process']['uid'] == 65534 and not d['process']['dumpable'] and 'secure_heap' in d['process']"
+swanless_stop sz
 charon_stop c
 lab_summary
