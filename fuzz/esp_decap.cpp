@@ -24,6 +24,7 @@
 #include "esp/sa.h"
 #include "esp/sad.h"
 #include "esp/udp_encap.h"
+#include "fuzz/fixed_random.h"
 
 namespace {
 
@@ -44,16 +45,6 @@ constexpr Suite kSuites[] = {
 };
 constexpr std::size_t kVariants = std::size(kSuites) * 4;  // x {tunnel, transport} x {esn, not}
 constexpr std::uint32_t kSpi = 0x0badcafe;
-
-class FixedRandom final : public crypto::Random {
- public:
-  void fill(common::MutByteSpan out) override {
-    for (auto& b : out) b = std::byte(static_cast<std::uint8_t>(n_++ * 29u + 3u));
-  }
-
- private:
-  std::uint32_t n_ = 0;
-};
 
 Bytes key(std::size_t n, std::uint8_t seed) {
   Bytes b(n);
@@ -91,7 +82,7 @@ const Keys& keys(std::size_t variant) {
 }
 
 void write_seeds(const char* dir) {
-  FixedRandom rng;
+  fuzz::FixedRandom rng(29, 3);
   for (std::size_t v = 0; v < kVariants; ++v) {
     const Keys& k = keys(v);
     auto out = esp::Sa::create(config(v, esp::Direction::outbound, k.ek, k.ik), rng);
@@ -129,7 +120,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (auto h = esp::ip::parse_ipv4(in.subspan(1))) (void)esp::ip::flow_of(*h, in.subspan(1));
 
   const std::size_t variant = data[0] % kVariants;
-  static FixedRandom rng;
+  static fuzz::FixedRandom rng(29, 3);
   const Keys& k = keys(variant);
   auto sa = esp::Sa::create(config(variant, esp::Direction::inbound, k.ek, k.ik), rng);
   if (!sa) std::abort();

@@ -21,6 +21,7 @@
 #include "esp/sa.h"
 #include "esp/sad.h"
 #include "esp/transport.h"
+#include "fuzz/fixed_random.h"
 
 namespace {
 
@@ -32,18 +33,8 @@ constexpr std::uint32_t kLocal = 0xc6336401;   // 198.51.100.1
 constexpr std::uint32_t kRemote = 0xc0000202;  // 192.0.2.2
 constexpr std::size_t kHeadroom = 32;
 
-class FixedRandom final : public crypto::Random {
- public:
-  void fill(common::MutByteSpan out) override {
-    for (auto& b : out) b = std::byte(static_cast<std::uint8_t>(n_++ * 37u + 1u));
-  }
-
- private:
-  std::uint32_t n_ = 0;
-};
-
 std::unique_ptr<esp::Sa> make_sa(esp::Direction dir) {
-  static FixedRandom rng;
+  static fuzz::FixedRandom rng(37, 1);
   static const Bytes key = [] {
     Bytes k(20);
     for (std::size_t i = 0; i < k.size(); ++i) k[i] = std::byte(static_cast<std::uint8_t>(0x31 + 11 * i));

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 
+#include "fuzz/fixed_random.h"
 #include "ike/fragment.h"
 
 namespace {
@@ -24,13 +25,6 @@ using namespace ike;
 using common::Bytes;
 using common::ByteSpan;
 namespace crypto = common::crypto;
-
-class FixedRandom final : public crypto::Random {
- public:
-  void fill(common::MutByteSpan out) override {
-    for (auto& b : out) b = std::byte{0x3c};
-  }
-};
 
 sk::SkKeys& keys() {
   static std::optional<sk::SkKeys> k;
@@ -57,7 +51,7 @@ Header header() {
 const auto kNow = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
 
 void write_seeds(const char* dir) {
-  FixedRandom rng;
+  fuzz::FixedRandom rng(0, 0x3c);
   NotifyPayload n;
   n.type = NotifyType::initial_contact;
   n.data.assign(300, std::byte{0x42});
@@ -125,7 +119,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (rest.empty()) return 0;
       std::size_t limit = 40 + std::to_integer<std::size_t>(rest[0]) * 4;
       ByteSpan inner = rest.subspan(1);
-      FixedRandom rng;
+      fuzz::FixedRandom rng(0, 0x3c);
       auto frags = frag::build_fragments(header(), PayloadType::notify, inner, keys(), rng, limit);
       if (!frags) break;
       Bytes back;

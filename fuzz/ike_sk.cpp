@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 
+#include "fuzz/fixed_random.h"
 #include "ike/payload_rules.h"
 #include "ike/sk.h"
 
@@ -26,13 +27,6 @@ using namespace ike;
 using common::Bytes;
 using common::ByteSpan;
 namespace crypto = common::crypto;
-
-class FixedRandom final : public crypto::Random {
- public:
-  void fill(common::MutByteSpan out) override {
-    for (auto& b : out) b = std::byte{0x5a};
-  }
-};
 
 struct Suite {
   crypto::EncrId encr;
@@ -80,7 +74,7 @@ void write(const std::string& dir, const std::string& name, std::uint8_t sel, co
 }
 
 void write_seeds(const std::string& dir) {
-  FixedRandom rng;
+  fuzz::FixedRandom rng(0, 0x5a);
   auto ip = [](const char* s) { return *common::IpAddr::parse(s); };
   SaPayload sa;
   sa.proposals.push_back(SaProposal{1, ProtocolId::esp, common::from_hex("c0c1c2c3"),
@@ -127,7 +121,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (rest.empty()) return 0;
   const auto first = static_cast<PayloadType>(std::to_integer<std::uint8_t>(rest[0]));
   ByteSpan inner = rest.subspan(1);
-  FixedRandom rng;
+  fuzz::FixedRandom rng(0, 0x5a);
   auto wire = sk::build_encrypted(header(ExchangeType::informational), first, inner, keys, rng);
   if (!wire) return 0;  // too large
   std::vector<Payload> direct;
