@@ -111,6 +111,55 @@ std::optional<ConnConfig> type_conn(Typer& ty, const RawSection& sec, const KeyM
       ok = false;
     }
   }
+  // IKEv1-only settings: refused where they would change what is negotiated.
+  if (auto k = get("ikev2")) {
+    if (k->value == "no" || k->value == "never") {
+      ty.err(*k, "ikev2=" + k->value + " asks for IKEv1, which swanless does not speak (IKEv2 only)");
+      ok = false;
+    } else if (k->value == "permit" || k->value == "propose") {
+      ty.warn(*k, "swanless speaks IKEv2 only, as with ikev2=insist");
+    } else if (k->value != "yes" && k->value != "insist") {
+      ty.err(*k, "expected yes, insist, permit, propose, no or never, not '" + k->value + "'");
+      ok = false;
+    }
+  }
+  if (auto k = get("aggressive")) {
+    if (k->value == "yes") {
+      ty.err(*k, "aggressive mode is IKEv1, which swanless does not speak (IKEv2 only)");
+      ok = false;
+    } else if (k->value != "no") {
+      ty.err(*k, "expected yes or no, not '" + k->value + "'");
+      ok = false;
+    } else {
+      ty.warn(*k, "an IKEv1 setting; swanless speaks IKEv2 only");
+    }
+  }
+  // Route-based (VTI / XFRM interface) set-ups: the kernel mark or interface decides what
+  // goes into the tunnel, and the selectors are often 0.0.0.0/0. Run as a policy tunnel,
+  // such a conn would pull every packet of the host into the SA, so it is refused.
+  for (const char* key : {"vti-interface", "vti-routing", "vti-shared", "mark", "mark_in", "mark_out", "if_id_in",
+                          "if_id_out"}) {
+    const RawKey* k = get(key);
+    if (!k) continue;
+    const bool vti = std::string_view(key).rfind("vti", 0) == 0;
+    auto everything = [](const HostConfig& h) {
+      return std::any_of(h.subnets.begin(), h.subnets.end(), [](const common::TrafficSelector& ts) {
+        return ts.start == common::IpAddr::v4(0u) && ts.end == common::IpAddr::v4(0xffffffffu);
+      });
+    };
+    if (vti || everything(c.left) || everything(c.right)) {
+      ty.err(*k, "a route-based (VTI) tunnel: the kernel's " + std::string(vti ? "VTI device" : "mark or XFRM interface") +
+                     " would decide what enters it; swanless does not do route-based tunnels yet and will not run this "
+                     "as a policy tunnel" +
+                     (vti ? std::string() : std::string(" over 0.0.0.0/0")) +
+                     "; write the subnets to tunnel in leftsubnet/rightsubnet and drop " + key);
+      ok = false;
+    } else {
+      ty.warn(*k, "it selects kernel XFRM states and policies; swanless keeps its SAs in the process and tunnels "
+                  "what leftsubnet/rightsubnet say");
+    }
+    break;  // one diagnostic per conn
+  }
   if (auto k = get("type")) {
     if (k->value == "tunnel") c.mode = Mode::tunnel;
     else if (k->value == "transport") c.mode = Mode::transport;
@@ -191,6 +240,24 @@ std::optional<ConnConfig> type_conn(Typer& ty, const RawSection& sec, const KeyM
   };
   proposals("ike", ike::Protocol::ike, c.ike);
   proposals("esp", ike::Protocol::esp, c.esp);
+  // libreswan's pfs=: swanless does PFS exactly when esp= names a DH group.
+  if (auto k = get("pfs")) {
+    const bool esp_dh = std::any_of(c.esp.proposals.begin(), c.esp.proposals.begin() + c.esp.configured,
+                                    [](const ike::Proposal& p) { return !p.dh.empty(); });
+    if (k->value == "no") {
+      if (esp_dh) {
+        ty.err(*k, "pfs=no, but esp= names a DH group, which is PFS; drop one of the two");
+        ok = false;
+      }
+    } else if (k->value == "yes") {
+      if (!esp_dh)
+        ty.warn(*k, "swanless does PFS only with a DH group in esp= (e.g. esp=aes256-sha256-modp2048); without one, "
+                    "rekeyed CHILD_SAs get no PFS, where libreswan would use the IKE_SA's group");
+    } else {
+      ty.err(*k, "expected yes or no, not '" + k->value + "'");
+      ok = false;
+    }
+  }
   auto dur = [&](const char* key, Seconds& out) {
     if (auto k = get(key)) {
       if (auto d = ty.duration(*k)) out = *d;

@@ -11,10 +11,39 @@ namespace {
 
 using D = Disposition;
 
-// They only steer a kernel IPsec stack or charon features that swanless does not have, and
-// pasted strongSwan/libreswan configs often carry them.
-constexpr std::string_view kIgnored =
-    "ignored (only meaningful for a kernel IPsec stack / not used by swanless)";
+// Why a key that pasted strongSwan/libreswan configs carry changes nothing here. Each says
+// what swanless does instead, so that the warning is true for that key.
+constexpr std::string_view kDaemonOnly = "a charon/pluto daemon setting with no counterpart in swanless";
+constexpr std::string_view kLogging = "charon/pluto logging; swanless uses log= and loglevel= (e.g. loglevel=\"info, ike debug\")";
+constexpr std::string_view kNoCerts =
+    "certificates and CRLs are not implemented yet; swanless authenticates with PSKs and raw RSA keys";
+constexpr std::string_view kNatT = "NAT traversal (RFC 3948) is always on in swanless";
+constexpr std::string_view kNoPools = "swanless assigns no virtual addresses to peers";
+constexpr std::string_view kUniqueIds =
+    "swanless always acts on a peer's INITIAL_CONTACT (its older SAs are deleted), as uniqueids=yes does";
+constexpr std::string_view kKernelState =
+    "it selects kernel XFRM states and policies; swanless keeps its SAs in the process and has none";
+constexpr std::string_view kUpdown =
+    "swanless runs no updown script: it puts the addresses and routes on its own TUN device (swanless check shows "
+    "them)";
+constexpr std::string_view kFirewall =
+    "swanless adds no firewall rules; its ESP arrives on its own sockets, so no kernel policy rule is needed";
+constexpr std::string_view kNextHop = "the kernel's routing table picks the next hop of swanless's UDP packets";
+constexpr std::string_view kHwOffload = "NIC offload of kernel ESP; swanless's ESP runs in user space";
+constexpr std::string_view kCompress =
+    "IPComp (RFC 3173) is not implemented: swanless proposes none, and a peer that requires it gets no CHILD_SA";
+constexpr std::string_view kTfc = "traffic flow confidentiality padding is not implemented; ESP packets are not padded";
+constexpr std::string_view kMobike = "MOBIKE (RFC 4555) is not implemented: an IKE_SA stays on the addresses it was made with";
+constexpr std::string_view kInactivity = "not implemented: an idle CHILD_SA stays up until its lifetime ends";
+constexpr std::string_view kSha256_96 =
+    "swanless always truncates HMAC-SHA-256 to 128 bits (RFC 4868); a peer that uses 96 bits fails every ICV";
+constexpr std::string_view kIkev1Only = "an IKEv1 setting; swanless speaks IKEv2 only";
+constexpr std::string_view kRetransmit =
+    "swanless retransmits IKE requests on strongSwan's default schedule (4 s, then x1.8 each time, 5 retransmissions)";
+constexpr std::string_view kPeerType = "a libreswan interop switch; swanless speaks plain RFC 7296 to every peer";
+constexpr std::string_view kNarrowing =
+    "swanless accepts and makes traffic selectors narrowed within the configured subnets (RFC 7296 §2.9), as "
+    "narrowing=yes does; status shows the ones installed";
 
 constexpr KeyRow kKeys[] = {
     // config setup
@@ -32,21 +61,21 @@ constexpr KeyRow kKeys[] = {
     {"log", kInSetup, D::honoured},
     {"fragment_size", kInSetup, D::honoured},
     {"offload", kInSetup, D::honoured},
-    {"charondebug", kInSetup, D::warned, kIgnored},
-    {"uniqueids", kInSetup, D::warned, kIgnored},
-    {"cachecrls", kInSetup, D::warned, kIgnored},
-    {"strictcrlpolicy", kInSetup, D::warned, kIgnored},
-    {"plutodebug", kInSetup, D::warned, kIgnored},
-    {"protostack", kInSetup, D::warned, kIgnored},
-    {"interfaces", kInSetup, D::warned, kIgnored},
-    {"nat_traversal", kInSetup, D::warned, kIgnored},
-    {"virtual_private", kInSetup, D::warned, kIgnored},
-    {"nhelpers", kInSetup, D::warned, kIgnored},
-    {"plutostderrlog", kInSetup, D::warned, kIgnored},
-    {"logfile", kInSetup, D::warned, kIgnored},
-    {"dumpdir", kInSetup, D::warned, kIgnored},
-    {"charonstart", kInSetup, D::warned, kIgnored},
-    {"plutostart", kInSetup, D::warned, kIgnored},
+    {"charondebug", kInSetup, D::warned, kLogging},
+    {"uniqueids", kInSetup, D::warned, kUniqueIds},
+    {"cachecrls", kInSetup, D::warned, kNoCerts},
+    {"strictcrlpolicy", kInSetup, D::warned, kNoCerts},
+    {"plutodebug", kInSetup, D::warned, kLogging},
+    {"protostack", kInSetup, D::warned, kKernelState},
+    {"interfaces", kInSetup, D::warned, kDaemonOnly},
+    {"nat_traversal", kInSetup, D::warned, kNatT},
+    {"virtual_private", kInSetup, D::warned, kNoPools},
+    {"nhelpers", kInSetup, D::warned, kDaemonOnly},
+    {"plutostderrlog", kInSetup, D::warned, kLogging},
+    {"logfile", kInSetup, D::warned, kLogging},
+    {"dumpdir", kInSetup, D::warned, kDaemonOnly},
+    {"charonstart", kInSetup, D::warned, kDaemonOnly},
+    {"plutostart", kInSetup, D::warned, kDaemonOnly},
 
     // conn: both ends
     {"keyexchange", kInConn, D::honoured},
@@ -90,33 +119,46 @@ constexpr KeyRow kKeys[] = {
     {"leftauth", kInConn, D::honoured},
     {"rightauth", kInConn, D::honoured},
     // conn: accepted and ignored
-    {"mark", kInConn, D::warned, kIgnored},
-    {"mark_in", kInConn, D::warned, kIgnored},
-    {"mark_out", kInConn, D::warned, kIgnored},
-    {"installpolicy", kInConn, D::warned, kIgnored},
-    {"leftupdown", kInConn, D::warned, kIgnored},
-    {"rightupdown", kInConn, D::warned, kIgnored},
-    {"leftfirewall", kInConn, D::warned, kIgnored},
-    {"rightfirewall", kInConn, D::warned, kIgnored},
-    {"lefthostaccess", kInConn, D::warned, kIgnored},
-    {"righthostaccess", kInConn, D::warned, kIgnored},
-    {"compress", kInConn, D::warned, kIgnored},
-    {"tfc", kInConn, D::warned, kIgnored},
-    {"reqid", kInConn, D::warned, kIgnored},
-    {"if_id_in", kInConn, D::warned, kIgnored},
-    {"if_id_out", kInConn, D::warned, kIgnored},
-    {"hw_offload", kInConn, D::warned, kIgnored},
-    {"leftnexthop", kInConn, D::warned, kIgnored},
-    {"rightnexthop", kInConn, D::warned, kIgnored},
-    {"mobike", kInConn, D::warned, kIgnored},
-    {"keyingtries", kInConn, D::warned, kIgnored},
-    {"closeaction", kInConn, D::warned, kIgnored},
-    {"inactivity", kInConn, D::warned, kIgnored},
-    {"leftsendcert", kInConn, D::warned, kIgnored},
-    {"rightsendcert", kInConn, D::warned, kIgnored},
-    {"ikev2", kInConn, D::warned, kIgnored},
-    {"pfs", kInConn, D::warned, kIgnored},
-    {"sha256_96", kInConn, D::warned, kIgnored},
+    {"mark", kInConn, D::honoured},  // conn.cpp
+    {"mark_in", kInConn, D::honoured},  // conn.cpp
+    {"mark_out", kInConn, D::honoured},  // conn.cpp
+    {"installpolicy", kInConn, D::warned, kKernelState},
+    {"leftupdown", kInConn, D::warned, kUpdown},
+    {"rightupdown", kInConn, D::warned, kUpdown},
+    {"leftfirewall", kInConn, D::warned, kFirewall},
+    {"rightfirewall", kInConn, D::warned, kFirewall},
+    {"lefthostaccess", kInConn, D::warned, kFirewall},
+    {"righthostaccess", kInConn, D::warned, kFirewall},
+    {"compress", kInConn, D::warned, kCompress},
+    {"tfc", kInConn, D::warned, kTfc},
+    {"reqid", kInConn, D::warned, kKernelState},
+    {"if_id_in", kInConn, D::honoured},  // conn.cpp
+    {"if_id_out", kInConn, D::honoured},  // conn.cpp
+    {"hw_offload", kInConn, D::warned, kHwOffload},
+    {"leftnexthop", kInConn, D::warned, kNextHop},
+    {"rightnexthop", kInConn, D::warned, kNextHop},
+    {"mobike", kInConn, D::warned, kMobike},
+    {"keyingtries", kInConn, D::warned,
+     "not implemented: an initiation is one attempt with 5 retransmissions (about 165 s); after that only "
+     "dpdaction=restart or `swanless up` starts another"},
+    {"closeaction", kInConn, D::warned,
+     "not implemented: a CHILD_SA the peer deletes stays down until `swanless up` or a new IKE_SA"},
+    {"inactivity", kInConn, D::warned, kInactivity},
+    {"leftsendcert", kInConn, D::warned, kNoCerts},
+    {"rightsendcert", kInConn, D::warned, kNoCerts},
+    {"ikev2", kInConn, D::honoured},  // conn.cpp
+    {"pfs", kInConn, D::honoured},  // conn.cpp
+    {"sha256_96", kInConn, D::warned, kSha256_96},
+    {"aggressive", kInConn, D::honoured},  // conn.cpp: yes is IKEv1
+    {"crlcheckinterval", kInSetup, D::warned, kNoCerts},
+    {"narrowing", kInConn, D::warned, kNarrowing},
+    {"remote_peer_type", kInConn, D::warned, kPeerType},
+    {"retransmit-timeout", kInConn, D::warned, kRetransmit},
+    {"retransmit-interval", kInConn, D::warned, kRetransmit},
+    {"ikepad", kInConn, D::warned, kIkev1Only},
+    {"vti-interface", kInConn, D::honoured},  // conn.cpp: refused, route-based
+    {"vti-routing", kInConn, D::honoured},
+    {"vti-shared", kInConn, D::honoured},
 
     // gre
     {"local", kInGre, D::honoured},

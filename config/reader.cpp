@@ -124,9 +124,10 @@ void Reader::parse_key_line(std::string_view t, const std::string& file, int lin
   std::string_view key = trim(t.substr(0, eq));
   std::string_view rest = trim(t.substr(eq + 1));
   bool key_ok = !key.empty();
+  // libreswan spells some keys with '-' (retransmit-timeout, vti-interface).
   for (char c : key)
-    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
-          c == '_'))
+    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_' ||
+          c == '-'))
       key_ok = false;
   if (!key_ok) {
     error(file, lineno, std::string(key), "malformed key name");
