@@ -69,6 +69,7 @@ int run_check(const std::string& path, std::ostream& out, std::ostream& err) {
   int errors = 0;
 
   auto sec = config::load_secrets(cfg.setup.secrets);
+  for (const auto& w : sec.warnings) err << "warning: " << w.to_string() << "\n";
   for (const auto& e : sec.errors) {
     err << "error: " << e.to_string() << "\n";
     ++errors;

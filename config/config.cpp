@@ -89,9 +89,8 @@ IncludeResolver filesystem_includes() {
     const bool wildcard = pattern.find_first_of("*?[") != std::string::npos;
     if (rc == GLOB_NOMATCH) {
       globfree(&g);
-      if (wildcard) return true;
-      error = "no such file";
-      return false;
+      if (!wildcard) error = "no such file, skipped";  // a warning: see IncludeResolver
+      return true;
     }
     if (rc != 0) {
       globfree(&g);

@@ -35,8 +35,12 @@ struct IncludedFile {
 using IncludeResolver = std::function<bool(const std::string& pattern, const std::string& base_dir,
                                            std::vector<IncludedFile>& out, std::string& error)>;
 
-// The default resolver: the filesystem with glob(3). A pattern with no wildcard must name
-// an existing file; a wildcard pattern may match nothing (as strongSwan's starter does).
+// Returns false with `error` for an include that cannot be read (an error); true with
+// `error` set for one that is skipped (a warning).
+// The default resolver: the filesystem with glob(3). A wildcard pattern may match nothing
+// (as strongSwan's starter does); a plain path that names no file is skipped with a
+// warning, as Debian's `include /var/lib/strongswan/ipsec.conf.inc` and RHEL's
+// crypto-policies include often are.
 IncludeResolver filesystem_includes();
 
 struct ParseOptions {

@@ -232,6 +232,7 @@ void Reader::do_include(const std::string& pattern, const std::string& file, int
     error(file, lineno, "include", "'" + pattern + "': " + err);
     return;
   }
+  if (!err.empty()) warn(file, lineno, "include", "'" + pattern + "': " + err);
   for (const auto& f : files) parse_text(f.text, f.name, depth + 1);
 }
 

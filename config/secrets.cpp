@@ -3,6 +3,7 @@
 #include "config/secrets.h"
 
 #include <fcntl.h>
+#include <glob.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <cstring>
 
 #include "common/net.h"
+#include "config/text.h"
 
 namespace config {
 namespace {
@@ -20,19 +22,6 @@ constexpr int kMatchPerfect = 20;
 constexpr std::size_t kMaxSecretsFile = 1 << 20;
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-std::string dir_of(std::string_view path) {
-  auto slash = path.rfind('/');
-  if (slash == std::string_view::npos) return ".";
-  if (slash == 0) return "/";
-  return std::string(path.substr(0, slash));
-}
 
 std::string lower(std::string_view s) {
   std::string o(s);
@@ -207,7 +196,44 @@ const SecretEntry* Secrets::find_private_key(std::string_view local_id) const {
   return best(entries, SecretEntry::Type::rsa, local_id, {}, false);
 }
 
-SecretsResult parse_secrets_string(std::string_view text, std::string_view name) {
+namespace {
+
+constexpr int kMaxSecretsIncludeDepth = 8;
+SecretsResult load_secrets_at(const std::string& path, int depth);
+
+// include PATTERN of the secrets file `file`: the entries of every matching file, in place.
+void include_secrets(const std::string& pattern, const std::string& file, int line, int depth, Secrets& s,
+                     SecretsResult& res) {
+  if (depth >= kMaxSecretsIncludeDepth) {
+    res.errors.push_back(Diagnostic{file, line, "include", "includes nested too deeply (a loop?)"});
+    return;
+  }
+  const std::string full = resolve_path(dir_of(file), pattern);
+  glob_t g{};
+  const int rc = ::glob(full.c_str(), GLOB_ERR, nullptr, &g);
+  if (rc == GLOB_NOMATCH) {
+    globfree(&g);
+    if (pattern.find_first_of("*?[") == std::string::npos)
+      res.warnings.push_back(Diagnostic{file, line, "include", "'" + full + "': no such file, skipped"});
+    return;
+  }
+  if (rc != 0) {
+    globfree(&g);
+    res.errors.push_back(Diagnostic{file, line, "include", "'" + full + "': cannot read"});
+    return;
+  }
+  for (std::size_t i = 0; i < g.gl_pathc; ++i) {
+    auto sub = load_secrets_at(g.gl_pathv[i], depth + 1);
+    for (auto& e : sub.errors) res.errors.push_back(std::move(e));
+    for (auto& w : sub.warnings) res.warnings.push_back(std::move(w));
+    if (sub.secrets)
+      for (auto& e : sub.secrets->entries) s.entries.push_back(std::move(e));
+  }
+  globfree(&g);
+}
+
+// depth < 0: no filesystem (parse_secrets_string), so an include is an error.
+SecretsResult parse_secrets_at(std::string_view text, std::string_view name, int depth) {
   SecretsResult res;
   Secrets s;
   s.path = std::string(name);
@@ -259,7 +285,9 @@ SecretsResult parse_secrets_string(std::string_view text, std::string_view name)
       continue;
     }
     if (!toks.empty() && toks[0] == "include") {
-      err("include is not supported in secrets files");
+      if (toks.size() != 2) err("expected: include PATH");
+      else if (depth < 0) err("include needs the file on disk (not available here)");
+      else include_secrets(toks[1], file, en.line, depth, s, res);
       continue;
     }
     std::size_t colon = toks.size();
@@ -339,7 +367,7 @@ SecretsResult parse_secrets_string(std::string_view text, std::string_view name)
   return res;
 }
 
-SecretsResult load_secrets(const std::string& path) {
+SecretsResult load_secrets_at(const std::string& path, int depth) {
   SecretsResult res;
   auto fail = [&](std::string msg) {
     res.errors.push_back(Diagnostic{path, 0, "", std::move(msg)});
@@ -386,9 +414,17 @@ SecretsResult load_secrets(const std::string& path) {
   }
   ::close(fd);
   OPENSSL_cleanse(buf, sizeof buf);
-  auto parsed = parse_secrets_string(text, path);
+  auto parsed = parse_secrets_at(text, path, depth);
   common::wipe_string(text);
   return parsed;
 }
+
+}  // namespace
+
+SecretsResult parse_secrets_string(std::string_view text, std::string_view name) {
+  return parse_secrets_at(text, name, -1);
+}
+
+SecretsResult load_secrets(const std::string& path) { return load_secrets_at(path, 0); }
 
 }  // namespace config

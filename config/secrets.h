@@ -51,12 +51,17 @@ struct Secrets {
 struct SecretsResult {
   std::optional<Secrets> secrets;  // set when errors is empty
   std::vector<Diagnostic> errors;
+  std::vector<Diagnostic> warnings;  // a missing include, ...
   bool ok() const { return errors.empty() && secrets.has_value(); }
 };
 
-// Syntax only, no filesystem access (tests and fuzzing).
+// Syntax only, no filesystem access (tests and fuzzing): an `include` line is an error.
 SecretsResult parse_secrets_string(std::string_view text, std::string_view name);
-// Reads `path`, refusing it when st_mode & 077.
+// Reads `path`, refusing it when st_mode & 077. `include PATTERN` lines (glob(3), relative
+// to the including file's folder, 8 levels at most) read each file the same way, its
+// entries taking the include's place in the order; a pattern without wildcards that names
+// no file is a warning, as Debian's `include /var/lib/strongswan/ipsec.secrets.inc` often
+// is, and a wildcard that matches nothing is silent.
 SecretsResult load_secrets(const std::string& path);
 
 // How well `selector` names `id`: 0 none, 1 wildcard (%any), 20 exact (strongSwan's

@@ -373,6 +373,7 @@ void Daemon::reload() {
   }
   Config next = std::move(*loaded.config);
   auto secrets = load_secrets(next.setup.secrets);
+  for (const auto& w : secrets.warnings) LOG_WARN("reload: %s", w.to_string().c_str());
   for (const auto& e : secrets.errors) LOG_ERROR("reload: %s", e.to_string().c_str());
   if (!secrets.ok()) {
     LOG_ERROR("reload: the secrets file has errors; keeping the running configuration");
@@ -516,6 +517,7 @@ int run_daemon(const std::string& config_path) {
   else if (!heap.locked) LOG_WARN("secure heap of %zu KiB: %s", heap.size / 1024, heap.problem.c_str());
   else LOG_INFO("key material in a locked secure heap of %zu KiB", heap.size / 1024);
   auto secrets = load_secrets(cfg.setup.secrets);
+  for (const auto& w : secrets.warnings) std::cerr << "warning: " << w.to_string() << "\n";
   for (const auto& e : secrets.errors) std::cerr << "error: " << e.to_string() << "\n";
   if (!secrets.ok()) return 1;
   ::signal(SIGPIPE, SIG_IGN);

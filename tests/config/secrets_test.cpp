@@ -1,6 +1,8 @@
 // The secrets file, ipsec.secrets(5) syntax (config/secrets.cpp).
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+
 #include "config/config.h"
 #include "config/secrets.h"
 #include "config_test_util.h"
@@ -103,7 +105,7 @@ TEST_CASE("secrets: malformed entries name file and line") {
       {"\n\na : PSK \"x\n", "s:3: unterminated quoted string"},
       {"a : XAUTH \"x\"\n", "s:1: unsupported secret type 'XAUTH'"},
       {": RSA\n", "s:1: RSA takes"},
-      {"include /etc/x\n", "s:1: include is not supported"},
+      {"include /etc/x\n", "s:1: include needs the file on disk"},
   };
   for (const auto& [text, expect] : cases) {
     auto r = parse_secrets_string(text, "s");
@@ -155,6 +157,50 @@ TEST_CASE("secrets: file permissions are enforced") {
   REQUIRE(load_secrets(p).ok());
   REQUIRE_FALSE(load_secrets(d.path + "/missing").ok());
   REQUIRE_FALSE(load_secrets(d.path).ok());  // a directory
+}
+
+TEST_CASE("secrets: include, in place, with the same permission check; a missing file warns") {
+  TempDir d;
+  ::mkdir((d.path + "/inc").c_str(), 0700);
+  d.write("inc/b.secrets", "@b : PSK \"bee\"\n", 0600);
+  d.write("inc/c.secrets", "@c : PSK \"sea\"\n", 0600);
+  d.write("late.secrets", "@a : PSK \"late\"\n", 0600);
+  // Debian's ipsec.secrets ends with an include of a file that often does not exist.
+  auto p = d.write("main.secrets",
+                   "@a : PSK \"first\"\n"
+                   "include inc/*.secrets\n"
+                   "include /var/lib/swanless-test-no-such/ipsec.secrets.inc\n"
+                   "include nothing-*.secrets\n"
+                   "include " + d.path + "/late.secrets\n",
+                   0600);
+  auto r = load_secrets(p);
+  for (const auto& e : r.errors) INFO(e.to_string());
+  REQUIRE(r.ok());
+  REQUIRE(r.secrets->entries.size() == 4);
+  CHECK(r.secrets->entries[1].ids.at(0) == "@b");  // in the include's place, glob order
+  CHECK(r.secrets->entries[2].ids.at(0) == "@c");
+  CHECK(r.secrets->entries[1].file == d.path + "/inc/b.secrets");
+  // The first of two equal matches wins: the main file's @a, not the later include's.
+  const auto* a = r.secrets->find_psk("@x", "@a");
+  REQUIRE(a);
+  CHECK(a->psk == common::to_bytes(common::as_bytes("first")));
+  REQUIRE(r.warnings.size() == 1);  // the missing plain path; the empty glob is silent
+  CHECK(r.warnings[0].line == 3);
+  CHECK(r.warnings[0].message.find("no such file, skipped") != std::string::npos);
+
+  // An included file readable by others is refused like the main one.
+  d.write("inc/c.secrets", "@c : PSK \"sea\"\n", 0644);
+  ::chmod((d.path + "/inc/c.secrets").c_str(), 0644);
+  auto open = load_secrets(p);
+  REQUIRE_FALSE(open.ok());
+  CHECK(open.errors.at(0).message.find("refusing a secrets file") != std::string::npos);
+  ::chmod((d.path + "/inc/c.secrets").c_str(), 0600);
+
+  // A file that includes itself stops at the depth limit with an error.
+  auto loop = d.write("loop.secrets", "include loop.secrets\n", 0600);
+  auto l = load_secrets(loop);
+  REQUIRE_FALSE(l.ok());
+  CHECK(l.errors.at(0).message.find("nested too deeply") != std::string::npos);
 }
 
 TEST_CASE("secrets: every truncation parses or fails cleanly") {
