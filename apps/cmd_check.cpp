@@ -6,6 +6,7 @@
 #include "apps/commands.h"
 #include "config/capabilities.h"
 #include "config/config.h"
+#include "config/peers.h"
 #include "config/secrets.h"
 
 namespace apps {
@@ -113,9 +114,16 @@ int run_check(const std::string& path, std::ostream& out, std::ostream& err) {
     if (!c.right.rsasigkey.empty()) out << ", rightrsasigkey " << c.right.rsasigkey.size() << " bytes";
     out << "\n";
     out << "  mode:   " << to_string(c.mode) << (c.force_encaps ? ", forceencaps" : "") << "\n";
-    if (c.mode == Mode::tunnel && !c.left.prefixes.empty()) {
-      out << "  tun addresses:";
-      for (const auto& p : c.left.prefixes) out << " " << p.to_string();
+    // What the daemon will put on swanless0 for this conn (the same plan it applies).
+    if (const auto plan = config::ipsec_tun_plan(cfg, {c.name}); !plan.empty() || !plan.unrouted.empty()) {
+      out << "  swanless0: address";
+      if (plan.addrs.empty()) out << " none (leftsubnet names no host address)";
+      for (const auto& a : plan.addrs) out << " " << a.to_string();
+      out << "; route";
+      if (plan.routes.empty()) out << " none";
+      for (const auto& r : plan.routes)
+        out << " " << r.dst.to_string() << (r.src ? " src " + r.src->to_string() : "");
+      for (const auto& u : plan.unrouted) out << "; no route for " << u << " (a range, not a prefix)";
       out << "\n";
     }
     out << "  local_ts:  " << ts_list(c.left) << "\n";
@@ -134,30 +142,23 @@ int run_check(const std::string& path, std::ostream& out, std::ostream& err) {
         << format_duration(c.dpd_timeout) << ", action " << to_string(c.dpd_action)
         << "; replay_window " << c.replay_window << "\n";
 
+    // Where its secret comes from; a missing or unusable one is build_peers' error below.
     if (sec.ok()) {
       const Secrets& s = *sec.secrets;
       if (c.auth == AuthMethod::psk) {
-        auto* e = s.find_psk(c.left.effective_id(), c.right.effective_id());
-        if (!e) {
-          err << "error: conn " << c.name << ": no PSK in " << s.path << " for "
-              << c.left.effective_id() << " <-> " << c.right.effective_id() << "\n";
-          ++errors;
-        } else {
+        if (auto* e = s.find_psk(c.left.effective_id(), c.right.effective_id()))
           out << "  psk: " << e->file << ":" << e->line << "\n";
-        }
-      } else {
-        auto* e = s.find_private_key(c.left.effective_id());
-        if (!e) {
-          err << "error: conn " << c.name << ": no RSA private key in " << s.path << "\n";
-          ++errors;
-        } else {
-          out << "  private key: " << e->key_path << " (" << e->file << ":" << e->line << ")\n";
-          if (std::ifstream(e->key_path).fail())
-            err << "warning: conn " << c.name << ": cannot read " << e->key_path << "\n";
-        }
-        if (!c.right.pubkey.empty() && std::ifstream(c.right.pubkey).fail())
-          err << "warning: conn " << c.name << ": cannot read " << c.right.pubkey << "\n";
+      } else if (auto* e = s.find_private_key(c.left.effective_id())) {
+        out << "  private key: " << e->key_path << " (" << e->file << ":" << e->line << ")\n";
       }
+    }
+  }
+  // The daemon's own start-up step: every PSK and private key found and loaded, the peers'
+  // public keys read, and leftrsasigkey/leftpubkey the public half of our private key.
+  if (sec.ok()) {
+    for (const auto& e : config::build_peers(cfg, *sec.secrets).errors) {
+      err << "error: " << e << "\n";
+      ++errors;
     }
   }
   for (const auto& n : cfg.ignored_conns) out << "conn " << n << " (auto=ignore: template only)\n";

@@ -197,6 +197,21 @@ LoadResult parse_string(std::string_view text, std::string_view name, const Pars
   type_gres(secs, rep, ty, cfg);
   type_pims(secs, rep, ty, cfg);
 
+  // A transport-mode conn carries only the GRE swanless builds itself (a gre section over
+  // it). Without one, what the host sends to that peer, a kernel GRE tunnel included, goes
+  // out unprotected: swanless's SAs are not the kernel's.
+  for (const auto& c : cfg.conns) {
+    if (c.mode != Mode::transport) continue;
+    if (std::any_of(cfg.gres.begin(), cfg.gres.end(), [&](const GreConfig& g) { return g.conn == c.name; })) continue;
+    rep.warn(c.file, c.line, "",
+             "conn " + c.name +
+                 ": transport mode with no gre section over it carries nothing. The host's own traffic to " +
+                 c.right.address_text() +
+                 " (a kernel GRE tunnel included) bypasses swanless and is sent unencrypted; add a gre section "
+                 "with conn=" +
+                 c.name + ", as in examples/gre-transport.conf");
+  }
+
   // One diagnostic per (place, message) even when several conns inherit the same line.
   auto dedupe = [](std::vector<Diagnostic>& v) {
     std::set<std::string> seen;

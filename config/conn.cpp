@@ -65,6 +65,13 @@ void type_host(Typer& ty, const KeyMap& m, std::string_view side, HostConfig& h,
         ok = false;
         continue;
       }
+      if (!ts->start.is_v4()) {
+        // Not yet: the TUN device, the selectors' routes and ESP's inner checks are IPv4.
+        ty.err(*k, "IPv6 selector '" + std::string(item) +
+                       "': swanless tunnels IPv4 only for now; remove it or write an IPv4 subnet");
+        ok = false;
+        continue;
+      }
       h.subnets.push_back(*ts);
       if (written) h.prefixes.push_back(*written);
     }

@@ -94,9 +94,33 @@ bool load_rsa_keys(const ConnConfig& c, const std::string& lid, const Secrets& s
 
 }  // namespace
 
-std::optional<common::IpAddr> tun_address_for(const common::TrafficSelector& ts) {
-  if (ts.start == ts.end) return ts.start;
-  return std::nullopt;
+TunPlan ipsec_tun_plan(const Config& cfg, const std::vector<std::string>& conns) {
+  TunPlan plan;
+  for (const auto& name : conns) {
+    const ConnConfig* c = cfg.find_conn(name);
+    if (!c || c->mode != Mode::tunnel) continue;
+    if (std::any_of(cfg.gres.begin(), cfg.gres.end(), [&](const GreConfig& g) { return g.conn == name; }))
+      continue;  // its traffic is GRE built in-process
+    std::optional<common::IpAddr> src;
+    for (const auto& w : c->left.prefixes) {
+      if (w.len < 32 && w.addr == w.first()) continue;  // a network, not a host of it
+      if (!src) src = w.addr;
+      const common::Prefix host{w.addr, 32};
+      if (std::find(plan.addrs.begin(), plan.addrs.end(), host) == plan.addrs.end()) plan.addrs.push_back(host);
+    }
+    for (const auto& ts : selectors(c->right)) {
+      bool routed = false;
+      for (std::uint8_t len = 0; len <= 32 && !routed; ++len) {
+        const common::Prefix pf{ts.start, len};
+        if (pf.first() == ts.start && pf.last() == ts.end) {
+          plan.routes.push_back({pf, src});
+          routed = true;
+        }
+      }
+      if (!routed) plan.unrouted.push_back(name + ": " + ts.to_string());
+    }
+  }
+  return plan;
 }
 
 namespace {

@@ -25,8 +25,23 @@ std::string fingerprint(const ike::PeerConfig& p);
 // IKE_SA's CHILD_SAs one by one (ike::Engine::update_peer) instead of restarting it.
 std::string ike_fingerprint(const ike::PeerConfig& p);
 
-// The address swanless puts on its TUN device for a tunnel-mode child's local selector:
-// the selector's address when it is a single host, else nullopt.
-std::optional<common::IpAddr> tun_address_for(const common::TrafficSelector& ts);
+// What swanless puts on its IPsec TUN device (swanless0) for the tunnel-mode conns among
+// `conns` that no gre section carries: each address written in leftsubnet as a host
+// address (10.45.8.17/28 gives 10.45.8.17/32; a network address such as 10.45.8.16/28
+// gives none), and a route through the device for each remote selector that is a prefix,
+// with the first of those addresses as the preferred source. Selectors that are ranges,
+// not prefixes, get no route and are listed. The daemon applies it (daemon/data_path.cpp)
+// and `swanless check` prints it, so the two cannot disagree.
+struct TunRoute {
+  common::Prefix dst;
+  std::optional<common::IpAddr> src;
+};
+struct TunPlan {
+  std::vector<common::Prefix> addrs;
+  std::vector<TunRoute> routes;
+  std::vector<std::string> unrouted;  // "conn: 10.0.0.1-10.0.0.7"
+  bool empty() const { return addrs.empty() && routes.empty(); }
+};
+TunPlan ipsec_tun_plan(const Config& cfg, const std::vector<std::string>& conns);
 
 }  // namespace config

@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "common/log.h"
+#include "config/peers.h"
 #include "daemon/overlay.h"
 #include "tun/netlink.h"
 #include "tun/sysctl.h"
@@ -82,41 +83,12 @@ void DataPath::open_raw_esp(const std::vector<ike::PeerConfig>& peers) {
 // route for their remote selectors through it with that address as the preferred source:
 // the address selection the reference write-up does with iptables SNAT.
 bool DataPath::open_ipsec_tun(const std::vector<ike::PeerConfig>& peers) {
-  struct Plan {
-    std::vector<common::Prefix> addrs;
-    std::vector<std::pair<common::Prefix, std::optional<IpAddr>>> routes;
-  } plan;
-  for (const auto& p : peers) {
-    for (const auto& c : p.children) {
-      if (c.transport) continue;
-      bool gre_carried = false;
-      for (const auto& g : cfg_.gres)
-        if (g.conn == c.name) gre_carried = true;
-      if (gre_carried) continue;  // its traffic is GRE built in-process
-      // The inner addresses are the ones written in leftsubnet (10.45.8.17/28 → 10.45.8.17),
-      // each put on the device as a host address (a network address alone gives none);
-      // the first is the source of the routes, so the kernel picks it by default.
-      std::optional<IpAddr> src;
-      const config::ConnConfig* cc = cfg_.find_conn(c.name);
-      std::vector<common::Prefix> written = cc ? cc->left.prefixes : std::vector<common::Prefix>{};
-      for (const auto& w : written) {
-        if (w.len < 32 && w.addr == w.first()) continue;  // a network, not a host of it
-        if (!src) src = w.addr;
-        common::Prefix pf{w.addr, 32};
-        if (std::find(plan.addrs.begin(), plan.addrs.end(), pf) == plan.addrs.end()) plan.addrs.push_back(pf);
-      }
-      for (const auto& ts : c.remote_ts) {
-        // A route per prefix-aligned selector; ranges that are not a prefix are skipped.
-        for (std::uint8_t len = 0; len <= 32; ++len) {
-          common::Prefix pf{ts.start, len};
-          if (pf.first() == ts.start && pf.last() == ts.end) {
-            plan.routes.push_back({pf, src});
-            break;
-          }
-        }
-      }
-    }
-  }
+  std::vector<std::string> conns;
+  for (const auto& p : peers)
+    for (const auto& c : p.children) conns.push_back(c.name);
+  const config::TunPlan plan = config::ipsec_tun_plan(cfg_, conns);
+  for (const auto& u : plan.unrouted)
+    LOG_INFO("TUN %s: no route for %s (a range, not a prefix)", kIpsecTunName, u.c_str());
   if (plan.addrs.empty() && plan.routes.empty()) return true;
   const bool created = !tun_;
   if (created) {
@@ -156,12 +128,12 @@ bool DataPath::open_ipsec_tun(const std::vector<ike::PeerConfig>& peers) {
   bool ok = check(nl->set_mtu(kIpsecTunName, 1400), "set MTU") && check(nl->set_link_up(kIpsecTunName), "link up");
   for (const auto& a : plan.addrs)
     ok = ok && check(nl->add_address(kIpsecTunName, {a, std::nullopt}, true), "address " + a.to_string());
-  for (const auto& [dst, src] : plan.routes) {
+  for (const auto& route : plan.routes) {
     tun::RouteSpec r;
-    r.dst = dst;
+    r.dst = route.dst;
     r.dev = kIpsecTunName;
-    r.src = src;
-    ok = ok && check(nl->add_route(r, true), "route " + dst.to_string());
+    r.src = route.src;
+    ok = ok && check(nl->add_route(r, true), "route " + route.dst.to_string());
   }
   if (!ok) return false;
   LOG_INFO("TUN %s up: %zu address(es), %zu route(s)", kIpsecTunName, plan.addrs.size(), plan.routes.size());

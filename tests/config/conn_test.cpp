@@ -312,3 +312,30 @@ TEST_CASE("config: leftauth/rightauth choose the RSA signature scheme (strongSwa
     }
   }
 }
+
+TEST_CASE("config: IPv6 selectors are a clear error while swanless tunnels IPv4 only") {
+  auto r = parse(std::string(kBase) + "    leftsubnet=10.1.0.0/16,2001:db8::/64\n    rightsubnet=2001:db8:1::/64\n");
+  REQUIRE_FALSE(r.ok());
+  REQUIRE(r.errors.size() == 2);
+  CHECK(r.errors[0].key == "leftsubnet");
+  CHECK(r.errors[0].message.find("IPv6 selector '2001:db8::/64': swanless tunnels IPv4 only") != std::string::npos);
+  CHECK(r.errors[1].key == "rightsubnet");
+}
+
+TEST_CASE("config: a transport-mode conn with no gre section warns that the host's traffic bypasses it") {
+  auto bare = parse(std::string(kBase) + "    type=transport\n");
+  REQUIRE(bare.ok());
+  REQUIRE(bare.warnings.size() == 1);
+  CHECK(bare.warnings[0].message.find("conn a: transport mode with no gre section over it carries nothing") !=
+        std::string::npos);
+  CHECK(bare.warnings[0].message.find("198.51.100.1") != std::string::npos);
+  CHECK(bare.warnings[0].line == 1);  // the conn's own line
+  // With the gre section of the GRE-over-IPsec set-up: no warning.
+  auto with_gre = parse(std::string(kBase) +
+                        "    type=transport\n"
+                        "gre gre1\n    conn=a\n    local=192.0.2.1\n    remote=198.51.100.1\n"
+                        "    address=10.44.4.6/30\n    peer=10.44.4.5\n");
+  for (const auto& e : with_gre.errors) INFO(e.to_string());
+  REQUIRE(with_gre.ok());
+  CHECK(with_gre.warnings.empty());
+}
