@@ -20,11 +20,13 @@
 namespace common::crypto {
 
 enum class EncrId : std::uint16_t {
+  des3_cbc = 3,            // RFC 2451; 192-bit key, no Key Length attribute (legacy peers)
   aes_cbc = 12,            // RFC 3602; key 128/192/256 bits (Key Length attribute)
   aes_gcm_16 = 20,         // RFC 4106 / RFC 5282; key + 4-byte salt
   chacha20_poly1305 = 28,  // RFC 7634; 256-bit key + 4-byte salt
 };
 enum class PrfId : std::uint16_t {
+  hmac_md5 = 1,  // RFC 2104 (legacy peers)
   hmac_sha1 = 2,
   hmac_sha256 = 5,
   hmac_sha384 = 6,
@@ -32,6 +34,7 @@ enum class PrfId : std::uint16_t {
 };
 enum class IntegId : std::uint16_t {
   none = 0,
+  hmac_md5_96 = 1,  // RFC 2403 (legacy peers)
   hmac_sha1_96 = 2,
   hmac_sha256_128 = 12,
   hmac_sha384_192 = 13,
@@ -39,11 +42,15 @@ enum class IntegId : std::uint16_t {
 };
 enum class DhId : std::uint16_t {
   none = 0,
+  modp1024 = 2,  // RFC 2409 §6.2 (legacy peers)
+  modp1536 = 5,  // RFC 3526 §2 (legacy peers)
   modp2048 = 14,
   modp3072 = 15,
   modp4096 = 16,
+  modp8192 = 18,
   ecp256 = 19,
   ecp384 = 20,
+  ecp521 = 21,
   curve25519 = 31,
 };
 

@@ -30,6 +30,7 @@ using ossl::key_ptr;
 
 const char* prf_digest(PrfId id) {
   switch (id) {
+    case PrfId::hmac_md5: return "MD5";
     case PrfId::hmac_sha1: return "SHA1";
     case PrfId::hmac_sha256: return "SHA256";
     case PrfId::hmac_sha384: return "SHA384";
@@ -41,6 +42,7 @@ const char* prf_digest(PrfId id) {
 const char* integ_digest(IntegId id) {
   switch (id) {
     case IntegId::none: return nullptr;
+    case IntegId::hmac_md5_96: return "MD5";
     case IntegId::hmac_sha1_96: return "SHA1";
     case IntegId::hmac_sha256_128: return "SHA256";
     case IntegId::hmac_sha384_192: return "SHA384";
@@ -138,18 +140,20 @@ Ossl<EVP_CIPHER_CTX> new_cipher_ctx(const EVP_CIPHER* c, ByteSpan key, int enc, 
   return ctx;
 }
 
-class AesCbc final : public Cipher {
+// AES-CBC (16-byte blocks) and 3DES-CBC (8-byte blocks); the IV is one block.
+class EvpCbc final : public Cipher {
  public:
-  AesCbc(Ossl<EVP_CIPHER_CTX> enc, Ossl<EVP_CIPHER_CTX> dec) : enc_(std::move(enc)), dec_(std::move(dec)) {}
-  std::size_t block_size() const override { return 16; }
-  std::size_t iv_size() const override { return 16; }
+  EvpCbc(Ossl<EVP_CIPHER_CTX> enc, Ossl<EVP_CIPHER_CTX> dec, std::size_t block)
+      : enc_(std::move(enc)), dec_(std::move(dec)), block_(block) {}
+  std::size_t block_size() const override { return block_; }
+  std::size_t iv_size() const override { return block_; }
   Status encrypt(ByteSpan iv, MutByteSpan inout) override { return run(enc_.get(), iv, inout); }
   Status decrypt(ByteSpan iv, MutByteSpan inout) override { return run(dec_.get(), iv, inout); }
 
  private:
-  static Status run(EVP_CIPHER_CTX* ctx, ByteSpan iv, MutByteSpan inout) {
-    if (iv.size() != 16) return make_error(Errc::malformed, "cbc: iv length");
-    if (inout.size() % 16 != 0 || inout.size() > INT_MAX)
+  Status run(EVP_CIPHER_CTX* ctx, ByteSpan iv, MutByteSpan inout) const {
+    if (iv.size() != block_) return make_error(Errc::malformed, "cbc: iv length");
+    if (inout.size() % block_ != 0 || inout.size() > INT_MAX)
       return make_error(Errc::malformed, "cbc: not a whole number of blocks");
     int n = 0;
     if (EVP_CipherInit_ex2(ctx, nullptr, nullptr, u8(iv), -1, nullptr) != 1)
@@ -162,6 +166,7 @@ class AesCbc final : public Cipher {
   }
   Ossl<EVP_CIPHER_CTX> enc_;
   Ossl<EVP_CIPHER_CTX> dec_;
+  std::size_t block_;
 };
 
 // ---------------------------------------------------------------------------------------
@@ -227,6 +232,7 @@ bool encr_is_aead(EncrId id) { return id == EncrId::aes_gcm_16 || id == EncrId::
 
 std::size_t encr_keymat_size(EncrId id, unsigned key_bits) {
   switch (id) {
+    case EncrId::des3_cbc: return (key_bits == 0 || key_bits == 192) ? 24 : 0;
     case EncrId::aes_cbc:
       return (key_bits == 128 || key_bits == 192 || key_bits == 256) ? key_bits / 8 : 0;
     case EncrId::aes_gcm_16:
@@ -238,6 +244,7 @@ std::size_t encr_keymat_size(EncrId id, unsigned key_bits) {
 
 std::size_t encr_iv_size(EncrId id) {
   switch (id) {
+    case EncrId::des3_cbc: return 8;
     case EncrId::aes_cbc: return 16;
     case EncrId::aes_gcm_16:
     case EncrId::chacha20_poly1305: return 8;
@@ -245,13 +252,20 @@ std::size_t encr_iv_size(EncrId id) {
   return 0;
 }
 
-std::size_t encr_block_size(EncrId id) { return id == EncrId::aes_cbc ? 16 : 4; }
+std::size_t encr_block_size(EncrId id) {
+  switch (id) {
+    case EncrId::des3_cbc: return 8;
+    case EncrId::aes_cbc: return 16;
+    default: return 4;
+  }
+}
 
 std::size_t aead_icv_size(EncrId id) { return encr_is_aead(id) ? 16 : 0; }
 
 std::size_t integ_key_size(IntegId id) {
   switch (id) {
     case IntegId::none: return 0;
+    case IntegId::hmac_md5_96: return 16;
     case IntegId::hmac_sha1_96: return 20;
     case IntegId::hmac_sha256_128: return 32;
     case IntegId::hmac_sha384_192: return 48;
@@ -263,6 +277,7 @@ std::size_t integ_key_size(IntegId id) {
 std::size_t integ_icv_size(IntegId id) {
   switch (id) {
     case IntegId::none: return 0;
+    case IntegId::hmac_md5_96: return 12;
     case IntegId::hmac_sha1_96: return 12;
     case IntegId::hmac_sha256_128: return 16;
     case IntegId::hmac_sha384_192: return 24;
@@ -273,6 +288,7 @@ std::size_t integ_icv_size(IntegId id) {
 
 std::size_t prf_output_size(PrfId id) {
   switch (id) {
+    case PrfId::hmac_md5: return 16;
     case PrfId::hmac_sha1: return 20;
     case PrfId::hmac_sha256: return 32;
     case PrfId::hmac_sha384: return 48;
@@ -341,15 +357,16 @@ bool Integ::verify(ByteSpan a, ByteSpan b, ByteSpan icv) {
 }
 
 std::unique_ptr<Cipher> Cipher::create(EncrId id, ByteSpan key) {
-  if (id != EncrId::aes_cbc) return nullptr;
-  const char* name = aes_cbc_name(key.size());
+  const char* name = nullptr;
+  if (id == EncrId::aes_cbc) name = aes_cbc_name(key.size());
+  if (id == EncrId::des3_cbc && key.size() == 24) name = "DES-EDE3-CBC";
   if (!name) return nullptr;
   Ossl<EVP_CIPHER> c(EVP_CIPHER_fetch(nullptr, name, nullptr));
   if (!c) return nullptr;
   auto enc = new_cipher_ctx(c.get(), key, 1, true);
   auto dec = new_cipher_ctx(c.get(), key, 0, true);
   if (!enc || !dec) return nullptr;
-  return std::make_unique<AesCbc>(std::move(enc), std::move(dec));
+  return std::make_unique<EvpCbc>(std::move(enc), std::move(dec), id == EncrId::des3_cbc ? 8 : 16);
 }
 
 std::unique_ptr<Aead> Aead::create(EncrId id, ByteSpan key_and_salt) {

@@ -1,4 +1,4 @@
-// Diffie-Hellman for IKEv2 (MODP 2048/3072/4096, ECP 256/384, Curve25519) on OpenSSL 3
+// Diffie-Hellman for IKEv2 (MODP 1024/1536/2048/3072/4096/8192, ECP 256/384/521, Curve25519) on OpenSSL 3
 // EVP: key generation, import of a known private value (test vectors), the public value in
 // IKE's KE encoding, the shared secret. IKE-rate, so it may allocate.
 #include <openssl/bn.h>
@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "common/crypto.h"
 #include "common/ossl.h"
@@ -28,32 +29,57 @@ enum class DhKind { modp, ecp, x25519 };
 DhKind dh_kind(DhId id) {
   switch (id) {
     case DhId::ecp256:
-    case DhId::ecp384: return DhKind::ecp;
+    case DhId::ecp384:
+    case DhId::ecp521: return DhKind::ecp;
     case DhId::curve25519: return DhKind::x25519;
     default: return DhKind::modp;
   }
 }
 
-// OpenSSL's names for the RFC 3526 MODP groups (not the RFC 7919 "ffdhe" ones).
+// OpenSSL's names for the RFC 3526 MODP groups (not the RFC 7919 "ffdhe" ones). RFC 2409's
+// 1024-bit group has none: it is given by its prime and generator (push_modp_group).
 const char* modp_group_name(DhId id) {
   switch (id) {
+    case DhId::modp1536: return "modp_1536";
     case DhId::modp2048: return "modp_2048";
     case DhId::modp3072: return "modp_3072";
     case DhId::modp4096: return "modp_4096";
+    case DhId::modp8192: return "modp_8192";
     default: return nullptr;
   }
 }
 // The RFC 3526 primes from OpenSSL's built-in table, used to range-check peer values.
 Ossl<BIGNUM> modp_prime(DhId id) {
   switch (id) {
+    case DhId::modp1024: return Ossl<BIGNUM>(BN_get_rfc2409_prime_1024(nullptr));
+    case DhId::modp1536: return Ossl<BIGNUM>(BN_get_rfc3526_prime_1536(nullptr));
+    case DhId::modp8192: return Ossl<BIGNUM>(BN_get_rfc3526_prime_8192(nullptr));
     case DhId::modp2048: return Ossl<BIGNUM>(BN_get_rfc3526_prime_2048(nullptr));
     case DhId::modp3072: return Ossl<BIGNUM>(BN_get_rfc3526_prime_3072(nullptr));
     case DhId::modp4096: return Ossl<BIGNUM>(BN_get_rfc3526_prime_4096(nullptr));
     default: return nullptr;
   }
 }
-const char* ec_group_name(DhId id) { return id == DhId::ecp256 ? "P-256" : "P-384"; }
-int ec_nid(DhId id) { return id == DhId::ecp256 ? NID_X9_62_prime256v1 : NID_secp384r1; }
+const char* ec_group_name(DhId id) { return id == DhId::ecp256 ? "P-256" : id == DhId::ecp384 ? "P-384" : "P-521"; }
+int ec_nid(DhId id) {
+  return id == DhId::ecp256 ? NID_X9_62_prime256v1 : id == DhId::ecp384 ? NID_secp384r1 : NID_secp521r1;
+}
+
+// The group of a MODP key: OpenSSL's name where it has one, else prime and generator 2.
+// The BIGNUMs are copied into the builder's parameters when they are built, so they must
+// live until then: `keep` holds them.
+bool push_modp_group(OSSL_PARAM_BLD* bld, DhId id, std::vector<Ossl<BIGNUM>>& keep) {
+  if (const char* name = modp_group_name(id))
+    return OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, name, 0) == 1;
+  Ossl<BIGNUM> p = modp_prime(id);
+  Ossl<BIGNUM> g(BN_new());
+  if (!p || !g || BN_set_word(g.get(), 2) != 1) return false;
+  const bool ok = OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_FFC_P, p.get()) == 1 &&
+                  OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_FFC_G, g.get()) == 1;
+  keep.push_back(std::move(p));
+  keep.push_back(std::move(g));
+  return ok;
+}
 
 Error crypto_err(const char* what) { return make_error(Errc::crypto, what); }
 
@@ -118,8 +144,8 @@ class EvpDh final : public Dh {
     if (BN_cmp(y.get(), BN_value_one()) <= 0 || BN_cmp(y.get(), pm1.get()) >= 0)
       return make_error(Errc::malformed, "dh: peer value out of range");
     Ossl<OSSL_PARAM_BLD> bld(OSSL_PARAM_BLD_new());
-    if (!bld ||
-        OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, modp_group_name(id_), 0) != 1 ||
+    std::vector<Ossl<BIGNUM>> keep;
+    if (!bld || !push_modp_group(bld.get(), id_, keep) ||
         OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, y.get()) != 1)
       return crypto_err("dh: params");
     auto pk = pkey_from("DH", bld.get(), EVP_PKEY_PUBLIC_KEY);
@@ -206,11 +232,15 @@ Result<std::unique_ptr<Dh>> wrap(DhId id, Ossl<EVP_PKEY> pk) {
 std::size_t dh_public_size(DhId id) {
   switch (id) {
     case DhId::none: return 0;
+    case DhId::modp1024: return 128;
+    case DhId::modp1536: return 192;
+    case DhId::modp8192: return 1024;
     case DhId::modp2048: return 256;
     case DhId::modp3072: return 384;
     case DhId::modp4096: return 512;
     case DhId::ecp256: return 64;
     case DhId::ecp384: return 96;
+    case DhId::ecp521: return 132;
     case DhId::curve25519: return 32;
   }
   return 0;
@@ -221,6 +251,19 @@ bool dh_supported(DhId id) { return dh_public_size(id) != 0; }
 Result<std::unique_ptr<Dh>> Dh::generate(DhId id) {
   if (!dh_supported(id)) return make_error(Errc::unsupported, "dh: group");
   Ossl<EVP_PKEY_CTX> ctx;
+  if (dh_kind(id) == DhKind::modp && !modp_group_name(id)) {
+    // A group OpenSSL has no name for: key generation from explicit domain parameters.
+    Ossl<OSSL_PARAM_BLD> bld(OSSL_PARAM_BLD_new());
+    std::vector<Ossl<BIGNUM>> keep;
+    if (!bld || !push_modp_group(bld.get(), id, keep)) return crypto_err("dh: params");
+    auto params = pkey_from("DH", bld.get(), EVP_PKEY_KEY_PARAMETERS);
+    if (!params) return params.error();
+    Ossl<EVP_PKEY_CTX> gen(EVP_PKEY_CTX_new_from_pkey(nullptr, params->get(), nullptr));
+    if (!gen || EVP_PKEY_keygen_init(gen.get()) != 1) return crypto_err("dh: keygen init");
+    EVP_PKEY* raw = nullptr;
+    if (EVP_PKEY_generate(gen.get(), &raw) != 1 || !raw) return crypto_err("dh: keygen");
+    return wrap(id, Ossl<EVP_PKEY>(raw));
+  }
   switch (dh_kind(id)) {
     case DhKind::modp: ctx.reset(EVP_PKEY_CTX_new_from_name(nullptr, "DH", nullptr)); break;
     case DhKind::ecp: ctx.reset(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr)); break;
@@ -257,7 +300,8 @@ Result<std::unique_ptr<Dh>> Dh::from_private(DhId id, ByteSpan priv) {
     if (!p || !g || !y || BN_set_word(g.get(), 2) != 1 ||
         BN_mod_exp(y.get(), g.get(), x.get(), p.get(), bnctx.get()) != 1)
       return crypto_err("dh: modexp");
-    if (OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, modp_group_name(id), 0) != 1 ||
+    std::vector<Ossl<BIGNUM>> keep;
+    if (!push_modp_group(bld.get(), id, keep) ||
         OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_PRIV_KEY, x.get()) != 1 ||
         OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, y.get()) != 1)
       return crypto_err("dh: params");

@@ -237,13 +237,19 @@ std::optional<ConnConfig> type_conn(Typer& ty, const RawSection& sec, const KeyM
       return;
     }
     std::string bad;
-    auto r = ike::parse_proposals(k->value, proto, &bad);
+    auto r = ike::parse_proposals(k->value, proto, &bad, true);
     if (!r) {
       ty.err(*k, std::string(r.error().detail) + (bad.empty() ? "" : " ('" + bad + "')"));
       ok = false;
       return;
     }
     out = std::move(r).value();
+    if (!out.dropped.empty()) {
+      std::string list;
+      for (const auto& d : out.dropped) list += (list.empty() ? "" : ", ") + d;
+      ty.warn(*k, "not implemented by swanless, left out: " + list + "; offering the rest" +
+                      (out.configured == 0 ? " (only the defaults remain)" : ""));
+    }
   };
   proposals("ike", ike::Protocol::ike, c.ike);
   proposals("esp", ike::Protocol::esp, c.esp);

@@ -21,6 +21,7 @@ namespace {
 // Names as Wireshark's IKEv2 and ESP dissectors spell them (character for character).
 const char* ike_encr_name(EncrId e, unsigned bits) {
   switch (e) {
+    case EncrId::des3_cbc: return "3DES [RFC2451]";
     case EncrId::aes_cbc:
       return bits == 128 ? "AES-CBC-128 [RFC3602]" : bits == 192 ? "AES-CBC-192 [RFC3602]" : bits == 256 ? "AES-CBC-256 [RFC3602]" : nullptr;
     case EncrId::aes_gcm_16:
@@ -35,6 +36,7 @@ const char* ike_encr_name(EncrId e, unsigned bits) {
 const char* ike_integ_name(IntegId i) {
   switch (i) {
     case IntegId::none: return "NONE [RFC4306]";
+    case IntegId::hmac_md5_96: return "HMAC_MD5_96 [RFC2403]";
     case IntegId::hmac_sha1_96: return "HMAC_SHA1_96 [RFC2404]";
     case IntegId::hmac_sha256_128: return "HMAC_SHA2_256_128 [RFC4868]";
     case IntegId::hmac_sha384_192: return "HMAC_SHA2_384_192 [RFC4868]";
@@ -45,6 +47,7 @@ const char* ike_integ_name(IntegId i) {
 
 const char* esp_encr_name(EncrId e) {
   switch (e) {
+    case EncrId::des3_cbc: return "TripleDES-CBC [RFC2451]";
     case EncrId::aes_cbc: return "AES-CBC [RFC3602]";
     case EncrId::aes_gcm_16: return "AES-GCM with 16 octet ICV [RFC4106]";
     case EncrId::chacha20_poly1305: return nullptr;
@@ -55,6 +58,7 @@ const char* esp_encr_name(EncrId e) {
 const char* esp_integ_name(IntegId i) {
   switch (i) {
     case IntegId::none: return "NULL";
+    case IntegId::hmac_md5_96: return "HMAC-MD5-96 [RFC2403]";
     case IntegId::hmac_sha1_96: return "HMAC-SHA-1-96 [RFC2404]";
     case IntegId::hmac_sha256_128: return "HMAC-SHA-256-128 [RFC4868]";
     case IntegId::hmac_sha384_192: return "HMAC-SHA-384-192 [RFC4868]";

@@ -104,7 +104,7 @@ common::Result<std::unique_ptr<Sa>> Sa::create(const SaConfig& cfg, crypto::Rand
     sa->iv_size_ = sa->cipher_->iv_size();
     sa->icv_size_ = sa->integ_->icv_size();
     sa->block_size_ = std::max<std::size_t>(sa->cipher_->block_size(), 4);
-    if (sa->iv_size_ != 16) return make_error(Errc::config, "CBC IV generator expects a 16-byte IV");
+    if (sa->iv_size_ == 0 || sa->iv_size_ > 16) return make_error(Errc::config, "CBC IV of an unexpected size");
     if (cfg.direction == Direction::outbound) {
       std::array<std::byte, 16> iv_key{};
       rng.fill(iv_key);
@@ -187,9 +187,13 @@ EncapResult Sa::encap(MutByteSpan buf, std::size_t offset, std::size_t length, s
       return fail_encap(Drop::crypto);
     }
   } else {
-    store64(iv.data(), seq);
-    std::memset(iv.data() + 8, 0, 8);
-    if (!iv_gen_->encrypt(kZeroIv, iv) || !cipher_->encrypt(iv, body)) {
+    // The CBC IV: the sequence number encrypted under the SA's own random AES key (never
+    // repeated, not predictable), cut to the cipher's block (16 bytes AES, 8 bytes 3DES).
+    std::array<std::byte, 16> block{};
+    store64(block.data(), seq);
+    const bool made = static_cast<bool>(iv_gen_->encrypt(kZeroIv, block));
+    std::memcpy(iv.data(), block.data(), iv_size_);
+    if (!made || !cipher_->encrypt(iv, body)) {
       --seq_out_;
       return fail_encap(Drop::crypto);
     }

@@ -40,6 +40,13 @@ constexpr std::array kKeywords{
     Keyword{"aes192gcm", Kind::encr, std::uint16_t(EncrId::aes_gcm_16), 192},
     Keyword{"aes256gcm", Kind::encr, std::uint16_t(EncrId::aes_gcm_16), 256},
     Keyword{"chacha20poly1305", Kind::encr, std::uint16_t(EncrId::chacha20_poly1305), 0},
+    Keyword{"3des", Kind::encr, std::uint16_t(EncrId::des3_cbc), 0},
+    Keyword{"md5", Kind::integ, std::uint16_t(IntegId::hmac_md5_96), 0},
+    Keyword{"prfmd5", Kind::prf, std::uint16_t(PrfId::hmac_md5), 0},
+    Keyword{"modp1024", Kind::dh, std::uint16_t(DhId::modp1024), 0},
+    Keyword{"modp1536", Kind::dh, std::uint16_t(DhId::modp1536), 0},
+    Keyword{"modp8192", Kind::dh, std::uint16_t(DhId::modp8192), 0},
+    Keyword{"ecp521", Kind::dh, std::uint16_t(DhId::ecp521), 0},
     Keyword{"sha", Kind::integ, std::uint16_t(IntegId::hmac_sha1_96), 0},
     Keyword{"sha1", Kind::integ, std::uint16_t(IntegId::hmac_sha1_96), 0},
     Keyword{"sha256", Kind::integ, std::uint16_t(IntegId::hmac_sha256_128), 0},
@@ -62,7 +69,6 @@ constexpr std::array kKeywords{
     Keyword{"esn", Kind::esn, std::uint16_t(Esn::yes), 0},
     Keyword{"noesn", Kind::esn, std::uint16_t(Esn::no), 0},
     // Known to strongSwan, not implemented here.
-    Keyword{"3des", Kind::unsupported, 0, 0},
     Keyword{"des", Kind::unsupported, 0, 0},
     Keyword{"blowfish", Kind::unsupported, 0, 0},
     Keyword{"cast128", Kind::unsupported, 0, 0},
@@ -80,23 +86,17 @@ constexpr std::array kKeywords{
     Keyword{"camellia", Kind::unsupported, 0, 0},
     Keyword{"camellia128", Kind::unsupported, 0, 0},
     Keyword{"camellia256", Kind::unsupported, 0, 0},
-    Keyword{"md5", Kind::unsupported, 0, 0},
     Keyword{"sha256_96", Kind::unsupported, 0, 0},
     Keyword{"aesxcbc", Kind::unsupported, 0, 0},
     Keyword{"aescmac", Kind::unsupported, 0, 0},
-    Keyword{"prfmd5", Kind::unsupported, 0, 0},
     Keyword{"prfaesxcbc", Kind::unsupported, 0, 0},
     Keyword{"modp768", Kind::unsupported, 0, 0},
-    Keyword{"modp1024", Kind::unsupported, 0, 0},
-    Keyword{"modp1536", Kind::unsupported, 0, 0},
     Keyword{"modp6144", Kind::unsupported, 0, 0},
-    Keyword{"modp8192", Kind::unsupported, 0, 0},
     Keyword{"modp1024s160", Kind::unsupported, 0, 0},
     Keyword{"modp2048s224", Kind::unsupported, 0, 0},
     Keyword{"modp2048s256", Kind::unsupported, 0, 0},
     Keyword{"ecp192", Kind::unsupported, 0, 0},
     Keyword{"ecp224", Kind::unsupported, 0, 0},
-    Keyword{"ecp521", Kind::unsupported, 0, 0},
     Keyword{"curve448", Kind::unsupported, 0, 0},
     Keyword{"x448", Kind::unsupported, 0, 0},
 };
@@ -122,6 +122,7 @@ void add_unique(std::vector<T>& v, T x) {
 
 PrfId prf_of(IntegId i) {
   switch (i) {
+    case IntegId::hmac_md5_96: return PrfId::hmac_md5;
     case IntegId::hmac_sha1_96: return PrfId::hmac_sha1;
     case IntegId::hmac_sha384_192: return PrfId::hmac_sha384;
     case IntegId::hmac_sha512_256: return PrfId::hmac_sha512;
@@ -143,7 +144,7 @@ bool Proposal::is_aead() const {
 }
 
 common::Result<Proposal> parse_proposal(std::string_view text, Protocol protocol,
-                                        std::string* bad) {
+                                        std::string* bad, std::vector<std::string>* dropped) {
   Proposal p;
   p.protocol = protocol;
   if (text.empty()) {
@@ -181,6 +182,10 @@ common::Result<Proposal> parse_proposal(std::string_view text, Protocol protocol
         add_unique(p.esn, Esn(kw->id));
         break;
       case Kind::unsupported:
+        if (dropped) {
+          dropped->emplace_back(tok);
+          break;
+        }
         set_bad(bad, tok);
         return make_error(Errc::unsupported, "algorithm not supported by swanless");
     }
@@ -222,7 +227,7 @@ common::Result<Proposal> parse_proposal(std::string_view text, Protocol protocol
 }
 
 common::Result<ProposalSet> parse_proposals(std::string_view text, Protocol protocol,
-                                            std::string* bad) {
+                                            std::string* bad, bool drop_unsupported) {
   ProposalSet set;
   while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
@@ -241,13 +246,20 @@ common::Result<ProposalSet> parse_proposals(std::string_view text, Protocol prot
     std::string_view one = text.substr(pos, comma - pos);
     while (!one.empty() && one.front() == ' ') one.remove_prefix(1);
     while (!one.empty() && one.back() == ' ') one.remove_suffix(1);
-    auto p = parse_proposal(one, protocol, bad);
-    if (!p) return p.error();
-    set.proposals.push_back(std::move(p).value());
+    std::vector<std::string> left_out;
+    auto p = parse_proposal(one, protocol, bad, drop_unsupported ? &left_out : nullptr);
+    if (!p && left_out.empty()) return p.error();
+    for (auto& w : left_out) add_unique(set.dropped, std::move(w));
+    if (p) set.proposals.push_back(std::move(p).value());
+    else set.dropped.push_back("proposal " + std::string(one));  // nothing usable left in it
     if (comma == text.size()) break;
     pos = comma + 1;
   }
   set.configured = set.proposals.size();
+  if (set.configured == 0 && set.strict) {
+    set_bad(bad, text);
+    return make_error(Errc::unsupported, "nothing swanless implements is left in this strict ('!') list");
+  }
   if (!set.strict)
     for (auto& d : default_proposals(protocol)) set.proposals.push_back(std::move(d));
   return set;
@@ -278,6 +290,7 @@ std::vector<Proposal> default_proposals(Protocol protocol) {
 
 std::string_view encr_name(EncrId id) {
   switch (id) {
+    case EncrId::des3_cbc: return "3DES_CBC";
     case EncrId::aes_cbc: return "AES_CBC";
     case EncrId::aes_gcm_16: return "AES_GCM_16";
     case EncrId::chacha20_poly1305: return "CHACHA20_POLY1305";
@@ -288,6 +301,7 @@ std::string_view encr_name(EncrId id) {
 std::string_view integ_name(IntegId id) {
   switch (id) {
     case IntegId::none: return "NONE";
+    case IntegId::hmac_md5_96: return "HMAC_MD5_96";
     case IntegId::hmac_sha1_96: return "HMAC_SHA1_96";
     case IntegId::hmac_sha256_128: return "HMAC_SHA2_256_128";
     case IntegId::hmac_sha384_192: return "HMAC_SHA2_384_192";
@@ -298,6 +312,7 @@ std::string_view integ_name(IntegId id) {
 
 std::string_view prf_name(PrfId id) {
   switch (id) {
+    case PrfId::hmac_md5: return "PRF_HMAC_MD5";
     case PrfId::hmac_sha1: return "PRF_HMAC_SHA1";
     case PrfId::hmac_sha256: return "PRF_HMAC_SHA2_256";
     case PrfId::hmac_sha384: return "PRF_HMAC_SHA2_384";
@@ -309,6 +324,10 @@ std::string_view prf_name(PrfId id) {
 std::string_view dh_name(DhId id) {
   switch (id) {
     case DhId::none: return "NONE";
+    case DhId::modp1024: return "MODP_1024";
+    case DhId::modp1536: return "MODP_1536";
+    case DhId::modp8192: return "MODP_8192";
+    case DhId::ecp521: return "ECP_521";
     case DhId::modp2048: return "MODP_2048";
     case DhId::modp3072: return "MODP_3072";
     case DhId::modp4096: return "MODP_4096";

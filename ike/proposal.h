@@ -63,14 +63,22 @@ struct ProposalSet {
   std::vector<Proposal> proposals;  // configured ones first, then defaults unless strict
   std::size_t configured = 0;       // how many came from the text
   bool strict = false;              // trailing '!'
+  // With parse_proposals(..., drop_unsupported = true): the algorithms strongSwan knows but
+  // swanless does not implement, left out as strongSwan leaves out what its plugins lack
+  // ("blowfish"), and whole proposals that had nothing left ("proposal camellia-sha256-modp2048").
+  std::vector<std::string> dropped;
 };
 
 // Parses an `ike=`/`esp=` value. On error, *bad (if given) receives the offending token.
+// An algorithm known but not implemented is an error, or with drop_unsupported is left out
+// (see ProposalSet::dropped); a strict list with nothing left is an error either way.
 common::Result<ProposalSet> parse_proposals(std::string_view text, Protocol protocol,
-                                            std::string* bad = nullptr);
-// Parses one proposal (no ',' and no '!').
+                                            std::string* bad = nullptr, bool drop_unsupported = false);
+// Parses one proposal (no ',' and no '!'). With `dropped`, unimplemented algorithms are
+// recorded there and skipped instead of being an error.
 common::Result<Proposal> parse_proposal(std::string_view text, Protocol protocol,
-                                        std::string* bad = nullptr);
+                                        std::string* bad = nullptr,
+                                        std::vector<std::string>* dropped = nullptr);
 
 // strongSwan's defaults for the algorithms swanless implements:
 //   IKE: AES_CBC 128/192/256 + HMAC SHA-256/384/512/SHA-1 + PRF of the same hashes, and

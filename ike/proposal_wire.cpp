@@ -48,14 +48,17 @@ std::optional<Proposal> from_sa_proposal(const SaProposal& s) {
         } else if (id == EncrId::chacha20_poly1305) {
           if (t.key_length && *t.key_length != 256) continue;
           p.encr.push_back({id, 0});
+        } else if (id == EncrId::des3_cbc) {
+          if (t.key_length) continue;  // a fixed-size key: RFC 2451 has no Key Length
+          p.encr.push_back({id, 0});
         }
         break;
       }
       case TransformType::prf:
-        if (t.id == 2 || t.id == 5 || t.id == 6 || t.id == 7) p.prf.push_back(static_cast<PrfId>(t.id));
+        if (t.id == 1 || t.id == 2 || t.id == 5 || t.id == 6 || t.id == 7) p.prf.push_back(static_cast<PrfId>(t.id));
         break;
       case TransformType::integ:
-        if (t.id == 0 || t.id == 2 || t.id == 12 || t.id == 13 || t.id == 14)
+        if (t.id == 0 || t.id == 1 || t.id == 2 || t.id == 12 || t.id == 13 || t.id == 14)
           p.integ.push_back(static_cast<IntegId>(t.id));
         break;
       case TransformType::dh:

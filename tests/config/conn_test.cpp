@@ -339,3 +339,17 @@ TEST_CASE("config: a transport-mode conn with no gre section warns that the host
   REQUIRE(with_gre.ok());
   CHECK(with_gre.warnings.empty());
 }
+
+TEST_CASE("config: unimplemented algorithms are left out of ike=/esp= with a warning naming them") {
+  auto r = parse(std::string(kBase) + "    esp=aes256-sha256,blowfish-sha1\n    ike=3des-md5-modp1024,aes256-sha256-modp768\n");
+  for (const auto& e : r.errors) INFO(e.to_string());
+  REQUIRE(r.ok());
+  const auto& c = *r.config->find_conn("a");
+  CHECK(c.esp.configured == 1);
+  CHECK(c.ike.configured == 1);  // 3des-md5-modp1024 is implemented; the modp768 one is gone
+  REQUIRE(r.warnings.size() == 2);
+  for (const auto& w : r.warnings) CHECK(w.message.find("not implemented by swanless, left out: ") != std::string::npos);
+  auto strict = parse(std::string(kBase) + "    esp=blowfish-sha1!\n");
+  REQUIRE_FALSE(strict.ok());
+  CHECK(strict.errors.at(0).message.find("nothing swanless implements is left") != std::string::npos);
+}

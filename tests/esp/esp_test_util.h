@@ -43,6 +43,9 @@ inline const std::vector<Suite>& suites() {
       {"aes-gcm-128", crypto::EncrId::aes_gcm_16, 16 + 4, crypto::IntegId::none, 0},
       {"aes-gcm-256", crypto::EncrId::aes_gcm_16, 32 + 4, crypto::IntegId::none, 0},
       {"chacha20-poly1305", crypto::EncrId::chacha20_poly1305, 32 + 4, crypto::IntegId::none, 0},
+      // Legacy peers (issue 13): 8-byte blocks and IVs.
+      {"3des-cbc/hmac-md5-96", crypto::EncrId::des3_cbc, 24, crypto::IntegId::hmac_md5_96, 16},
+      {"3des-cbc/hmac-sha1-96", crypto::EncrId::des3_cbc, 24, crypto::IntegId::hmac_sha1_96, 20},
   };
   return s;
 }

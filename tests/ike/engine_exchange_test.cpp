@@ -14,7 +14,7 @@ using common::IpAddr;
 using namespace ike_test;
 
 
-TEST_CASE("IKE_SA, first CHILD_SA and a second CHILD_SA with PFS, for three suites") {
+TEST_CASE("IKE_SA, first CHILD_SA and a second CHILD_SA with PFS, for each suite (legacy ones too)") {
   struct Suite {
     const char *ike, *esp;
     common::crypto::EncrId encr;
@@ -22,7 +22,10 @@ TEST_CASE("IKE_SA, first CHILD_SA and a second CHILD_SA with PFS, for three suit
   auto suite = GENERATE(Suite{"aes256-sha256-modp2048!", "aes256-sha256-modp2048!", common::crypto::EncrId::aes_cbc},
                         Suite{"aes256gcm16-prfsha384-ecp384!", "aes256gcm16-ecp384!", common::crypto::EncrId::aes_gcm_16},
                         Suite{"chacha20poly1305-prfsha256-curve25519!", "chacha20poly1305-curve25519!",
-                              common::crypto::EncrId::chacha20_poly1305});
+                              common::crypto::EncrId::chacha20_poly1305},
+                        // What vendor boxes still propose (issue 13).
+                        Suite{"3des-md5-modp1024!", "3des-md5-modp1024!", common::crypto::EncrId::des3_cbc},
+                        Suite{"aes128-sha1-ecp521!", "3des-sha1-modp1536!", common::crypto::EncrId::des3_cbc});
   INFO(suite.ike);
   Wire w;
   REQUIRE(w.a.e.add_peer(peer(true, suite.ike, suite.esp)).ok());

@@ -179,9 +179,9 @@ TEST_CASE("esp: strict and non-strict") {
 
 TEST_CASE("proposal errors name the offending token") {
   REQUIRE(fails("aes256-sha256-bogus", Protocol::ike) == "bogus");
-  REQUIRE(fails("3des-sha1-modp1024", Protocol::ike) == "3des");
-  REQUIRE(fails("aes256-md5-modp2048", Protocol::ike) == "md5");
-  REQUIRE(fails("aes256-sha256-modp1024", Protocol::ike) == "modp1024");
+  REQUIRE(fails("blowfish-sha1-modp1024", Protocol::ike) == "blowfish");
+  REQUIRE(fails("aes256-aesxcbc-modp2048", Protocol::ike) == "aesxcbc");
+  REQUIRE(fails("aes256-sha256-modp768", Protocol::ike) == "modp768");
   REQUIRE(fails("aes128gcm8-prfsha256-ecp256", Protocol::ike) == "aes128gcm8");
   REQUIRE(fails("aes256-sha256-modp2048-esn", Protocol::ike) == "esn");
   // missing mandatory parts
@@ -211,4 +211,41 @@ TEST_CASE("proposal parser survives every prefix of valid strings") {
       if (r) REQUIRE_FALSE(r->proposals.empty());
     }
   }
+}
+
+TEST_CASE("legacy transforms vendor boxes still propose: 3des, md5, modp1024/1536/8192, ecp521") {
+  auto p = one("3des-md5-modp1024", Protocol::ike);
+  CHECK(p.encr == std::vector<ike::EncrAlg>{{EncrId::des3_cbc, 0}});
+  CHECK(p.integ == std::vector<IntegId>{IntegId::hmac_md5_96});
+  CHECK(p.prf == std::vector<PrfId>{PrfId::hmac_md5});  // the PRF follows the integrity
+  CHECK(p.dh == std::vector<DhId>{DhId::modp1024});
+  CHECK(ike::to_string(p) == "3DES_CBC/HMAC_MD5_96/PRF_HMAC_MD5/MODP_1024");
+  CHECK(ike::to_string(one("3des-sha1-modp1536", Protocol::ike)) == "3DES_CBC/HMAC_SHA1_96/PRF_HMAC_SHA1/MODP_1536");
+  CHECK(ike::to_string(one("aes256-sha512-ecp521", Protocol::ike)) ==
+        "AES_CBC_256/HMAC_SHA2_512_256/PRF_HMAC_SHA2_512/ECP_521");
+  CHECK(ike::to_string(one("aes256-sha256-prfmd5-modp8192", Protocol::ike)) ==
+        "AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_MD5/MODP_8192");
+  CHECK(ike::to_string(one("3des-md5-modp1024", Protocol::esp)) == "3DES_CBC/HMAC_MD5_96/MODP_1024/NO_EXT_SEQ");
+}
+
+TEST_CASE("unimplemented algorithms are left out of a list with drop_unsupported, as strongSwan does") {
+  std::string bad;
+  // One algorithm of a proposal: left out, the proposal stays.
+  auto r = ike::parse_proposals("aes256-blowfish-sha256-modp2048,camellia-sha256-modp2048", Protocol::ike, &bad, true);
+  REQUIRE(r.ok());
+  CHECK(r->configured == 1);
+  CHECK(ike::to_string(r->proposals[0]) == "AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048");
+  CHECK(r->dropped == std::vector<std::string>{"blowfish", "camellia", "proposal camellia-sha256-modp2048"});
+  CHECK(r->proposals.size() == 1 + ike::default_proposals(Protocol::ike).size());  // not strict
+  // Strict: what is left is offered alone; nothing left is an error.
+  auto strict = ike::parse_proposals("aes256-sha256-modp2048-modp768!", Protocol::ike, &bad, true);
+  REQUIRE(strict.ok());
+  CHECK(strict->proposals.size() == 1);
+  CHECK(strict->dropped == std::vector<std::string>{"modp768"});
+  auto empty = ike::parse_proposals("camellia-sha256-modp2048!", Protocol::ike, &bad, true);
+  REQUIRE_FALSE(empty.ok());
+  CHECK(std::string(empty.error().detail).find("strict") != std::string::npos);
+  // Unknown words stay errors: a typo must not vanish.
+  CHECK_FALSE(ike::parse_proposals("aes256-sha256-modp2084", Protocol::ike, &bad, true).ok());
+  CHECK(bad == "modp2084");
 }

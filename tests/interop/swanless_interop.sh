@@ -6,7 +6,8 @@
 # the ESP proposal has a DH group). swanless puts its inner addresses on its TUN device
 # and routes the peer's selectors there itself (no iptables, no SNAT).
 # Cases:
-#   1. swanless initiates, aes256-sha256-modp2048! (IKE and ESP, PFS), two CHILD_SAs;
+#   1. swanless initiates, aes256-sha256-modp2048! (IKE and ESP, PFS), two CHILD_SAs (then
+#      GCM, ChaCha20 and the legacy 3des-md5-modp1024 / 3des-sha1-modp1536 the same way);
 #      ping both, iperf3 TCP, status, tshark decodes the capture with swanless's keylog;
 #      UDP sent with UDP_SEGMENT (tests/bench/udp_gso_tool.c) both ways: every datagram
 #      arrives once, and where the kernel has TUN USO, swanless read super-packets and cut
@@ -157,6 +158,9 @@ run_case cbc 'aes256-sha256-modp2048!' 'aes256-sha256-modp2048!' initiator yes y
 if charon_has_openssl; then
   run_case gcm 'aes256gcm16-prfsha384-ecp384!' 'aes256gcm16-ecp384!' responder yes yes
   run_case chacha 'chacha20poly1305-prfsha256-curve25519!' 'chacha20poly1305-curve25519!' initiator yes no
+  # What vendor boxes still propose (issue 13): 3DES, HMAC-MD5, MODP-1024 for IKE; 3DES,
+  # HMAC-SHA1, MODP-1536 PFS for ESP. tshark checks the keylog names for them.
+  run_case legacy '3des-md5-modp1024!' '3des-sha1-modp1536!' responder yes yes
 else
   fail "charon has no openssl plugin (libstrongswan-standard-plugins): GCM/ChaCha cases not run"
 fi
