@@ -237,7 +237,11 @@ std::optional<ConnConfig> type_conn(Typer& ty, const RawSection& sec, const KeyM
       return;
     }
     std::string bad;
-    auto r = ike::parse_proposals(k->value, proto, &bad, true);
+    // libreswan writes the DH group after ';' (ike=aes256-sha2;modp2048); strongSwan's
+    // syntax has a '-' there.
+    std::string text = k->value;
+    std::replace(text.begin(), text.end(), ';', '-');
+    auto r = ike::parse_proposals(text, proto, &bad, true);
     if (!r) {
       ty.err(*k, std::string(r.error().detail) + (bad.empty() ? "" : " ('" + bad + "')"));
       ok = false;
@@ -291,6 +295,28 @@ std::optional<ConnConfig> type_conn(Typer& ty, const RawSection& sec, const KeyM
   yn("rekey", c.rekey);
   yn("reauth", c.reauth);
   yn("forceencaps", c.force_encaps);
+  // libreswan's spelling: encapsulation=yes forces ESP in UDP; auto (its default) and no
+  // leave it to NAT detection, which is what swanless does without forceencaps.
+  if (auto k = get("encapsulation")) {
+    if (get("forceencaps")) {
+      ty.err(*k, "both forceencaps= and libreswan's encapsulation= are set; keep one");
+      ok = false;
+    } else if (k->value == "yes") {
+      c.force_encaps = true;
+    } else if (k->value != "no" && k->value != "auto") {
+      ty.err(*k, "expected yes, no or auto, not '" + k->value + "'");
+      ok = false;
+    }
+  }
+  if (auto k = get("phase2")) {  // libreswan
+    if (k->value == "ah") {
+      ty.err(*k, "AH is not implemented: swanless protects traffic with ESP only (phase2=esp)");
+      ok = false;
+    } else if (k->value != "esp") {
+      ty.err(*k, "expected esp or ah, not '" + k->value + "'");
+      ok = false;
+    }
+  }
   yn("fragmentation", c.fragmentation);
   // Volume limits (strongSwan: plain numbers; 0 = no limit).
   auto count = [&](const char* key, std::uint64_t& out) {

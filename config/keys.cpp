@@ -150,6 +150,8 @@ constexpr KeyRow kKeys[] = {
     {"pfs", kInConn, D::honoured},  // conn.cpp
     {"sha256_96", kInConn, D::warned, kSha256_96},
     {"aggressive", kInConn, D::honoured},  // conn.cpp: yes is IKEv1
+    {"encapsulation", kInConn, D::honoured},  // libreswan's forceencaps
+    {"phase2", kInConn, D::honoured},
     {"crlcheckinterval", kInSetup, D::warned, kNoCerts},
     {"narrowing", kInConn, D::warned, kNarrowing},
     {"remote_peer_type", kInConn, D::warned, kPeerType},
@@ -191,6 +193,9 @@ constexpr KeyRow kKeys[] = {
 constexpr std::pair<std::string_view, std::string_view> kAliases[] = {
     {"keylife", "lifetime"},
     {"margintime", "rekeymargin"},
+    // libreswan's names for the same settings
+    {"salifetime", "lifetime"},
+    {"phase2alg", "esp"},
 };
 
 }  // namespace

@@ -50,6 +50,7 @@ constexpr std::array kKeywords{
     Keyword{"sha", Kind::integ, std::uint16_t(IntegId::hmac_sha1_96), 0},
     Keyword{"sha1", Kind::integ, std::uint16_t(IntegId::hmac_sha1_96), 0},
     Keyword{"sha256", Kind::integ, std::uint16_t(IntegId::hmac_sha256_128), 0},
+    Keyword{"sha2", Kind::integ, std::uint16_t(IntegId::hmac_sha256_128), 0},  // libreswan
     Keyword{"sha2_256", Kind::integ, std::uint16_t(IntegId::hmac_sha256_128), 0},
     Keyword{"sha384", Kind::integ, std::uint16_t(IntegId::hmac_sha384_192), 0},
     Keyword{"sha2_384", Kind::integ, std::uint16_t(IntegId::hmac_sha384_192), 0},

@@ -353,3 +353,25 @@ TEST_CASE("config: unimplemented algorithms are left out of ike=/esp= with a war
   REQUIRE_FALSE(strict.ok());
   CHECK(strict.errors.at(0).message.find("nothing swanless implements is left") != std::string::npos);
 }
+
+TEST_CASE("config: libreswan's spellings: ';' before the DH group, phase2alg, salifetime, encapsulation, phase2") {
+  auto r = parse(std::string(kBase) +
+                 "    ikev2=insist\n    ike=aes256-sha2;modp2048\n    phase2=esp\n    phase2alg=aes128-sha2_256;modp2048\n"
+                 "    salifetime=30m\n    encapsulation=yes\n");
+  for (const auto& e : r.errors) INFO(e.to_string());
+  REQUIRE(r.ok());
+  CHECK(r.warnings.empty());
+  const auto& c = *r.config->find_conn("a");
+  CHECK(ike::to_string(c.ike.proposals.at(0)) == "AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048");
+  CHECK(ike::to_string(c.esp.proposals.at(0)) == "AES_CBC_128/HMAC_SHA2_256_128/MODP_2048/NO_EXT_SEQ");
+  CHECK(c.lifetime == std::chrono::minutes(30));
+  CHECK(c.force_encaps);
+  auto ah = parse(std::string(kBase) + "    phase2=ah\n");
+  REQUIRE_FALSE(ah.ok());
+  CHECK(ah.errors.at(0).message.find("AH is not implemented") != std::string::npos);
+  auto both = parse(std::string(kBase) + "    forceencaps=yes\n    encapsulation=no\n");
+  REQUIRE_FALSE(both.ok());
+  auto twice = parse(std::string(kBase) + "    esp=aes256-sha256\n    phase2alg=aes128-sha1\n");
+  REQUIRE_FALSE(twice.ok());  // one setting under two names
+  CHECK_FALSE(parse(std::string(kBase) + "    encapsulation=auto\n").config->find_conn("a")->force_encaps);
+}
