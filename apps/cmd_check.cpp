@@ -68,6 +68,7 @@ int run_check(const std::string& path, std::ostream& out, std::ostream& err) {
   }
   const Config& cfg = *res.config;
   int errors = 0;
+  for (const auto& n : cfg.notes) out << "note: " << n << "\n";
 
   auto sec = config::load_secrets(cfg.setup.secrets);
   for (const auto& w : sec.warnings) err << "warning: " << w.to_string() << "\n";

@@ -2,7 +2,10 @@
 // load_file, the filesystem include resolver and the default secrets path. See config.h.
 #include "config/config.h"
 
+#include <arpa/inet.h>
 #include <glob.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <grp.h>
 #include <pwd.h>
 
@@ -193,7 +196,7 @@ LoadResult parse_string(std::string_view text, std::string_view name, const Pars
     }
   }
 
-  type_conns(secs, rep, ty, cfg);
+  type_conns(secs, rep, ty, cfg, options.is_local);
   type_gres(secs, rep, ty, cfg);
   type_pims(secs, rep, ty, cfg);
 
@@ -235,7 +238,23 @@ LoadResult load_file(const std::string& path, const ParseOptions& options) {
   }
   std::ostringstream ss;
   ss << f.rdbuf();
-  return parse_string(ss.str(), path, options);
+  if (options.is_local) return parse_string(ss.str(), path, options);
+  ParseOptions with_host = options;
+  with_host.is_local = system_local_address;
+  return parse_string(ss.str(), path, with_host);
+}
+
+bool system_local_address(const common::IpAddr& a) {
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return false;
+  bool found = false;
+  for (const ifaddrs* i = list; i && !found; i = i->ifa_next) {
+    if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || !a.is_v4()) continue;
+    const auto* sin = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
+    found = ntohl(sin->sin_addr.s_addr) == a.v4_host();
+  }
+  ::freeifaddrs(list);
+  return found;
 }
 
 }  // namespace config

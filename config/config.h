@@ -43,9 +43,16 @@ using IncludeResolver = std::function<bool(const std::string& pattern, const std
 // crypto-policies include often are.
 IncludeResolver filesystem_includes();
 
+// True when `a` is on one of this host's (this network namespace's) interfaces (getifaddrs).
+bool system_local_address(const common::IpAddr& a);
+
 struct ParseOptions {
   // Empty function: includes are an error (fuzzing).
   IncludeResolver include = filesystem_includes();
+  // Picks a conn's local side when it is written from the other end (left= not local,
+  // right= local). Empty: as written. parse_string leaves it empty unless given;
+  // load_file uses system_local_address when it is empty.
+  LocalAddress is_local;
 };
 
 struct LoadResult {

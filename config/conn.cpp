@@ -100,7 +100,8 @@ void type_host(Typer& ty, const KeyMap& m, std::string_view side, HostConfig& h,
   if (auto k = get("pubkey")) h.pubkey = ty.path(*k);
 }
 
-std::optional<ConnConfig> type_conn(Typer& ty, const RawSection& sec, const KeyMap& m) {
+std::optional<ConnConfig> type_conn(Typer& ty, const RawSection& sec, const KeyMap& m, const LocalAddress& is_local,
+                                     std::vector<std::string>& notes) {
   auto c = section_model<ConnConfig>(sec);
   bool ok = true;
   type_host(ty, m, "left", c.left, ok);
@@ -378,6 +379,18 @@ std::optional<ConnConfig> type_conn(Typer& ty, const RawSection& sec, const KeyM
   if (ok && fuzzed >= c.ike_lifetime.count())
     ty.warn(at("rekeyfuzz", "rekeymargin"),
             "rekeymargin + rekeyfuzz can reach ikelifetime: the IKE_SA may rekey right after it is set up");
+  // As strongSwan's starter and libreswan's pluto: when right= is an address of this host
+  // and left= is not, the conn is read from the other end, so one file serves both hosts.
+  bool swapped = false;
+  if (is_local && c.left.kind == HostConfig::Kind::address && c.right.kind == HostConfig::Kind::address &&
+      !is_local(c.left.addr) && is_local(c.right.addr)) {
+    std::swap(c.left, c.right);
+    std::swap(c.sign, c.require);
+    swapped = true;
+    notes.push_back("conn " + c.name + ": right=" + c.left.addr.to_string() +
+                    " is an address of this host, so right is the local side here (left=" + c.right.addr.to_string() +
+                    " is the peer)");
+  }
   if (c.auto_action != AutoAction::ignore) {
     if (c.right.kind == HostConfig::Kind::defaultroute) {
       ty.err(at("right"), "right=%defaultroute makes no sense: the peer's address or %any");
@@ -396,7 +409,7 @@ std::optional<ConnConfig> type_conn(Typer& ty, const RawSection& sec, const KeyM
       for (const auto* s : {"leftsubnet", "rightsubnet"}) {
         if (!m.count(s)) continue;
         // Transport mode protects the hosts' own traffic: selectors must be the hosts.
-        const HostConfig& h = s[0] == 'l' ? c.left : c.right;
+        const HostConfig& h = (s[0] == 'l') != swapped ? c.left : c.right;
         for (const auto& ts : h.subnets) {
           if (h.kind == HostConfig::Kind::address && !(ts.start == h.addr && ts.end == h.addr)) {
             ty.err(m.at(s), "type=transport: the subnet must be the host address itself");
@@ -429,7 +442,8 @@ std::string ike_sa_key(const ConnConfig& c) {
 
 }  // namespace
 
-void type_conns(const std::vector<RawSection>& secs, Reporter& r, Typer& ty, Config& cfg) {
+void type_conns(const std::vector<RawSection>& secs, Reporter& r, Typer& ty, Config& cfg,
+                const LocalAddress& is_local) {
   Inheritance inheritance(secs, r);
   std::map<std::string, std::vector<std::string>> ancestors;  // conn -> self + also chain
   std::set<std::string> active_names;
@@ -439,8 +453,10 @@ void type_conns(const std::vector<RawSection>& secs, Reporter& r, Typer& ty, Con
     KeyMap m;
     std::vector<std::string> anc{s.name};
     if (!inheritance.resolve(i, m, anc)) continue;
-    auto c = type_conn(ty, s, m);
+    std::vector<std::string> notes;
+    auto c = type_conn(ty, s, m, is_local, notes);
     if (!c) continue;
+    for (auto& n : notes) cfg.notes.push_back(std::move(n));
     ancestors[s.name] = anc;
     if (c->auto_action == AutoAction::ignore) {
       cfg.ignored_conns.push_back(c->name);

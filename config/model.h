@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <functional>
 #include <vector>
 
 #include "common/bytes.h"
@@ -26,6 +27,10 @@
 #include "ike/proposal.h"
 
 namespace config {
+
+// Whether an address belongs to this host (config/config.h: system_local_address); used to
+// pick the local side of a conn written from the other end.
+using LocalAddress = std::function<bool(const common::IpAddr&)>;
 
 using Seconds = std::chrono::seconds;
 
@@ -188,6 +193,9 @@ struct Config {
   SetupConfig setup;
   std::vector<ConnConfig> conns;  // auto=add|start only; auto=ignore ones are templates
   std::vector<std::string> ignored_conns;
+  // What swanless decided while reading, for check and the log ("conn x: right=... is an
+  // address of this host, so right is the local side here").
+  std::vector<std::string> notes;
   std::vector<IkeSaGroup> ike_sas;
   std::vector<GreConfig> gres;
   std::vector<PimConfig> pims;

@@ -47,7 +47,8 @@ T section_model(const RawSection& s) {
 
 // conn sections into cfg.conns (auto=add|start) and cfg.ignored_conns, then the IKE_SA
 // groups (cfg.ike_sas, each conn's ike_sa).
-void type_conns(const std::vector<RawSection>& secs, Reporter& r, Typer& ty, Config& cfg);
+void type_conns(const std::vector<RawSection>& secs, Reporter& r, Typer& ty, Config& cfg,
+                const LocalAddress& is_local);
 // gre sections into cfg.gres; needs the conns.
 void type_gres(const std::vector<RawSection>& secs, Reporter& r, Typer& ty, Config& cfg);
 // pim sections into cfg.pims; needs the gre sections.

@@ -372,6 +372,7 @@ void Daemon::reload() {
     return;
   }
   Config next = std::move(*loaded.config);
+  for (const auto& n : next.notes) LOG_INFO("reload: %s", n.c_str());
   auto secrets = load_secrets(next.setup.secrets);
   for (const auto& w : secrets.warnings) LOG_WARN("reload: %s", w.to_string().c_str());
   for (const auto& e : secrets.errors) LOG_ERROR("reload: %s", e.to_string().c_str());
@@ -510,6 +511,7 @@ int run_daemon(const std::string& config_path) {
   for (std::size_t i = 0; i < common::kSubsystems; ++i)
     if (cfg.setup.subsys_levels[i]) common::set_log_level(static_cast<common::Subsys>(i), *cfg.setup.subsys_levels[i]);
   common::set_log_sink(cfg.setup.log ? *cfg.setup.log : common::detect_log_sink());
+  for (const auto& n : cfg.notes) LOG_INFO("%s", n.c_str());
   // Key material goes to OpenSSL's secure heap from here on (common/secret.h), set up while
   // swanless may still lock memory (before the privilege drop).
   const auto heap = common::secure_heap_init();

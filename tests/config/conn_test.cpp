@@ -375,3 +375,34 @@ TEST_CASE("config: libreswan's spellings: ';' before the DH group, phase2alg, sa
   REQUIRE_FALSE(twice.ok());  // one setting under two names
   CHECK_FALSE(parse(std::string(kBase) + "    encapsulation=auto\n").config->find_conn("a")->force_encaps);
 }
+
+TEST_CASE("config: the local side is picked by address, so one file serves both hosts") {
+  const std::string text =
+      "conn a\n    left=192.0.2.1\n    right=192.0.2.2\n    leftsubnet=10.1.0.1/32\n    rightsubnet=10.2.0.1/32\n"
+      "    leftauth=rsa/pss\n    rightauth=pubkey\n    authby=rsasig\n    leftrsasigkey=0sAwEAAQ==\n"
+      "    rightrsasigkey=0sAwEAAw==\n    auto=add\n";
+  auto on = [&](const char* local) {
+    ParseOptions o;
+    o.is_local = [local](const common::IpAddr& a) { return a == ip(local); };
+    return parse(text, o);
+  };
+  auto s = on("192.0.2.1");
+  for (const auto& e : s.errors) INFO(e.to_string());
+  REQUIRE(s.ok());
+  CHECK(s.config->notes.empty());
+  CHECK(s.config->find_conn("a")->left.addr == ip("192.0.2.1"));
+  auto c = on("192.0.2.2");
+  for (const auto& e : c.errors) INFO(e.to_string());
+  REQUIRE(c.ok());
+  const auto& cc = *c.config->find_conn("a");
+  CHECK(cc.left.addr == ip("192.0.2.2"));
+  CHECK(cc.right.addr == ip("192.0.2.1"));
+  CHECK(cc.left.subnets.at(0).start == ip("10.2.0.1"));
+  CHECK(cc.sign.to_string() == "pubkey");  // leftauth/rightauth follow their sides
+  CHECK(cc.require.pss);
+  REQUIRE(c.config->notes.size() == 1);
+  CHECK(c.config->notes[0].find("right is the local side here") != std::string::npos);
+  // Neither side local (or no predicate): as written.
+  CHECK(on("198.51.100.7").config->find_conn("a")->left.addr == ip("192.0.2.1"));
+  CHECK(parse(text).config->notes.empty());
+}

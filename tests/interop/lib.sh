@@ -31,6 +31,7 @@ LAB_TAG=""          # short tag given to lab_init
 LAB_PREFIX=""       # "swl" + tag + pid
 LAB_DIR=""          # temp dir for confs, logs, sockets, captures
 LAB_NS=()           # real namespace names created
+LAB_AT_EXIT=()      # commands lab_at_exit registered, run at teardown
 LAB_PIDS=()         # background processes to end at teardown
 declare -gA LAB_CHARON_PID=()    # charon NAME -> pid
 declare -gA LAB_CHARON_NS=()     # charon NAME -> logical ns
@@ -139,6 +140,10 @@ lab_ns() { echo "${LAB_PREFIX}$1"; }
 # nsx NAME CMD [ARGS...]: run CMD inside namespace NAME.
 nsx() { local ns; ns=$(lab_ns "$1"); shift; ip netns exec "$ns" "$@"; }
 
+# lab_at_exit CMD...: run CMD (one shell line) at teardown, after the processes are gone and
+# before the namespaces go, for what a test made outside its temp dir.
+lab_at_exit() { LAB_AT_EXIT+=("$*"); }
+
 # lab_track_pid PID: end PID (TERM, then KILL) at teardown.
 lab_track_pid() { LAB_PIDS+=("$1"); }
 
@@ -192,6 +197,7 @@ lab_teardown() {
   for ns in "${LAB_NS[@]}"; do
     for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
   done
+  for f in "${LAB_AT_EXIT[@]}"; do eval "$f"; done
   for ns in "${LAB_NS[@]}"; do
     # deleting the netns deletes the veth ends inside it
     ip netns del "$ns" 2>/dev/null

@@ -19,7 +19,8 @@ swanless_start() {
   [ -x "${SWANLESS:-}" ] || { echo "swanless_start: SWANLESS is not set to a binary" >&2; return 1; }
   lab_bg "$ns" "$LAB_DIR/$name.log" "$@" "$SWANLESS" run -c "$conf"
   LAB_SWL_PID[$name]=$LAB_BG_PID LAB_SWL_NS[$name]=$ns LAB_SWL_SOCK[$name]=$sock
-  if ! wait_for "[ -S '$sock' ] || ! kill -0 $LAB_BG_PID" 10 || ! kill -0 "$LAB_BG_PID" 2>/dev/null; then
+  # Looked for from inside the namespace: its /etc may differ (/etc/netns/NS, swanless_pair.sh).
+  if ! wait_for "nsx $ns test -S '$sock' || ! kill -0 $LAB_BG_PID" 10 || ! kill -0 "$LAB_BG_PID" 2>/dev/null; then
     echo "swanless_start: $name did not start:" >&2; tail -n 30 "$LAB_DIR/$name.log" >&2; return 1
   fi
   lab_log "swanless $name started in $ns (pid $LAB_BG_PID, log $LAB_DIR/$name.log)"
