@@ -124,7 +124,7 @@ int run_check(const std::string& path, std::ostream& out, std::ostream& err) {
       if (plan.routes.empty()) out << " none";
       for (const auto& r : plan.routes)
         out << " " << r.dst.to_string() << (r.src ? " src " + r.src->to_string() : "");
-      for (const auto& u : plan.unrouted) out << "; no route for " << u << " (a range, not a prefix)";
+      for (const auto& u : plan.unrouted) out << "; no route for " << u;
       out << "\n";
     }
     out << "  local_ts:  " << ts_list(c.left) << "\n";

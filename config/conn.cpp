@@ -104,6 +104,18 @@ std::optional<ConnConfig> type_conn(Typer& ty, const RawSection& sec, const KeyM
                                      std::vector<std::string>& notes) {
   auto c = section_model<ConnConfig>(sec);
   bool ok = true;
+  // strongSwan's type=passthrough|drop|reject conns (pfSense writes a bypass conn for the
+  // LAN) only install kernel policies. swanless has none: what it does not route into its
+  // TUN device bypasses it already, so such a conn is kept as a template and nothing else.
+  if (auto t = m.find("type"); t != m.end() &&
+                                (t->second.value == "passthrough" || t->second.value == "drop" ||
+                                 t->second.value == "reject" || t->second.value == "pass")) {
+    ty.warn(t->second, "type=" + t->second.value +
+                           " only installs a kernel policy, and swanless has none: traffic it does not tunnel "
+                           "already bypasses it; conn " + c.name + " is ignored");
+    c.auto_action = AutoAction::ignore;
+    return c;
+  }
   type_host(ty, m, "left", c.left, ok);
   type_host(ty, m, "right", c.right, ok);
   auto get = [&](const char* key) -> const RawKey* {

@@ -109,6 +109,16 @@ TunPlan ipsec_tun_plan(const Config& cfg, const std::vector<std::string>& conns)
       if (std::find(plan.addrs.begin(), plan.addrs.end(), host) == plan.addrs.end()) plan.addrs.push_back(host);
     }
     for (const auto& ts : selectors(c->right)) {
+      // A route that holds the peer's own address would pull swanless's IKE and ESP
+      // packets to the peer back into the device (a loop): host-to-host traffic is what
+      // transport mode is for.
+      if (c->right.kind == HostConfig::Kind::address && !(c->right.addr < ts.start) && !(ts.end < c->right.addr)) {
+        plan.unrouted.push_back(name + ": " + ts.to_string() + " (it holds the peer's address " +
+                                c->right.addr.to_string() +
+                                ": swanless's own IKE and ESP would loop into the tunnel; for the hosts' own "
+                                "traffic use type=transport)");
+        continue;
+      }
       bool routed = false;
       for (std::uint8_t len = 0; len <= 32 && !routed; ++len) {
         const common::Prefix pf{ts.start, len};
@@ -117,7 +127,7 @@ TunPlan ipsec_tun_plan(const Config& cfg, const std::vector<std::string>& conns)
           routed = true;
         }
       }
-      if (!routed) plan.unrouted.push_back(name + ": " + ts.to_string());
+      if (!routed) plan.unrouted.push_back(name + ": " + ts.to_string() + " (a range, not a prefix)");
     }
   }
   return plan;

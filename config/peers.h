@@ -30,7 +30,8 @@ std::string ike_fingerprint(const ike::PeerConfig& p);
 // address (10.45.8.17/28 gives 10.45.8.17/32; a network address such as 10.45.8.16/28
 // gives none), and a route through the device for each remote selector that is a prefix,
 // with the first of those addresses as the preferred source. Selectors that are ranges,
-// not prefixes, get no route and are listed. The daemon applies it (daemon/data_path.cpp)
+// not prefixes, and selectors holding the peer's own outer address (a route for those
+// would loop swanless's own packets into the device) get no route and are listed, with why. The daemon applies it (daemon/data_path.cpp)
 // and `swanless check` prints it, so the two cannot disagree.
 struct TunRoute {
   common::Prefix dst;
@@ -39,7 +40,7 @@ struct TunRoute {
 struct TunPlan {
   std::vector<common::Prefix> addrs;
   std::vector<TunRoute> routes;
-  std::vector<std::string> unrouted;  // "conn: 10.0.0.1-10.0.0.7"
+  std::vector<std::string> unrouted;  // "conn: 10.0.0.1..10.0.0.7 (a range, not a prefix)"
   bool empty() const { return addrs.empty() && routes.empty(); }
 };
 TunPlan ipsec_tun_plan(const Config& cfg, const std::vector<std::string>& conns);

@@ -88,7 +88,7 @@ bool DataPath::open_ipsec_tun(const std::vector<ike::PeerConfig>& peers) {
     for (const auto& c : p.children) conns.push_back(c.name);
   const config::TunPlan plan = config::ipsec_tun_plan(cfg_, conns);
   for (const auto& u : plan.unrouted)
-    LOG_INFO("TUN %s: no route for %s (a range, not a prefix)", kIpsecTunName, u.c_str());
+    LOG_WARN("TUN %s: no route for %s", kIpsecTunName, u.c_str());
   if (plan.addrs.empty() && plan.routes.empty()) return true;
   const bool created = !tun_;
   if (created) {

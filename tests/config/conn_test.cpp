@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "config/config.h"
+#include "config/peers.h"
 #include "config_test_util.h"
 
 using namespace config;
@@ -405,4 +406,30 @@ TEST_CASE("config: the local side is picked by address, so one file serves both 
   // Neither side local (or no predicate): as written.
   CHECK(on("198.51.100.7").config->find_conn("a")->left.addr == ip("192.0.2.1"));
   CHECK(parse(text).config->notes.empty());
+}
+
+TEST_CASE("config: passthrough/drop conns (pfSense's LAN bypass) are ignored with a warning") {
+  auto r = parse(std::string(kBase) +
+                 "conn bypasslan\n    leftsubnet=192.168.1.0/24\n    rightsubnet=192.168.1.0/24\n    authby=never\n"
+                 "    type=passthrough\n    auto=route\n");
+  for (const auto& e : r.errors) INFO(e.to_string());
+  REQUIRE(r.ok());
+  CHECK(r.config->find_conn("bypasslan") == nullptr);
+  REQUIRE(r.warnings.size() == 1);
+  CHECK(r.warnings[0].message.find("type=passthrough only installs a kernel policy") != std::string::npos);
+}
+
+TEST_CASE("config: no route into swanless0 for a selector holding the peer's own address") {
+  auto r = parse(std::string(kBase) + "    rightsubnet=198.51.100.0/24,10.2.0.0/16\n    leftsubnet=10.1.0.1/32\n");
+  REQUIRE(r.ok());
+  const auto plan = ipsec_tun_plan(*r.config, {"a"});
+  REQUIRE(plan.routes.size() == 1);
+  CHECK(plan.routes[0].dst.to_string() == "10.2.0.0/16");
+  REQUIRE(plan.unrouted.size() == 1);
+  CHECK(plan.unrouted[0].find("it holds the peer's address 198.51.100.1") != std::string::npos);
+  // Host-to-host in tunnel mode (no subnets): the peer's /32 itself, never routed.
+  auto h2h = parse(std::string(kBase));
+  const auto p2 = ipsec_tun_plan(*h2h.config, {"a"});
+  CHECK(p2.routes.empty());
+  CHECK(p2.unrouted.size() == 1);
 }

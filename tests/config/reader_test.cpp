@@ -75,7 +75,7 @@ TEST_CASE("config: errors name file, line and key") {
       {b + "    dpdaction=explode\n", "test.conf:6: 'dpdaction'"},
       {"conn a\n    auto=route\n", "test.conf:2: 'auto': auto=route"},
       {"conn a\n    auto=sometimes\n", "test.conf:2: 'auto'"},
-      {b + "    type=passthrough\n", "test.conf:6: 'type'"},
+      {b + "    type=bogus\n", "test.conf:6: 'type'"},
       {b + "    authby=xauthpsk\n", "test.conf:6: 'authby'"},
       {b + "    forceencaps=maybe\n", "test.conf:6: 'forceencaps': expected yes or no"},
       {b + "    leftikeport=70000\n", "test.conf:6: 'leftikeport'"},
