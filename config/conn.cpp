@@ -234,7 +234,12 @@ std::optional<ConnConfig> type_conn(Typer& ty, const RawSection& sec, const KeyM
   if (auto k = get("dpdaction")) {
     if (k->value == "none") c.dpd_action = DpdAction::none;
     else if (k->value == "clear") c.dpd_action = DpdAction::clear;
-    else if (k->value == "hold") c.dpd_action = DpdAction::hold;
+    else if (k->value == "hold") {
+      c.dpd_action = DpdAction::hold;
+      ty.warn(*k, "strongSwan's hold puts a trap policy in place so that traffic brings the tunnel back; swanless "
+                  "has no trap policies yet (auto=route), so a dead peer's SAs are removed as with clear; "
+                  "dpdaction=restart brings them back at once");
+    }
     else if (k->value == "restart") c.dpd_action = DpdAction::restart;
     else {
       ty.err(*k, "expected none, clear, hold or restart, not '" + k->value + "'");

@@ -433,3 +433,11 @@ TEST_CASE("config: no route into swanless0 for a selector holding the peer's own
   CHECK(p2.routes.empty());
   CHECK(p2.unrouted.size() == 1);
 }
+
+TEST_CASE("config: dpdaction=hold warns that it acts as clear until trap policies exist") {
+  auto r = parse(std::string(kBase) + "    dpdaction=hold\n");
+  REQUIRE(r.ok());
+  REQUIRE(r.warnings.size() == 1);
+  CHECK(r.warnings[0].message.find("a dead peer's SAs are removed as with clear") != std::string::npos);
+  CHECK(parse(std::string(kBase) + "    dpdaction=restart\n").warnings.empty());
+}
