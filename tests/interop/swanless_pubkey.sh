@@ -263,7 +263,7 @@ swanless_stop badkey2
 # --- config errors name the file ---
 echo "--- case missing key file"
 swl_conf nokey pubkey add "rightpubkey=$LAB_DIR/does-not-exist.pem"
-out=$(timeout 10 "$SWANLESS" run -c "$LAB_DIR/nokey.conf" 2>&1); rc=$?
+out=$(nsx s timeout 10 "$SWANLESS" run -c "$LAB_DIR/nokey.conf" 2>&1); rc=$?  # in s: left is local there
 [ $rc -ne 0 ] && grep -q "does-not-exist.pem" <<<"$out" && pass "missing rightpubkey file: refused, the error names it" \
   || { fail "missing rightpubkey file: rc $rc, no error naming it"; echo "$out" | tail -5; }
 

@@ -175,7 +175,9 @@ pair_swanless_conf "$LAB_DIR/su.conf" "$psk" setup.user=nobody esp=aes256-sha256
   rekeymargin=5s rekeyfuzz=0% \
   --conn net leftsubnet=10.99.0.1/32 rightsubnet=10.99.0.2/32 auto=start lifetime=14s
 chown 65534 "$LAB_DIR/su.secrets"   # a reload re-reads it as nobody
-listed=$("$SWANLESS" check -c "$LAB_DIR/su.conf" 2>&1 | grep -oE '^  CAP_[A-Z_]+' | sort -u | tr -d ' ' | tr '\n' ' ')
+# check runs where swanless runs: which side of a conn is local depends on the namespace's
+# addresses (this host's own eth0 may well hold 192.0.2.2).
+listed=$(nsx s "$SWANLESS" check -c "$LAB_DIR/su.conf" 2>&1 | grep -oE '^  CAP_[A-Z_]+' | sort -u | tr -d ' ' | tr '\n' ' ')
 mask=0
 for c in $listed; do
   case $c in CAP_NET_BIND_SERVICE) mask=$((mask | 1 << 10)) ;; CAP_NET_ADMIN) mask=$((mask | 1 << 12)) ;;
@@ -239,9 +241,11 @@ pair_swanless_conf "$LAB_DIR/sz.conf" "$psk" setup.user=nobody setup.group=daemo
   --conn tp type=transport forceencaps=yes leftikeport=4500 auto=add
 chown 65534 "$LAB_DIR/sz.secrets"
 check "zero caps: swanless check lists no capability" \
-  eval "! '$SWANLESS' check -c '$LAB_DIR/sz.conf' 2>&1 | grep -qE '^  CAP_'"
+  eval "! nsx s '$SWANLESS' check -c '$LAB_DIR/sz.conf' 2>&1 | grep -qE '^  CAP_'"
 swanless_start s sz "$LAB_DIR/sz.conf" || fail "swanless start (zero caps)"
 zpid=${LAB_SWL_PID[sz]}
+# The control socket exists a moment before the drop: wait for the daemon to say it ran it.
+wait_log "$(swanless_log sz)" 'running as nobody' 10 || fail "zero caps: no 'running as nobody' in the log"
 zst=$(cat "/proc/$zpid/status" 2>/dev/null)
 echo "zero caps: $(grep -E '^(Uid|Gid|Groups|CapEff|CapPrm|NoNewPrivs):' <<<"$zst" | tr -s '\t ' ' ' | tr '\n' ';')"
 check "zero caps: uid 65534, gid 1 (group=daemon), no supplementary groups" \
