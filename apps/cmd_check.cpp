@@ -1,6 +1,5 @@
 // `swanless check -c FILE`: loads the config and its secrets file, prints the resolved
 // conns, IKE_SA groups, gre and pim sections to `out` and every diagnostic to `err`.
-#include <fstream>
 #include <ostream>
 
 #include "apps/commands.h"

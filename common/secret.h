@@ -95,10 +95,6 @@ class SecretBytes : public std::vector<std::byte, SecureAllocator<std::byte>> {
     if (!empty()) OPENSSL_cleanse(data(), size());
   }
 
-  // A plain copy, for the few places that must hand the bytes to something outside (the
-  // keylog file, a test's expected value). Named so that it is seen in review.
-  Bytes plain_copy() const { return Bytes(begin(), end()); }
-
   friend bool operator==(const SecretBytes& a, const SecretBytes& b) {
     return std::equal(a.begin(), a.end(), b.begin(), b.end());
   }

@@ -435,9 +435,8 @@ void Daemon::reload() {
     data_.open_raw_esp(built.peers);  // a new conn may need plain ESP
     const bool wants_raw = std::any_of(built.peers.begin(), built.peers.end(),
                                        [](const ike::PeerConfig& p) { return !p.force_encaps; });
-    if (wants_raw && !data_.has_raw_socket() && !restart_hint("CAP_NET_RAW").empty())
-      LOG_WARN("reload: plain ESP (forceencaps=no) works only through a NAT until restart%s",
-               restart_hint("CAP_NET_RAW").c_str());
+    if (const std::string hint = restart_hint("CAP_NET_RAW"); wants_raw && !data_.has_raw_socket() && !hint.empty())
+      LOG_WARN("reload: plain ESP (forceencaps=no) works only through a NAT until restart%s", hint.c_str());
   }
   unsigned refused = 0;
   for (auto& p : built.peers) {

@@ -7,17 +7,11 @@
 #include <string>
 
 #include "common/crypto.h"
+#include "vectors.h"
 
 using namespace common;
 using namespace common::crypto;
-
-namespace {
-
-Bytes H(std::string_view hex) { return from_hex(hex); }
-Bytes S(std::string_view s) { return to_bytes(as_bytes(s)); }
-Bytes rep(unsigned char c, std::size_t n) { return Bytes(n, std::byte{c}); }
-
-}  // namespace
+using namespace test_vectors;
 
 // ---------------------------------------------------------------------------------------
 // RFC 4868 §2.7.1: PRF test cases (identical inputs to RFC 4231 cases 1, 2 and 6).

@@ -8,15 +8,11 @@
 #include <string>
 
 #include "common/crypto.h"
+#include "vectors.h"
 
 using namespace common;
 using namespace common::crypto;
-
-namespace {
-
-Bytes H(std::string_view hex) { return from_hex(hex); }
-
-}  // namespace
+using namespace test_vectors;
 
 // ---------------------------------------------------------------------------------------
 // RFC 5903 §8.1 and §8.2.

@@ -9,17 +9,11 @@
 #include <string>
 
 #include "common/crypto.h"
+#include "vectors.h"
 
 using namespace common;
 using namespace common::crypto;
-
-namespace {
-
-Bytes H(std::string_view hex) { return from_hex(hex); }
-Bytes S(std::string_view s) { return to_bytes(as_bytes(s)); }
-Bytes rep(std::uint8_t b, std::size_t n) { return Bytes(n, std::byte{b}); }
-
-}  // namespace
+using namespace test_vectors;
 
 TEST_CASE("3DES-CBC: the DES-EDE3-CBC vector of OpenSSL's cipher tests (from SP 800-67's key)", "[crypto][cbc][legacy]") {
   auto c = Cipher::create(EncrId::des3_cbc, H("0123456789abcdeff1e0d3c2b5a49786fedcba9876543210"));
