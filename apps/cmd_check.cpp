@@ -140,7 +140,13 @@ int run_check(const std::string& path, std::ostream& out, std::ostream& err) {
           << ", lifepackets " << c.life_packets << ", marginpackets " << c.margin_packets << "\n";
     out << "  dpd: delay " << format_duration(c.dpd_delay) << ", timeout "
         << format_duration(c.dpd_timeout) << ", action " << to_string(c.dpd_action)
-        << "; replay_window " << c.replay_window << "\n";
+        << "; closeaction " << to_string(c.close_action) << "; keyingtries "
+        << (c.keying_tries ? std::to_string(c.keying_tries) : std::string("%forever")) << "; replay_window "
+        << c.replay_window << "\n";
+    if (c.auto_action == config::AutoAction::route || c.dpd_action == config::DpdAction::hold || c.close_action == config::CloseAction::hold)
+      out << "  trap: "
+          << (c.auto_action == config::AutoAction::route ? "from start" : "once the CHILD_SA has been up (hold)")
+          << ": a packet for its selectors with no SA initiates it and waits (at most 64 packets, 15 s)\n";
 
     // Where its secret comes from; a missing or unusable one is build_peers' error below.
     if (sec.ok()) {

@@ -86,6 +86,17 @@ std::string render_status(const nlohmann::json& doc) {
     }
   }
 
+  if (doc.contains("traps") && doc["traps"].is_array() && !doc["traps"].empty()) {
+    // strongSwan's "Routed Connections:": the conns that traffic brings up.
+    o << "Routed Connections:\n";
+    for (const auto& tr : doc["traps"]) {
+      const std::string tag = str(tr, "conn") + "{}";
+      o << tag << ":  " << (tr.value("armed", false) ? "ROUTED" : "HOLD (armed once up)") << ", "
+        << num(tr, "acquires") << " initiation(s) by traffic";
+      if (num(tr, "queued")) o << ", " << num(tr, "queued") << " packet(s) waiting";
+      o << "\n" << tag << ":   " << join_ts(tr["local_ts"]) << " === " << join_ts(tr["remote_ts"]) << "\n";
+    }
+  }
   const auto& sas = doc.contains("ike_sas") ? doc["ike_sas"] : nlohmann::json::array();
   int up = 0, connecting = 0;
   for (const auto& sa : sas) (str(sa, "state") == "ESTABLISHED" ? up : connecting)++;

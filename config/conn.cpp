@@ -223,28 +223,32 @@ std::optional<ConnConfig> type_conn(Typer& ty, const RawSection& sec, const KeyM
     if (k->value == "ignore") c.auto_action = AutoAction::ignore;
     else if (k->value == "add") c.auto_action = AutoAction::add;
     else if (k->value == "start") c.auto_action = AutoAction::start;
-    else if (k->value == "route") {
-      ty.err(*k, "auto=route needs kernel trap policies: use start or add");
-      ok = false;
-    } else {
-      ty.err(*k, "expected ignore, add or start, not '" + k->value + "'");
+    else if (k->value == "route") c.auto_action = AutoAction::route;
+    else {
+      ty.err(*k, "expected ignore, add, route or start, not '" + k->value + "'");
       ok = false;
     }
   }
-  if (auto k = get("dpdaction")) {
-    if (k->value == "none") c.dpd_action = DpdAction::none;
-    else if (k->value == "clear") c.dpd_action = DpdAction::clear;
-    else if (k->value == "hold") {
-      c.dpd_action = DpdAction::hold;
-      ty.warn(*k, "strongSwan's hold puts a trap policy in place so that traffic brings the tunnel back; swanless "
-                  "has no trap policies yet (auto=route), so a dead peer's SAs are removed as with clear; "
-                  "dpdaction=restart brings them back at once");
-    }
-    else if (k->value == "restart") c.dpd_action = DpdAction::restart;
+  // dpdaction= and closeaction=: none, clear, hold (the conn is trapped once it has been up,
+  // as auto=route: the next packet brings it back) or restart (initiated again at once).
+  auto action = [&](const char* key, DpdAction& out) {
+    const RawKey* k = get(key);
+    if (!k) return;
+    if (k->value == "none") out = DpdAction::none;
+    else if (k->value == "clear") out = DpdAction::clear;
+    else if (k->value == "hold") out = DpdAction::hold;
+    else if (k->value == "restart") out = DpdAction::restart;
     else {
       ty.err(*k, "expected none, clear, hold or restart, not '" + k->value + "'");
       ok = false;
     }
+  };
+  action("dpdaction", c.dpd_action);
+  action("closeaction", c.close_action);
+  if (auto k = get("keyingtries")) {
+    if (k->value == "%forever") c.keying_tries = 0;
+    else if (auto n = ty.uint(*k, 0, 1000000)) c.keying_tries = static_cast<unsigned>(*n);
+    else ok = false;
   }
   auto proposals = [&](const char* key, ike::Protocol proto, ike::ProposalSet& out) {
     const RawKey* k = get(key);
@@ -413,8 +417,9 @@ std::optional<ConnConfig> type_conn(Typer& ty, const RawSection& sec, const KeyM
       ty.err(at("right"), "right=%defaultroute makes no sense: the peer's address or %any");
       ok = false;
     }
-    if (c.auto_action == AutoAction::start && c.right.kind != HostConfig::Kind::address) {
-      ty.err(at("right"), "auto=start needs right= to be the peer's address");
+    if ((c.auto_action == AutoAction::start || c.auto_action == AutoAction::route) &&
+        c.right.kind != HostConfig::Kind::address) {
+      ty.err(at("right"), "auto=" + std::string(to_string(c.auto_action)) + " needs right= to be the peer's address");
       ok = false;
     }
     if (c.auth == AuthMethod::pubkey && c.right.pubkey.empty() && c.right.rsasigkey.empty()) {
@@ -453,7 +458,7 @@ std::string ike_sa_key(const ConnConfig& c) {
     << ike::to_string(c.ike) << '|' << c.ike.strict << '|'
     << c.ike_lifetime.count() << '|' << c.reauth << '|' << c.rekey << '|' << c.dpd_delay.count()
     << '|' << c.dpd_timeout.count() << '|' << static_cast<int>(c.dpd_action) << '|'
-    << c.force_encaps << '|' << c.fragmentation;
+    << c.force_encaps << '|' << c.fragmentation << '|' << c.keying_tries;
   return k.str();
 }
 

@@ -138,11 +138,8 @@ constexpr KeyRow kKeys[] = {
     {"leftnexthop", kInConn, D::warned, kNextHop},
     {"rightnexthop", kInConn, D::warned, kNextHop},
     {"mobike", kInConn, D::warned, kMobike},
-    {"keyingtries", kInConn, D::warned,
-     "not implemented: an initiation is one attempt with 5 retransmissions (about 165 s); after that only "
-     "dpdaction=restart or `swanless up` starts another"},
-    {"closeaction", kInConn, D::warned,
-     "not implemented: a CHILD_SA the peer deletes stays down until `swanless up` or a new IKE_SA"},
+    {"keyingtries", kInConn, D::honoured},  // conn.cpp
+    {"closeaction", kInConn, D::honoured},  // conn.cpp
     {"inactivity", kInConn, D::warned, kInactivity},
     {"leftsendcert", kInConn, D::warned, kNoCerts},
     {"rightsendcert", kInConn, D::warned, kNoCerts},

@@ -20,6 +20,7 @@ std::string_view to_string(AutoAction a) {
     case AutoAction::ignore: return "ignore";
     case AutoAction::add: return "add";
     case AutoAction::start: return "start";
+    case AutoAction::route: return "route";
   }
   return "?";
 }

@@ -66,8 +66,9 @@ struct SetupConfig {
 
 enum class AuthMethod : std::uint8_t { psk, pubkey };
 enum class Mode : std::uint8_t { tunnel, transport };
-enum class AutoAction : std::uint8_t { ignore, add, start };
+enum class AutoAction : std::uint8_t { ignore, add, start, route };
 enum class DpdAction : std::uint8_t { none, clear, hold, restart };
+using CloseAction = DpdAction;  // closeaction= takes dpdaction's four values
 
 std::string_view to_string(AuthMethod a);
 std::string_view to_string(Mode m);
@@ -132,6 +133,10 @@ struct ConnConfig {
   Seconds dpd_delay{30};
   Seconds dpd_timeout{150};
   DpdAction dpd_action = DpdAction::none;
+  // What follows when the peer closes the CHILD_SA or its IKE_SA (ike::CloseAction).
+  CloseAction close_action = CloseAction::none;
+  // Initiation attempts before giving up (strongSwan's default 3); 0 = %forever.
+  unsigned keying_tries = 3;
   bool force_encaps = false;
   bool fragmentation = true;  // RFC 7383 announced and used (strongSwan's fragmentation=yes)
   // Rekey by volume: the CHILD_SA is rekeyed when its bytes/packets (either direction)

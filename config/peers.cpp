@@ -163,7 +163,7 @@ std::string ike_fingerprint(const ike::PeerConfig& p) {
   add(std::to_string(p.force_encaps) + "/" + std::to_string(p.fragmentation) + "/" + std::to_string(p.reauth) + "/" + std::to_string(p.ike_lifetime.count()) + "/" +
       std::to_string(p.rekey_margin.count()) + "/" + std::to_string(p.dpd_delay.count()) + "/" +
       std::to_string(p.dpd_timeout.count()) + "/" + std::to_string(static_cast<int>(p.dpd_action)) + "/" +
-      std::to_string(p.rekey_fuzz_percent));
+      std::to_string(p.rekey_fuzz_percent) + "/" + std::to_string(p.keying_tries));
   return f;
 }
 
@@ -180,7 +180,8 @@ std::string fingerprint(const ike::PeerConfig& p) {
         std::to_string(c.rekey_margin.count()) + "/" + std::to_string(c.replay_window) + "/" +
         std::to_string(c.start) + "/" + std::to_string(c.rekey_fuzz_percent) + "/" +
         std::to_string(c.life_bytes) + "/" + std::to_string(c.margin_bytes) + "/" +
-        std::to_string(c.life_packets) + "/" + std::to_string(c.margin_packets));
+        std::to_string(c.life_packets) + "/" + std::to_string(c.margin_packets) + "/" +
+        std::to_string(static_cast<int>(c.trap)) + "/" + std::to_string(static_cast<int>(c.close_action)));
   }
   return f;
 }
@@ -210,6 +211,10 @@ PeersResult build_peers(const Config& cfg, const Secrets& secrets) {
       ch.margin_bytes = c->margin_bytes;
       ch.margin_packets = c->margin_packets;
       ch.start = c->auto_action == AutoAction::start;
+      ch.close_action = to_ike(c->close_action);
+      if (c->auto_action == AutoAction::route) ch.trap = ike::ChildConfig::Trap::always;
+      else if (c->dpd_action == DpdAction::hold || c->close_action == CloseAction::hold)
+        ch.trap = ike::ChildConfig::Trap::after_loss;
       p.children.push_back(std::move(ch));
     }
     if (!first) continue;
@@ -231,6 +236,7 @@ PeersResult build_peers(const Config& cfg, const Secrets& secrets) {
     p.dpd_delay = c.dpd_delay;
     p.dpd_timeout = c.dpd_timeout;
     p.dpd_action = to_ike(c.dpd_action);
+    p.keying_tries = c.keying_tries;
     p.rekey_fuzz_percent = c.rekey_fuzz_percent;
     if (c.auth == AuthMethod::psk) {
       const SecretEntry* s = secrets.find_psk(lid, rid);

@@ -149,6 +149,7 @@ int Daemon::run() {
   if (!data_.open_sockets(built.peers)) return 1;
   data_.open_raw_esp(built.peers);
   if (!data_.open_ipsec_tun(built.peers)) return 1;
+  data_.set_traps(built.peers);
   if (!cfg_.gres.empty()) {
     overlay_ = std::make_unique<Overlay>(io_, cfg_, rng_, [this](common::MutByteSpan b, std::size_t o, std::size_t l) {
       return data_.send_ipv4(b, o, l);
@@ -274,11 +275,13 @@ void Daemon::install_child(const ike::ChildSaInstall& c) {
               "could not be opened (needs CAP_NET_RAW): its packets are dropped; set forceencaps=yes or grant the "
               "capability", c.child_name.c_str());
   if (overlay_) overlay_->on_child_up(c.child_name, now());
+  data_.on_child_up(c.child_name);
 }
 
 void Daemon::check_volumes(Now t) {
   next_volume_check_ = t + kVolumeCheckInterval;
   data_.flush_drop_log(t);
+  data_.expire_traps(t);
   for (const auto& v : children_.volumes_crossed()) engine_.child_volume_reached(v.spi_in, v.hard, v.what, t);
 }
 
@@ -431,6 +434,7 @@ void Daemon::reload() {
   // so that one that cannot get its socket or device (a privilege given up at start, an
   // address not on this host) is refused by name and the others still start.
   cfg_.conns = next.conns;
+  data_.set_traps(built.peers);
   if (!data_.has_raw_socket()) {
     data_.open_raw_esp(built.peers);  // a new conn may need plain ESP
     const bool wants_raw = std::any_of(built.peers.begin(), built.peers.end(),

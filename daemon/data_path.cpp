@@ -213,6 +213,7 @@ DataPathStats DataPath::stats() const {
   s.tun_uso = tun_uso_;
   s.gso_segmented = gso_segmented_;
   s.gro = coalescer_.stats();
+  for (const auto& t : traps_) s.traps.push_back({t.conn, t.local, t.remote, t.armed, t.queue.size(), t.acquires});
   return s;
 }
 

@@ -8,8 +8,10 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <utility>  // Boost 1.74 Asio uses std::exchange without including it
@@ -33,6 +35,15 @@ namespace swld {
 
 class Overlay;
 
+// A trapped conn as status shows it (auto=route, or hold once it has been up).
+struct TrapStatus {
+  std::string conn;
+  std::vector<common::TrafficSelector> local_ts, remote_ts;
+  bool armed = false;  // false: hold, not up yet
+  std::size_t queued = 0;
+  std::uint64_t acquires = 0;  // initiations its packets started
+};
+
 // What status shows of the data path (daemon/status.cpp).
 struct DataPathStats {
   DaemonDrops drops{};
@@ -42,6 +53,7 @@ struct DataPathStats {
   bool tun_uso = false;
   std::uint64_t gso_segmented = 0;  // not a drop: segments cut from TUN super-packets
   tun::offload::Coalescer::Stats gro{};
+  std::vector<TrapStatus> traps;
 };
 
 class DataPath {
@@ -60,6 +72,15 @@ class DataPath {
   void open_raw_esp(const std::vector<ike::PeerConfig>& peers);
   bool open_ipsec_tun(const std::vector<ike::PeerConfig>& peers);
   bool has_raw_socket() const { return raw_esp_ != nullptr; }
+  // Trap policies (ike::ChildConfig::Trap) of these peers' conns, replacing the ones
+  // before (start, reload). A packet that no SA takes and that falls in an armed trap's
+  // selectors initiates the conn (at most once per kTrapRetry) and waits in a bounded queue.
+  void set_traps(const std::vector<ike::PeerConfig>& peers);
+  // A CHILD_SA of `conn` was installed: a hold trap is armed from now on, and the packets
+  // queued for the conn are sent through it (the caller flushes).
+  void on_child_up(const std::string& conn);
+  // Drops queued packets older than kTrapHold (the daemon's 1 s timer).
+  void expire_traps(Now t);
   // The overlay gets the GRE packets out of ESP and is flushed with the sockets.
   void set_overlay(Overlay* overlay) { overlay_ = overlay; }
   // Called after a receive round that handed IKE messages to the engine (it drains the
@@ -86,6 +107,12 @@ class DataPath {
  private:
   static constexpr std::size_t kTunSlot = 2048;  // inner MTU is at most 1500 here
   static constexpr std::chrono::seconds kDropLogPeriod{10};
+  // Trap queue: per conn at most kTrapQueue packets, each for at most kTrapHold (an SA
+  // that takes longer is not coming soon: the sender retransmits). Initiations it starts
+  // are kTrapRetry apart at least (a refused peer is not asked at the packet rate).
+  static constexpr std::size_t kTrapQueue = 64;
+  static constexpr std::chrono::seconds kTrapHold{15};
+  static constexpr std::chrono::seconds kTrapRetry{5};
 
   void arm_udp(UdpSocket* s, std::shared_ptr<boost::asio::posix::stream_descriptor> d);
   void arm_raw();
@@ -103,6 +130,8 @@ class DataPath {
   void on_tun_readable();
   void send_offloaded(std::byte* base, std::size_t len);
   void send_esp(const OutRoute& route, common::ByteSpan esp);
+  // A packet no SA takes: true when a trap took it (queued or counted as a trap drop).
+  bool trap_packet(const esp::ip::Flow& flow, common::ByteSpan pkt);
 
   void count(DaemonDrop d, std::uint64_t n = 1) { drops_[static_cast<std::size_t>(d)] += n; }
   Now now() const { return ike::Clock::now(); }
@@ -138,6 +167,16 @@ class DataPath {
   std::uint64_t gso_segmented_ = 0;
   std::vector<std::byte> seg_scratch_buf_;  // one segment with ESP room, when GSO cannot be used
   common::MutByteSpan seg_scratch_;
+
+  struct Trap {
+    std::string conn;
+    std::vector<common::TrafficSelector> local, remote;
+    bool armed = false;
+    std::deque<std::pair<Now, std::vector<std::byte>>> queue;  // the IPv4 packets, oldest first
+    std::optional<Now> last_acquire;
+    std::uint64_t acquires = 0;
+  };
+  std::vector<Trap> traps_;
 
   DaemonDrops drops_{};  // the drops the daemon decides, before/after the ESP core
   // One warning per inbound ESP drop, at most 5 per reason every 10 s (common/log_limit.h):

@@ -12,6 +12,8 @@ std::string_view to_string(DaemonDrop d) {
     case DaemonDrop::out_no_raw_socket: return "out_no_raw_socket";
     case DaemonDrop::in_transport_not_gre: return "in_transport_not_gre";
     case DaemonDrop::tun_gso_bad: return "tun_gso_bad";
+    case DaemonDrop::trap_queue_full: return "trap_queue_full";
+    case DaemonDrop::trap_expired: return "trap_expired";
     case DaemonDrop::count_: break;
   }
   return "?";

@@ -23,6 +23,8 @@ enum class DaemonDrop : std::uint8_t {
   out_no_raw_socket,     // plain ESP SA but no raw socket (no CAP_NET_RAW)
   in_transport_not_gre,  // transport-mode payload that is no GRE of a gre section
   tun_gso_bad,           // TUN offload: bad virtio header, checksum or segment
+  trap_queue_full,       // trapped conn (auto=route, hold): packet beyond the queue while the SA comes up
+  trap_expired,          // trapped conn: queued packet whose SA did not come up in time
   count_
 };
 inline constexpr std::size_t kDaemonDropCount = static_cast<std::size_t>(DaemonDrop::count_);

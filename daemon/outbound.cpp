@@ -13,13 +13,23 @@
 //                     ESP encap (transport mode, the overlay's GRE: ESP inserted after the
 //                     IPv4 header) → a tunnel-mode TUN packet goes into the socket's send
 //                     batch where it lies; the overlay's packets enter here
+//                     (no SA, but a trapped conn's selectors: trap_packet)
 //   send_esp          ESP in UDP to the SA's port-4500 socket | plain ESP to the raw socket
 //                     (copied into their send batch)
+//   trap_packet       a packet for an auto=route (or held) conn without SA: copied into the
+//                     conn's bounded queue, the conn initiated; on_child_up sends the queue
 // The batches go out with sendmmsg when the round is over (DataPath::flush).
+#include <algorithm>
+
+#include "common/log.h"
 #include "daemon/data_path.h"
 #include "esp/ip.h"
 
 namespace swld {
+
+namespace {
+constexpr common::Subsys kLogSubsys = common::Subsys::net;
+}  // namespace
 
 using common::Endpoint;
 
@@ -139,9 +149,10 @@ bool DataPath::send_ipv4(common::MutByteSpan buf, std::size_t offset, std::size_
     count(DaemonDrop::out_bad_inner);
     return false;
   }
-  const auto [sa, route] = children_.select_outbound(esp::ip::flow_of(*hdr, pkt));
+  const esp::ip::Flow flow = esp::ip::flow_of(*hdr, pkt);
+  const auto [sa, route] = children_.select_outbound(flow);
   if (!route) {
-    count(DaemonDrop::out_no_sa);  // fail closed: nothing leaves unencrypted
+    if (!trap_packet(flow, pkt)) count(DaemonDrop::out_no_sa);  // fail closed: nothing leaves unencrypted
     return false;
   }
   if (sa->mode() == esp::Mode::transport) {
@@ -166,6 +177,86 @@ void DataPath::send_esp(const OutRoute& route, common::ByteSpan esp) {
   } else {
     count(DaemonDrop::out_no_raw_socket);
   }
+}
+
+bool DataPath::trap_packet(const esp::ip::Flow& flow, common::ByteSpan pkt) {
+  if (traps_.empty()) return false;
+  const std::uint16_t sport = flow.ports_known ? flow.src_port : 0, dport = flow.ports_known ? flow.dst_port : 0;
+  auto in = [](const std::vector<common::TrafficSelector>& tss, const common::IpAddr& a, std::uint8_t proto,
+               std::uint16_t port) {
+    return std::any_of(tss.begin(), tss.end(), [&](const auto& ts) { return ts.matches(a, proto, port); });
+  };
+  for (auto& t : traps_) {
+    if (!t.armed || !in(t.local, flow.src, flow.protocol, sport) || !in(t.remote, flow.dst, flow.protocol, dport))
+      continue;
+    const Now n = now();
+    if (t.queue.size() >= kTrapQueue) count(DaemonDrop::trap_queue_full);
+    else t.queue.emplace_back(n, std::vector<std::byte>(pkt.begin(), pkt.end()));
+    if (!t.last_acquire || n - *t.last_acquire >= kTrapRetry) {
+      t.last_acquire = n;
+      ++t.acquires;
+      LOG_INFO("%s: packet %s -> %s with no SA: initiating (trap)", t.conn.c_str(), flow.src.to_string().c_str(),
+               flow.dst.to_string().c_str());
+      if (auto st = engine_.initiate(t.conn, n); !st) LOG_WARN("%s: cannot initiate: %s", t.conn.c_str(), st.error().detail);
+      // The engine's messages go out after this packet's round.
+      if (on_ike_) boost::asio::post(io_, [this] { on_ike_(); });
+    }
+    return true;
+  }
+  return false;
+}
+
+void DataPath::set_traps(const std::vector<ike::PeerConfig>& peers) {
+  std::vector<Trap> next;
+  for (const auto& p : peers)
+    for (const auto& c : p.children) {
+      if (c.trap == ike::ChildConfig::Trap::none) continue;
+      Trap t;
+      t.conn = c.name;
+      t.local = c.local_ts;
+      t.remote = c.remote_ts;
+      t.armed = c.trap == ike::ChildConfig::Trap::always;
+      // A conn kept across a reload keeps its state (armed hold trap, queue).
+      for (auto& old : traps_)
+        if (old.conn == t.conn) {
+          t.armed = t.armed || old.armed;
+          t.queue = std::move(old.queue);
+          t.last_acquire = old.last_acquire;
+          t.acquires = old.acquires;
+        }
+      next.push_back(std::move(t));
+    }
+  for (const auto& old : traps_)
+    if (std::none_of(next.begin(), next.end(), [&](const Trap& t) { return t.conn == old.conn; }))
+      count(DaemonDrop::trap_expired, old.queue.size());
+  traps_ = std::move(next);
+}
+
+void DataPath::on_child_up(const std::string& conn) {
+  for (auto& t : traps_) {
+    if (t.conn != conn) continue;
+    t.armed = true;
+    t.last_acquire.reset();
+    if (t.queue.empty()) return;
+    LOG_INFO("%s: sending %zu packet(s) queued while the SA came up", conn.c_str(), t.queue.size());
+    std::vector<std::byte> buf;
+    for (auto& [at, p] : t.queue) {
+      buf.assign(esp::Sa::kMaxHeader + p.size() + esp::Sa::kMaxTrailer, std::byte{0});
+      std::copy(p.begin(), p.end(), buf.begin() + esp::Sa::kMaxHeader);
+      // Another trap or no SA at all (narrowed selectors): counted there.
+      send_ipv4(buf, esp::Sa::kMaxHeader, p.size());  // copied into the socket's batch
+    }
+    t.queue.clear();
+    return;
+  }
+}
+
+void DataPath::expire_traps(Now t) {
+  for (auto& tr : traps_)
+    while (!tr.queue.empty() && t - tr.queue.front().first >= kTrapHold) {
+      tr.queue.pop_front();
+      count(DaemonDrop::trap_expired);
+    }
 }
 
 }  // namespace swld

@@ -111,6 +111,21 @@ nlohmann::json status_json(const StatusSources& s) {
     sas.push_back(j);
   }
   doc["ike_sas"] = sas;
+  // Trapped conns (auto=route; dpdaction/closeaction=hold once up): whether the trap
+  // catches packets now, what waits for the SA, how many initiations packets started.
+  json traps = json::array();
+  for (const auto& tr : s.data.traps) {
+    json lt = json::array(), rt = json::array();
+    for (const auto& ts : tr.local_ts) lt.push_back(ts.to_string());
+    for (const auto& ts : tr.remote_ts) rt.push_back(ts.to_string());
+    traps.push_back({{"conn", tr.conn},
+                     {"armed", tr.armed},
+                     {"queued", tr.queued},
+                     {"acquires", tr.acquires},
+                     {"local_ts", lt},
+                     {"remote_ts", rt}});
+  }
+  doc["traps"] = traps;
   doc["gre"] = s.overlay ? s.overlay->gre_status(t) : json::array();
   doc["pim"] = s.overlay ? s.overlay->pim_status(t) : json::array();
   const auto& ec = s.engine.counters();

@@ -111,7 +111,7 @@ struct Engine::Impl {
   }
 
   common::Status initiate_child(const std::shared_ptr<const PeerConfig>& p, const std::string& child,
-                                TimePoint now) {
+                                TimePoint now, unsigned attempt = 1) {
     if (!p->remote_addr) return make_error(Errc::config, "peer address is %any: cannot initiate");
     if (IkeSa* sa = sa_for(p)) {
       if (sa->has_child(child) || sa->child_pending(child)) return {};
@@ -119,6 +119,7 @@ struct Engine::Impl {
       return {};
     }
     auto sa = std::make_unique<IkeSa>(ctx, p, ctx.next_ike_unique_id++, true);
+    sa->set_attempt(attempt);
     sa->initiate(child, now);
     sas.push_back(std::move(sa));
     return {};
@@ -128,16 +129,26 @@ struct Engine::Impl {
     // Successors of rekeyed IKE_SAs join the table.
     for (auto& n : ctx.adopted) sas.push_back(std::move(n));
     ctx.adopted.clear();
-    std::vector<std::pair<std::shared_ptr<const PeerConfig>, std::vector<std::string>>> restarts;
+    struct Restart {
+      std::shared_ptr<const PeerConfig> peer;
+      std::vector<std::string> children;
+      unsigned attempt;
+      std::string reason;
+    };
+    std::vector<Restart> restarts;
     for (auto& sa : sas)
       if (sa->state() == IkeSaState::destroyed && sa->restart_requested())
-        restarts.emplace_back(sa->config_ptr(), sa->wanted_children());
+        restarts.push_back({sa->config_ptr(), sa->wanted_children(), sa->next_attempt(), sa->restart_reason()});
     std::erase_if(sas, [](const auto& sa) { return sa->state() == IkeSaState::destroyed; });
     counters.half_open = count_half_open();
-    for (auto& [p, children] : restarts) {
-      if (!find_peer(p->name)) continue;
-      log(LogLevel::info, p->name + ": restarting (dpdaction=restart)");
-      for (const auto& c : children) (void)initiate_child(p, c, now);
+    for (auto& r : restarts) {
+      // Only the peer as configured now (a reload may have removed or replaced it).
+      auto p = find_peer(r.peer->name);
+      if (!p || !p->remote_addr) continue;
+      log(LogLevel::info, p->name + ": initiating again (" + r.reason + ")");
+      for (const auto& c : r.children)
+        if (std::any_of(p->children.begin(), p->children.end(), [&](const ChildConfig& cc) { return cc.name == c; }))
+          (void)initiate_child(p, c, now, r.attempt);
     }
   }
 

@@ -48,6 +48,11 @@ struct Identity {
 };
 
 enum class DpdAction : std::uint8_t { none, clear, hold, restart };
+// strongSwan's closeaction, with dpdaction's four values: what follows when the PEER
+// deletes a CHILD_SA, or the IKE_SA carrying it, outside a rekey. restart: initiated again
+// at once (from our side; needs the peer's address). hold: nothing here; the data path
+// traps the conn (ChildConfig::Trap). none, clear: it stays down.
+using CloseAction = DpdAction;
 
 struct ChildConfig {
   std::string name;  // the conn's name
@@ -66,6 +71,12 @@ struct ChildConfig {
   // margin, at random) and life; see Engine::child_volume_reached.
   std::uint64_t life_bytes = 0, life_packets = 0, margin_bytes = 0, margin_packets = 0;
   bool start = false;  // auto=start: initiate at load
+  // Trap policy (the data path's, not the engine's): a packet for the conn's selectors with
+  // no SA initiates it and waits, bounded, for the SA. always: auto=route, from load on;
+  // after_loss: dpdaction=hold or closeaction=hold, once the CHILD_SA has been up.
+  enum class Trap : std::uint8_t { none, always, after_loss };
+  Trap trap = Trap::none;
+  CloseAction close_action = CloseAction::none;
 };
 
 struct PeerConfig {
@@ -116,6 +127,10 @@ struct PeerConfig {
   Seconds dpd_delay{30};
   Seconds dpd_timeout{150};
   DpdAction dpd_action = DpdAction::none;
+  // keyingtries: initiation attempts (each one IKE_SA_INIT/IKE_AUTH run up to the
+  // retransmission limit) before an initiation is given up; 0 = %forever. A replacement
+  // after dpdaction=restart or closeaction=restart counts its attempts afresh.
+  unsigned keying_tries = 3;
   std::vector<ChildConfig> children;
 };
 

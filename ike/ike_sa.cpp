@@ -556,10 +556,28 @@ void IkeSa::on_expiry(TimePoint now) {
 void IkeSa::peer_dead(const std::string& why) {
   ++ctx_.counters.peers_dead;
   log(LogLevel::warn, why);
-  // wanted_children() answers from restart_children_ once restart_ is set: collect first.
-  if (cfg_->dpd_action == DpdAction::restart) restart_children_ = wanted_children();
-  restart_ = cfg_->dpd_action == DpdAction::restart;
+  if (state_ != IkeSaState::established && initiator_) {
+    // An initiation that got no answer: keyingtries decides whether another one follows.
+    const unsigned tries = cfg_->keying_tries;
+    const std::string of = tries ? " of " + std::to_string(tries) : " (keyingtries=%forever)";
+    if (tries == 0 || attempt_ < tries) {
+      request_restart(wanted_children(), attempt_ + 1, "attempt " + std::to_string(attempt_ + 1) + of);
+    } else {
+      log(LogLevel::warn, "giving up after attempt " + std::to_string(attempt_) + of);
+    }
+  } else if (cfg_->dpd_action == DpdAction::restart) {
+    request_restart(wanted_children(), 1, "dpdaction=restart");
+  }
   fail("peer not responding");
+}
+
+void IkeSa::request_restart(std::vector<std::string> children, unsigned attempt, std::string reason) {
+  if (children.empty()) return;
+  // wanted_children() answers from restart_children_ once restart_ is set.
+  restart_children_ = std::move(children);
+  restart_ = true;
+  next_attempt_ = attempt;
+  restart_reason_ = std::move(reason);
 }
 
 std::optional<TimePoint> IkeSa::dpd_dead_at() const {

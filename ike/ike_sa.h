@@ -119,7 +119,14 @@ class IkeSa {
   bool child_pending(std::string_view name) const;
   // Children to bring up again when this SA is given up with dpd_action=restart.
   std::vector<std::string> wanted_children() const;
+  // The engine starts a new IKE_SA for restart_children() once this one is destroyed:
+  // after dpdaction=restart or closeaction=restart (attempt 1), or after a failed attempt
+  // of an initiation that keyingtries allows again (next_attempt() > 1).
   bool restart_requested() const { return restart_; }
+  unsigned next_attempt() const { return next_attempt_; }
+  const std::string& restart_reason() const { return restart_reason_; }
+  // Which keyingtries attempt this initiation is (1 = the first).
+  void set_attempt(unsigned n) { attempt_ = n; }
   IkeSaStatus status(TimePoint now) const;
   // The IKE_SA_INIT request that created this (responder) SA, to answer retransmissions.
   bool is_init_retransmit(common::ByteSpan raw) const;
@@ -142,6 +149,8 @@ class IkeSa {
   // The peer did not answer (retransmissions exhausted, or silent for dpdtimeout):
   // dpdaction applies (restart: the children are brought up again by the engine).
   void peer_dead(const std::string& why);
+  // Marks `children` for a new IKE_SA after this one is destroyed (Engine cleanup).
+  void request_restart(std::vector<std::string> children, unsigned attempt, std::string reason);
   // dpdtimeout (DPD on): when the peer, silent since our outstanding request was first
   // sent, is declared dead.
   std::optional<TimePoint> dpd_dead_at() const;
@@ -344,6 +353,8 @@ class IkeSa {
   std::optional<TimePoint> next_keepalive_;
   std::optional<TimePoint> destroy_at_;  // responder: linger to answer retransmissions
   bool restart_ = false;
+  unsigned attempt_ = 1, next_attempt_ = 1;
+  std::string restart_reason_;
   // RFC 7383: the peer sent IKEV2_FRAGMENTATION_SUPPORTED; reassembly of its requests and
   // responses; our last request/response as fragments (empty: sent whole).
   bool frag_peer_ = false;

@@ -77,6 +77,19 @@ TEST_CASE("status text: connecting SAs, responder SPI mark, plain ESP, no SAs") 
   CHECK_NOTHROW(apps::render_status(json::object()));
 }
 
+TEST_CASE("status text: trapped conns as strongSwan's Routed Connections") {
+  json d = sample();
+  d["traps"] = json::array({{{"conn", "od"}, {"armed", true}, {"queued", 3}, {"acquires", 2},
+                             {"local_ts", {"10.0.0.0/24"}}, {"remote_ts", {"10.1.0.0/24"}}},
+                            {{"conn", "held"}, {"armed", false}, {"queued", 0}, {"acquires", 0},
+                             {"local_ts", {"10.0.2.1/32"}}, {"remote_ts", {"10.1.2.0/24"}}}});
+  std::string s = apps::render_status(d);
+  CHECK_THAT(s, Catch::Contains("Routed Connections:\nod{}:  ROUTED, 2 initiation(s) by traffic, 3 packet(s) waiting\n"
+                                "od{}:   10.0.0.0/24 === 10.1.0.0/24\n"));
+  CHECK_THAT(s, Catch::Contains("held{}:  HOLD (armed once up), 0 initiation(s) by traffic\n"));
+  CHECK_THAT(apps::render_status(sample()), !Catch::Contains("Routed Connections"));
+}
+
 TEST_CASE("durations read like strongSwan's") {
   CHECK(apps::human_duration(1) == "1 second");
   CHECK(apps::human_duration(8) == "8 seconds");

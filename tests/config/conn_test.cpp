@@ -434,10 +434,40 @@ TEST_CASE("config: no route into swanless0 for a selector holding the peer's own
   CHECK(p2.unrouted.size() == 1);
 }
 
-TEST_CASE("config: dpdaction=hold warns that it acts as clear until trap policies exist") {
-  auto r = parse(std::string(kBase) + "    dpdaction=hold\n");
+TEST_CASE("config: dpdaction, closeaction, keyingtries and auto=route as strongSwan reads them") {
+  auto r = parse(std::string(kBase) + "    dpdaction=hold\n    closeaction=restart\n    keyingtries=%forever\n");
+  for (const auto& w : r.warnings) INFO(w.to_string());
   REQUIRE(r.ok());
-  REQUIRE(r.warnings.size() == 1);
-  CHECK(r.warnings[0].message.find("a dead peer's SAs are removed as with clear") != std::string::npos);
-  CHECK(parse(std::string(kBase) + "    dpdaction=restart\n").warnings.empty());
+  CHECK(r.warnings.empty());
+  const auto& c = r.config->conns.at(0);
+  CHECK(c.dpd_action == DpdAction::hold);
+  CHECK(c.close_action == CloseAction::restart);
+  CHECK(c.keying_tries == 0);
+  auto d = parse(std::string(kBase));
+  REQUIRE(d.ok());
+  CHECK(d.config->conns.at(0).keying_tries == 3);  // strongSwan's default
+  CHECK(d.config->conns.at(0).close_action == CloseAction::none);
+  auto n = parse(std::string(kBase) + "    keyingtries=1\n");
+  REQUIRE(n.ok());
+  CHECK(n.config->conns.at(0).keying_tries == 1);
+  CHECK_FALSE(parse(std::string(kBase) + "    keyingtries=often\n").ok());
+  CHECK_FALSE(parse(std::string(kBase) + "    closeaction=maybe\n").ok());
+  // Traps in the engine's config: auto=route at once, hold ones after the first SA.
+  auto secrets = parse_secrets_string(": PSK \"k\"\n", "s");
+  REQUIRE(secrets.ok());
+  auto trap_of = [&](const std::string& extra) {
+    std::string text = kBase;
+    if (extra.find("auto=") != std::string::npos) text.erase(text.find("    auto=start\n"));
+    auto l = parse(text + extra);
+    REQUIRE(l.ok());
+    auto b = build_peers(*l.config, *secrets.secrets);
+    REQUIRE(b.errors.empty());
+    return b.peers.at(0).children.at(0).trap;
+  };
+  using Trap = ike::ChildConfig::Trap;
+  CHECK(trap_of("") == Trap::none);
+  CHECK(trap_of("    auto=route\n") == Trap::always);
+  CHECK(trap_of("    dpdaction=hold\n") == Trap::after_loss);
+  CHECK(trap_of("    closeaction=hold\n") == Trap::after_loss);
+  CHECK(trap_of("    dpdaction=restart\n    closeaction=clear\n") == Trap::none);
 }

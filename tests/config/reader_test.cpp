@@ -73,7 +73,7 @@ TEST_CASE("config: errors name file, line and key") {
       {b + "    keylife=1h\n    lifetime=2h\n", "test.conf:7: 'lifetime': duplicate key"},
       {b + "    dpddelay=-5\n", "test.conf:6: 'dpddelay'"},
       {b + "    dpdaction=explode\n", "test.conf:6: 'dpdaction'"},
-      {"conn a\n    auto=route\n", "test.conf:2: 'auto': auto=route"},
+      {"conn a\n    auto=route\n", "test.conf:1: 'right': auto=route needs right= to be the peer's address"},
       {"conn a\n    auto=sometimes\n", "test.conf:2: 'auto'"},
       {b + "    type=bogus\n", "test.conf:6: 'type'"},
       {b + "    authby=xauthpsk\n", "test.conf:6: 'authby'"},

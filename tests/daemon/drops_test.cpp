@@ -15,7 +15,8 @@ TEST_CASE("DaemonDrop: every reason has the status key it had as a loose field")
   // The keys of `swanless status --json` .counters that were drop_*_ fields in driver.cpp.
   const std::set<std::string> keys = {"esp_invalid_udp",   "out_no_sa",         "out_bad_inner",
                                       "tun_write_failed",  "esp_raw_malformed", "out_no_raw_socket",
-                                      "in_transport_not_gre", "tun_gso_bad"};
+                                      "in_transport_not_gre", "tun_gso_bad",
+                                      "trap_queue_full",   "trap_expired"};
   std::set<std::string> names;
   for (std::size_t r = 0; r < kDaemonDropCount; ++r) names.insert(std::string(to_string(static_cast<DaemonDrop>(r))));
   CHECK(names == keys);

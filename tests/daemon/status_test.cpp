@@ -48,11 +48,13 @@ TEST_CASE("status: the document's sections, counters and offload keys") {
   data.tun_offload = true;
   data.gso_segmented = 11;
   data.gro.super = 5;
+  data.traps.push_back({"od", {common::TrafficSelector::from_prefix({common::IpAddr::v4(0x0a000000), 24})},
+                        {common::TrafficSelector::from_prefix({common::IpAddr::v4(0x0a010000), 24})}, true, 2, 1});
   const auto t0 = ike::Clock::now();
   auto doc = status_json({t0 + std::chrono::seconds(70), t0, engine, children, data, nullptr});
 
   CHECK(keys_of(doc) ==
-        std::set<std::string>{"schema_version", "daemon", "process", "ike_sas", "gre", "pim", "counters", "tun_offload"});
+        std::set<std::string>{"schema_version", "daemon", "process", "ike_sas", "traps", "gre", "pim", "counters", "tun_offload"});
   CHECK(doc["schema_version"] == 1);
   CHECK(doc["daemon"]["uptime_s"] == 70);
   CHECK(doc["ike_sas"] == nlohmann::json::array());
@@ -64,8 +66,15 @@ TEST_CASE("status: the document's sections, counters and offload keys") {
       "rekey_failures", "rekey_collisions", "ike_cookies_sent", "ike_cookies_rejected", "ike_half_open_refused",
       "ike_half_open", "dpd_checks_sent", "dpd_peers_dead", "esp_unknown_spi", "esp_truncated", "esp_invalid_udp", "out_no_sa", "out_bad_inner",
       "tun_write_failed", "nat_keepalives_received", "esp_raw_received", "esp_raw_sent", "esp_raw_malformed",
-      "esp_raw_send_errors", "out_no_raw_socket", "in_transport_not_gre", "tun_gso_bad"};
+      "esp_raw_send_errors", "out_no_raw_socket", "in_transport_not_gre", "tun_gso_bad", "trap_queue_full",
+      "trap_expired"};
   CHECK(keys_of(doc["counters"]) == counters);
+  CHECK(doc["traps"] == nlohmann::json::array({{{"conn", "od"},
+                                                 {"armed", true},
+                                                 {"queued", 2},
+                                                 {"acquires", 1},
+                                                 {"local_ts", {"10.0.0.0/24"}},
+                                                 {"remote_ts", {"10.1.0.0/24"}}}}));
   CHECK(doc["counters"]["out_no_sa"] == 4);
   CHECK(doc["counters"]["tun_gso_bad"] == 2);
   CHECK(doc["counters"]["esp_invalid_udp"] == 0);

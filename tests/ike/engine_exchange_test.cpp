@@ -207,7 +207,9 @@ TEST_CASE("loss and duplication: retransmission, cached responses, no second SA"
 TEST_CASE("an unanswered request is retransmitted with backoff, then the SA is given up") {
   Wire w;
   w.filter = [](bool, const OutDatagram&) { return 0; };
-  REQUIRE(w.a.e.add_peer(peer(true, "aes256-sha256-modp2048!", "aes256-sha256!")).ok());
+  auto p = peer(true, "aes256-sha256-modp2048!", "aes256-sha256!");
+  p.keying_tries = 1;
+  REQUIRE(w.a.e.add_peer(std::move(p)).ok());
   REQUIRE(w.a.e.initiate("dc-tun-gre", w.now).ok());
   auto t0 = w.now;
   w.pump();
@@ -219,6 +221,39 @@ TEST_CASE("an unanswered request is retransmitted with backoff, then the SA is g
   auto total = std::chrono::duration_cast<std::chrono::seconds>(w.now - t0).count();
   CHECK(total >= 160);
   CHECK(total <= 170);
+  CHECK(w.a.logged("giving up after attempt 1 of 1"));
+}
+
+TEST_CASE("keyingtries: an unanswered initiation is tried again, N times in all or for ever") {
+  const unsigned tries = GENERATE(3u, 0u);  // strongSwan's default, and %forever
+  Wire w;
+  w.filter = [](bool, const OutDatagram&) { return 0; };
+  auto p = peer(true, "aes256-sha256-modp2048!", "aes256-sha256!");
+  p.keying_tries = tries;
+  REQUIRE(w.a.e.add_peer(std::move(p)).ok());
+  REQUIRE(w.a.e.initiate("dc-tun-gre", w.now).ok());
+  auto t0 = w.now;
+  w.pump();
+  int ticks = 0;
+  while (w.tick() && ticks < 100) ++ticks;
+  const auto total = std::chrono::duration_cast<std::chrono::seconds>(w.now - t0).count();
+  if (tries == 3) {
+    // Three attempts of 5 retransmissions each, back to back, then nothing more.
+    CHECK(w.a.e.counters().retransmits == 15);
+    CHECK(w.a.e.status(w.now).empty());
+    CHECK(w.a.logged("initiating again (attempt 2 of 3)"));
+    CHECK(w.a.logged("initiating again (attempt 3 of 3)"));
+    CHECK(w.a.logged("giving up after attempt 3 of 3"));
+    CHECK_FALSE(w.a.logged("attempt 4"));
+    CHECK(total >= 3 * 160);
+    CHECK(total <= 3 * 170);
+  } else {
+    // %forever: still connecting when the test stops looking (100 timer steps).
+    CHECK(w.a.logged("initiating again (attempt 2 (keyingtries=%forever))"));
+    CHECK_FALSE(w.a.logged("giving up after attempt"));
+    REQUIRE(w.a.e.status(w.now).size() == 1);
+    CHECK(w.a.e.status(w.now)[0].state == "CONNECTING");
+  }
 }
 
 TEST_CASE("DELETE of a CHILD_SA and of the IKE_SA, both directions") {

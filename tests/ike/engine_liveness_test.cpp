@@ -97,7 +97,7 @@ TEST_CASE("dpdtimeout: a silent peer is dead after dpddelay + dpdtimeout, not be
   if (action == DpdAction::clear) {
     CHECK(w.a.e.status(w.now).empty());
   } else {
-    CHECK(w.a.logged("restarting (dpdaction=restart)"));
+    CHECK(w.a.logged("initiating again (dpdaction=restart)"));
     cut = false;  // the peer is back: the new IKE_SA comes up with both children
     run_until(w, w.now + Seconds{30});
     CHECK(w.a.installs.size() == 4);

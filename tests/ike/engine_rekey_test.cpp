@@ -290,7 +290,7 @@ TEST_CASE("peer restart: DPD gives up, dpdaction=restart brings IKE_SA and child
   run_until(w, w.now + Seconds{240});
   INFO(w.a.all_logs() << "---\n" << w.b.all_logs());
   CHECK(w.a.logged("peer considered dead"));  // dpdtimeout (150 s) before the retransmissions end
-  CHECK(w.a.logged("restarting (dpdaction=restart)"));
+  CHECK(w.a.logged("initiating again (dpdaction=restart)"));
   CHECK(w.a.removes.size() == 2);   // the stale pair went
   CHECK(w.a.installs.size() == 4);  // and came back
   CHECK(w.b.installs.size() == 2);
