@@ -126,6 +126,18 @@ int run_check(const std::string& path, std::ostream& out, std::ostream& err) {
       for (const auto& u : plan.unrouted) out << "; no route for " << u;
       out << "\n";
     }
+    if (!c.vti.empty()) {
+      const auto plan = config::vti_plan(c);
+      out << "  " << plan.dev << ": route-based (vti=), address";
+      if (plan.addrs.empty()) out << " none (no leftvti=)";
+      for (const auto& a : plan.addrs) out << " " << a.to_string();
+      out << "; route";
+      if (plan.routes.empty()) out << " none (what you or a routing daemon route into " << plan.dev << " is tunnelled)";
+      for (const auto& r : plan.routes)
+        out << " " << r.dst.to_string() << (r.src ? " src " + r.src->to_string() : "");
+      for (const auto& u : plan.unrouted) out << "; no route for " << u;
+      out << "\n";
+    }
     out << "  local_ts:  " << ts_list(c.left) << "\n";
     out << "  remote_ts: " << ts_list(c.right) << "\n";
     out << "  ike: " << proposals_text(c.ike) << "\n";

@@ -24,7 +24,9 @@ std::vector<CapabilityNeed> capabilities_needed(const Config& cfg) {
                               "forceencaps=yes");
       const bool gre_carried =
           std::any_of(cfg.gres.begin(), cfg.gres.end(), [&](const GreConfig& g) { return g.conn == c->name; });
-      if (c->mode == Mode::tunnel && !gre_carried)
+      if (!c->vti.empty())
+        admin.reasons.push_back("TUN device " + c->vti + " and its address, for route-based conn " + c->name + " (vti=)");
+      else if (c->mode == Mode::tunnel && !gre_carried)
         admin.reasons.push_back("TUN device swanless0, its addresses and routes, for conn " + c->name +
                                 " (tunnel mode)");
     }

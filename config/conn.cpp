@@ -2,6 +2,7 @@
 // hosts, auth, proposals, lifetimes, DPD, volume limits) with the checks that need several
 // keys, then the conns grouped into IKE_SAs. See stages.h.
 #include <algorithm>
+#include <cctype>
 #include <set>
 #include <sstream>
 
@@ -98,6 +99,112 @@ void type_host(Typer& ty, const KeyMap& m, std::string_view side, HostConfig& h,
     }
   }
   if (auto k = get("pubkey")) h.pubkey = ty.path(*k);
+  if (auto k = get("vti")) {
+    if (auto p = common::Prefix::parse(k->value); p && p->addr.is_v4()) h.vti = *p;
+    else {
+      ty.err(*k, "expected the device address as IPv4 ADDR/PREFIX (e.g. 169.254.10.2/30), not '" + k->value + "'");
+      ok = false;
+    }
+  }
+}
+
+// Route-based conns. vti=NAME (libreswan: vti-interface=NAME, vti-routing, leftvti) gives
+// the conn its own device, selectors 0.0.0.0/0 unless written. Without it, the kernel's
+// mark or XFRM interface would decide what enters the tunnel (strongSwan's mark=,
+// if_id_*=, AWS's updown script making a VTI): with 0.0.0.0/0 selectors, run as a policy
+// tunnel such a conn would pull every packet of the host into the SA, so it is refused,
+// naming the vti= lines that would do it.
+void type_route_based(Typer& ty, const KeyMap& m, ConnConfig& c, bool& ok) {
+  auto get = [&](const char* key) -> const RawKey* {
+    auto it = m.find(key);
+    return it == m.end() ? nullptr : &it->second;
+  };
+  if (const RawKey* up = get("leftupdown"))
+    ty.warn(*up, "swanless runs no updown script: it puts the addresses and routes on its own TUN devices "
+                 "(swanless check shows them)");
+  const RawKey* vti = get("vti");
+  if (const RawKey* lib = get("vti-interface")) {
+    if (vti) {
+      ty.err(*lib, "vti= and vti-interface= name the same device: keep one");
+      ok = false;
+    }
+    vti = lib;
+  }
+  if (vti) {
+    const std::string& name = vti->value;
+    const bool valid = !name.empty() && name.size() <= 15 && name != "." && name != ".." &&
+                       std::all_of(name.begin(), name.end(), [](char ch) {
+                         return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.';
+                       });
+    if (!valid) {
+      ty.err(*vti, "'" + name + "' is not a device name (1 to 15 letters, digits, '-', '_', '.')");
+      ok = false;
+    }
+    if (name == "swanless0") {
+      ty.err(*vti, "swanless0 is the device of the policy-based conns; name the route-based one otherwise");
+      ok = false;
+    }
+    c.vti = name;
+    // libreswan's default is vti-routing=yes; swanless's own vti= installs no routes.
+    c.vti_routing = vti->key == "vti-interface";
+    if (const RawKey* r = get("vti-routing")) {
+      if (auto b = ty.yes_no(*r)) c.vti_routing = *b;
+      else ok = false;
+    }
+    if (const RawKey* s = get("vti-shared"); s && s->value == "yes") {
+      ty.err(*s, "swanless gives each route-based conn a device of its own: give this conn another vti= name");
+      ok = false;
+    }
+    if (c.mode != Mode::tunnel) {
+      ty.err(*vti, "a route-based conn is tunnel mode (type=tunnel)");
+      ok = false;
+    }
+    const common::TrafficSelector any = common::TrafficSelector::from_prefix({common::IpAddr::v4(0u), 0});
+    for (auto* side : {&c.left, &c.right}) {
+      const bool written = m.count(side == &c.left ? "leftsubnet" : "rightsubnet") != 0;
+      if (written) continue;
+      side->subnets = {any};
+      side->prefixes.clear();
+      side->dynamic = false;
+    }
+    for (const char* key : {"mark", "mark_in", "mark_out", "if_id_in", "if_id_out"})
+      if (const RawKey* k = get(key))
+        ty.warn(*k, "the device vti=" + name + " decides what enters this conn's SA, not a kernel mark or interface ID");
+    return;
+  }
+  if (c.left.vti || c.right.vti) {
+    ty.err(m.at(c.left.vti ? "leftvti" : "rightvti"), "an address for a route-based device: give the device with vti=NAME");
+    ok = false;
+  }
+  for (const char* key : {"vti-routing", "vti-shared", "mark", "mark_in", "mark_out", "if_id_in", "if_id_out"}) {
+    const RawKey* k = get(key);
+    if (!k) continue;
+    auto everything = [](const HostConfig& h) {
+      return std::any_of(h.subnets.begin(), h.subnets.end(), [](const common::TrafficSelector& ts) {
+        return ts.start == common::IpAddr::v4(0u) && ts.end == common::IpAddr::v4(0xffffffffu);
+      });
+    };
+    const bool lib = std::string_view(key).rfind("vti", 0) == 0;
+    if (lib || everything(c.left) || everything(c.right)) {
+      // AWS's updown script takes the inside address as -ll ADDR/PFX: name it.
+      std::string addr = "ADDR/PREFIX";
+      if (const RawKey* up = get("leftupdown")) {
+        const auto at = up->value.find("-ll ");
+        if (at != std::string::npos) addr = up->value.substr(at + 4, up->value.find(' ', at + 4) - at - 4);
+      }
+      ty.err(*k, std::string("a route-based (VTI) tunnel: ") +
+                     (lib ? "vti-routing/vti-shared go with vti-interface=" : "the kernel's mark or XFRM interface would decide what enters it") +
+                     "; swanless will not run it as a policy tunnel" + (lib ? "" : " over 0.0.0.0/0") +
+                     ". Add vti=NAME (its own TUN device; routes into it are yours) and leftvti=" + addr +
+                     " for the device's address, or write the subnets to tunnel in leftsubnet/rightsubnet and drop " +
+                     key);
+      ok = false;
+    } else {
+      ty.warn(*k, "it selects kernel XFRM states and policies; swanless keeps its SAs in the process and tunnels "
+                  "what leftsubnet/rightsubnet say");
+    }
+    break;  // one diagnostic per conn
+  }
 }
 
 std::optional<ConnConfig> type_conn(Typer& ty, const RawSection& sec, const KeyMap& m, const LocalAddress& is_local,
@@ -154,32 +261,6 @@ std::optional<ConnConfig> type_conn(Typer& ty, const RawSection& sec, const KeyM
       ty.warn(*k, "an IKEv1 setting; swanless speaks IKEv2 only");
     }
   }
-  // Route-based (VTI / XFRM interface) set-ups: the kernel mark or interface decides what
-  // goes into the tunnel, and the selectors are often 0.0.0.0/0. Run as a policy tunnel,
-  // such a conn would pull every packet of the host into the SA, so it is refused.
-  for (const char* key : {"vti-interface", "vti-routing", "vti-shared", "mark", "mark_in", "mark_out", "if_id_in",
-                          "if_id_out"}) {
-    const RawKey* k = get(key);
-    if (!k) continue;
-    const bool vti = std::string_view(key).rfind("vti", 0) == 0;
-    auto everything = [](const HostConfig& h) {
-      return std::any_of(h.subnets.begin(), h.subnets.end(), [](const common::TrafficSelector& ts) {
-        return ts.start == common::IpAddr::v4(0u) && ts.end == common::IpAddr::v4(0xffffffffu);
-      });
-    };
-    if (vti || everything(c.left) || everything(c.right)) {
-      ty.err(*k, "a route-based (VTI) tunnel: the kernel's " + std::string(vti ? "VTI device" : "mark or XFRM interface") +
-                     " would decide what enters it; swanless does not do route-based tunnels yet and will not run this "
-                     "as a policy tunnel" +
-                     (vti ? std::string() : std::string(" over 0.0.0.0/0")) +
-                     "; write the subnets to tunnel in leftsubnet/rightsubnet and drop " + key);
-      ok = false;
-    } else {
-      ty.warn(*k, "it selects kernel XFRM states and policies; swanless keeps its SAs in the process and tunnels "
-                  "what leftsubnet/rightsubnet say");
-    }
-    break;  // one diagnostic per conn
-  }
   if (auto k = get("type")) {
     if (k->value == "tunnel") c.mode = Mode::tunnel;
     else if (k->value == "transport") c.mode = Mode::transport;
@@ -188,6 +269,7 @@ std::optional<ConnConfig> type_conn(Typer& ty, const RawSection& sec, const KeyM
       ok = false;
     }
   }
+  type_route_based(ty, m, c, ok);
   if (auto k = get("authby")) {
     if (k->value == "secret" || k->value == "psk") c.auth = AuthMethod::psk;
     else if (k->value == "rsasig" || k->value == "pubkey" || k->value == "rsa") c.auth = AuthMethod::pubkey;
@@ -483,6 +565,13 @@ void type_conns(const std::vector<RawSection>& secs, Reporter& r, Typer& ty, Con
     if (c->auto_action == AutoAction::ignore) {
       cfg.ignored_conns.push_back(c->name);
     } else {
+      if (!c->vti.empty())
+        for (const auto& o : cfg.conns)
+          if (o.vti == c->vti) {
+            r.error(s.file, s.line, "vti",
+                    "device " + c->vti + " is already conn " + o.name + "'s: each route-based conn has its own");
+            break;
+          }
       active_names.insert(c->name);
       cfg.conns.push_back(std::move(*c));
     }

@@ -90,6 +90,11 @@ void type_gres(const std::vector<RawSection>& secs, Reporter& r, Typer& ty, Conf
                            : "no conn named '" + k->value + "'");
         continue;
       }
+      if (!c->vti.empty()) {
+        ty.err(*k, "conn '" + k->value + "' is route-based (vti=" + c->vti +
+                       "): its traffic is what enters that device, not GRE built by swanless");
+        continue;
+      }
       if (!covers(c->left, g.local) || !covers(c->right, g.remote)) {
         ty.err(*k, "conn '" + k->value + "' traffic selectors do not cover local " +
                        g.local.to_string() + " / remote " + g.remote.to_string() + " for GRE");
@@ -99,7 +104,7 @@ void type_gres(const std::vector<RawSection>& secs, Reporter& r, Typer& ty, Conf
     } else {
       std::vector<std::string> found;
       for (const auto& c : cfg.conns)
-        if (covers(c.left, g.local) && covers(c.right, g.remote)) found.push_back(c.name);
+        if (c.vti.empty() && covers(c.left, g.local) && covers(c.right, g.remote)) found.push_back(c.name);
       if (found.empty()) {
         r.error(s.file, s.line, "conn",
                      "no conn's traffic selectors cover local " + g.local.to_string() +

@@ -123,7 +123,7 @@ constexpr KeyRow kKeys[] = {
     {"mark_in", kInConn, D::honoured},  // conn.cpp
     {"mark_out", kInConn, D::honoured},  // conn.cpp
     {"installpolicy", kInConn, D::warned, kKernelState},
-    {"leftupdown", kInConn, D::warned, kUpdown},
+    {"leftupdown", kInConn, D::honoured},  // conn.cpp: warned there, read by the route-based check
     {"rightupdown", kInConn, D::warned, kUpdown},
     {"leftfirewall", kInConn, D::warned, kFirewall},
     {"rightfirewall", kInConn, D::warned, kFirewall},
@@ -155,7 +155,10 @@ constexpr KeyRow kKeys[] = {
     {"retransmit-timeout", kInConn, D::warned, kRetransmit},
     {"retransmit-interval", kInConn, D::warned, kRetransmit},
     {"ikepad", kInConn, D::warned, kIkev1Only},
-    {"vti-interface", kInConn, D::honoured},  // conn.cpp: refused, route-based
+    {"vti", kInConn, D::honoured},            // conn.cpp: route-based
+    {"leftvti", kInConn, D::honoured},
+    {"rightvti", kInConn, D::honoured},
+    {"vti-interface", kInConn, D::honoured},  // conn.cpp: = vti
     {"vti-routing", kInConn, D::honoured},
     {"vti-shared", kInConn, D::honoured},
 

@@ -97,6 +97,8 @@ struct HostConfig {
   std::uint16_t ike_port = 500;
   common::Bytes rsasigkey;  // libreswan 0s... raw RSA key (RFC 3110), decoded
   std::string pubkey;       // PEM file path (resolved against the config's folder)
+  // leftvti= (libreswan): the address this side gets on a route-based conn's device.
+  std::optional<common::Prefix> vti;
 
   // The identity used in IKE: id if set, else the address as text (empty for %any).
   std::string effective_id() const;
@@ -144,6 +146,12 @@ struct ConnConfig {
   std::uint64_t life_bytes = 0, life_packets = 0, margin_bytes = 0, margin_packets = 0;
   std::uint32_t replay_window = 32;
   std::string ike_sa;  // name of the IkeSaGroup this conn's CHILD_SA lives under
+  // Route-based (vti=NAME, libreswan's vti-interface=NAME): the conn has a TUN device of
+  // its own, and what the host routes into it goes to this conn's SA (selectors default to
+  // 0.0.0.0/0). The device gets leftvti's address and no routes, unless vti_routing
+  // (libreswan's vti-routing=yes) routes the remote selectors into it.
+  std::string vti;
+  bool vti_routing = false;
 };
 
 // Conns that share one IKE_SA (same endpoints, ids, auth and IKE parameters).

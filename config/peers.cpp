@@ -98,7 +98,7 @@ TunPlan ipsec_tun_plan(const Config& cfg, const std::vector<std::string>& conns)
   TunPlan plan;
   for (const auto& name : conns) {
     const ConnConfig* c = cfg.find_conn(name);
-    if (!c || c->mode != Mode::tunnel) continue;
+    if (!c || c->mode != Mode::tunnel || !c->vti.empty()) continue;  // route-based: vti_plan
     if (std::any_of(cfg.gres.begin(), cfg.gres.end(), [&](const GreConfig& g) { return g.conn == name; }))
       continue;  // its traffic is GRE built in-process
     std::optional<common::IpAddr> src;
@@ -129,6 +129,24 @@ TunPlan ipsec_tun_plan(const Config& cfg, const std::vector<std::string>& conns)
       }
       if (!routed) plan.unrouted.push_back(name + ": " + ts.to_string() + " (a range, not a prefix)");
     }
+  }
+  return plan;
+}
+
+TunPlan vti_plan(const ConnConfig& c) {
+  TunPlan plan;
+  plan.dev = c.vti;
+  if (c.left.vti) plan.addrs.push_back(*c.left.vti);
+  if (!c.vti_routing) return plan;
+  for (const auto& ts : selectors(c.right)) {
+    std::optional<common::Prefix> pf;
+    for (std::uint8_t len = 0; len <= 32 && !pf; ++len)
+      if (common::Prefix p{ts.start, len}; p.first() == ts.start && p.last() == ts.end) pf = p;
+    if (!pf) plan.unrouted.push_back(c.name + ": " + ts.to_string() + " (a range, not a prefix)");
+    else if (pf->len == 0)
+      plan.unrouted.push_back(c.name + ": 0.0.0.0/0 (vti-routing would make the device the default route, "
+                              "IKE and ESP to the peer included; add the routes you mean by hand)");
+    else plan.routes.push_back({*pf, c.left.vti ? std::optional<common::IpAddr>(c.left.vti->addr) : std::nullopt});
   }
   return plan;
 }

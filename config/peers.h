@@ -38,11 +38,15 @@ struct TunRoute {
   std::optional<common::IpAddr> src;
 };
 struct TunPlan {
+  std::string dev;  // vti_plan: the conn's device (ipsec_tun_plan: swanless0)
   std::vector<common::Prefix> addrs;
   std::vector<TunRoute> routes;
   std::vector<std::string> unrouted;  // "conn: 10.0.0.1..10.0.0.7 (a range, not a prefix)"
   bool empty() const { return addrs.empty() && routes.empty(); }
 };
 TunPlan ipsec_tun_plan(const Config& cfg, const std::vector<std::string>& conns);
+// A route-based conn's (vti=) device: leftvti's address with its prefix (the link to the
+// peer's inside address), and routes only with vti-routing=yes, never 0.0.0.0/0.
+TunPlan vti_plan(const ConnConfig& c);
 
 }  // namespace config

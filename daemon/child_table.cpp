@@ -33,9 +33,10 @@ bool ChildTable::install(const ike::ChildSaInstall& c) {
     return false;
   }
   auto s1 = sad_.add_inbound(std::move(sin.value()));
+  const auto dev = vti_dev(c.child_name);
   common::Status s2;
   if (c.outbound_deferred) pending_out_[c.spi_out] = std::move(sout.value());
-  else s2 = sad_.add_outbound(std::move(sout.value()));
+  else s2 = sad_.add_outbound(std::move(sout.value()), !dev);
   if (!s1 || !s2) {
     LOG_ERROR("%s: cannot install ESP SA: %s", c.child_name.c_str(), (!s1 ? s1.error() : s2.error()).detail);
     return false;
@@ -48,6 +49,10 @@ bool ChildTable::install(const ike::ChildSaInstall& c) {
   ic.info.integ_key_in.clear();
   ic.info.integ_key_out.clear();
   children_[c.spi_in] = std::move(ic);
+  if (dev) {
+    vti_in_[c.spi_in] = *dev;
+    if (!c.outbound_deferred) vti_out_[*dev] = c.spi_out;
+  }
   LOG_INFO("%s: CHILD_SA installed, %s%s, SPIs %08x_i %08x_o, %s", c.child_name.c_str(),
            c.transport ? "transport mode, " : "", c.udp_encap ? "ESP in UDP" : "plain ESP", c.spi_in, c.spi_out,
            c.proposal.c_str());
@@ -57,8 +62,10 @@ bool ChildTable::install(const ike::ChildSaInstall& c) {
 void ChildTable::release_outbound(const ike::ChildSaOutbound& c) {
   auto it = pending_out_.find(c.spi_out);
   if (it == pending_out_.end()) return;
-  auto st = sad_.add_outbound(std::move(it->second));
+  const auto dev = vti_dev(c.child_name);
+  auto st = sad_.add_outbound(std::move(it->second), !dev);
   pending_out_.erase(it);
+  if (st && dev) vti_out_[*dev] = c.spi_out;
   if (!st) LOG_ERROR("%s: cannot install outbound SA %08x: %s", c.child_name.c_str(), c.spi_out, st.error().detail);
   else LOG_DEBUG("%s: outbound SA %08x now carries traffic", c.child_name.c_str(), c.spi_out);
 }
@@ -69,6 +76,7 @@ void ChildTable::remove(const ike::ChildSaRemove& c) {
   sad_.remove_outbound(c.spi_out);
   out_routes_.erase(c.spi_out);
   children_.erase(c.spi_in);
+  if (vti_in_.erase(c.spi_in)) vti_reselect(c.child_name);
   LOG_INFO("%s: CHILD_SA removed, SPIs %08x_i %08x_o", c.child_name.c_str(), c.spi_in, c.spi_out);
 }
 
@@ -82,6 +90,26 @@ std::vector<VolumeCrossing> ChildTable::volumes_crossed() {
     crossed.push_back({spi_in, c.state == esp::VolumeState::hard, c.what});
   }
   return crossed;
+}
+
+void ChildTable::vti_reselect(std::string_view conn) {
+  const auto dev = vti_dev(conn);
+  if (!dev) return;
+  const InstalledChild* best = nullptr;
+  for (const auto& [spi_in, ch] : children_)
+    if (ch.info.child_name == conn && sad_.find_outbound(ch.info.spi_out) && (!best || ch.installed > best->installed))
+      best = &ch;
+  if (best) vti_out_[*dev] = best->info.spi_out;
+  else vti_out_.erase(*dev);
+}
+
+ChildTable::Outbound ChildTable::vti_outbound(std::size_t dev) const {
+  auto it = vti_out_.find(dev);
+  if (it == vti_out_.end()) return {};
+  esp::Sa* sa = sad_.find_outbound(it->second);
+  auto route = out_routes_.find(it->second);
+  if (!sa || route == out_routes_.end()) return {};
+  return {sa, &route->second};
 }
 
 ChildTable::Outbound ChildTable::select_outbound(const esp::ip::Flow& flow) const {

@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -68,6 +70,18 @@ class ChildTable {
   };
   Outbound select_outbound(const esp::ip::Flow& flow) const;
 
+  // Route-based conns (vti=): conn name -> index of its device in the data path. Their
+  // outbound SAs are never chosen by selectors; the device's packets take the conn's newest
+  // one (vti_outbound), and what their inbound SAs decrypt goes to that device (vti_of).
+  void set_route_based(std::map<std::string, std::size_t, std::less<>> conn_dev) { vti_conn_ = std::move(conn_dev); }
+  Outbound vti_outbound(std::size_t dev) const;
+  // The device index of an inbound SA's conn; nullopt for a policy-based one.
+  std::optional<std::size_t> vti_of(std::uint32_t spi_in) const {
+    if (vti_in_.empty()) return std::nullopt;
+    auto it = vti_in_.find(spi_in);
+    return it == vti_in_.end() ? std::nullopt : std::optional<std::size_t>(it->second);
+  }
+
  private:
   common::crypto::Random& rng_;
   esp::Sad sad_;
@@ -76,6 +90,15 @@ class ChildTable {
   // (ChildSaInstall::outbound_deferred, released by ChildSaOutbound).
   std::unordered_map<std::uint32_t, std::unique_ptr<esp::Sa>> pending_out_;
   std::map<std::uint32_t, InstalledChild> children_;  // by inbound SPI
+  std::map<std::string, std::size_t, std::less<>> vti_conn_;
+  std::unordered_map<std::uint32_t, std::size_t> vti_in_;  // inbound SPI -> device
+  std::unordered_map<std::size_t, std::uint32_t> vti_out_;  // device -> newest live outbound SPI
+  std::optional<std::size_t> vti_dev(std::string_view conn) const {
+    auto it = vti_conn_.find(conn);
+    return it == vti_conn_.end() ? std::nullopt : std::optional<std::size_t>(it->second);
+  }
+  // After a route-based SA went: the conn's newest remaining live outbound SA, if any.
+  void vti_reselect(std::string_view conn);
 };
 
 }  // namespace swld

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <optional>
 
 #include "common/log.h"
@@ -83,6 +84,7 @@ void DataPath::open_raw_esp(const std::vector<ike::PeerConfig>& peers) {
 // route for their remote selectors through it with that address as the preferred source:
 // the address selection the reference write-up does with iptables SNAT.
 bool DataPath::open_ipsec_tun(const std::vector<ike::PeerConfig>& peers) {
+  if (!open_vtis(peers)) return false;
   std::vector<std::string> conns;
   for (const auto& p : peers)
     for (const auto& c : p.children) conns.push_back(c.name);
@@ -158,6 +160,85 @@ bool DataPath::open_ipsec_tun(const std::vector<ike::PeerConfig>& peers) {
   tun_watch_ = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(tun_->fd()));
   arm_tun();
   return true;
+}
+
+// Each route-based conn (vti=) gets its own TUN device: leftvti's address, no routes
+// unless vti-routing=yes (config::vti_plan), no offloads (one packet per read and write).
+bool DataPath::open_vtis(const std::vector<ike::PeerConfig>& peers) {
+  bool added = false;
+  for (const auto& p : peers)
+    for (const auto& ch : p.children) {
+      const config::ConnConfig* c = cfg_.find_conn(ch.name);
+      if (!c || c->vti.empty()) continue;
+      if (std::any_of(vtis_.begin(), vtis_.end(), [&](const auto& v) { return v->conn == c->name; })) continue;
+      const config::TunPlan plan = config::vti_plan(*c);
+      for (const auto& u : plan.unrouted) LOG_WARN("TUN %s: no route for %s", plan.dev.c_str(), u.c_str());
+      auto dev = tun::LinuxTun::open({plan.dev, false, false});
+      if (!dev) {
+        LOG_ERROR("%s: cannot create TUN device %s: %s", c->name.c_str(), plan.dev.c_str(), dev.error().detail);
+        return false;
+      }
+      if (auto v6 = tun::set_ipv6_conf(plan.dev, "disable_ipv6", "1"); !v6)
+        LOG_INFO("TUN %s: IPv6 stays on (%s); its IPv6 packets are dropped and counted", plan.dev.c_str(),
+                 v6.error().detail);
+      auto nl = tun::Netlink::open();
+      if (!nl) {
+        LOG_ERROR("netlink: %s", nl.error().detail);
+        return false;
+      }
+      bool ok = true;
+      auto check = [&](common::Status s, const std::string& what) {
+        if (!s) LOG_ERROR("TUN %s: %s: %s", plan.dev.c_str(), what.c_str(), s.error().detail);
+        ok = ok && s.ok();
+      };
+      check(nl->set_mtu(plan.dev, 1400), "set MTU");
+      for (const auto& a : plan.addrs) check(nl->add_address(plan.dev, {a, std::nullopt}, true), "address " + a.to_string());
+      check(nl->set_link_up(plan.dev), "link up");
+      for (const auto& route : plan.routes) {
+        tun::RouteSpec r;
+        r.dst = route.dst;
+        r.dev = plan.dev;
+        r.src = route.src;
+        check(nl->add_route(r, true), "route " + route.dst.to_string());
+      }
+      if (!ok) return false;
+      auto v = std::make_unique<VtiPort>();
+      v->conn = c->name;
+      v->name = plan.dev;
+      v->dev = std::move(dev.value());
+      v->buf.resize(esp::Sa::kMaxHeader + kTunSlot + esp::Sa::kMaxTrailer);
+      v->watch = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(v->dev->fd()));
+      LOG_INFO("TUN %s up for route-based conn %s: %zu address(es), %zu route(s)", plan.dev.c_str(), c->name.c_str(),
+               plan.addrs.size(), plan.routes.size());
+      vtis_.push_back(std::move(v));
+      arm_vti(vtis_.size() - 1);
+      added = true;
+    }
+  if (added) {
+    std::map<std::string, std::size_t, std::less<>> index;
+    for (std::size_t i = 0; i < vtis_.size(); ++i) index[vtis_[i]->conn] = i;
+    children_.set_route_based(std::move(index));
+  }
+  return true;
+}
+
+void DataPath::arm_vti(std::size_t idx) {
+  vtis_[idx]->watch->async_wait(asio::posix::stream_descriptor::wait_read, [this, idx](boost::system::error_code ec) {
+    if (ec || stopping_) return;
+    on_vti_readable(idx);
+    arm_vti(idx);
+  });
+}
+
+void DataPath::on_vti_readable(std::size_t idx) {
+  VtiPort& v = *vtis_[idx];
+  const std::size_t room = v.buf.size() - esp::Sa::kMaxHeader - esp::Sa::kMaxTrailer;
+  for (int i = 0; i < 64; ++i) {
+    auto n = v.dev->read(common::MutByteSpan(v.buf.data() + esp::Sa::kMaxHeader, room));
+    if (!n || *n == 0) break;
+    send_ipv4(v.buf, esp::Sa::kMaxHeader, *n, false, idx);  // copied into the socket's batch
+  }
+  flush();
 }
 
 void DataPath::arm_udp(UdpSocket* s, std::shared_ptr<asio::posix::stream_descriptor> d) {

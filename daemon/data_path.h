@@ -11,6 +11,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -102,7 +103,9 @@ class DataPath {
   // (outbound.cpp; the overlay's way into ESP). False when no SA takes it (dropped and
   // counted: nothing leaves unencrypted). zero_copy: buf stays unchanged until the sockets
   // are flushed, so a UDP send batch may refer to the ESP packet where it was built.
-  bool send_ipv4(common::MutByteSpan buf, std::size_t offset, std::size_t len, bool zero_copy = false);
+  // vti: the packet came from that route-based conn's device (its SA only).
+  bool send_ipv4(common::MutByteSpan buf, std::size_t offset, std::size_t len, bool zero_copy = false,
+                 std::optional<std::size_t> vti = std::nullopt);
 
  private:
   static constexpr std::size_t kTunSlot = 2048;  // inner MTU is at most 1500 here
@@ -113,6 +116,17 @@ class DataPath {
   static constexpr std::size_t kTrapQueue = 64;
   static constexpr std::chrono::seconds kTrapHold{15};
   static constexpr std::chrono::seconds kTrapRetry{5};
+
+  // Route-based conns' devices (vti=), one per conn, in ChildTable's device index order.
+  struct VtiPort {
+    std::string conn, name;
+    std::unique_ptr<tun::Device> dev;
+    std::unique_ptr<boost::asio::posix::stream_descriptor> watch;
+    std::vector<std::byte> buf;  // one packet behind ESP headroom, with tailroom
+  };
+  bool open_vtis(const std::vector<ike::PeerConfig>& peers);
+  void arm_vti(std::size_t idx);
+  void on_vti_readable(std::size_t idx);
 
   void arm_udp(UdpSocket* s, std::shared_ptr<boost::asio::posix::stream_descriptor> d);
   void arm_raw();
@@ -131,7 +145,8 @@ class DataPath {
   void send_offloaded(std::byte* base, std::size_t len);
   void send_esp(const OutRoute& route, common::ByteSpan esp);
   // A packet no SA takes: true when a trap took it (queued or counted as a trap drop).
-  bool trap_packet(const esp::ip::Flow& flow, common::ByteSpan pkt);
+  // vti: the device it came from (only that conn's trap), nullopt: swanless0 or the overlay.
+  bool trap_packet(const esp::ip::Flow& flow, common::ByteSpan pkt, std::optional<std::size_t> vti = std::nullopt);
 
   void count(DaemonDrop d, std::uint64_t n = 1) { drops_[static_cast<std::size_t>(d)] += n; }
   Now now() const { return ike::Clock::now(); }
@@ -175,8 +190,10 @@ class DataPath {
     std::deque<std::pair<Now, std::vector<std::byte>>> queue;  // the IPv4 packets, oldest first
     std::optional<Now> last_acquire;
     std::uint64_t acquires = 0;
+    std::optional<std::size_t> vti;  // a route-based conn's trap: its device's packets only
   };
   std::vector<Trap> traps_;
+  std::vector<std::unique_ptr<VtiPort>> vtis_;
 
   DaemonDrops drops_{};  // the drops the daemon decides, before/after the ESP core
   // One warning per inbound ESP drop, at most 5 per reason every 10 s (common/log_limit.h):

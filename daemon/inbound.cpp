@@ -120,6 +120,10 @@ void DataPath::on_esp(common::MutByteSpan room, std::size_t off, std::size_t len
     if (!overlay_ || !overlay_->on_inner(inner, now())) count(DaemonDrop::in_transport_not_gre);
     return;
   }
+  if (const auto v = children_.vti_of(spi)) {  // a route-based conn: its own device
+    if (!vtis_[*v]->dev->write(inner)) count(DaemonDrop::tun_write_failed);
+    return;
+  }
   if (overlay_ && overlay_->on_inner(inner, now())) return;
   if (!tun_) {
     count(DaemonDrop::tun_write_failed);

@@ -16,6 +16,9 @@
 //                     (no SA, but a trapped conn's selectors: trap_packet)
 //   send_esp          ESP in UDP to the SA's port-4500 socket | plain ESP to the raw socket
 //                     (copied into their send batch)
+//   on_vti_readable   a route-based conn's device (vti=): one packet per read → send_ipv4
+//                     with the device: the conn's newest outbound SA if its selectors allow
+//                     the flow → ESP copied into the socket's batch
 //   trap_packet       a packet for an auto=route (or held) conn without SA: copied into the
 //                     conn's bounded queue, the conn initiated; on_child_up sends the queue
 // The batches go out with sendmmsg when the round is over (DataPath::flush).
@@ -142,7 +145,8 @@ void DataPath::send_offloaded(std::byte* base, std::size_t len) {
   }
 }
 
-bool DataPath::send_ipv4(common::MutByteSpan buf, std::size_t offset, std::size_t len, bool zero_copy) {
+bool DataPath::send_ipv4(common::MutByteSpan buf, std::size_t offset, std::size_t len, bool zero_copy,
+                         std::optional<std::size_t> vti) {
   common::ByteSpan pkt(buf.data() + offset, len);
   auto hdr = esp::ip::parse_ipv4(pkt);
   if (!hdr) {
@@ -150,9 +154,12 @@ bool DataPath::send_ipv4(common::MutByteSpan buf, std::size_t offset, std::size_
     return false;
   }
   const esp::ip::Flow flow = esp::ip::flow_of(*hdr, pkt);
-  const auto [sa, route] = children_.select_outbound(flow);
+  // A route-based conn's device: that conn's newest SA, if its (maybe narrowed) selectors
+  // allow the flow. Otherwise the SA whose selectors take it.
+  auto [sa, route] = vti ? children_.vti_outbound(*vti) : children_.select_outbound(flow);
+  if (route && vti && !sa->outbound_policy_allows(flow)) route = nullptr;
   if (!route) {
-    if (!trap_packet(flow, pkt)) count(DaemonDrop::out_no_sa);  // fail closed: nothing leaves unencrypted
+    if (!trap_packet(flow, pkt, vti)) count(DaemonDrop::out_no_sa);  // fail closed: nothing leaves unencrypted
     return false;
   }
   if (sa->mode() == esp::Mode::transport) {
@@ -179,7 +186,7 @@ void DataPath::send_esp(const OutRoute& route, common::ByteSpan esp) {
   }
 }
 
-bool DataPath::trap_packet(const esp::ip::Flow& flow, common::ByteSpan pkt) {
+bool DataPath::trap_packet(const esp::ip::Flow& flow, common::ByteSpan pkt, std::optional<std::size_t> vti) {
   if (traps_.empty()) return false;
   const std::uint16_t sport = flow.ports_known ? flow.src_port : 0, dport = flow.ports_known ? flow.dst_port : 0;
   auto in = [](const std::vector<common::TrafficSelector>& tss, const common::IpAddr& a, std::uint8_t proto,
@@ -187,7 +194,8 @@ bool DataPath::trap_packet(const esp::ip::Flow& flow, common::ByteSpan pkt) {
     return std::any_of(tss.begin(), tss.end(), [&](const auto& ts) { return ts.matches(a, proto, port); });
   };
   for (auto& t : traps_) {
-    if (!t.armed || !in(t.local, flow.src, flow.protocol, sport) || !in(t.remote, flow.dst, flow.protocol, dport))
+    if (!t.armed || t.vti != vti || !in(t.local, flow.src, flow.protocol, sport) ||
+        !in(t.remote, flow.dst, flow.protocol, dport))
       continue;
     const Now n = now();
     if (t.queue.size() >= kTrapQueue) count(DaemonDrop::trap_queue_full);
@@ -216,6 +224,8 @@ void DataPath::set_traps(const std::vector<ike::PeerConfig>& peers) {
       t.local = c.local_ts;
       t.remote = c.remote_ts;
       t.armed = c.trap == ike::ChildConfig::Trap::always;
+      for (std::size_t i = 0; i < vtis_.size(); ++i)
+        if (vtis_[i]->conn == c.name) t.vti = i;
       // A conn kept across a reload keeps its state (armed hold trap, queue).
       for (auto& old : traps_)
         if (old.conn == t.conn) {
@@ -244,7 +254,7 @@ void DataPath::on_child_up(const std::string& conn) {
       buf.assign(esp::Sa::kMaxHeader + p.size() + esp::Sa::kMaxTrailer, std::byte{0});
       std::copy(p.begin(), p.end(), buf.begin() + esp::Sa::kMaxHeader);
       // Another trap or no SA at all (narrowed selectors): counted there.
-      send_ipv4(buf, esp::Sa::kMaxHeader, p.size());  // copied into the socket's batch
+      send_ipv4(buf, esp::Sa::kMaxHeader, p.size(), false, t.vti);  // copied into the socket's batch
     }
     t.queue.clear();
     return;

@@ -106,7 +106,7 @@ Sa* Sad::find_inbound(std::uint32_t spi) const {
   return i == slots_.size() ? nullptr : slots_[i].sa.get();
 }
 
-common::Status Sad::add_outbound(std::unique_ptr<Sa> sa) {
+common::Status Sad::add_outbound(std::unique_ptr<Sa> sa, bool by_selectors) {
   if (!sa || sa->direction() != Direction::outbound) return make_error(Errc::state, "not an outbound SA");
   if (find_outbound(sa->spi())) return make_error(Errc::state, "outbound SPI already installed");
   OutEntry e;
@@ -121,6 +121,7 @@ common::Status Sad::add_outbound(std::unique_ptr<Sa> sa) {
       e.port_width = std::min(e.port_width, pw);
     }
   }
+  e.by_selectors = by_selectors;
   e.sa = std::move(sa);
   auto pos = std::find_if(out_.begin(), out_.end(), [&](const OutEntry& o) {
     return std::tie(o.addr_width, o.port_width) >= std::tie(e.addr_width, e.port_width);
@@ -145,13 +146,13 @@ Sa* Sad::find_outbound(std::uint32_t spi) const {
 
 Sa* Sad::select_outbound(const common::IpAddr& dst, std::uint8_t protocol, std::uint16_t dst_port) const {
   for (const auto& o : out_)
-    if (remote_matches(*o.sa, dst, protocol, dst_port)) return o.sa.get();
+    if (o.by_selectors && remote_matches(*o.sa, dst, protocol, dst_port)) return o.sa.get();
   return nullptr;
 }
 
 Sa* Sad::select_outbound(const ip::Flow& flow) const {
   for (const auto& o : out_)
-    if (o.sa->outbound_policy_allows(flow)) return o.sa.get();
+    if (o.by_selectors && o.sa->outbound_policy_allows(flow)) return o.sa.get();
   return nullptr;
 }
 

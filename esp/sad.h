@@ -31,7 +31,9 @@ class Sad {
 
   // Takes ownership. Errc::state if the direction is wrong or the SPI is already used.
   common::Status add_inbound(std::unique_ptr<Sa> sa);
-  common::Status add_outbound(std::unique_ptr<Sa> sa);
+  // by_selectors = false: a route-based conn's SA (its own device decides what it carries,
+  // daemon/child_table.h): found by SPI, never chosen by select_outbound.
+  common::Status add_outbound(std::unique_ptr<Sa> sa, bool by_selectors = true);
   // Returns the removed SA (nullptr if none), e.g. to read its final counters.
   std::unique_ptr<Sa> remove_inbound(std::uint32_t spi);
   std::unique_ptr<Sa> remove_outbound(std::uint32_t spi);
@@ -72,6 +74,7 @@ class Sad {
     std::unique_ptr<Sa> sa;
     std::uint64_t addr_width = 0;  // sort key: narrowest remote TS address range
     std::uint32_t port_width = 0;
+    bool by_selectors = true;
   };
 
   std::size_t probe_start(std::uint32_t spi) const;

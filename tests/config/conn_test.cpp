@@ -471,3 +471,77 @@ TEST_CASE("config: dpdaction, closeaction, keyingtries and auto=route as strongS
   CHECK(trap_of("    closeaction=hold\n") == Trap::after_loss);
   CHECK(trap_of("    dpdaction=restart\n    closeaction=clear\n") == Trap::none);
 }
+
+TEST_CASE("config: route-based conns (vti=, libreswan's vti-interface) and what is refused") {
+  const std::string base = "conn a\n    left=192.0.2.1\n    right=198.51.100.1\n    authby=secret\n    auto=start\n";
+  auto r = parse(base + "    vti=vti0\n    leftvti=169.254.10.1/30\n    mark=100\n");
+  for (const auto& e : r.errors) INFO(e.to_string());
+  REQUIRE(r.ok());
+  const auto& c = r.config->conns.at(0);
+  CHECK(c.vti == "vti0");
+  CHECK_FALSE(c.vti_routing);
+  REQUIRE(c.left.vti);
+  CHECK(c.left.vti->to_string() == "169.254.10.1/30");
+  // No subnets written: 0.0.0.0/0 both ways, and no route for the device.
+  REQUIRE(c.left.subnets.size() == 1);
+  CHECK(c.left.subnets[0].to_string() == "0.0.0.0/0");
+  CHECK(c.right.subnets.at(0).to_string() == "0.0.0.0/0");
+  REQUIRE(r.warnings.size() == 1);  // mark: the device decides
+  CHECK(r.warnings[0].key == "mark");
+  const auto plan = vti_plan(c);
+  CHECK(plan.dev == "vti0");
+  REQUIRE(plan.addrs.size() == 1);
+  CHECK(plan.routes.empty());
+  CHECK(plan.unrouted.empty());
+  // Not on swanless0.
+  CHECK(ipsec_tun_plan(*r.config, {"a"}).empty());
+
+  // libreswan: vti-routing defaults to yes; routes for the remote subnets, never 0.0.0.0/0.
+  auto lib = parse(base + "    vti-interface=vti1\n    leftvti=169.254.11.1/30\n    leftsubnet=0.0.0.0/0\n"
+                          "    rightsubnet=10.20.0.0/16,0.0.0.0/0\n");
+  REQUIRE(lib.ok());
+  const auto& l = lib.config->conns.at(0);
+  CHECK(l.vti == "vti1");
+  CHECK(l.vti_routing);
+  const auto lp = vti_plan(l);
+  REQUIRE(lp.routes.size() == 1);
+  CHECK(lp.routes[0].dst.to_string() == "10.20.0.0/16");
+  CHECK(lp.routes[0].src->to_string() == "169.254.11.1");
+  REQUIRE(lp.unrouted.size() == 1);
+  CHECK(lp.unrouted[0].find("0.0.0.0/0") != std::string::npos);
+  CHECK_FALSE(vti_plan(parse(base + "    vti-interface=vti1\n    vti-routing=no\n    rightsubnet=10.20.0.0/16\n")
+                           .config->conns.at(0))
+                  .routes.size());
+
+  auto err = [&](const std::string& extra, const std::string& text) {
+    auto e = parse(extra.rfind("conn", 0) == 0 ? extra : base + extra);
+    INFO(extra);
+    REQUIRE_FALSE(e.ok());
+    std::string all;
+    for (const auto& d : e.errors) all += d.to_string() + "\n";
+    INFO(all);
+    CHECK(all.find(text) != std::string::npos);
+  };
+  err("    vti=this-name-is-too-long0\n", "is not a device name");
+  err("    vti=swanless0\n", "swanless0 is the device of the policy-based conns");
+  err("    vti=vti0\n    type=transport\n", "a route-based conn is tunnel mode");
+  err("    vti=vti0\n    vti-interface=vti0\n", "name the same device");
+  err("    vti-interface=vti0\n    vti-shared=yes\n", "a device of its own");
+  err("    leftvti=169.254.10.1/30\n", "give the device with vti=NAME");
+  err("    vti=vti0\n    leftvti=169.254.10.1\n    leftvti=x\n", "duplicate key");
+  err("    vti=vti0\n    leftvti=nowhere\n", "IPv4 ADDR/PREFIX");
+  err(base + "    vti=vti0\n" + "conn b\n    left=192.0.2.1\n    right=198.51.100.2\n    authby=secret\n"
+             "    auto=start\n    vti=vti0\n",
+      "device vti0 is already conn a's");
+  // mark= over 0.0.0.0/0 without vti=: refused, naming vti= and the updown's inside address.
+  err("    mark=100\n    leftsubnet=0.0.0.0/0\n    rightsubnet=0.0.0.0/0\n"
+      "    leftupdown=\"/etc/ipsec.d/aws-updown.sh -ln Tunnel1 -ll 169.254.10.2/30 -lr 169.254.10.1/30 -m 100\"\n",
+      "Add vti=NAME (its own TUN device; routes into it are yours) and leftvti=169.254.10.2/30");
+  err("    vti-routing=yes\n", "vti-routing/vti-shared go with vti-interface=");
+  // A gre section cannot ride on a route-based conn.
+  auto g = parse(base + "    vti=vti0\n" +
+                 "gre g\n    local=192.0.2.1\n    remote=198.51.100.1\n    conn=a\n    address=10.1.1.1/30\n"
+                 "    peer=10.1.1.2\n");
+  REQUIRE_FALSE(g.ok());
+  CHECK(g.errors.at(0).message.find("route-based (vti=vti0)") != std::string::npos);
+}

@@ -61,12 +61,13 @@ TEST_CASE("config: a route-based (VTI, mark, XFRM interface) conn is refused, ne
   REQUIRE_FALSE(aws.ok());
   CHECK(aws.errors.at(0).key == "mark");
   CHECK(aws.errors.at(0).message.find("route-based (VTI) tunnel") != std::string::npos);
-  CHECK(aws.errors.at(0).message.find("will not run this as a policy tunnel over 0.0.0.0/0") != std::string::npos);
+  CHECK(aws.errors.at(0).message.find("will not run it as a policy tunnel over 0.0.0.0/0") != std::string::npos);
+  CHECK(aws.errors.at(0).message.find("Add vti=NAME") != std::string::npos);
   REQUIRE_FALSE(conn("    rightsubnet=0.0.0.0/0\n    if_id_in=7\n    if_id_out=7\n").ok());
-  // libreswan's VTI keys are route-based whatever the selectors.
+  // libreswan's VTI keys are route-based whatever the selectors: a device of its own.
   auto vti = conn("    leftsubnet=10.1.0.0/16\n    rightsubnet=10.2.0.0/16\n    vti-interface=vti0\n");
-  REQUIRE_FALSE(vti.ok());
-  CHECK(vti.errors.at(0).message.find("VTI device") != std::string::npos);
+  REQUIRE(vti.ok());
+  CHECK(vti.config->conns.at(0).vti == "vti0");
   // A mark on an ordinary policy conn changes nothing: a warning.
   auto marked = conn("    leftsubnet=10.1.0.0/16\n    rightsubnet=10.2.0.0/16\n    mark=5\n");
   REQUIRE(marked.ok());

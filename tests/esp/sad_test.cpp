@@ -96,6 +96,21 @@ TEST_CASE("SAD: decap dispatches by SPI and counts unknown SPIs", "[esp][sad]") 
   CHECK(sad.find_inbound(spi)->counters().packets == 1);
 }
 
+TEST_CASE("SAD: a route-based conn's outbound SA is found by SPI, never chosen by selectors", "[esp][sad]") {
+  esp::Sad sad;
+  REQUIRE(sad.add_outbound(make_sa(esp::Direction::outbound, 7, {ts("0.0.0.0/0")}, {ts("0.0.0.0/0")}), false));
+  REQUIRE(sad.add_outbound(make_sa(esp::Direction::outbound, 8, {}, {ts("10.2.0.0/16")})));
+  CHECK(sad.find_outbound(7) != nullptr);
+  CHECK(sad.select_outbound(*common::IpAddr::parse("192.0.2.9"), 17, 53) == nullptr);
+  CHECK(sad.select_outbound(*common::IpAddr::parse("10.2.0.1"), 17, 53)->spi() == 8);
+  esp::ip::Flow f;
+  f.src = *common::IpAddr::parse("10.0.0.1");
+  f.dst = *common::IpAddr::parse("192.0.2.9");
+  f.protocol = 1;
+  CHECK(sad.select_outbound(f) == nullptr);
+  CHECK(sad.remove_outbound(7));
+}
+
 TEST_CASE("SAD: outbound selection, most specific first, newest first", "[esp][sad]") {
   esp::Sad sad;
   REQUIRE(sad.add_outbound(make_sa(esp::Direction::outbound, 1, {}, {ts("10.0.0.0/8")})));
