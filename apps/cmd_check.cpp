@@ -106,7 +106,10 @@ int run_check(const std::string& path, std::ostream& out, std::ostream& err) {
     out << "  local:  " << c.left.address_text() << "[" << c.left.effective_id() << "] port "
         << c.left.ike_port << "\n";
     out << "  remote: " << c.right.address_text() << "[" << c.right.effective_id() << "] port "
-        << c.right.ike_port << "\n";
+        << c.right.ike_port
+        << (c.right.dns_name.empty() ? std::string()
+                                     : " (" + c.right.dns_name + " resolved now; swanless resolves it again every 60 s)")
+        << "\n";
     out << "  auth:   " << to_string(c.auth);
     if (c.auth == AuthMethod::pubkey)
       out << " (leftauth=" << c.sign.to_string() << ", rightauth=" << c.require.to_string() << ")";

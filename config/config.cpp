@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <glob.h>
 #include <ifaddrs.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <grp.h>
 #include <pwd.h>
@@ -124,6 +125,7 @@ LoadResult parse_string(std::string_view text, std::string_view name, const Pars
   reader.parse_text(text, file, 0);
   const auto& secs = reader.sections();
   Typer ty(rep, dir_of(file));
+  ty.set_resolver(options.resolve);
 
   Config cfg;
   cfg.path = file;
@@ -238,10 +240,28 @@ LoadResult load_file(const std::string& path, const ParseOptions& options) {
   }
   std::ostringstream ss;
   ss << f.rdbuf();
-  if (options.is_local) return parse_string(ss.str(), path, options);
   ParseOptions with_host = options;
-  with_host.is_local = system_local_address;
+  if (!with_host.is_local) with_host.is_local = system_local_address;
+  if (!with_host.resolve) with_host.resolve = system_resolve;
   return parse_string(ss.str(), path, with_host);
+}
+
+std::optional<common::IpAddr> system_resolve(const std::string& name, std::string& error) {
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_DGRAM;
+  addrinfo* res = nullptr;
+  if (int rc = ::getaddrinfo(name.c_str(), nullptr, &hints, &res); rc != 0) {
+    error = ::gai_strerror(rc);
+    return std::nullopt;
+  }
+  std::optional<common::IpAddr> a;
+  for (const addrinfo* i = res; i && !a; i = i->ai_next)
+    if (i->ai_family == AF_INET)
+      a = common::IpAddr::v4(ntohl(reinterpret_cast<const sockaddr_in*>(i->ai_addr)->sin_addr.s_addr));
+  ::freeaddrinfo(res);
+  if (!a) error = "no IPv4 address";
+  return a;
 }
 
 bool system_local_address(const common::IpAddr& a) {

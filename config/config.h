@@ -45,6 +45,9 @@ IncludeResolver filesystem_includes();
 
 // True when `a` is on one of this host's (this network namespace's) interfaces (getifaddrs).
 bool system_local_address(const common::IpAddr& a);
+// right=NAME through getaddrinfo (IPv4, /etc/hosts and DNS as nsswitch.conf says); nullopt
+// with `error` set (gai_strerror) when it gives no IPv4 address.
+std::optional<common::IpAddr> system_resolve(const std::string& name, std::string& error);
 
 struct ParseOptions {
   // Empty function: includes are an error (fuzzing).
@@ -53,6 +56,9 @@ struct ParseOptions {
   // right= local). Empty: as written. parse_string leaves it empty unless given;
   // load_file uses system_local_address when it is empty.
   LocalAddress is_local;
+  // Resolves right=NAME. Empty: a host name is an error (parse_string, fuzzing); load_file
+  // uses system_resolve when it is empty.
+  HostResolver resolve;
 };
 
 struct LoadResult {

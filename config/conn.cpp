@@ -20,6 +20,17 @@ using common::TrafficSelector;
 constexpr std::uint32_t kMaxReplayWindow = 1u << 20;
 constexpr unsigned long long kMaxVolume = 1ULL << 62;
 
+// A DNS name (RFC 1123 letters, digits, '-', dots between labels), not an address typo.
+bool looks_like_host_name(std::string_view v) {
+  if (v.empty() || v.size() > 253 || v.front() == '.' || v.back() == '.' || v.front() == '%') return false;
+  bool letter = false;
+  for (char ch : v) {
+    if (std::isalpha(static_cast<unsigned char>(ch))) letter = true;
+    else if (!std::isdigit(static_cast<unsigned char>(ch)) && ch != '-' && ch != '.') return false;
+  }
+  return letter && v.find("..") == std::string_view::npos;
+}
+
 void type_host(Typer& ty, const KeyMap& m, std::string_view side, HostConfig& h, bool& ok) {
   auto get = [&](std::string_view suffix) -> const RawKey* {
     auto it = m.find(std::string(side) + std::string(suffix));
@@ -37,9 +48,23 @@ void type_host(Typer& ty, const KeyMap& m, std::string_view side, HostConfig& h,
         ty.err(*k, "only IPv4 endpoints are supported");
         ok = false;
       }
+    } else if (side == "right" && looks_like_host_name(k->value)) {
+      // strongSwan resolves a peer's name at start (and the daemon again while it runs).
+      std::string why = "host names are not resolved here";
+      std::optional<common::IpAddr> a;
+      if (ty.resolver()) a = ty.resolver()(k->value, why);
+      if (!a) {
+        ty.err(*k, "cannot resolve '" + k->value + "': " + why);
+        ok = false;
+      } else {
+        h.kind = HostConfig::Kind::address;
+        h.addr = *a;
+        h.dns_name = k->value;
+      }
     } else {
-      ty.err(*k, "expected an IP address, %any or %defaultroute, not '" + k->value +
-                     "' (host names are not resolved)");
+      ty.err(*k, "expected an IP address, %any or %defaultroute" +
+                     std::string(side == "right" ? " or the peer's host name" : " (this host's side)") + ", not '" +
+                     k->value + "'");
       ok = false;
     }
   }

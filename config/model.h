@@ -31,6 +31,9 @@ namespace config {
 // Whether an address belongs to this host (config/config.h: system_local_address); used to
 // pick the local side of a conn written from the other end.
 using LocalAddress = std::function<bool(const common::IpAddr&)>;
+// A host name's IPv4 address (config/config.h: system_resolve); nullopt with `error` set
+// when it has none.
+using HostResolver = std::function<std::optional<common::IpAddr>(const std::string& name, std::string& error)>;
 
 using Seconds = std::chrono::seconds;
 
@@ -82,6 +85,9 @@ struct HostConfig {
   enum class Kind : std::uint8_t { address, any, defaultroute };
   Kind kind = Kind::any;
   common::IpAddr addr;  // valid when kind == address
+  // right=vpn.example.net: the name as written; addr is what it resolved to when the file
+  // was read (the daemon resolves it again while it runs, daemon/daemon.cpp).
+  std::string dns_name;
   std::string id;       // leftid/rightid as written; empty = the address
   // Traffic selectors. When leftsubnet is absent they are the host address (with
   // leftprotoport); when the address is %any/%defaultroute and no subnet is given,

@@ -33,10 +33,14 @@ class Typer {
   // The value as a path, relative to the config file's folder.
   std::string path(const RawKey& k);
   const std::string& dir() const { return dir_; }
+  // How host names in left=/right= are resolved; empty: they are an error.
+  void set_resolver(HostResolver r) { resolve_ = std::move(r); }
+  const HostResolver& resolver() const { return resolve_; }
 
  private:
   Reporter& rep_;
   std::string dir_;
+  HostResolver resolve_;
 };
 
 // The keys of one gre or pim section, by name. Every check that fails reports at the key

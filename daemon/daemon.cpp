@@ -56,6 +56,7 @@ namespace {
 // How often the daemon looks at the CHILD_SAs' counters against their volume limits and
 // the sequence space (esp/volume.h); nothing is checked per packet.
 constexpr std::chrono::seconds kVolumeCheckInterval{1};
+constexpr std::chrono::seconds kResolveInterval{60};
 
 class Daemon {
  public:
@@ -63,7 +64,7 @@ class Daemon {
       : cfg_(std::move(cfg)), secrets_(std::move(secrets)), engine_(rng_), keylog_(cfg_.setup.keylog),
         timer_(io_), signals_(io_, SIGINT, SIGTERM, SIGHUP), started_(std::chrono::steady_clock::now()),
         children_(rng_), data_(io_, cfg_, children_, engine_), control_(io_, control_commands()),
-        notify_(ServiceNotifier::from_environment()), watchdog_timer_(io_) {}
+        notify_(ServiceNotifier::from_environment()), watchdog_timer_(io_), resolve_timer_(io_), resolver_(io_) {}
 
   int run();
 
@@ -82,6 +83,9 @@ class Daemon {
   void reload();
   // WATCHDOG=1 to systemd at half its WatchdogSec, from this loop: a stuck loop stops it.
   void arm_watchdog();
+  // Peers written as right=NAME: resolved again every kResolveInterval, off the event loop
+  // (Asio's resolver thread); a new address goes to the engine for the next IKE_SAs.
+  void arm_resolve();
   // user=: everything that needs root is open; become that user with only the config's
   // capabilities. False (logged) when it cannot.
   bool drop_to_user();
@@ -111,6 +115,8 @@ class Daemon {
   std::map<std::string, std::string> peer_fingerprints_;      // what is running, for reload
   std::map<std::string, std::string> peer_ike_fingerprints_;  // its IKE-level part
   Now next_volume_check_{};
+  asio::steady_timer resolve_timer_;
+  asio::ip::udp::resolver resolver_;
 };
 
 ControlCommands Daemon::control_commands() {
@@ -186,6 +192,7 @@ int Daemon::run() {
                                       std::to_string(cfg_.gres.size()) + " gre, " + std::to_string(cfg_.pims.size()) +
                                       " pim; control socket " + cfg_.setup.socket));
   arm_watchdog();
+  arm_resolve();
   io_.run();
   ::unlink(cfg_.setup.socket.c_str());
   LOG_INFO("stopped");
@@ -324,6 +331,31 @@ std::string Daemon::restart_hint(const char* cap) const {
          "); restart swanless to apply it";
 }
 
+void Daemon::arm_resolve() {
+  if (std::none_of(cfg_.conns.begin(), cfg_.conns.end(), [](const auto& c) { return !c.right.dns_name.empty(); }))
+    return;
+  resolve_timer_.expires_after(kResolveInterval);
+  resolve_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec || stopping_) return;
+    std::map<std::string, std::string> names;  // IKE_SA (engine peer) -> host name
+    for (const auto& c : cfg_.conns)
+      if (!c.right.dns_name.empty()) names[c.ike_sa] = c.right.dns_name;
+    for (const auto& [peer, name] : names)
+      resolver_.async_resolve(asio::ip::udp::v4(), name, "", [this, peer = peer, name = name](
+                                                                 boost::system::error_code rec, auto results) {
+        if (rec || results.empty()) {
+          LOG_WARN("%s: cannot resolve %s again (%s); IKE_SAs keep going to the last address", peer.c_str(),
+                   name.c_str(), rec ? rec.message().c_str() : "no IPv4 address");
+          return;
+        }
+        const auto a = common::IpAddr::v4(results.begin()->endpoint().address().to_v4().to_uint());
+        if (auto st = engine_.set_peer_address(peer, a); !st) LOG_WARN("%s: %s", peer.c_str(), st.error().detail);
+        drain_engine();
+      });
+    arm_resolve();
+  });
+}
+
 void Daemon::arm_watchdog() {
   const auto interval = notify_.watchdog();
   if (!interval || stopping_) return;
@@ -339,6 +371,8 @@ void Daemon::shutdown() {
   stopping_ = true;
   notify_.send(ServiceNotifier::stopping());
   watchdog_timer_.cancel();
+  resolve_timer_.cancel();
+  resolver_.cancel();
   if (metrics_) metrics_->stop();
   data_.stop();
   data_.flush_drop_log(now(), true);

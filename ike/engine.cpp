@@ -208,6 +208,20 @@ common::Status Engine::update_peer(PeerConfig cfg, TimePoint now) {
   return {};
 }
 
+common::Status Engine::set_peer_address(const std::string& name, const common::IpAddr& addr) {
+  auto& I = *impl_;
+  auto it = std::find_if(I.peers.begin(), I.peers.end(), [&](const auto& p) { return p->name == name; });
+  if (it == I.peers.end()) return make_error(Errc::config, "no such peer");
+  if (!(*it)->remote_addr) return make_error(Errc::config, "peer address is %any");
+  if (*(*it)->remote_addr == addr) return {};
+  auto fresh = std::make_shared<PeerConfig>(**it);
+  I.log(LogLevel::info, name + ": peer address " + fresh->remote_addr->to_string() + " -> " + addr.to_string() +
+                            " for IKE_SAs from now on");
+  fresh->remote_addr = addr;
+  *it = std::move(fresh);
+  return {};
+}
+
 common::Status Engine::complete_peer(PeerConfig& cfg) {
   if (cfg.ike_proposals.empty()) cfg.ike_proposals = default_proposals(Protocol::ike);
   for (const auto& p : cfg.ike_proposals)

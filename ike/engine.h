@@ -276,6 +276,10 @@ class Engine {
   // initiated again), logged with the conn's name. A name not known yet is added as by
   // add_peer.
   common::Status update_peer(PeerConfig cfg, TimePoint now);
+  // A peer known by name (right=NAME) resolved to another address: IKE_SAs initiated from
+  // now on go there, and requests from it are matched to this peer. Running SAs stay on
+  // the address they were made with. Errc::config for an unknown peer or one with %any.
+  common::Status set_peer_address(const std::string& name, const common::IpAddr& addr);
   // Initiate a child (conn name) — bringing up its IKE_SA first if needed — or, given a
   // peer name, all of that peer's children.
   common::Status initiate(const std::string& name, TimePoint now);

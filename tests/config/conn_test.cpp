@@ -545,3 +545,41 @@ TEST_CASE("config: route-based conns (vti=, libreswan's vti-interface) and what 
   REQUIRE_FALSE(g.ok());
   CHECK(g.errors.at(0).message.find("route-based (vti=vti0)") != std::string::npos);
 }
+
+TEST_CASE("config: right= as a host name is resolved when the file is read") {
+  const std::string text = "conn a\n    left=192.0.2.1\n    right=gw.swl.test\n    authby=secret\n    auto=start\n";
+  ParseOptions o;
+  std::vector<std::string> asked;
+  o.resolve = [&](const std::string& name, std::string& error) -> std::optional<IpAddr> {
+    asked.push_back(name);
+    if (name == "gw.swl.test") return IpAddr::parse("198.51.100.7");
+    error = "Name or service not known";
+    return std::nullopt;
+  };
+  auto r = parse_string(text, "/etc/swanless/test.conf", o);
+  REQUIRE(r.ok());
+  const auto& c = r.config->conns.at(0);
+  CHECK(c.right.kind == HostConfig::Kind::address);
+  CHECK(c.right.addr.to_string() == "198.51.100.7");
+  CHECK(c.right.dns_name == "gw.swl.test");
+  CHECK(c.right.effective_id() == "198.51.100.7");  // strongSwan: the id defaults to the address
+  CHECK(asked == std::vector<std::string>{"gw.swl.test"});
+
+  auto bad = parse_string("conn a\n    left=192.0.2.1\n    right=nowhere.swl.test\n    authby=secret\n    auto=start\n",
+                          "/etc/swanless/test.conf", o);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.errors.at(0).to_string().find("test.conf:3: 'right': cannot resolve 'nowhere.swl.test': Name or service "
+                                          "not known") != std::string::npos);
+  // Without a resolver (parse_string's default, the fuzzers) a name is an error, not a lookup.
+  auto none = parse(text);
+  REQUIRE_FALSE(none.ok());
+  CHECK(none.errors.at(0).message.find("host names are not resolved here") != std::string::npos);
+  // The local side is an address, %any or %defaultroute; typos are not host names.
+  CHECK_FALSE(parse_string("conn a\n    left=me.swl.test\n    right=192.0.2.2\n    authby=secret\n    auto=add\n",
+                           "t.conf", o)
+                  .ok());
+  auto typo = parse_string("conn a\n    left=192.0.2.1\n    right=192.0.2.300\n    authby=secret\n    auto=add\n",
+                           "t.conf", o);
+  REQUIRE_FALSE(typo.ok());
+  CHECK(typo.errors.at(0).message.find("expected an IP address") != std::string::npos);
+}

@@ -256,6 +256,20 @@ TEST_CASE("keyingtries: an unanswered initiation is tried again, N times in all 
   }
 }
 
+TEST_CASE("set_peer_address: a peer known by name re-resolved: new IKE_SAs go to its new address") {
+  Wire w;
+  w.filter = [](bool, const OutDatagram&) { return 0; };
+  REQUIRE(w.a.e.add_peer(peer(true, "aes256-sha256-modp2048!", "aes256-sha256!")).ok());
+  const auto moved = *common::IpAddr::parse("192.0.2.9");
+  REQUIRE(w.a.e.set_peer_address("dc-tun", moved).ok());
+  REQUIRE(w.a.e.initiate("dc-tun-gre", w.now).ok());
+  w.pump();
+  CHECK(w.a.logged("dc-tun: peer address 192.0.2.2 -> 192.0.2.9 for IKE_SAs from now on"));
+  REQUIRE_FALSE(w.sent_a.empty());
+  CHECK(w.sent_a.back().remote.addr == moved);
+  CHECK_FALSE(w.a.e.set_peer_address("nobody", moved).ok());
+}
+
 TEST_CASE("DELETE of a CHILD_SA and of the IKE_SA, both directions") {
   auto who = GENERATE(0, 1);  // 0: initiator deletes, 1: responder deletes
   Wire w;

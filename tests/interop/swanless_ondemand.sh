@@ -15,6 +15,10 @@
 #      down: swanless declares the peer dead and the conn becomes trapped (armed); with the
 #      link back, a ping brings a new IKE_SA up (charon drops its stale one on
 #      INITIAL_CONTACT) and is answered.
+#   4. fqdn: right=charon.swl.test, the name in s's own /etc/hosts (/etc/netns/NS/hosts,
+#      and a resolv.conf pointing at s's loopback, so no query leaves the namespace):
+#      check shows the resolved address, the tunnel comes up and carries pings; a name
+#      nobody knows is a check error at its line.
 # keyingtries is proven by the engine's unit tests (tests/ike/engine_exchange_test.cpp):
 # three attempts of 165 s each have no place in CI time.
 # Usage: SWANLESS=build/apps/swanless sudo -E tests/interop/swanless_ondemand.sh
@@ -116,5 +120,30 @@ else fail "hold: ping unanswered"; swanless_status hold; tail -20 "$(swanless_lo
   || fail "hold: acquires $(trap_field hold net acquires)"
 swanless_alive hold && pass "hold: swanless alive" || fail "hold: swanless died"
 swanless_stop hold
+
+# --- 4. right= as a host name ---
+echo "--- case fqdn"
+etc=/etc/netns/$(lab_ns s)
+mkdir -p "$etc" || die "$etc"
+lab_at_exit "rm -f '$etc/hosts' '$etc/resolv.conf'; rmdir '$etc' 2>/dev/null"
+printf '127.0.0.1 localhost\n192.0.2.2 charon.swl.test\n' >"$etc/hosts"
+printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"$etc/resolv.conf"
+pair_swanless_conf "$LAB_DIR/fqdn.conf" "$PSK" setup.loglevel=debug $SWL_ALGS right=charon.swl.test \
+  --conn net leftsubnet=10.99.0.1/32 rightsubnet=10.99.0.2/32 auto=start || die "fqdn conf"
+nsx s "$SWANLESS" check -c "$LAB_DIR/fqdn.conf" >"$LAB_DIR/fqdn.check" 2>&1
+grep -q "remote: 192.0.2.2\[c.swl.test\] port 500 (charon.swl.test resolved now" "$LAB_DIR/fqdn.check" \
+  && pass "fqdn: check shows charon.swl.test resolved to 192.0.2.2" || { fail "fqdn: check"; cat "$LAB_DIR/fqdn.check"; }
+swanless_start s fqdn "$LAB_DIR/fqdn.conf" || die "fqdn: swanless start"
+wait_for "swanless_has fqdn 'net\\{.*INSTALLED'" 15 && pass "fqdn: tunnel up to the resolved peer" || fail "fqdn: not up"
+check "fqdn: ping through it" ping_check s 10.99.0.2 3
+swanless_stop fqdn
+sed 's/charon.swl.test/nobody.swl.test/' "$LAB_DIR/fqdn.conf" >"$LAB_DIR/fqdn-bad.conf"
+cp "$LAB_DIR/fqdn.secrets" "$LAB_DIR/fqdn-bad.secrets"
+if nsx s "$SWANLESS" check -c "$LAB_DIR/fqdn-bad.conf" >"$LAB_DIR/fqdn-bad.check" 2>&1; then
+  fail "fqdn: an unknown name passed check"
+else
+  grep -qE "fqdn-bad.conf:[0-9]+: 'right': cannot resolve 'nobody.swl.test'" "$LAB_DIR/fqdn-bad.check" \
+    && pass "fqdn: an unknown name is a check error at its line" || { fail "fqdn: message"; cat "$LAB_DIR/fqdn-bad.check"; }
+fi
 
 lab_summary
