@@ -81,6 +81,29 @@ void type_host(Typer& ty, const KeyMap& m, std::string_view side, HostConfig& h,
   h.protocol = pp.proto;
   h.port_lo = pp.lo;
   h.port_hi = pp.hi;
+  // leftsourceip=ADDR: the inner source address (strongSwan's "virtual IP") as an address
+  // of our own. Asking the peer for one (%config) or handing them out (rightsourceip=POOL)
+  // is IKEv2's configuration payload, which swanless does not have.
+  std::optional<common::IpAddr> sourceip;
+  if (auto k = get("sourceip")) {
+    const std::string& v = k->value;
+    if (side == "right") {
+      ty.err(*k, "rightsourceip hands the peer a virtual IP (an address pool, IKEv2 configuration payload): not "
+                 "implemented; the peer's inner address goes in rightsubnet");
+      ok = false;
+    } else if (v.rfind("%config", 0) == 0 || v == "%cfg" || v == "%modeconfig" || v == "%modecfg") {
+      ty.err(*k, "a virtual IP from the peer (IKEv2 configuration payload, RFC 7296 §3.15) is not implemented; write "
+                 "the inner address the peer expects as leftsourceip=ADDR or in leftsubnet");
+      ok = false;
+    } else if (auto a = parse_ip(v); a && a->is_v4()) {
+      sourceip = *a;
+      ty.warn(*k, "swanless puts " + v + " on its TUN device as this conn's inner source address and does not ask "
+                  "the peer for it (no configuration payload): the peer's selectors must expect it");
+    } else {
+      ty.err(*k, "expected an IPv4 address or %config, not '" + v + "'");
+      ok = false;
+    }
+  }
   if (auto k = get("subnet")) {
     for (auto item : split_list(k->value)) {
       std::optional<Prefix> written;
@@ -101,12 +124,24 @@ void type_host(Typer& ty, const KeyMap& m, std::string_view side, HostConfig& h,
       h.subnets.push_back(*ts);
       if (written) h.prefixes.push_back(*written);
     }
+  } else if (sourceip) {
+    h.subnets.push_back(TrafficSelector::from_prefix(Prefix{*sourceip, 32}, pp.proto, pp.lo, pp.hi));
   } else if (h.kind == HostConfig::Kind::address) {
     h.subnets.push_back(TrafficSelector::from_prefix(
         Prefix{h.addr, static_cast<std::uint8_t>(h.addr.is_v4() ? 32 : 128)}, pp.proto, pp.lo,
         pp.hi));
   } else {
     h.dynamic = true;
+  }
+  if (sourceip) {
+    // First: the device's address and the routes' source.
+    if (!h.subnets.empty() && std::none_of(h.subnets.begin(), h.subnets.end(), [&](const TrafficSelector& ts) {
+          return ts.contains_addr(*sourceip);
+        })) {
+      ty.err(m.at(std::string(side) + "sourceip"), "leftsourceip " + sourceip->to_string() + " is not in leftsubnet");
+      ok = false;
+    }
+    h.prefixes.insert(h.prefixes.begin(), Prefix{*sourceip, 32});
   }
   if (auto k = get("ikeport")) {
     if (auto v = ty.uint(*k, 1, 65535))

@@ -23,6 +23,9 @@ constexpr std::string_view kUniqueIds =
     "swanless always acts on a peer's INITIAL_CONTACT (its older SAs are deleted), as uniqueids=yes does";
 constexpr std::string_view kKernelState =
     "it selects kernel XFRM states and policies; swanless keeps its SAs in the process and has none";
+constexpr std::string_view kNoConfigPayload =
+    "DNS servers travel in IKEv2's configuration payload, which swanless does not have: it asks for and hands out "
+    "none; configure the resolver yourself";
 constexpr std::string_view kUpdown =
     "swanless runs no updown script: it puts the addresses and routes on its own TUN device (swanless check shows "
     "them)";
@@ -123,6 +126,10 @@ constexpr KeyRow kKeys[] = {
     {"mark_in", kInConn, D::honoured},  // conn.cpp
     {"mark_out", kInConn, D::honoured},  // conn.cpp
     {"installpolicy", kInConn, D::warned, kKernelState},
+    {"leftsourceip", kInConn, D::honoured},   // conn.cpp
+    {"rightsourceip", kInConn, D::honoured},  // conn.cpp: refused there (pools)
+    {"leftdns", kInConn, D::warned, kNoConfigPayload},
+    {"rightdns", kInConn, D::warned, kNoConfigPayload},
     {"leftupdown", kInConn, D::honoured},  // conn.cpp: warned there, read by the route-based check
     {"rightupdown", kInConn, D::warned, kUpdown},
     {"leftfirewall", kInConn, D::warned, kFirewall},

@@ -583,3 +583,38 @@ TEST_CASE("config: right= as a host name is resolved when the file is read") {
   REQUIRE_FALSE(typo.ok());
   CHECK(typo.errors.at(0).message.find("expected an IP address") != std::string::npos);
 }
+
+TEST_CASE("config: leftsourceip as an address of our own; virtual IPs from or for the peer are refused") {
+  const std::string base = "conn a\n    left=192.0.2.1\n    right=198.51.100.1\n    authby=secret\n    auto=start\n"
+                           "    rightsubnet=10.20.0.0/16\n";
+  auto r = parse(base + "    leftsourceip=10.9.0.5\n");
+  REQUIRE(r.ok());
+  REQUIRE(r.warnings.size() == 1);
+  CHECK(r.warnings[0].message.find("does not ask the peer for it") != std::string::npos);
+  const auto& c = r.config->conns.at(0);
+  REQUIRE(c.left.subnets.size() == 1);
+  CHECK(c.left.subnets[0].to_string() == "10.9.0.5/32");  // the local selector, as strongSwan's TSi
+  const auto plan = ipsec_tun_plan(*r.config, {"a"});
+  REQUIRE(plan.addrs.size() == 1);
+  CHECK(plan.addrs[0].to_string() == "10.9.0.5/32");
+  REQUIRE(plan.routes.size() == 1);
+  CHECK(plan.routes[0].src->to_string() == "10.9.0.5");
+  // With a subnet: the address goes first (device address, routes' source).
+  auto s = parse(base + "    leftsubnet=10.9.0.0/24\n    leftsourceip=10.9.0.7\n");
+  REQUIRE(s.ok());
+  CHECK(ipsec_tun_plan(*s.config, {"a"}).routes.at(0).src->to_string() == "10.9.0.7");
+  auto outside = parse(base + "    leftsubnet=10.9.0.0/24\n    leftsourceip=10.8.0.7\n");
+  REQUIRE_FALSE(outside.ok());
+  CHECK(outside.errors.at(0).message.find("is not in leftsubnet") != std::string::npos);
+  for (const char* v : {"%config", "%config4", "%modecfg"}) {
+    auto e = parse(base + "    leftsourceip=" + v + "\n");
+    REQUIRE_FALSE(e.ok());
+    CHECK(e.errors.at(0).message.find("configuration payload") != std::string::npos);
+  }
+  auto pool = parse(base + "    rightsourceip=10.3.0.0/24\n");
+  REQUIRE_FALSE(pool.ok());
+  CHECK(pool.errors.at(0).message.find("address pool") != std::string::npos);
+  auto dns = parse(base + "    leftdns=8.8.8.8\n");
+  REQUIRE(dns.ok());
+  CHECK(dns.warnings.at(0).message.find("configure the resolver yourself") != std::string::npos);
+}
