@@ -149,7 +149,18 @@ void type_host(Typer& ty, const KeyMap& m, std::string_view side, HostConfig& h,
     else
       ok = false;
   }
-  if (auto k = get("rsasigkey")) {
+  if (auto k = get("rsasigkey"); k && (k->value.find('/') != std::string::npos || k->value.ends_with(".pem") ||
+                                         k->value.ends_with(".der"))) {
+    // strongSwan also takes a key file here; swanless's spelling for that is leftpubkey=.
+    if (get("pubkey")) {
+      ty.err(*k, "a key file here and in " + std::string(side) + "pubkey=: keep one");
+      ok = false;
+    } else {
+      h.pubkey = ty.path(*k);
+      ty.warn(*k, "a key file, read as " + std::string(side) + "pubkey=" + k->value + " (" + std::string(side) +
+                      "rsasigkey= takes 0s... raw keys; write " + std::string(side) + "pubkey= for files)");
+    }
+  } else if (k) {
     auto b = decode_prefixed_binary(k->value);
     if (!b || b->size() < 4) {
       ty.err(*k, "expected a raw RSA key as 0s<base64> or 0x<hex> (see 'swanless showkey')");
@@ -402,8 +413,10 @@ std::optional<ConnConfig> type_conn(Typer& ty, const RawSection& sec, const KeyM
     }
     std::string bad;
     // libreswan writes the DH group after ';' (ike=aes256-sha2;modp2048); strongSwan's
-    // syntax has a '-' there.
+    // syntax has a '-' there. libreswan offers only what is written (strongSwan's '!'), so a
+    // list in its spelling is strict.
     std::string text = k->value;
+    if (text.find(';') != std::string::npos && !text.ends_with("!")) text += '!';
     std::replace(text.begin(), text.end(), ';', '-');
     auto r = ike::parse_proposals(text, proto, &bad, true);
     if (!r) {
