@@ -18,6 +18,7 @@
 
 #include "config/reader.h"
 #include "config/stages.h"
+#include "config/swanctl.h"
 #include "config/text.h"
 #include "config/typer.h"
 #include "config/values.h"
@@ -121,13 +122,18 @@ LoadResult parse_string(std::string_view text, std::string_view name, const Pars
   Reporter rep(res.errors, res.warnings);
   Reader reader(options, rep);
   const std::string file(name);
-  reader.parse_text(text, file, 0);
-  const auto& secs = reader.sections();
+  // strongSwan's swanctl.conf format: its own reader, the same sections (swanctl.h).
+  const bool swanctl = is_swanctl(text, file);
+  SwanctlTranslation swanctl_tr;
+  if (swanctl) swanctl_tr = translate_swanctl(read_swanctl(text, file, options.include, rep), rep);
+  else reader.parse_text(text, file, 0);
+  const auto& secs = swanctl ? swanctl_tr.sections : reader.sections();
   Typer ty(rep, dir_of(file));
 
   Config cfg;
   cfg.path = file;
-  cfg.setup.secrets = default_secrets_path(file);
+  // A swanctl.conf carries its secrets (load_secrets reads its secrets block).
+  cfg.setup.secrets = swanctl ? file : default_secrets_path(file);
 
   // config setup
   const RawKey* group_key = nullptr;
@@ -214,6 +220,8 @@ LoadResult parse_string(std::string_view text, std::string_view name, const Pars
                  "with conn=" +
                  c.name + ", as in examples/gre-transport.conf");
   }
+
+  if (swanctl) finish_swanctl(swanctl_tr, cfg, res.errors, res.warnings);
 
   // One diagnostic per (place, message) even when several conns inherit the same line.
   auto dedupe = [](std::vector<Diagnostic>& v) {
