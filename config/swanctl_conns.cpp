@@ -289,31 +289,68 @@ class Translator {
       put(ike, "rightid", "%any", c, "remote.id");
     }
     if (!c.find("dpd_delay")) put(ike, "dpddelay", "0", c, "dpd_delay");  // swanctl: no DPD
-    ike_times(c, times, ike);
     if (!children || children->items.empty()) {
       warn(c, c.name,
            "no children: an IKE_SA without a CHILD_SA carries nothing, and swanless makes none; connection ignored");
       return;
     }
+    // The IKE_SA takes its rekey margin from its first CHILD_SA (config/peers.cpp).
+    const auto first = child_times(children->items.front());
+    ike_times(c, times, first ? first->margin : ten_percent_more(kChildRekey) - kChildRekey, ike);
+    const std::string dpd = dpd_action(*children);
     for (const auto& ch : children->items) {
       if (!ch.section) {
         err(ch, ch.name, "expected a child section NAME { ... } in children");
         continue;
       }
-      child(c, ch, ike, child_defaults);
+      child(c, ch, ike, child_defaults, dpd);
     }
   }
 
-  // The IKE_SA's lifetime: swanctl rekeys (or reauthenticates) at rekey_time (reauth_time)
-  // and gives up over_time later; ipsec.conf's ikelifetime is that hard end.
-  void ike_times(const SwanctlNode& c, std::map<std::string, const SwanctlNode*>& t, std::vector<RawKey>& ike) {
+  // swanctl's dpd_action as ipsec.conf's dpdaction; empty when malformed (reported).
+  std::string dpd_value(const SwanctlNode& k) {
+    if (k.value == "clear" || k.value == "none") return k.value;
+    if (k.value == "trap") return "hold";
+    if (k.value == "restart" || k.value == "start") return "restart";
+    err(k, k.name, "expected clear, trap or restart, not '" + k.value + "'");
+    return {};
+  }
+
+  // swanless acts on a dead peer per IKE_SA, strongSwan per CHILD_SA: the connection gets
+  // the strongest of its children's actions (restart > trap > clear > none).
+  std::string dpd_action(const SwanctlNode& children) {
+    static constexpr std::string_view kRank[] = {"none", "clear", "hold", "restart"};
+    auto rank = [](std::string_view v) {
+      return std::find(std::begin(kRank), std::end(kRank), v) - std::begin(kRank);
+    };
+    std::string best = "clear";  // swanctl's default
+    bool first = true;
+    for (const auto& ch : children.items) {
+      const SwanctlNode* k = ch.section ? ch.find("dpd_action") : nullptr;
+      const std::string v = k && !k->section ? dpd_value(*k) : "clear";
+      if (v.empty()) continue;
+      if (first || rank(v) > rank(best)) best = v;
+      first = false;
+    }
+    return best;
+  }
+
+  // The IKE_SA's times. swanctl rekeys (or reauthenticates, with reauth_time) at
+  // rekey_time minus up to rand_time, and gives up over_time later. swanless rekeys an
+  // IKE_SA at ikelifetime - rekeymargin - up to rekeymargin x rekeyfuzz, with its first
+  // CHILD_SA's margin and fuzz: ikelifetime = rekey_time + that margin starts the rekeying
+  // no later than strongSwan would, and ends the IKE_SA that margin after rekey_time.
+  void ike_times(const SwanctlNode& c, std::map<std::string, const SwanctlNode*>& t, long long child_margin,
+                 std::vector<RawKey>& ike) {
     auto rekey = seconds(t["rekey_time"], "rekey_time");
     auto reauth = seconds(t["reauth_time"], "reauth_time");
     auto over = seconds(t["over_time"], "over_time");
     if (rekey == -1 || reauth == -1 || over == -1) return;
-    if (t["rand_time"])
-      warn(*t["rand_time"], "rand_time",
-           "swanless randomises the IKE_SA's rekeying as its CHILD_SA's (rekeymargin/rekeyfuzz); ignored");
+    for (const char* k : {"rand_time", "over_time"})
+      if (t[k])
+        warn(*t[k], k,
+             "swanless spreads an IKE_SA's rekeying and ends it by its first child's margin (life_time - "
+             "rekey_time) and rand_time; ignored");
     long long base = rekey.value_or(kIkeRekey);
     const SwanctlNode* at = t["rekey_time"] ? t["rekey_time"] : &c;
     std::string as = "rekey_time";
@@ -331,8 +368,7 @@ class Translator {
       warn(*at, as, "an IKE_SA that is never rekeyed is not implemented: swanless rekeys it after 4h");
       base = kIkeRekey;
     }
-    const long long hard = base + over.value_or(std::max(rekey.value_or(kIkeRekey), reauth.value_or(0)) / 10);
-    put(ike, "ikelifetime", std::to_string(hard), *at, as);
+    put(ike, "ikelifetime", std::to_string(base + child_margin), *at, as);
   }
 
   // Volume: rekey at rekey_X, removed at life_X (default 10% more).
@@ -382,7 +418,7 @@ class Translator {
   }
 
   void child(const SwanctlNode& c, const SwanctlNode& ch, const std::vector<RawKey>& ike,
-             const std::map<std::string, const SwanctlNode*>& defaults) {
+             const std::map<std::string, const SwanctlNode*>& defaults, const std::string& dpd) {
     if (auto it = t_.connection_of.find(ch.name); it != t_.connection_of.end()) {
       err(ch, ch.name,
           "a child of this name is in connection " + it->second +
@@ -423,10 +459,11 @@ class Translator {
           err(k, n, "expected none, trap or start, not '" + k.value + "'");
         }
       } else if (n == "dpd_action") {
-        if (k.value == "clear" || k.value == "none") put(keys, "dpdaction", k.value, k, n);
-        else if (k.value == "trap") put(keys, "dpdaction", "hold", k, n);
-        else if (k.value == "restart" || k.value == "start") put(keys, "dpdaction", "restart", k, n);
-        else err(k, n, "expected clear, trap or restart, not '" + k.value + "'");
+        const std::string v = dpd_value(k);
+        if (!v.empty() && v != dpd)
+          warn(k, n, "swanless acts on a dead peer per IKE_SA: all children of " + c.name + " get " +
+                         (dpd == "hold" ? std::string("trap") : dpd) + ", the strongest of their dpd_action");
+        put(keys, "dpdaction", dpd, k, n);
       } else if (n == "close_action") {
         if (k.value != "none") warn(k, n, reason(SectionType::conn, "closeaction"));
       } else if (n == "replay_window") put(keys, "replay_window", k.value, k, n);
@@ -453,10 +490,16 @@ class Translator {
     }
     // swanctl's defaults for a child, where they differ from ipsec.conf's.
     if (!seen.count("start_action")) put(keys, "auto", "add", ch, "start_action");
-    if (!seen.count("dpd_action")) put(keys, "dpdaction", "clear", ch, "dpd_action");
+    if (!seen.count("dpd_action")) put(keys, "dpdaction", dpd, ch, "dpd_action");
     for (const auto& [n, k] : defaults)
       if (!seen.count(n)) put(keys, n, k->value, *k, n);
-    child_times(ch, keys);
+    if (auto times = child_times(ch)) {
+      const SwanctlNode& at = times->at ? *times->at : ch;
+      put(keys, "lifetime", std::to_string(times->life), at, times->as);
+      put(keys, "rekeymargin", std::to_string(times->margin), at, times->as);
+      put(keys, "rekeyfuzz", std::to_string(times->fuzz) + "%", times->rand ? *times->rand : at,
+          times->rand ? "rand_time" : times->as);
+    }
     volume(ch, "bytes", keys);
     volume(ch, "packets", keys);
     for (const auto& k : ike) keys.push_back(k);
@@ -466,31 +509,38 @@ class Translator {
 
   // swanctl: rekey at rekey_time minus up to rand_time, gone at life_time; ipsec.conf:
   // lifetime, rekeymargin = life_time - rekey_time, rekeyfuzz = rand_time / rekeymargin.
-  void child_times(const SwanctlNode& ch, std::vector<RawKey>& keys) {
+  struct ChildTimes {
+    long long life = 0, margin = 0, fuzz = 100;
+    const SwanctlNode* at = nullptr;    // where the lifetime comes from (nullptr: the child)
+    const SwanctlNode* rand = nullptr;  // rand_time, if written
+    std::string as;
+  };
+  std::optional<ChildTimes> child_times(const SwanctlNode& ch) {
+    if (!ch.section) return std::nullopt;
     const SwanctlNode* rk = ch.find("rekey_time");
     const SwanctlNode* lk = ch.find("life_time");
     const SwanctlNode* dk = ch.find("rand_time");
     auto rekey = seconds(rk, "rekey_time");
     auto life = seconds(lk, "life_time");
     auto rand = seconds(dk, "rand_time");
-    if (rekey == -1 || life == -1 || rand == -1) return;
+    if (rekey == -1 || life == -1 || rand == -1) return std::nullopt;
     long long r = rekey.value_or(kChildRekey);
     if (r == 0) {
       warn(*rk, "rekey_time", "a CHILD_SA that is never rekeyed is not implemented: swanless rekeys it after 1h");
       r = kChildRekey;
     }
-    const long long l = life.value_or(ten_percent_more(r));
-    const SwanctlNode& at = lk ? *lk : rk ? *rk : ch;
-    const std::string as = lk ? "life_time" : "rekey_time";
-    if (l <= r) {
-      err(at, as, "life_time must be longer than rekey_time");
-      return;
+    ChildTimes t;
+    t.life = life.value_or(ten_percent_more(r));
+    t.at = lk ? lk : rk;
+    t.rand = dk;
+    t.as = lk ? "life_time" : "rekey_time";
+    if (t.life <= r) {
+      err(t.at ? *t.at : ch, t.as, "life_time must be longer than rekey_time");
+      return std::nullopt;
     }
-    const long long margin = l - r;
-    put(keys, "lifetime", std::to_string(l), at, as);
-    put(keys, "rekeymargin", std::to_string(margin), at, as);
-    put(keys, "rekeyfuzz", std::to_string(rand.value_or(margin) * 100 / margin) + "%", dk ? *dk : at,
-        dk ? "rand_time" : as);
+    t.margin = t.life - r;
+    t.fuzz = rand.value_or(t.margin) * 100 / t.margin;
+    return t;
   }
 
   Reporter& rep_;

@@ -92,9 +92,9 @@ TEST_CASE("swanctl: a site-to-site PSK connection maps onto one conn", "[config]
   CHECK(c.ike.strict);
   CHECK(c.ike.configured == 1);
   CHECK(c.esp.strict);
-  // swanctl's defaults: IKE rekey 4h + 10% over time, CHILD rekey 1h, life 1h6m, rand
-  // up to the margin; no DPD, dpd_action clear.
-  CHECK(c.ike_lifetime == Seconds(4 * 3600 + 1440));
+  // swanctl's defaults: CHILD rekey 1h, life 1h6m, rand up to the margin; IKE rekey 4h
+  // (so the IKE_SA's lifetime is 4h + the child's margin); no DPD, dpd_action clear.
+  CHECK(c.ike_lifetime == Seconds(4 * 3600 + 360));
   CHECK(c.lifetime == Seconds(3960));
   CHECK(c.rekey_margin == Seconds(360));
   CHECK(c.rekey_fuzz_percent == 100);
@@ -270,7 +270,8 @@ TEST_CASE("swanctl: each connection key maps onto the conn", "[config][swanctl]"
   CHECK(c.force_encaps);
   CHECK(c.dpd_delay == Seconds(30));
   CHECK_FALSE(c.fragmentation);
-  CHECK(c.ike_lifetime == Seconds(9 * 3600));
+  CHECK(c.ike_lifetime == Seconds(8 * 3600 + 600));  // rekey_time + the child's margin
+  CHECK(joined(r.warnings).find("'over_time': swanless spreads") != std::string::npos);
   CHECK(c.mode == Mode::transport);
   CHECK(c.dpd_action == DpdAction::restart);
   CHECK(c.lifetime == Seconds(40 * 60));
@@ -292,7 +293,7 @@ TEST_CASE("swanctl: each connection key maps onto the conn", "[config][swanctl]"
   INFO(joined(r.errors));
   REQUIRE(r.ok());
   CHECK(r.config->conns.at(0).reauth);
-  CHECK(r.config->conns.at(0).ike_lifetime == Seconds(2 * 3600 + 1440));  // 2h + 10% of max(4h, 2h)
+  CHECK(r.config->conns.at(0).ike_lifetime == Seconds(2 * 3600 + 360));  // 2h + the child's margin
 }
 
 TEST_CASE("swanctl: several children share their connection's IKE_SA", "[config][swanctl]") {
@@ -311,6 +312,20 @@ TEST_CASE("swanctl: several children share their connection's IKE_SA", "[config]
   CHECK(cfg.ike_sas[0].conns == std::vector<std::string>{"home", "lab"});
   CHECK(cfg.ike_sas[1].name == "other");
   CHECK(cfg.find_conn("o")->ike_sa == "other");
+
+  // DPD's action is per IKE_SA here: the strongest of the children's, with a warning.
+  r = sw("connections {\n c {\n  remote_addrs = 198.51.100.1\n  local {\n   auth = psk\n  }\n"
+         "  remote {\n   auth = psk\n  }\n  children {\n   a {\n    dpd_action = restart\n    rekey_time = 2h\n   }\n"
+         "   b {\n    dpd_action = clear\n   }\n   c2 {\n   }\n  }\n }\n}\n");
+  INFO(joined(r.errors));
+  REQUIRE(r.ok());
+  REQUIRE(r.config->ike_sas.size() == 1);
+  CHECK(r.config->ike_sas[0].name == "c");
+  for (const auto& c : r.config->conns) CHECK(c.dpd_action == DpdAction::restart);
+  CHECK(joined(r.warnings).find(":16: 'dpd_action': swanless acts on a dead peer per IKE_SA: all children of c get "
+                                "restart") != std::string::npos);
+  CHECK(r.config->conns[0].ike_lifetime == Seconds(4 * 3600 + 720));  // the first child's margin: 12m
+  CHECK(r.config->conns[1].rekey_margin == Seconds(360));
 
   auto err = sw_errors("connections {\n a {\n  children {\n   x {\n   }\n  }\n }\n"
                        " b {\n  children {\n   x {\n   }\n  }\n }\n}\n");
