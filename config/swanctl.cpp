@@ -17,8 +17,9 @@ namespace {
 
 constexpr int kMaxNesting = 32;
 
+// strongswan.conf(5): a name is printable characters other than . , : { } = " # and blanks.
 bool name_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+  return c > ' ' && c < 0x7f && std::string_view(".,:{}=\"#").find(c) == std::string_view::npos;
 }
 
 // One file's text, read section by section. A structural error (a name without '=' or

@@ -564,9 +564,24 @@ SwanctlTranslation translate_swanctl(const SwanctlNode& root, Reporter& r) {
 
 void finish_swanctl(const SwanctlTranslation& t, Config& cfg, std::vector<Diagnostic>& errors,
                     std::vector<Diagnostic>& warnings) {
+  // The typing stages' words for ipsec.conf keys, in swanctl's terms.
+  static constexpr std::pair<std::string_view, std::string_view> kWords[] = {
+      {"authby=pubkey/rsasig needs rightpubkey= (PEM file) or rightrsasigkey= (0s...)",
+       "remote auth = pubkey needs remote { pubkeys = FILE.pem } (certificates are not implemented yet)"},
+      {"auto=start needs right= to be the peer's address", "start_action = start needs remote_addrs to be the peer's "
+                                                           "address"},
+      {"leftauth and rightauth must both be psk or both public keys",
+       "local.auth and remote.auth must both be psk or both pubkey (swanctl's default)"},
+      {"leftsubnet/rightsubnet", "local_ts/remote_ts"},
+      {"type=transport: the subnet must be the host address itself",
+       "mode = transport: the selector must be the host address itself (dynamic)"},
+  };
   for (auto* list : {&errors, &warnings})
-    for (auto& d : *list)
+    for (auto& d : *list) {
       if (auto it = t.written.find({d.file, d.line, d.key}); it != t.written.end()) d.key = it->second;
+      for (const auto& [ipsec, swanctl] : kWords)
+        if (auto at = d.message.find(ipsec); at != std::string::npos) d.message.replace(at, ipsec.size(), swanctl);
+    }
 
   // IKE_SAs named after their swanctl connection, when all their conns come from it and no
   // other conn or IKE_SA has that name.

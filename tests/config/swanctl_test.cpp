@@ -359,6 +359,14 @@ TEST_CASE("swanctl: what would change security or reachability is an error", "[c
   // The route-based check of conn.cpp, named as written.
   CHECK(sw_errors(conn("  if_id_in = 42\n  if_id_out = 42\n", "    remote_ts = 0.0.0.0/0\n"))
             .find("'if_id_in': a route-based (VTI) tunnel") != std::string::npos);
+  // ... in swanctl's words.
+  CHECK(sw_errors(conn("  if_id_in = 42\n", "    remote_ts = 0.0.0.0/0\n")).find("in local_ts/remote_ts and drop") !=
+        std::string::npos);
+  CHECK(sw_errors("connections {\n c {\n  remote_addrs = 198.51.100.1\n  children {\n   x {\n   }\n  }\n }\n}\n")
+            .find("'remote.pubkeys': remote auth = pubkey needs remote { pubkeys = FILE.pem }") != std::string::npos);
+  CHECK(sw_errors("connections {\n c {\n  local {\n   auth = psk\n  }\n  remote {\n   auth = psk\n  }\n"
+                  "  children {\n   x {\n    start_action = start\n   }\n  }\n }\n}\n")
+            .find("'remote_addrs': start_action = start needs remote_addrs") != std::string::npos);
   // Typing errors name the swanctl key.
   CHECK(sw_errors(conn("", "    remote_ts = 10.0.0.0/33\n")).find("swanctl.conf:12: 'remote_ts': malformed subnet") !=
         std::string::npos);
@@ -368,7 +376,7 @@ TEST_CASE("swanctl: what would change security or reachability is an error", "[c
   const std::string one_psk = sw_errors("connections {\n c {\n  remote_addrs = 198.51.100.1\n  local {\n   auth = psk\n"
                                         "  }\n  children {\n   x {\n   }\n  }\n }\n}\n");
   INFO(one_psk);
-  CHECK(one_psk.find("must both be psk or both public keys") != std::string::npos);
+  CHECK(one_psk.find("local.auth and remote.auth must both be psk or both pubkey") != std::string::npos);
   // EAP, and keys swanctl.conf(5) does not have.
   CHECK(sw_errors(conn("  local-1 {\n  }\n", "")).find("second authentication round") != std::string::npos);
   CHECK(sw_errors(conn("  remote_addr = 1.2.3.4\n", "")).find("'remote_addr': unknown key in a connection") !=
