@@ -16,6 +16,7 @@
 #include <sstream>
 #include <vector>
 
+#include "common/secret.h"
 #include "config/reader.h"
 #include "config/stages.h"
 #include "config/swanctl.h"
@@ -244,12 +245,21 @@ LoadResult load_file(const std::string& path, const ParseOptions& options) {
     r.errors.push_back(Diagnostic{path, 0, "", "cannot open the config file"});
     return r;
   }
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  if (options.is_local) return parse_string(ss.str(), path, options);
+  // Read into one buffer (sized from the file when it has a size) and wiped after: a
+  // swanctl.conf may hold its secrets.
+  std::string text;
+  f.seekg(0, std::ios::end);
+  if (const auto size = f.tellg(); size > 0) text.reserve(static_cast<std::size_t>(size) + 1);
+  f.clear();
+  f.seekg(0);
+  char buf[4096];
+  while (f.read(buf, sizeof buf) || f.gcount() > 0) text.append(buf, static_cast<std::size_t>(f.gcount()));
+  OPENSSL_cleanse(buf, sizeof buf);
   ParseOptions with_host = options;
-  with_host.is_local = system_local_address;
-  return parse_string(ss.str(), path, with_host);
+  if (!with_host.is_local) with_host.is_local = system_local_address;
+  auto r = parse_string(text, path, with_host);
+  common::wipe_string(text);
+  return r;
 }
 
 bool system_local_address(const common::IpAddr& a) {

@@ -230,7 +230,10 @@ class TreeParser {
     }
     std::vector<IncludedFile> files;
     if (!read_includes(inc_, pattern, c.file, line, depth, rep_, files)) return;
-    for (const auto& f : files) parse(f.text, f.name, sec, depth + 1);
+    for (auto& f : files) {
+      parse(f.text, f.name, sec, depth + 1);
+      common::wipe_string(f.text);  // it may hold a secrets block
+    }
   }
 
   const IncludeResolver& inc_;
@@ -286,15 +289,14 @@ SwanctlNode read_swanctl(std::string_view text, const std::string& file, const I
   return root;
 }
 
+void wipe_swanctl(SwanctlNode& n) {
+  common::wipe_string(n.value);
+  for (auto& it : n.items) wipe_swanctl(it);
+}
+
 // ---- secrets --------------------------------------------------------------------------
 
 namespace {
-
-// Every value in the tree goes through wipe_string once the secrets are taken out.
-void wipe_tree(SwanctlNode& n) {
-  common::wipe_string(n.value);
-  for (auto& it : n.items) wipe_tree(it);
-}
 
 // "ike", "ike-1", "ike_vpn": the type of a secrets subsection (strongSwan: TYPE<suffix>).
 std::string_view secret_type(std::string_view name) {
@@ -431,7 +433,7 @@ SecretsResult swanctl_secrets(std::string_view text, const std::string& path, mo
   const std::string cfg_dir = dir_of(path);
   if (const SwanctlNode* block = root.find("secrets"); block && block->section)
     collect_secrets(*block, cfg_dir, res, s);
-  wipe_tree(root);
+  wipe_swanctl(root);
   if (on_disk) {
     // Every file that holds a written secret must be private, as a secrets file is.
     std::set<std::string> checked;

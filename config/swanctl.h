@@ -52,6 +52,9 @@ struct SwanctlNode {
 // resolver for include lines; an empty one makes them an error.
 SwanctlNode read_swanctl(std::string_view text, const std::string& file, const IncludeResolver& include, Reporter& r);
 
+// wipe_string on every value of the tree (a secrets block may be in it).
+void wipe_swanctl(SwanctlNode& n);
+
 // Stage 2's result: the sections, and what finish_swanctl needs to speak swanctl again.
 struct SwanctlTranslation {
   std::vector<RawSection> sections;
@@ -60,7 +63,8 @@ struct SwanctlTranslation {
   // conn (child) name -> its swanctl connection's name.
   std::map<std::string, std::string> connection_of;
 };
-SwanctlTranslation translate_swanctl(const SwanctlNode& root, Reporter& r);
+// The tree is wiped once translated.
+SwanctlTranslation translate_swanctl(SwanctlNode root, Reporter& r);
 
 // After the typing stages: diagnostics name the swanctl keys, and each IKE_SA is named
 // after its connection when that name is free.

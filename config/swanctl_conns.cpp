@@ -168,7 +168,7 @@ class Translator {
       return;
     }
     std::string v(items[0]);
-    if (v == "0.0.0.0/0" || v == "::/0" || v == "%any6") v = "%any";
+    if (v == "0.0.0.0/0") v = "%any";
     else if (v.find('/') != std::string::npos || (v.find('-') != std::string::npos && parse_ip(v.substr(0, v.find('-'))))) {
       err(n, n.name, "a subnet or range of addresses: swanless takes one address or %any");
       return;
@@ -478,7 +478,7 @@ class Translator {
       else if (n == "sha256_96") warn(k, n, reason(SectionType::conn, "sha256_96"));
       else if (n == "reqid" || n == "priority" || n == "interface" || n == "policies" || n == "policies_fwd_out" ||
                n == "set_mark_in" || n == "set_mark_out" || n == "copy_df" || n == "copy_ecn" || n == "copy_dscp" ||
-               n == "label" || n == "label_mode" || n == "per_cpu_sas")
+               n == "label" || n == "label_mode" || n == "per_cpu_sas" || n == "mark_in_sa")
         warn(k, n, std::string(kKernel));
       else if (n == "rekey_time" || n == "life_time" || n == "rand_time" || n == "rekey_bytes" ||
                n == "life_bytes" || n == "rand_bytes" || n == "rekey_packets" || n == "life_packets" ||
@@ -549,7 +549,7 @@ class Translator {
 
 }  // namespace
 
-SwanctlTranslation translate_swanctl(const SwanctlNode& root, Reporter& r) {
+SwanctlTranslation translate_swanctl(SwanctlNode root, Reporter& r) {
   SwanctlTranslation t;
   Translator(r, t).run(root);
   // swanless.setup.secrets names another secrets file: the secrets block here is not read.
@@ -559,6 +559,7 @@ SwanctlTranslation translate_swanctl(const SwanctlNode& root, Reporter& r) {
   if (block && setup && setup->find("secrets"))
     r.warn(block->file, block->line, "secrets",
            "not read: swanless { setup { secrets = ... } } names the secrets file to use instead");
+  wipe_swanctl(root);
   return t;
 }
 
