@@ -381,8 +381,9 @@ class Translator {
     if (const SwanctlNode* rand = ch.find("rand_" + w))
       warn(*rand, rand->name, "swanless rekeys at exactly rekey_" + w + "; ignored");
     if ((rk && !rekey) || (lk && !life) || (!rekey && !life)) return;
-    const unsigned long long r = rekey.value_or(0);
-    const unsigned long long l = life ? *life : r + r / 10;
+    // Newer strongSwan: a life_X without rekey_X rekeys 10% before it.
+    const unsigned long long l = life ? *life : rekey.value_or(0) + rekey.value_or(0) / 10;
+    const unsigned long long r = rekey ? *rekey : l >= 10 ? l - l / 10 : 0;
     if (l == 0) return;
     if (r >= l) {
       err(lk ? *lk : *rk, lk ? lk->name : rk->name, "life_" + w + " must be larger than rekey_" + w);
@@ -524,7 +525,8 @@ class Translator {
     auto life = seconds(lk, "life_time");
     auto rand = seconds(dk, "rand_time");
     if (rekey == -1 || life == -1 || rand == -1) return std::nullopt;
-    long long r = rekey.value_or(kChildRekey);
+    // Newer strongSwan: a life_time without rekey_time rekeys 10% before it.
+    long long r = rekey ? *rekey : life ? *life - *life / 10 : kChildRekey;
     if (r == 0) {
       warn(*rk, "rekey_time", "a CHILD_SA that is never rekeyed is not implemented: swanless rekeys it after 1h");
       r = kChildRekey;

@@ -287,6 +287,17 @@ TEST_CASE("swanctl: each connection key maps onto the conn", "[config][swanctl]"
   REQUIRE(r.config->gres.size() == 1);
   CHECK(r.config->gres[0].conn == "k");
 
+  // Only the hard limits written: rekeying starts 10% before them (newer strongSwan).
+  r = sw("connections {\n c {\n  remote_addrs = 198.51.100.1\n  local {\n   auth = psk\n  }\n"
+         "  remote {\n   auth = psk\n  }\n  children {\n   x {\n    life_time = 30m\n    life_packets = 2000\n"
+         "   }\n  }\n }\n}\n");
+  INFO(joined(r.errors));
+  REQUIRE(r.ok());
+  CHECK(r.config->conns.at(0).lifetime == Seconds(1800));
+  CHECK(r.config->conns.at(0).rekey_margin == Seconds(180));
+  CHECK(r.config->conns.at(0).life_packets == 2000);
+  CHECK(r.config->conns.at(0).margin_packets == 200);
+
   // reauth_time: the IKE_SA is reauthenticated, its hard end over_time later.
   r = sw("connections {\n c {\n  remote_addrs = 198.51.100.1\n  reauth_time = 2h\n"
          "  local {\n   auth = psk\n  }\n  remote {\n   auth = psk\n  }\n  children {\n   x {\n   }\n  }\n }\n}\n");
