@@ -537,3 +537,47 @@ TEST_CASE("swanctl: load_file and load_secrets on disk; secrets must be private"
   REQUIRE(s2.ok());
   CHECK(s2.secrets->find_psk("moon.example.org", "sun.example.org"));
 }
+
+TEST_CASE("swanctl: the GRE transport example resolves as its ipsec.conf twin does", "[config][swanctl]") {
+  ParseOptions o;
+  o.is_local = [](const common::IpAddr&) { return false; };
+  auto a = load_file(examples_dir() + "/gre-transport.conf", o);
+  auto b = load_file(examples_dir() + "/gre-transport.swanctl.conf", o);
+  INFO(joined(b.errors) + joined(b.warnings));
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  CHECK(b.warnings.empty());
+  const Config& x = *a.config;
+  const Config& y = *b.config;
+  CHECK(y.setup.socket == x.setup.socket);
+  CHECK(y.setup.secrets == examples_dir() + "/gre-transport.swanctl.conf");
+  REQUIRE(y.conns.size() == 1);
+  const ConnConfig& i = x.conns[0];
+  const ConnConfig& s = y.conns[0];
+  CHECK(s.name == i.name);
+  CHECK(s.ike_sa == i.ike_sa);
+  CHECK(s.mode == i.mode);
+  CHECK(s.auth == i.auth);
+  CHECK(s.auto_action == i.auto_action);
+  CHECK(s.left.addr == i.left.addr);
+  CHECK(s.right.addr == i.right.addr);
+  CHECK(s.left.effective_id() == i.left.effective_id());
+  CHECK(s.right.effective_id() == i.right.effective_id());
+  CHECK(s.left.pubkey == i.left.pubkey);
+  CHECK(s.right.pubkey == i.right.pubkey);
+  CHECK(s.left.subnets == i.left.subnets);
+  CHECK(s.right.subnets == i.right.subnets);
+  CHECK(s.ike.proposals == i.ike.proposals);  // proposals = default: strongSwan's defaults
+  CHECK(s.esp.proposals == i.esp.proposals);
+  CHECK(s.dpd_delay == i.dpd_delay);
+  CHECK(s.dpd_action == DpdAction::restart);
+  // Where swanctl's defaults differ: CHILD life 1h6m (ipsec.conf: 1h), IKE 4h6m (3h).
+  CHECK(s.lifetime == Seconds(3960));
+  CHECK(s.ike_lifetime == Seconds(4 * 3600 + 360));
+  REQUIRE(y.gres.size() == 1);
+  CHECK(y.gres[0].conn == x.gres[0].conn);
+  CHECK(y.gres[0].address.to_string() == x.gres[0].address.to_string());
+  CHECK(y.gres[0].mtu == x.gres[0].mtu);
+  CHECK(y.gres[0].routes.size() == x.gres[0].routes.size());
+  CHECK(y.gres[0].keepalive_interval == x.gres[0].keepalive_interval);
+}
