@@ -17,8 +17,10 @@
 #include <sstream>
 #include <vector>
 
+#include "common/secret.h"
 #include "config/reader.h"
 #include "config/stages.h"
+#include "config/swanctl.h"
 #include "config/text.h"
 #include "config/typer.h"
 #include "config/values.h"
@@ -122,14 +124,19 @@ LoadResult parse_string(std::string_view text, std::string_view name, const Pars
   Reporter rep(res.errors, res.warnings);
   Reader reader(options, rep);
   const std::string file(name);
-  reader.parse_text(text, file, 0);
-  const auto& secs = reader.sections();
+  // strongSwan's swanctl.conf format: its own reader, the same sections (swanctl.h).
+  const bool swanctl = is_swanctl(text, file);
+  SwanctlTranslation swanctl_tr;
+  if (swanctl) swanctl_tr = translate_swanctl(read_swanctl(text, file, options.include, rep), rep);
+  else reader.parse_text(text, file, 0);
+  const auto& secs = swanctl ? swanctl_tr.sections : reader.sections();
   Typer ty(rep, dir_of(file));
   ty.set_resolver(options.resolve);
 
   Config cfg;
   cfg.path = file;
-  cfg.setup.secrets = default_secrets_path(file);
+  // A swanctl.conf carries its secrets (load_secrets reads its secrets block).
+  cfg.setup.secrets = swanctl ? file : default_secrets_path(file);
 
   // config setup
   const RawKey* group_key = nullptr;
@@ -217,6 +224,8 @@ LoadResult parse_string(std::string_view text, std::string_view name, const Pars
                  c.name + ", as in examples/gre-transport.conf");
   }
 
+  if (swanctl) finish_swanctl(swanctl_tr, cfg, res.errors, res.warnings);
+
   // One diagnostic per (place, message) even when several conns inherit the same line.
   auto dedupe = [](std::vector<Diagnostic>& v) {
     std::set<std::string> seen;
@@ -238,12 +247,22 @@ LoadResult load_file(const std::string& path, const ParseOptions& options) {
     r.errors.push_back(Diagnostic{path, 0, "", "cannot open the config file"});
     return r;
   }
-  std::ostringstream ss;
-  ss << f.rdbuf();
+  // Read into one buffer (sized from the file when it has a size) and wiped after: a
+  // swanctl.conf may hold its secrets.
+  std::string text;
+  f.seekg(0, std::ios::end);
+  if (const auto size = f.tellg(); size > 0) text.reserve(static_cast<std::size_t>(size) + 1);
+  f.clear();
+  f.seekg(0);
+  char buf[4096];
+  while (f.read(buf, sizeof buf) || f.gcount() > 0) text.append(buf, static_cast<std::size_t>(f.gcount()));
+  OPENSSL_cleanse(buf, sizeof buf);
   ParseOptions with_host = options;
   if (!with_host.is_local) with_host.is_local = system_local_address;
   if (!with_host.resolve) with_host.resolve = system_resolve;
-  return parse_string(ss.str(), path, with_host);
+  auto r = parse_string(text, path, with_host);
+  common::wipe_string(text);
+  return r;
 }
 
 std::optional<common::IpAddr> system_resolve(const std::string& name, std::string& error) {

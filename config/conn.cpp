@@ -149,8 +149,11 @@ void type_host(Typer& ty, const KeyMap& m, std::string_view side, HostConfig& h,
     else
       ok = false;
   }
-  if (auto k = get("rsasigkey"); k && (k->value.find('/') != std::string::npos || k->value.ends_with(".pem") ||
-                                         k->value.ends_with(".der"))) {
+  auto is_key_file = [](const std::string& v) {  // not a 0s/0x raw key (base64 has '/' too)
+    return !v.starts_with("0s") && !v.starts_with("0x") &&
+           (v.find('/') != std::string::npos || v.ends_with(".pem") || v.ends_with(".der"));
+  };
+  if (auto k = get("rsasigkey"); k && is_key_file(k->value)) {
     // strongSwan also takes a key file here; swanless's spelling for that is leftpubkey=.
     if (get("pubkey")) {
       ty.err(*k, "a key file here and in " + std::string(side) + "pubkey=: keep one");

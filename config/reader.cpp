@@ -164,22 +164,7 @@ void Reader::parse_key_line(std::string_view t, const std::string& file, int lin
   std::string k = canonical_key(key);
 
   // Name checks happen here, once per written line, whatever inherits it later.
-  const SectionType ty = sec.type;
-  const KeyRow* row = find_key(ty, k);
-  if (!row) {
-    error(file, lineno, k, "unknown key in '" + std::string(type_name(ty)) + "' section");
-    return;
-  }
-  if (row->disposition == Disposition::warned) {
-    warn(file, lineno, k, std::string(row->reason));
-    return;
-  }
-  if (row->disposition == Disposition::refused) {
-    std::string msg(row->reason);
-    if (!row->alternative.empty()) msg += "; use " + std::string(row->alternative);
-    error(file, lineno, k, std::move(msg));
-    return;
-  }
+  if (!check_key(sec.type, k, file, lineno, rep_)) return;
   if (k == "also") {
     if (is_default) {
       error(file, lineno, k, "also= is not allowed in conn %default");
@@ -217,22 +202,47 @@ void Reader::parse_key_line(std::string_view t, const std::string& file, int lin
   seen_list.push_back(RawKey{k, value, file, lineno});
 }
 
-void Reader::do_include(const std::string& pattern, const std::string& file, int lineno, int depth) {
-  if (!opts_.include) {
-    error(file, lineno, "include", "include is not available here");
-    return;
+bool check_key(SectionType ty, const std::string& k, const std::string& file, int line, Reporter& rep) {
+  const KeyRow* row = find_key(ty, k);
+  if (!row) {
+    rep.error(file, line, k, "unknown key in '" + std::string(type_name(ty)) + "' section");
+    return false;
+  }
+  if (row->disposition == Disposition::warned) {
+    rep.warn(file, line, k, std::string(row->reason));
+    return false;
+  }
+  if (row->disposition == Disposition::refused) {
+    std::string msg(row->reason);
+    if (!row->alternative.empty()) msg += "; use " + std::string(row->alternative);
+    rep.error(file, line, k, std::move(msg));
+    return false;
+  }
+  return true;
+}
+
+bool read_includes(const IncludeResolver& include, const std::string& pattern, const std::string& file, int line,
+                   int depth, Reporter& rep, std::vector<IncludedFile>& out) {
+  if (!include) {
+    rep.error(file, line, "include", "include is not available here");
+    return false;
   }
   if (depth >= kMaxIncludeDepth) {
-    error(file, lineno, "include", "includes nested too deeply (a loop?)");
-    return;
+    rep.error(file, line, "include", "includes nested too deeply (a loop?)");
+    return false;
   }
-  std::vector<IncludedFile> files;
   std::string err;
-  if (!opts_.include(pattern, dir_of(file), files, err)) {
-    error(file, lineno, "include", "'" + pattern + "': " + err);
-    return;
+  if (!include(pattern, dir_of(file), out, err)) {
+    rep.error(file, line, "include", "'" + pattern + "': " + err);
+    return false;
   }
-  if (!err.empty()) warn(file, lineno, "include", "'" + pattern + "': " + err);
+  if (!err.empty()) rep.warn(file, line, "include", "'" + pattern + "': " + err);
+  return true;
+}
+
+void Reader::do_include(const std::string& pattern, const std::string& file, int lineno, int depth) {
+  std::vector<IncludedFile> files;
+  if (!read_includes(opts_.include, pattern, file, lineno, depth, rep_, files)) return;
   for (const auto& f : files) parse_text(f.text, f.name, depth + 1);
 }
 

@@ -32,6 +32,17 @@ struct RawSection {
   std::vector<RawKey> defaults;  // conns: the %default keys in force at this section
 };
 
+// Looks key `k` (canonical) of a section of type `ty` up in the key table and reports
+// what a written line of it deserves: unknown or refused (an error), warned (the row's
+// warning). True when swanless honours it. The swanctl front end checks its swanless
+// section with this too.
+bool check_key(SectionType ty, const std::string& k, const std::string& file, int line, Reporter& rep);
+
+// The files an `include PATTERN` line names (at most 10 includes deep), through the
+// resolver; false when there are none to read, with the error or warning reported.
+bool read_includes(const IncludeResolver& include, const std::string& pattern, const std::string& file, int line,
+                   int depth, Reporter& rep, std::vector<IncludedFile>& out);
+
 class Reader {
  public:
   Reader(const ParseOptions& o, Reporter& r) : opts_(o), rep_(r) {}

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "common/net.h"
+#include "config/swanctl.h"
 #include "config/text.h"
 
 namespace config {
@@ -384,13 +385,14 @@ SecretsResult load_secrets_at(const std::string& path, int depth) {
     ::close(fd);
     return fail("the secrets file is not a regular file");
   }
-  if ((st.st_mode & 077) != 0) {
-    ::close(fd);
+  // Checked once the file is read: a swanctl.conf (swanctl.h) is checked per file that holds
+  // a secret.
+  auto too_open = [&] {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
     return fail(std::string("refusing a secrets file readable or writable by group or others (mode ") +
                 mode + "): chmod 600 " + path);
-  }
+  };
   if (static_cast<std::size_t>(st.st_size) > kMaxSecretsFile) {
     ::close(fd);
     return fail("the secrets file is too large");
@@ -414,6 +416,15 @@ SecretsResult load_secrets_at(const std::string& path, int depth) {
   }
   ::close(fd);
   OPENSSL_cleanse(buf, sizeof buf);
+  if (is_swanctl(text, path)) {
+    auto parsed = swanctl_secrets(text, path, st.st_mode, true);
+    common::wipe_string(text);
+    return parsed;
+  }
+  if ((st.st_mode & 077) != 0) {
+    common::wipe_string(text);
+    return too_open();
+  }
   auto parsed = parse_secrets_at(text, path, depth);
   common::wipe_string(text);
   return parsed;
@@ -422,6 +433,7 @@ SecretsResult load_secrets_at(const std::string& path, int depth) {
 }  // namespace
 
 SecretsResult parse_secrets_string(std::string_view text, std::string_view name) {
+  if (is_swanctl(text, name)) return swanctl_secrets(text, std::string(name), 0600, false);
   return parse_secrets_at(text, name, -1);
 }
 

@@ -57,7 +57,9 @@ struct SecretsResult {
 
 // Syntax only, no filesystem access (tests and fuzzing): an `include` line is an error.
 SecretsResult parse_secrets_string(std::string_view text, std::string_view name);
-// Reads `path`, refusing it when st_mode & 077. `include PATTERN` lines (glob(3), relative
+// Reads `path`, refusing it when st_mode & 077. A swanctl.conf (config/swanctl.h: by name or
+// content) is read for its secrets block and key folders instead, and each file that holds
+// a written secret is refused when st_mode & 077. `include PATTERN` lines (glob(3), relative
 // to the including file's folder, 8 levels at most) read each file the same way, its
 // entries taking the include's place in the order; a pattern without wildcards that names
 // no file is a warning, as Debian's `include /var/lib/strongswan/ipsec.secrets.inc` often

@@ -6,6 +6,7 @@
 
 #include "config/config.h"
 #include "config/secrets.h"
+#include "fuzz/config_invariants.h"
 #include "ike/proposal.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -13,19 +14,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   config::ParseOptions opts;
   opts.include = nullptr;
   auto r = config::parse_string(text, "fuzz.conf", opts);
-  if (r.ok()) {
-    // A resolved config must be internally consistent.
-    const auto& c = *r.config;
-    for (const auto& g : c.gres)
-      if (!c.find_conn(g.conn)) __builtin_trap();
-    for (const auto& conn : c.conns)
-      if (!c.find_ike_sa(conn.ike_sa)) __builtin_trap();
-    for (const auto& p : c.pims)
-      if (!c.find_gre(p.interface)) __builtin_trap();
-  } else if (r.errors.empty()) {
-    __builtin_trap();
-  }
-  for (const auto& d : r.errors) (void)d.to_string();
+  fuzz::check_load_result(r);
 
   auto s = config::parse_secrets_string(text, "fuzz.secrets");
   if (s.ok()) (void)s.secrets->find_psk("192.0.2.1", "@peer");

@@ -8,6 +8,7 @@ fuzz_dict() {
     esp_*|fixup|tun_offload) d=esp ;;
     gre*|pim) d=pim ;;
     control) d=control ;;
+    swanctl) d=swanctl ;;
   esac
   local top; top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
   [ -n "$d" ] && [ -f "$top/fuzz/dict/$d.dict" ] && echo "-dict=$top/fuzz/dict/$d.dict"

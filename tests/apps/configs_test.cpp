@@ -44,10 +44,21 @@ TEST_CASE("configs: every pasted configuration gives the reviewed check output",
     const std::string name = e.path().stem().string();
     INFO(name);
     TempDir d;
-    d.write(name + ".conf", read(e.path()), 0644);
+    // NAME.secrets: its ipsec.secrets. Without one, NAME.conf is a swanctl.conf that holds
+    // its own secrets, and so is private.
     const auto secrets = e.path().parent_path() / (name + ".secrets");
-    REQUIRE(std::filesystem::exists(secrets));
-    d.write(name + ".secrets", read(secrets), 0600);
+    const bool own_secrets = !std::filesystem::exists(secrets);
+    d.write(name + ".conf", read(e.path()), own_secrets ? 0600 : 0644);
+    if (!own_secrets) d.write(name + ".secrets", read(secrets), 0600);
+    // NAME.d/: the files it includes or names (conf.d/, pubkey/, private/), beside it.
+    const auto beside = e.path().parent_path() / (name + ".d");
+    if (std::filesystem::is_directory(beside)) {
+      for (const auto& f : std::filesystem::recursive_directory_iterator(beside)) {
+        const auto rel = std::filesystem::relative(f.path(), beside).string();
+        if (f.is_directory()) std::filesystem::create_directories(d.path + "/" + rel);
+        else d.write(rel, read(f.path()), 0600);
+      }
+    }
     std::ostringstream out, err;
     const int rc = apps::run_check(d.path + "/" + name + ".conf", out, err);
     const std::string got =
@@ -60,5 +71,5 @@ TEST_CASE("configs: every pasted configuration gives the reviewed check output",
     REQUIRE(std::filesystem::exists(golden));
     CHECK(got == read(golden));
   }
-  CHECK(seen >= 7);
+  CHECK(seen >= 12);
 }

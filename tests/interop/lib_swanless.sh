@@ -140,6 +140,24 @@ lab_sites() {
   for n in gwa gwb; do nsx $n sysctl -qw net.ipv4.ip_forward=1 || die "ip_forward in $n"; done
 }
 
+# pair_net_net2_up NAME ROLE: on lab_pair, with the children net and net2 at both ends:
+# charon initiates both when ROLE is responder, then both CHILD_SAs must be INSTALLED in
+# swanless NAME within 15 s. Fails, after printing both ends' state, when they are not.
+pair_net_net2_up() {
+  local name=$1 role=$2
+  if [ "$role" = responder ]; then
+    charon_initiate c c net 10 || fail "$name: charon initiate net"
+    charon_initiate c c net2 10 || fail "$name: charon initiate net2"
+  fi
+  if wait_for "swanless_has $name 'net2\\{.*INSTALLED' && swanless_has $name 'net\\{.*INSTALLED'" 15; then
+    pass "$name: IKE_SA and two CHILD_SAs up"
+    return 0
+  fi
+  fail "$name: SAs not up"; swanless_status "$name"; tail -30 "$(swanless_log "$name")"
+  charon_list_sas c c
+  return 1
+}
+
 # pair_charon_conf FILE PSK [swanctl_conf_gen OPTION...]: charon's swanctl.conf on
 # lab_pair's c end: conn dc, local 192.0.2.2 (id c.swl.test), remote 192.0.2.1 (id
 # s.swl.test), encap yes, start none, the PSK; later OPTIONs override these (e.g. --conn,

@@ -109,15 +109,8 @@ run_case() {
   swl_conf "$name" "$ike" "$esp" "$([ "$role" = initiator ] && echo start || echo add)" "$psk"
   [ "$keycheck" = yes ] && capture_start s s0 "$LAB_DIR/$name.pcap"
   swanless_start s "$name" "$LAB_DIR/$name.conf" || { fail "$name: swanless start"; return; }
-  if [ "$role" = responder ]; then
-    charon_initiate c c net 10 || fail "$name: charon initiate net"
-    charon_initiate c c net2 10 || fail "$name: charon initiate net2"
-  fi
-  if wait_for "swanless_has $name 'net2\\{.*INSTALLED' && swanless_has $name 'net\\{.*INSTALLED'" 15; then
-    pass "$name: IKE_SA and two CHILD_SAs up"
-  else
-    fail "$name: SAs not up"; swanless_status "$name"; tail -30 "$(swanless_log "$name")"
-    charon_list_sas c c; swanless_stop "$name"; [ "$keycheck" = yes ] && capture_stop; return
+  if ! pair_net_net2_up "$name" "$role"; then
+    swanless_stop "$name"; [ "$keycheck" = yes ] && capture_stop; return
   fi
   local sas; sas=$(charon_list_sas c c)
   grep -q ESTABLISHED <<<"$sas" && pass "$name: charon shows the IKE_SA ESTABLISHED" || fail "$name: charon IKE_SA"
