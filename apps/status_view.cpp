@@ -86,6 +86,10 @@ std::string render_status(const nlohmann::json& doc) {
     }
   }
 
+  if (doc.contains("conns_down") && doc["conns_down"].is_array() && !doc["conns_down"].empty()) {
+    o << "Down (their device could not be set up; a reload tries again):\n";
+    for (const auto& d : doc["conns_down"]) o << "  " << str(d, "conn") << ": " << str(d, "reason") << "\n";
+  }
   if (doc.contains("traps") && doc["traps"].is_array() && !doc["traps"].empty()) {
     // strongSwan's "Routed Connections:": the conns that traffic brings up.
     o << "Routed Connections:\n";

@@ -91,6 +91,10 @@ class Daemon {
   bool drop_to_user();
   // After user=: why something a reload asks for cannot be done ("" if cap was kept).
   std::string restart_hint(const char* cap) const;
+  // Sets up each conn's device (swanless0's addresses and routes, or its vti= device) on
+  // its own. A conn whose device cannot be set up is taken out of p and recorded in
+  // conns_down_ with why; the others go on. `when` is for the log ("", "reload: ").
+  void open_devices(ike::PeerConfig& p, const char* when);
 
   asio::io_context io_;
   Config cfg_;
@@ -117,13 +121,16 @@ class Daemon {
   Now next_volume_check_{};
   asio::steady_timer resolve_timer_;
   asio::ip::udp::resolver resolver_;
+  // Conns that are down because their device could not be set up: conn -> why. Shown in
+  // status; a reload tries them again.
+  std::map<std::string, std::string> conns_down_;
 };
 
 ControlCommands Daemon::control_commands() {
   ControlCommands c;
   c.status = [this] {
     const DataPathStats data = data_.stats();
-    return status_json({now(), started_, engine_, children_, data, overlay_.get()});
+    return status_json({now(), started_, engine_, children_, data, overlay_.get(), &conns_down_});
   };
   c.up = [this](const std::string& name) {
     auto st = engine_.initiate(name, now());
@@ -154,7 +161,8 @@ int Daemon::run() {
   data_.set_on_ike([this] { drain_engine(); });
   if (!data_.open_sockets(built.peers)) return 1;
   data_.open_raw_esp(built.peers);
-  if (!data_.open_ipsec_tun(built.peers)) return 1;
+  for (auto& p : built.peers) open_devices(p, "");
+  std::erase_if(built.peers, [](const ike::PeerConfig& p) { return p.children.empty(); });
   data_.set_traps(built.peers);
   if (!cfg_.gres.empty()) {
     overlay_ = std::make_unique<Overlay>(io_, cfg_, rng_, [this](common::MutByteSpan b, std::size_t o, std::size_t l) {
@@ -331,6 +339,24 @@ std::string Daemon::restart_hint(const char* cap) const {
          "); restart swanless to apply it";
 }
 
+void Daemon::open_devices(ike::PeerConfig& p, const char* when) {
+  std::vector<ike::ChildConfig> kept;
+  for (auto& ch : p.children) {
+    ike::PeerConfig one = p;
+    one.children = {ch};
+    if (data_.open_ipsec_tun({one})) {
+      conns_down_.erase(ch.name);
+      kept.push_back(std::move(ch));
+      continue;
+    }
+    const std::string why = data_.device_error();
+    LOG_ERROR("%sconn %s stays down: %s; the other conns go on, and a reload (SIGHUP) tries it again%s", when,
+              ch.name.c_str(), why.c_str(), restart_hint("CAP_NET_ADMIN").c_str());
+    conns_down_[ch.name] = why;
+  }
+  p.children = std::move(kept);
+}
+
 void Daemon::arm_resolve() {
   if (std::none_of(cfg_.conns.begin(), cfg_.conns.end(), [](const auto& c) { return !c.right.dns_name.empty(); }))
     return;
@@ -446,6 +472,7 @@ void Daemon::reload() {
       LOG_WARN("reload: config setup %s changed: the running values stay until swanless restarts", changed.c_str());
   }
   Now t = now();
+  conns_down_.clear();  // what is still down is found again below
   std::map<std::string, std::string> fps, ike_fps;
   for (const auto& p : built.peers) {
     fps[p.name] = fingerprint(p);
@@ -504,12 +531,15 @@ void Daemon::reload() {
       refuse();
       continue;
     }
-    if (!data_.open_ipsec_tun({p})) {
-      LOG_ERROR("reload: %s: %s: its TUN device, addresses or routes could not be set up%s", name.c_str(), outcome,
-                restart_hint("CAP_NET_ADMIN").c_str());
+    open_devices(p, "reload: ");
+    if (p.children.empty()) {
+      LOG_ERROR("reload: %s: %s: none of its conns could get its TUN device, addresses or routes", name.c_str(),
+                outcome);
       refuse();
       continue;
     }
+    // Without the conns that stay down, so that the next reload tries them again.
+    fps[name] = fingerprint(p);
     if (old != peer_fingerprints_.end() && conns_only(name)) {
       LOG_INFO("reload: %s: only conns changed, updating its CHILD_SAs (per conn)", name.c_str());
       if (auto st = engine_.update_peer(std::move(p), t); !st) LOG_ERROR("reload: %s: %s", name.c_str(), st.error().detail);

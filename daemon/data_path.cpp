@@ -83,7 +83,14 @@ void DataPath::open_raw_esp(const std::vector<ike::PeerConfig>& peers) {
 // Tunnel-mode children get their local selector's host address on one TUN device, and a
 // route for their remote selectors through it with that address as the preferred source:
 // the address selection the reference write-up does with iptables SNAT.
+bool DataPath::device_failed(std::string why) {
+  LOG_ERROR("%s", why.c_str());
+  if (device_error_.empty()) device_error_ = std::move(why);
+  return false;
+}
+
 bool DataPath::open_ipsec_tun(const std::vector<ike::PeerConfig>& peers) {
+  device_error_.clear();
   if (!open_vtis(peers)) return false;
   std::vector<std::string> conns;
   for (const auto& p : peers)
@@ -96,8 +103,7 @@ bool DataPath::open_ipsec_tun(const std::vector<ike::PeerConfig>& peers) {
   if (created) {
     auto dev = tun::LinuxTun::open({kIpsecTunName, false, cfg_.setup.offload});
     if (!dev) {
-      LOG_ERROR("cannot create TUN device %s: %s", kIpsecTunName, dev.error().detail);
-      return false;
+      return device_failed(std::string("cannot create TUN device ") + kIpsecTunName + ": " + dev.error().detail);
     }
     tun_offload_ = (*dev)->offload();
     tun_uso_ = (*dev)->uso();
@@ -119,12 +125,9 @@ bool DataPath::open_ipsec_tun(const std::vector<ike::PeerConfig>& peers) {
     tun_ = std::move(dev.value());
   }
   auto nl = tun::Netlink::open();
-  if (!nl) {
-    LOG_ERROR("netlink: %s", nl.error().detail);
-    return false;
-  }
-  auto check = [](common::Status s, const std::string& what) {
-    if (!s) LOG_ERROR("%s: %s", what.c_str(), s.error().detail);
+  if (!nl) return device_failed(std::string("netlink: ") + nl.error().detail);
+  auto check = [this](common::Status s, const std::string& what) {
+    if (!s) device_failed(std::string("TUN ") + kIpsecTunName + ": " + what + ": " + s.error().detail);
     return s.ok();
   };
   bool ok = check(nl->set_mtu(kIpsecTunName, 1400), "set MTU") && check(nl->set_link_up(kIpsecTunName), "link up");
@@ -175,20 +178,16 @@ bool DataPath::open_vtis(const std::vector<ike::PeerConfig>& peers) {
       for (const auto& u : plan.unrouted) LOG_WARN("TUN %s: no route for %s", plan.dev.c_str(), u.c_str());
       auto dev = tun::LinuxTun::open({plan.dev, false, false});
       if (!dev) {
-        LOG_ERROR("%s: cannot create TUN device %s: %s", c->name.c_str(), plan.dev.c_str(), dev.error().detail);
-        return false;
+        return device_failed("cannot create TUN device " + plan.dev + ": " + dev.error().detail);
       }
       if (auto v6 = tun::set_ipv6_conf(plan.dev, "disable_ipv6", "1"); !v6)
         LOG_INFO("TUN %s: IPv6 stays on (%s); its IPv6 packets are dropped and counted", plan.dev.c_str(),
                  v6.error().detail);
       auto nl = tun::Netlink::open();
-      if (!nl) {
-        LOG_ERROR("netlink: %s", nl.error().detail);
-        return false;
-      }
+      if (!nl) return device_failed(std::string("netlink: ") + nl.error().detail);
       bool ok = true;
       auto check = [&](common::Status s, const std::string& what) {
-        if (!s) LOG_ERROR("TUN %s: %s: %s", plan.dev.c_str(), what.c_str(), s.error().detail);
+        if (!s) device_failed("TUN " + plan.dev + ": " + what + ": " + s.error().detail);
         ok = ok && s.ok();
       };
       check(nl->set_mtu(plan.dev, 1400), "set MTU");

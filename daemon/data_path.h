@@ -72,6 +72,8 @@ class DataPath {
   bool open_sockets(const std::vector<ike::PeerConfig>& peers);
   void open_raw_esp(const std::vector<ike::PeerConfig>& peers);
   bool open_ipsec_tun(const std::vector<ike::PeerConfig>& peers);
+  // Why the last open_ipsec_tun failed (its first error, as logged); empty after success.
+  const std::string& device_error() const { return device_error_; }
   bool has_raw_socket() const { return raw_esp_ != nullptr; }
   // Trap policies (ike::ChildConfig::Trap) of these peers' conns, replacing the ones
   // before (start, reload). A packet that no SA takes and that falls in an armed trap's
@@ -127,6 +129,9 @@ class DataPath {
   bool open_vtis(const std::vector<ike::PeerConfig>& peers);
   void arm_vti(std::size_t idx);
   void on_vti_readable(std::size_t idx);
+
+  bool device_failed(std::string why);  // logs, keeps the first reason, returns false
+  std::string device_error_;
 
   void arm_udp(UdpSocket* s, std::shared_ptr<boost::asio::posix::stream_descriptor> d);
   void arm_raw();

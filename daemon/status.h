@@ -4,6 +4,8 @@
 #pragma once
 
 #include <chrono>
+#include <map>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
@@ -22,6 +24,8 @@ struct StatusSources {
   const ChildTable& children;
   const DataPathStats& data;
   const Overlay* overlay = nullptr;
+  // Conns down because their device could not be set up: conn -> why (null: none).
+  const std::map<std::string, std::string>* conns_down = nullptr;
 };
 
 // The document's "schema_version" (docs/status.schema.json describes it): raised only when

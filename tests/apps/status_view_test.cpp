@@ -88,6 +88,9 @@ TEST_CASE("status text: trapped conns as strongSwan's Routed Connections") {
                                 "od{}:   10.0.0.0/24 === 10.1.0.0/24\n"));
   CHECK_THAT(s, Catch::Contains("held{}:  HOLD (armed once up), 0 initiation(s) by traffic\n"));
   CHECK_THAT(apps::render_status(sample()), !Catch::Contains("Routed Connections"));
+  d["conns_down"] = json::array({{{"conn", "pol"}, {"reason", "cannot create TUN device swanless0: busy"}, {"retry", "x"}}});
+  CHECK_THAT(apps::render_status(d), Catch::Contains("Down (their device could not be set up; a reload tries again):\n"
+                                                     "  pol: cannot create TUN device swanless0: busy\n"));
 }
 
 TEST_CASE("durations read like strongSwan's") {

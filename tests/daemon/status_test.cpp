@@ -51,10 +51,15 @@ TEST_CASE("status: the document's sections, counters and offload keys") {
   data.traps.push_back({"od", {common::TrafficSelector::from_prefix({common::IpAddr::v4(0x0a000000), 24})},
                         {common::TrafficSelector::from_prefix({common::IpAddr::v4(0x0a010000), 24})}, true, 2, 1});
   const auto t0 = ike::Clock::now();
-  auto doc = status_json({t0 + std::chrono::seconds(70), t0, engine, children, data, nullptr});
+  const std::map<std::string, std::string> down = {{"pol", "cannot create TUN device swanless0: no permission"}};
+  auto doc = status_json({t0 + std::chrono::seconds(70), t0, engine, children, data, nullptr, &down});
+  CHECK(doc["conns_down"] == nlohmann::json::array({{{"conn", "pol"},
+                                                     {"reason", "cannot create TUN device swanless0: no permission"},
+                                                     {"retry", "a reload (SIGHUP) tries it again"}}}));
 
   CHECK(keys_of(doc) ==
-        std::set<std::string>{"schema_version", "daemon", "process", "ike_sas", "traps", "gre", "pim", "counters", "tun_offload"});
+        std::set<std::string>{"schema_version", "daemon", "process", "ike_sas", "traps", "conns_down", "gre", "pim", "counters",
+                              "tun_offload"});
   CHECK(doc["schema_version"] == 1);
   CHECK(doc["daemon"]["uptime_s"] == 70);
   CHECK(doc["ike_sas"] == nlohmann::json::array());

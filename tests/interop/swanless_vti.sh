@@ -14,16 +14,22 @@
 #   2. resp: charon initiates, swanless answers; charon's side pings 169.254.10.1.
 #   3. refused: the AWS strongSwan route-based template (mark=, 0.0.0.0/0, updown script)
 #      is refused by check, naming vti= and the -ll address of the updown line.
+#   4. isolation: a policy conn pol (10.99.5.1 <-> 10.99.5.2) beside net, with swanless0
+#      taken by another device (a veth end; net's selectors written out, so that charon picks
+#      its child config by them rather than by 0.0.0.0/0): pol stays down with the reason in the log and in
+#      status, net comes up and carries pings, swanless keeps running; once the name is
+#      free, a reload (SIGHUP) brings pol up on swanless0 and its pings are answered.
 # Usage: SWANLESS=build/apps/swanless sudo -E tests/interop/swanless_vti.sh
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 lab_swanless_bin
 
 lab_init vt
-lab_pair 10.99.0.2/32
+lab_pair 10.99.0.2/32 10.99.5.2/32
 charon_start c c || die "charon start"
 PSK="vti-$$"
 pair_charon_conf "$LAB_DIR/charon.swanctl.conf" "$PSK" --child net 10.99.0.2/32 169.254.10.0/30 tunnel \
+  --child pol 10.99.5.2/32 10.99.5.1/32 tunnel \
   || die "charon conf"
 charon_load c c "$LAB_DIR/charon.swanctl.conf" || die "charon load"
 ALGS="ike=aes256-sha256-modp2048! esp=aes256-sha256-modp2048!"
@@ -82,5 +88,34 @@ else
     && pass "refused: the mark= template is refused, naming vti= and leftvti=169.254.10.2/30" \
     || { fail "refused: message"; cat "$LAB_DIR/aws.check"; }
 fi
+
+echo "--- case isolation"
+# A veth end takes the name (no dummy module on some of these kernels).
+ip -n "$(lab_ns s)" link add swanless0 type veth peer name swlx$$ || fail "isolation: a veth named swanless0"
+pair_swanless_conf "$LAB_DIR/iso.conf" "$PSK" setup.loglevel=debug $ALGS \
+  --conn pol leftsubnet=10.99.5.1/32 rightsubnet=10.99.5.2/32 auto=start \
+  --conn net vti=vti0 leftvti=169.254.10.1/30 leftsubnet=169.254.10.0/30 rightsubnet=10.99.0.2/32 auto=start \
+  || fail "isolation: conf"
+swanless_start s iso "$LAB_DIR/iso.conf" || die "isolation: swanless start"
+if wait_for "swanless_has iso 'net\\{.*INSTALLED'" 15; then pass "isolation: net (vti0) up beside the broken conn"
+else fail "isolation: net not up"; tail -20 "$(swanless_log iso)"; fi
+grep -q "conn pol stays down: cannot create TUN device swanless0" "$(swanless_log iso)" \
+  && pass "isolation: the log says pol stays down and why" || { fail "isolation: log"; tail -20 "$(swanless_log iso)"; }
+[ "$(swanless_json iso "[d2['conn'] for d2 in d['conns_down']]")" = "['pol']" ] \
+  && swanless_has iso 'Down \(their device could not be set up' \
+  && pass "isolation: status lists pol as down with the reason" || { fail "isolation: status"; swanless_status iso; }
+nsx s ip route add 10.99.0.2/32 dev vti0
+check "isolation: pings through net" ping_check s 10.99.0.2 3
+swanless_alive iso && pass "isolation: swanless keeps running" || fail "isolation: swanless died"
+ip -n "$(lab_ns s)" link del swanless0
+kill -HUP "${LAB_SWL_PID[iso]}"
+if wait_for "swanless_has iso 'pol\\{.*INSTALLED'" 15; then pass "isolation: after a reload pol is up"
+else fail "isolation: pol not up after reload"; tail -20 "$(swanless_log iso)"; fi
+[ "$(swanless_json iso "len(d['conns_down'])")" = 0 ] && pass "isolation: nothing down any more" \
+  || fail "isolation: conns_down $(swanless_json iso "d['conns_down']")"
+check "isolation: pings through pol on swanless0" ping_check s 10.99.5.2 3
+check "isolation: and still through net" ping_check s 10.99.0.2 2
+check "isolation: the status document matches its schema" swanless_schema_check iso
+swanless_stop iso
 
 lab_summary
