@@ -14,6 +14,7 @@
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
+#include <openssl/x509.h>
 
 #include <array>
 #include <cerrno>
@@ -353,6 +354,25 @@ Result<RsaPublicKey> RsaPublicKey::load_pem_file(const std::string& path) {
   auto text = read_file(path);
   if (!text) return text.error();
   return from_pem(*text);
+}
+
+Result<RsaPublicKey> RsaPublicKey::from_spki_der(ByteSpan der) {
+  const unsigned char* p = u8(der);
+  EVP_PKEY* raw = d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size()));
+  if (!raw) return err(Errc::malformed, "not a DER SubjectPublicKeyInfo");
+  auto k = own(raw);
+  if (p != u8(der) + der.size()) return err(Errc::malformed, "bytes after the SubjectPublicKeyInfo");
+  if (Status s = check_public(k.get()); !s) return s.error();
+  return RsaPublicKey(std::move(k));
+}
+
+Bytes RsaPublicKey::spki_der() const {
+  int n = i2d_PUBKEY(pkey_.get(), nullptr);
+  if (n <= 0) return {};
+  Bytes out(static_cast<std::size_t>(n));
+  auto* p = reinterpret_cast<unsigned char*>(out.data());
+  i2d_PUBKEY(pkey_.get(), &p);
+  return out;
 }
 
 Bytes RsaPublicKey::modulus() const { return bn_param(pkey_.get(), OSSL_PKEY_PARAM_RSA_N); }
