@@ -75,7 +75,7 @@ std::optional<AuthPayload> IkeSa::make_auth(bool for_initiator, common::ByteSpan
 }
 
 bool IkeSa::check_auth(const PeerConfig& cfg, bool peer_is_initiator, common::ByteSpan id_body,
-                       const AuthPayload& a, std::string& why) const {
+                       const AuthPayload& a, const Identity& peer, const Message& m, std::string& why) const {
   common::Bytes octets = signed_octets(peer_is_initiator, id_body);
   if (cfg.auth == PeerConfig::Auth::psk) {
     if (a.method != AuthMethod::psk) {
@@ -93,9 +93,14 @@ bool IkeSa::check_auth(const PeerConfig& cfg, bool peer_is_initiator, common::By
     why = "peer used AUTH method " + std::to_string(static_cast<int>(a.method)) + ", expected an RSA signature";
     return false;
   }
-  if (!cfg.peer_key) {
-    why = "no public key configured for the peer";
-    return false;
+  std::shared_ptr<const common::crypto::RsaPublicKey> key = cfg.peer_key;
+  if (!key) {
+    if (!cfg.trust && !cfg.peer_cert) {
+      why = "no public key, certificate or CA configured for the peer";
+      return false;
+    }
+    key = cert_key(cfg, peer, m, why);
+    if (!key) return false;
   }
   if (a.method == AuthMethod::rsa_sig && (cfg.require_pss || !cfg.accept_hashes.empty())) {
     why = "peer signed with AUTH method 1 (PKCS#1 v1.5, SHA-1), the configuration requires RFC 7427 " +
@@ -104,9 +109,11 @@ bool IkeSa::check_auth(const PeerConfig& cfg, bool peer_is_initiator, common::By
   }
   std::vector<SigHashId> allowed;
   if (sent_sig_hashes_ || !cfg.accept_hashes.empty()) allowed = announced(cfg);
-  auto st = verify_sig_auth(a.method, a.data, *cfg.peer_key, octets, allowed, cfg.require_pss);
+  auto st = verify_sig_auth(a.method, a.data, *key, octets, allowed, cfg.require_pss);
   if (!st) {
-    why = st.error().code == common::Errc::auth ? "RSA signature does not verify with the configured public key"
+    why = st.error().code == common::Errc::auth
+              ? std::string("RSA signature does not verify with the ") +
+                    (cfg.peer_key ? "configured public key" : "certificate's key")
                                                 : std::string("RSA signature refused: ") + st.error().detail;
     return false;
   }

@@ -29,6 +29,10 @@ class RsaPrivateKey;
 class RsaPublicKey;
 enum class SigHash : std::uint8_t;
 }  // namespace common::crypto
+namespace common::x509 {
+class Certificate;
+class TrustStore;
+}  // namespace common::x509
 
 namespace ike {
 
@@ -98,6 +102,16 @@ struct PeerConfig {
   std::vector<common::crypto::SigHash> sign_hashes;
   bool require_pss = false;
   std::vector<common::crypto::SigHash> accept_hashes;
+  // X.509 (RFC 7296 §3.6/§3.7, RFC 4945; config leftcert=, cadir=/rightca=, rightcert=).
+  // With Auth::pubkey and no peer_key, the peer's key comes from its certificate: the one
+  // it sends in CERT (verified against trust, CRLs included) or the pinned peer_cert; its
+  // IDi/IDr must be the certificate's subject DN or one of its subjectAltNames.
+  std::shared_ptr<const common::x509::Certificate> local_cert;  // sent in CERT
+  enum class SendCert : std::uint8_t { always, ifasked, never };
+  SendCert send_cert = SendCert::ifasked;  // ifasked: when the peer sent a CERTREQ
+  std::shared_ptr<const common::x509::TrustStore> trust;       // CAs (and CRLs); CERTREQ
+  std::shared_ptr<const common::x509::Certificate> peer_cert;  // rightcert=: pinned
+  common::Bytes peer_ca_dn;  // rightca="DN": the chain must hold this CA (empty: any of trust)
   std::vector<Proposal> ike_proposals;
   bool force_encaps = false;
   // RFC 7383 (strongSwan's fragmentation=yes|no): announce IKEV2_FRAGMENTATION_SUPPORTED and
@@ -231,6 +245,9 @@ struct EngineCounters {
   // Dead peer detection (RFC 7296 §2.4): liveness checks sent (empty INFORMATIONAL
   // requests), peers declared dead (no answer to a request within its limits).
   std::uint64_t dpd_checks = 0, peers_dead = 0;
+  // X.509: CERT payloads that did not parse (too many, not DER), peer certificates refused
+  // (chain, CRL, validity, identity, key); each also counts as an auth failure.
+  std::uint64_t cert_malformed = 0, cert_refused = 0;
 };
 
 // strongSwan's charon.fragment_size default: IKE fragments fit a 1280-byte IP datagram.

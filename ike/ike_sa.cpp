@@ -31,7 +31,7 @@ IkeSa::IkeSa(EngineCtx& ctx, std::shared_ptr<const PeerConfig> cfg, std::uint32_
   (initiator_ ? spi_i_ : spi_r_) = new_ike_spi();
 }
 
-void IkeSa::log(LogLevel l, std::string text) {
+void IkeSa::log(LogLevel l, std::string text) const {
   ctx_.events.push_back(LogEvent{l, cfg_->name + "[" + std::to_string(unique_id_) + "]: " + std::move(text)});
 }
 

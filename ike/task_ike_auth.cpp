@@ -3,6 +3,7 @@
 // (never with a DH exchange, §1.2), both roles.
 #include <algorithm>
 
+#include "ike/cert.h"
 #include "ike/ike_sa.h"
 #include "ike/proposal_select.h"
 #include "ike/proposal_wire.h"
@@ -39,7 +40,8 @@ Identity to_identity(const IdP& p) {
 }
 
 std::string_view auth_text(const PeerConfig& c) {
-  return c.auth == PeerConfig::Auth::pubkey ? "RSA signature" : "pre-shared key";
+  if (c.auth == PeerConfig::Auth::psk) return "pre-shared key";
+  return c.peer_key ? "RSA signature" : "RSA signature (certificate)";
 }
 
 // Does an AUTH method fit how a config authenticates its peer (responder config choice)?
@@ -71,6 +73,8 @@ void IkeSa::build_auth_request(TimePoint now) {
   auto auth = make_auth(true, id_body(idi), why);
   if (!auth) return fail("cannot build AUTH: " + why);
   pl.push_back(idi);
+  add_cert(pl);
+  add_certreq(pl);
   if (!has_contact()) pl.push_back(notify(NotifyType::initial_contact));
   else log(LogLevel::debug, "an IKE_SA with this peer exists: no INITIAL_CONTACT");
   if (cfg_->remote_id) pl.push_back(id_payload<IdrPayload>(*cfg_->remote_id));
@@ -114,8 +118,8 @@ void IkeSa::process_auth_request(const Message& m, TimePoint now) {
   auto fits = [&](const PeerConfig& c) {
     if (c.local_addr != local_.addr && !c.local_addr.is_unspecified()) return false;
     if (c.remote_addr && *c.remote_addr != remote_.addr) return false;
-    if (c.remote_id && *c.remote_id != peer) return false;
-    if (wanted_local && c.local_id != *wanted_local) return false;
+    if (c.remote_id && !id_matches(*c.remote_id, peer)) return false;
+    if (wanted_local && !id_matches(c.local_id, *wanted_local)) return false;
     return method_fits(c, auth->method);
   };
   if (fits(*cfg_)) best = cfg_;
@@ -130,8 +134,9 @@ void IkeSa::process_auth_request(const Message& m, TimePoint now) {
     return refuse(peer.to_string());
   }
   cfg_ = best;
+  note_certreq(m);
   std::string auth_why;
-  if (!check_auth(*cfg_, true, id_body(*idi), *auth, auth_why)) return refuse(peer.to_string(), auth_why);
+  if (!check_auth(*cfg_, true, id_body(*idi), *auth, peer, m, auth_why)) return refuse(peer.to_string(), auth_why);
   log(LogLevel::info, "authentication of '" + peer.to_string() + "' with " + std::string(auth_text(*cfg_)) +
                           " successful");
   peer_id_ = peer;
@@ -148,6 +153,7 @@ void IkeSa::process_auth_request(const Message& m, TimePoint now) {
     return;
   }
   pl.push_back(our_idr);
+  add_cert(pl);
   pl.push_back(std::move(*our_auth));
   std::optional<ChildSa> child;
   std::string why;
@@ -177,14 +183,14 @@ void IkeSa::process_auth_response(const Message& m, TimePoint now) {
     return fail(std::string("IKE_AUTH refused") + (e ? " with " + std::string(to_string(e->type)) : ""));
   }
   Identity peer = to_identity(*idr);
-  if (cfg_->remote_id && *cfg_->remote_id != peer) {
+  if (cfg_->remote_id && !id_matches(*cfg_->remote_id, peer)) {
     ++ctx_.counters.auth_failures;
     log(LogLevel::warn, "peer identity '" + peer.to_string() + "' does not match configured '" +
                             cfg_->remote_id->to_string() + "'");
     return fail("wrong peer identity");
   }
   std::string auth_why;
-  if (!check_auth(*cfg_, false, id_body(*idr), *auth, auth_why)) {
+  if (!check_auth(*cfg_, false, id_body(*idr), *auth, peer, m, auth_why)) {
     ++ctx_.counters.auth_failures;
     log(LogLevel::warn, "authentication of '" + peer.to_string() + "' with " + std::string(auth_text(*cfg_)) +
                             " failed: " + auth_why);
