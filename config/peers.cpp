@@ -5,6 +5,8 @@
 #include <memory>
 
 #include "common/rsa.h"
+#include "common/x509.h"
+#include "config/x509_load.h"
 
 namespace config {
 
@@ -80,8 +82,13 @@ bool load_rsa_keys(const ConnConfig& c, const std::string& lid, const Secrets& s
     return nullptr;
   };
   p.peer_key = peer_key(c.right, "right");
-  if (ok && !p.peer_key) {
-    errors.push_back(p.name + ": authby=pubkey needs rightpubkey= (PEM file) or rightrsasigkey= (0s...)");
+  if (ok && !p.peer_key && !p.trust && !p.peer_cert) {
+    errors.push_back(p.name + ": authby=pubkey needs rightpubkey= (PEM file), rightrsasigkey= (0s...) or certificates");
+    ok = false;
+  }
+  if (p.local_cert && p.private_key && p.local_cert->spki_der() != p.private_key->public_key().spki_der()) {
+    errors.push_back(p.name + ": leftcert ('" + p.local_cert->subject_text() + "') does not hold the public half of "
+                     "the private key " + s->key_path);
     ok = false;
   }
   if (auto mine = peer_key(c.left, "left"); mine && p.private_key && !(*mine == p.private_key->public_key())) {
@@ -90,6 +97,16 @@ bool load_rsa_keys(const ConnConfig& c, const std::string& lid, const Secrets& s
     ok = false;
   }
   return ok;
+}
+
+// Identities with certificates: leftid unset or %fromcert is leftcert's subject DN (not the
+// address), as strongSwan does; rightid=%fromcert is rightcert's subject. rightid unset
+// (or %fromcert without rightcert) accepts whatever identity the peer's verified
+// certificate holds, and no IDr is sent: the certificate binds the peer's identity.
+void apply_cert_ids(const ConnConfig& c, const ike::PeerConfig& p, std::string& lid, std::string& rid) {
+  if (p.local_cert && (c.left.id.empty() || c.left.id == "%fromcert")) lid = p.local_cert->subject_text();
+  if (!uses_certs(c)) return;
+  if (c.right.id == "%fromcert" || c.right.id.empty()) rid = p.peer_cert ? p.peer_cert->subject_text() : std::string();
 }
 
 }  // namespace
@@ -159,6 +176,11 @@ std::string ike_fingerprint(const ike::PeerConfig& p) {
   add(schemes);
   add(p.private_key ? p.private_key->public_key().to_libreswan() : "");
   add(p.peer_key ? p.peer_key->to_libreswan() : "");
+  // Certificates and trust: a new certificate, CA or CRL restarts the IKE_SA on reload.
+  add(p.local_cert ? common::to_hex(p.local_cert->der()) : "");
+  add(p.peer_cert ? common::to_hex(p.peer_cert->der()) : "");
+  add(std::to_string(static_cast<int>(p.send_cert)) + "/" + common::to_hex(p.peer_ca_dn));
+  add(p.trust ? common::to_hex(p.trust->certreq_data()) + "/" + std::to_string(p.trust->crl_count()) : "");
   for (const auto& pr : p.ike_proposals) add(ike::to_string(pr));
   add(std::to_string(p.force_encaps) + "/" + std::to_string(p.fragmentation) + "/" + std::to_string(p.reauth) + "/" + std::to_string(p.ike_lifetime.count()) + "/" +
       std::to_string(p.rekey_margin.count()) + "/" + std::to_string(p.dpd_delay.count()) + "/" +
@@ -220,8 +242,13 @@ PeersResult build_peers(const Config& cfg, const Secrets& secrets) {
     p.remote_port = c.right.ike_port;
     std::string lid = c.left.effective_id();
     std::string rid = c.right.effective_id();
+    if (c.auth == AuthMethod::pubkey && !load_x509(cfg, c, p, r.errors)) continue;
+    apply_cert_ids(c, p, lid, rid);
     p.local_id = ike::Identity::from_string(lid.empty() ? p.local_addr.to_string() : lid);
-    if (!rid.empty() && rid != "%any") p.remote_id = ike::Identity::from_string(rid);
+    if (!rid.empty() && rid != "%any" && rid != "%fromcert") p.remote_id = ike::Identity::from_string(rid);
+    if (p.local_cert && p.local_id.type == ike::Identity::Type::der_asn1_dn &&
+        common::x509::dn_equal(p.local_id.data, p.local_cert->subject_der()))
+      p.local_id.data = p.local_cert->subject_der();  // the certificate's own encoding of its DN
     p.ike_proposals = c.ike.proposals;
     p.force_encaps = c.force_encaps;
     p.fragmentation = c.fragmentation;
