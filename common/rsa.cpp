@@ -21,54 +21,19 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/pkey_util.h"
 #include "common/secret.h"
 
 namespace common::crypto {
 
+using namespace pkey;
+
 namespace {
 
-struct PkeyFree {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-struct BioFree {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
 struct BnFree {
   void operator()(BIGNUM* b) const { BN_free(b); }
 };
-struct MdCtxFree {
-  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
-};
-using BioPtr = std::unique_ptr<BIO, BioFree>;
 using BnPtr = std::unique_ptr<BIGNUM, BnFree>;
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
-
-std::shared_ptr<EVP_PKEY> own(EVP_PKEY* p) { return std::shared_ptr<EVP_PKEY>(p, PkeyFree{}); }
-
-Error err(Errc c, const char* d) {
-  ERR_clear_error();  // do not leave OpenSSL's error queue to the next caller
-  return make_error(c, d);
-}
-
-const EVP_MD* md_for(SigHash h) {
-  switch (h) {
-    case SigHash::sha1: return EVP_sha1();
-    case SigHash::sha256: return EVP_sha256();
-    case SigHash::sha384: return EVP_sha384();
-    case SigHash::sha512: return EVP_sha512();
-  }
-  return nullptr;
-}
-
-BioPtr mem_bio(std::string_view s) {
-  return BioPtr(BIO_new_mem_buf(s.data(), static_cast<int>(s.size())));
-}
-
-std::string bio_string(BIO* b) {
-  char* p = nullptr;
-  long n = BIO_get_mem_data(b, &p);
-  return n > 0 ? std::string(p, static_cast<std::size_t>(n)) : std::string();
-}
 
 Bytes bn_param(const EVP_PKEY* k, const char* name) {
   BIGNUM* raw = nullptr;
@@ -90,47 +55,6 @@ Status check_public(const EVP_PKEY* k) {
   if ((std::to_integer<unsigned>(e.back()) & 1u) == 0 || (e.size() == 1 && e[0] < std::byte{3}))
     return err(Errc::malformed, "RSA exponent must be odd and >= 3");
   return {};
-}
-
-// Passphrase callback: never prompts. u points to a std::string_view.
-int pass_cb(char* buf, int size, int /*rwflag*/, void* u) {
-  const auto* pw = static_cast<const std::string_view*>(u);
-  if (!pw || pw->empty() || size <= 0) return -1;
-  if (pw->size() > static_cast<std::size_t>(size)) return -1;
-  std::memcpy(buf, pw->data(), pw->size());
-  return static_cast<int>(pw->size());
-}
-
-Result<std::string> read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return make_error(Errc::io, "cannot open key file");
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  if (f.bad()) return make_error(Errc::io, "cannot read key file");
-  return ss.str();
-}
-
-// A private key file, read straight into wiped memory (no stream buffers that grow and
-// leave copies behind).
-Result<SecretBytes> read_secret_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return make_error(Errc::io, "cannot open key file");
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || st.st_size < 0 || st.st_size > (1 << 20)) {
-    ::close(fd);
-    return make_error(Errc::io, "cannot read key file (not a regular file of at most 1 MiB)");
-  }
-  SecretBytes out(static_cast<std::size_t>(st.st_size), std::byte{0});
-  std::size_t got = 0;
-  while (got < out.size()) {
-    const ssize_t n = ::read(fd, out.data() + got, out.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got += static_cast<std::size_t>(n);
-  }
-  ::close(fd);
-  if (got != out.size()) return make_error(Errc::io, "cannot read key file");
-  return out;
 }
 
 // DigestSign/DigestVerify context set up for one padding and hash.

@@ -11,10 +11,12 @@
 
 #include <algorithm>
 #include <cctype>
-#include <fstream>
-#include <iterator>
+#include "common/pkey_util.h"
 
 namespace common::x509 {
+
+using common::crypto::pkey::err;
+using common::crypto::pkey::read_file;
 
 namespace {
 
@@ -24,16 +26,10 @@ struct Free {
   void operator()(X509_NAME* p) const { X509_NAME_free(p); }
   void operator()(X509_STORE* p) const { X509_STORE_free(p); }
   void operator()(X509_STORE_CTX* p) const { X509_STORE_CTX_free(p); }
-  void operator()(BIO* p) const { BIO_free(p); }
   void operator()(STACK_OF(X509)* p) const { sk_X509_free(p); }
 };
 template <typename T>
 using Own = std::unique_ptr<T, Free>;
-
-Error err(Errc c, const char* d) {
-  ERR_clear_error();
-  return make_error(c, d);
-}
 
 const unsigned char* u8p(ByteSpan s) { return reinterpret_cast<const unsigned char*>(s.data()); }
 
@@ -48,24 +44,12 @@ Bytes to_der(const T* obj, F i2d) {
 }
 
 std::string name_text(const X509_NAME* n) {
-  Own<BIO> b(BIO_new(BIO_s_mem()));
+  common::crypto::pkey::BioPtr b(BIO_new(BIO_s_mem()));
   if (!b) return {};
   // Forward order, ", " between RDNs, short names, UTF-8 shown as is.
   unsigned long flags = XN_FLAG_SEP_CPLUS_SPC | XN_FLAG_FN_SN | (ASN1_STRFLGS_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
   if (X509_NAME_print_ex(b.get(), n, 0, flags) < 0) return {};
-  char* p = nullptr;
-  long len = BIO_get_mem_data(b.get(), &p);
-  return len > 0 ? std::string(p, static_cast<std::size_t>(len)) : std::string();
-}
-
-Result<std::string> read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return make_error(Errc::io, "cannot open file");
-  std::string s;
-  s.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-  if (f.bad()) return make_error(Errc::io, "cannot read file");
-  if (s.size() > kMaxFileBytes) return make_error(Errc::io, "file larger than 1 MiB");
-  return s;
+  return common::crypto::pkey::bio_string(b.get());
 }
 
 bool is_pem(std::string_view s) { return s.find("-----BEGIN ") != std::string_view::npos; }
@@ -113,7 +97,7 @@ Result<Certificate> Certificate::from_der(ByteSpan der) {
 }
 
 Result<std::vector<Certificate>> Certificate::from_pem_all(std::string_view pem) {
-  Own<BIO> b(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  auto b = common::crypto::pkey::mem_bio(pem);
   if (!b) return err(Errc::crypto, "BIO_new_mem_buf");
   std::vector<Certificate> out;
   while (X509* raw = PEM_read_bio_X509(b.get(), nullptr, nullptr, nullptr))
@@ -213,7 +197,7 @@ Result<std::vector<Crl>> Crl::load_file_all(const std::string& path) {
     if (!c) return c.error();
     return std::vector<Crl>{std::move(*c)};
   }
-  Own<BIO> b(BIO_new_mem_buf(s->data(), static_cast<int>(s->size())));
+  auto b = common::crypto::pkey::mem_bio(*s);
   if (!b) return err(Errc::crypto, "BIO_new_mem_buf");
   std::vector<Crl> out;
   while (X509_CRL* raw = PEM_read_bio_X509_CRL(b.get(), nullptr, nullptr, nullptr))

@@ -33,8 +33,6 @@ namespace common::x509 {
 // Largest certificate we parse from the wire or a file (a 4096-bit RSA certificate with
 // many subjectAltNames is under 4 KiB).
 inline constexpr std::size_t kMaxCertBytes = 16384;
-// Largest certificate or CRL file we read.
-inline constexpr std::size_t kMaxFileBytes = 1 << 20;
 
 class Certificate {
  public:
@@ -42,7 +40,7 @@ class Certificate {
   static Result<Certificate> from_der(ByteSpan der);
   // Every "CERTIFICATE" in the PEM text (at least one).
   static Result<std::vector<Certificate>> from_pem_all(std::string_view pem);
-  // A file holding PEM certificates (all of them) or one DER certificate.
+  // A file (at most 1 MiB) holding PEM certificates (all of them) or one DER certificate.
   static Result<std::vector<Certificate>> load_file_all(const std::string& path);
   // The first certificate of load_file_all.
   static Result<Certificate> load_file(const std::string& path);
