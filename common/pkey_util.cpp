@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include <cerrno>
 #include <cstring>
@@ -49,6 +51,50 @@ int pass_cb(char* buf, int size, int /*rwflag*/, void* u) {
   if (pw->size() > static_cast<std::size_t>(size)) return -1;
   std::memcpy(buf, pw->data(), pw->size());
   return static_cast<int>(pw->size());
+}
+
+Result<std::shared_ptr<EVP_PKEY>> private_from_pem(std::string_view pem, std::string_view passphrase) {
+  BioPtr bio = mem_bio(pem);
+  if (!bio) return err(Errc::crypto, "BIO_new_mem_buf");
+  std::string_view pw = passphrase;
+  EVP_PKEY* raw = PEM_read_bio_PrivateKey(bio.get(), nullptr, pass_cb, &pw);
+  if (!raw) {
+    bool encrypted = pem.find("ENCRYPTED") != std::string_view::npos;
+    if (encrypted && passphrase.empty())
+      return err(Errc::config, "private key is encrypted and no passphrase was given");
+    if (encrypted) return err(Errc::auth, "cannot decrypt private key (wrong passphrase?)");
+    return err(Errc::malformed, "not a PEM private key");
+  }
+  return own(raw);
+}
+
+Result<std::shared_ptr<EVP_PKEY>> public_from_spki_der(ByteSpan der) {
+  const unsigned char* p = u8(der);
+  EVP_PKEY* raw = d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size()));
+  if (!raw) return err(Errc::malformed, "not a DER SubjectPublicKeyInfo");
+  auto k = own(raw);
+  if (p != u8(der) + der.size()) return err(Errc::malformed, "bytes after the SubjectPublicKeyInfo");
+  return k;
+}
+
+Bytes spki_der(EVP_PKEY* k) {
+  int n = i2d_PUBKEY(k, nullptr);
+  if (n <= 0) return {};
+  Bytes out(static_cast<std::size_t>(n));
+  auto* p = reinterpret_cast<unsigned char*>(out.data());
+  i2d_PUBKEY(k, &p);
+  return out;
+}
+
+Result<Bytes> digest_sign(EVP_MD_CTX* ctx, ByteSpan message) {
+  std::size_t len = 0;
+  if (EVP_DigestSign(ctx, nullptr, &len, u8(message), message.size()) != 1)
+    return err(Errc::crypto, "EVP_DigestSign size");
+  Bytes sig(len);
+  if (EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(sig.data()), &len, u8(message), message.size()) != 1)
+    return err(Errc::crypto, "EVP_DigestSign");
+  sig.resize(len);
+  return sig;
 }
 
 Result<std::string> read_file(const std::string& path) {

@@ -40,6 +40,15 @@ BioPtr mem_bio(std::string_view s);
 std::string bio_string(BIO* b);
 // PEM passphrase callback: never prompts. u points to a std::string_view.
 int pass_cb(char* buf, int size, int rwflag, void* u);
+// Key codecs shared by the key types (the caller checks the key's type afterwards).
+// PEM private key; an encrypted one needs the passphrase (never prompted).
+Result<std::shared_ptr<EVP_PKEY>> private_from_pem(std::string_view pem, std::string_view passphrase);
+// Exactly one DER SubjectPublicKeyInfo.
+Result<std::shared_ptr<EVP_PKEY>> public_from_spki_der(ByteSpan der);
+Bytes spki_der(EVP_PKEY* k);
+// EVP_DigestSign over message with a context already initialised for signing.
+Result<Bytes> digest_sign(EVP_MD_CTX* ctx, ByteSpan message);
+
 // A public file (key, certificate, CRL) of at most 1 MiB.
 Result<std::string> read_file(const std::string& path);
 // A private key file, read straight into wiped memory.

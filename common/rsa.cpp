@@ -281,23 +281,13 @@ Result<RsaPublicKey> RsaPublicKey::load_pem_file(const std::string& path) {
 }
 
 Result<RsaPublicKey> RsaPublicKey::from_spki_der(ByteSpan der) {
-  const unsigned char* p = u8(der);
-  EVP_PKEY* raw = d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size()));
-  if (!raw) return err(Errc::malformed, "not a DER SubjectPublicKeyInfo");
-  auto k = own(raw);
-  if (p != u8(der) + der.size()) return err(Errc::malformed, "bytes after the SubjectPublicKeyInfo");
-  if (Status s = check_public(k.get()); !s) return s.error();
-  return RsaPublicKey(std::move(k));
+  auto k = public_from_spki_der(der);
+  if (!k) return k.error();
+  if (Status s = check_public(k->get()); !s) return s.error();
+  return RsaPublicKey(std::move(*k));
 }
 
-Bytes RsaPublicKey::spki_der() const {
-  int n = i2d_PUBKEY(pkey_.get(), nullptr);
-  if (n <= 0) return {};
-  Bytes out(static_cast<std::size_t>(n));
-  auto* p = reinterpret_cast<unsigned char*>(out.data());
-  i2d_PUBKEY(pkey_.get(), &p);
-  return out;
-}
+Bytes RsaPublicKey::spki_der() const { return pkey::spki_der(pkey_.get()); }
 
 Bytes RsaPublicKey::modulus() const { return bn_param(pkey_.get(), OSSL_PKEY_PARAM_RSA_N); }
 Bytes RsaPublicKey::exponent() const { return bn_param(pkey_.get(), OSSL_PKEY_PARAM_RSA_E); }
@@ -352,20 +342,10 @@ Status RsaPublicKey::verify(RsaPadding padding, SigHash hash, ByteSpan message, 
 // RsaPrivateKey
 
 Result<RsaPrivateKey> RsaPrivateKey::from_pem(std::string_view pem, std::string_view passphrase) {
-  BioPtr bio = mem_bio(pem);
-  if (!bio) return err(Errc::crypto, "BIO_new_mem_buf");
-  std::string_view pw = passphrase;
-  EVP_PKEY* raw = PEM_read_bio_PrivateKey(bio.get(), nullptr, pass_cb, &pw);
-  if (!raw) {
-    bool encrypted = pem.find("ENCRYPTED") != std::string_view::npos;
-    if (encrypted && passphrase.empty())
-      return err(Errc::config, "private key is encrypted and no passphrase was given");
-    if (encrypted) return err(Errc::auth, "cannot decrypt private key (wrong passphrase?)");
-    return err(Errc::malformed, "not a PEM private key");
-  }
-  auto k = own(raw);
-  if (Status s = check_public(k.get()); !s) return s.error();
-  return RsaPrivateKey(std::move(k));
+  auto k = private_from_pem(pem, passphrase);
+  if (!k) return k.error();
+  if (Status s = check_public(k->get()); !s) return s.error();
+  return RsaPrivateKey(std::move(*k));
 }
 
 Result<RsaPrivateKey> RsaPrivateKey::load_pem_file(const std::string& path, std::string_view passphrase) {
@@ -433,14 +413,7 @@ Result<Bytes> RsaPrivateKey::sign(RsaPadding padding, SigHash hash, ByteSpan mes
   MdCtxPtr ctx(EVP_MD_CTX_new());
   if (!ctx) return err(Errc::crypto, "EVP_MD_CTX_new");
   if (Status s = setup_ctx(ctx.get(), pkey_.get(), padding, hash, true); !s) return s.error();
-  std::size_t len = 0;
-  if (EVP_DigestSign(ctx.get(), nullptr, &len, u8(message), message.size()) != 1)
-    return err(Errc::crypto, "EVP_DigestSign size");
-  Bytes sig(len);
-  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len, u8(message), message.size()) != 1)
-    return err(Errc::crypto, "EVP_DigestSign");
-  sig.resize(len);
-  return sig;
+  return digest_sign(ctx.get(), message);
 }
 
 }  // namespace common::crypto

@@ -38,9 +38,11 @@ inline Pkey ec_key(const char* curve) {
   return Pkey(k, PkeyFree{});
 }
 
-inline std::string private_pem(const Pkey& k) {
+// PKCS#8 PEM, or with traditional the key type's own form ("EC PRIVATE KEY", what pki writes).
+inline std::string private_pem(const Pkey& k, bool traditional = false) {
   BIO* b = BIO_new(BIO_s_mem());
-  REQUIRE(PEM_write_bio_PrivateKey(b, k.get(), nullptr, nullptr, 0, nullptr, nullptr));
+  REQUIRE((traditional ? PEM_write_bio_PrivateKey_traditional : PEM_write_bio_PrivateKey)(b, k.get(), nullptr, nullptr,
+                                                                                           0, nullptr, nullptr));
   char* p = nullptr;
   long n = BIO_get_mem_data(b, &p);
   std::string s(p, static_cast<std::size_t>(n));
