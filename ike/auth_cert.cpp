@@ -4,6 +4,7 @@
 //   IKE_AUTH response:    IDr [CERT] AUTH ...
 // CERT goes out with send_cert=always, or ifasked when the peer sent a CERTREQ (strongSwan's
 // default). What a received CERT must be is check_peer_cert's (ike/cert.h).
+#include "common/ecdsa.h"
 #include "common/rsa.h"
 #include "common/x509.h"
 #include "ike/cert.h"
@@ -51,24 +52,36 @@ void IkeSa::note_certreq(const Message& m) {
   }
 }
 
-std::shared_ptr<const common::crypto::RsaPublicKey> IkeSa::cert_key(const PeerConfig& cfg, const Identity& peer,
-                                                                    const Message& m, std::string& why) const {
+IkeSa::PeerKey IkeSa::cert_key(const PeerConfig& cfg, const Identity& peer, const Message& m,
+                               std::string& why) const {
   auto certs = m.find_all<CertPayload>();
   CertCheck c = check_peer_cert(cfg, peer, certs);
   if (c.fail != CertCheck::Fail::none) {
     ++(c.fail == CertCheck::Fail::malformed ? ctx_.counters.cert_malformed : ctx_.counters.cert_refused);
     why = c.why;
-    return nullptr;
+    return {};
   }
-  auto key = common::crypto::RsaPublicKey::from_spki_der(c.end->spki_der());
+  PeerKey key;
+  const char* problem = nullptr;
+  if (c.end->key_type() == "EC") {
+    auto k = common::crypto::EcPublicKey::from_spki_der(c.end->spki_der());
+    if (k) key.ec = std::make_shared<const common::crypto::EcPublicKey>(std::move(*k));
+    else problem = k.error().detail;
+  } else {
+    auto k = common::crypto::RsaPublicKey::from_spki_der(c.end->spki_der());
+    if (k) key.rsa = std::make_shared<const common::crypto::RsaPublicKey>(std::move(*k));
+    else problem = k.error().detail;
+  }
   if (!key) {
     ++ctx_.counters.cert_refused;
     why = "certificate '" + c.end->subject_text() + "' has a " + c.end->key_type() +
-          " key, not one swanless signs with: " + key.error().detail;
-    return nullptr;
+          " key swanless cannot verify with: " + problem;
+    return {};
   }
-  log(LogLevel::info, "certificate " + c.info);
-  return std::make_shared<const common::crypto::RsaPublicKey>(std::move(*key));
+  log(LogLevel::info, "certificate " + c.info + ", " +
+                          (key.ec ? "ECDSA " + std::string(common::crypto::to_string(key.ec->curve())) : "RSA") +
+                          " key");
+  return key;
 }
 
 }  // namespace ike

@@ -27,6 +27,8 @@
 namespace common::crypto {
 class RsaPrivateKey;
 class RsaPublicKey;
+class EcPrivateKey;
+class EcPublicKey;
 enum class SigHash : std::uint8_t;
 }  // namespace common::crypto
 namespace common::x509 {
@@ -88,6 +90,10 @@ struct PeerConfig {
   common::SecretBytes psk;
   std::shared_ptr<const common::crypto::RsaPrivateKey> private_key;  // Auth::pubkey: ours
   std::shared_ptr<const common::crypto::RsaPublicKey> peer_key;      // Auth::pubkey: the peer's
+  // ECDSA instead of RSA (`: ECDSA key.pem`, an EC rightpubkey=): AUTH method 14 with
+  // ecdsa-with-SHA256/384/512 when the peer announced a hash, else RFC 4754 method 9/10/11.
+  std::shared_ptr<const common::crypto::EcPrivateKey> ec_private_key;  // set instead of private_key
+  std::shared_ptr<const common::crypto::EcPublicKey> ec_peer_key;      // set instead of peer_key
   // RFC 7427 signature authentication (strongSwan's charon.signature_authentication): send
   // SIGNATURE_HASH_ALGORITHMS and sign with method 14. Off: method 1 only (older peers).
   bool rfc7427 = true;

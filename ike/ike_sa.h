@@ -188,6 +188,7 @@ class IkeSa {
   common::Bytes signed_octets(bool for_initiator, common::ByteSpan id_body) const;
   // Our AUTH payload under cfg_ (PSK MAC, or an RSA signature); nullopt when signing fails.
   std::optional<AuthPayload> make_auth(bool for_initiator, common::ByteSpan id_body, std::string& why);
+  std::optional<AuthPayload> make_ecdsa_auth_payload(common::ByteSpan octets, std::string& why);
   // Checks the peer's AUTH under cfg (PSK, the configured public key, or the key of the
   // peer's certificate from m's CERT payloads, which must hold `peer`); why says what failed.
   bool check_auth(const PeerConfig& cfg, bool peer_is_initiator, common::ByteSpan id_body,
@@ -203,10 +204,15 @@ class IkeSa {
   void add_cert(std::vector<Payload>& pl) const;
   // Records that the peer asked for certificates (a CERTREQ, malformed ones logged).
   void note_certreq(const Message& m);
-  // The RSA key of the peer's certificate under cfg (check_peer_cert), counted and logged;
-  // nullptr with why set when the certificate is refused.
-  std::shared_ptr<const common::crypto::RsaPublicKey> cert_key(const PeerConfig& cfg, const Identity& peer,
-                                                               const Message& m, std::string& why) const;
+  // A peer's signature key: RSA or ECDSA.
+  struct PeerKey {
+    std::shared_ptr<const common::crypto::RsaPublicKey> rsa;
+    std::shared_ptr<const common::crypto::EcPublicKey> ec;
+    explicit operator bool() const { return rsa || ec; }
+  };
+  // The key of the peer's certificate under cfg (check_peer_cert), counted and logged;
+  // empty with why set when the certificate is refused.
+  PeerKey cert_key(const PeerConfig& cfg, const Identity& peer, const Message& m, std::string& why) const;
 
   // ---- IKE_AUTH (task_ike_auth.cpp) ----
   void build_auth_request(TimePoint now);

@@ -3,6 +3,7 @@
 // (never with a DH exchange, §1.2), both roles.
 #include <algorithm>
 
+#include "ike/auth_sig.h"
 #include "ike/cert.h"
 #include "ike/ike_sa.h"
 #include "ike/proposal_select.h"
@@ -41,13 +42,15 @@ Identity to_identity(const IdP& p) {
 
 std::string_view auth_text(const PeerConfig& c) {
   if (c.auth == PeerConfig::Auth::psk) return "pre-shared key";
-  return c.peer_key ? "RSA signature" : "RSA signature (certificate)";
+  if (c.peer_key) return "RSA signature";
+  if (c.ec_peer_key) return "ECDSA signature";
+  return "signature (certificate)";
 }
 
 // Does an AUTH method fit how a config authenticates its peer (responder config choice)?
 bool method_fits(const PeerConfig& c, AuthMethod m) {
   if (c.auth == PeerConfig::Auth::psk) return m == AuthMethod::psk;
-  return m == AuthMethod::rsa_sig || m == AuthMethod::digital_signature;
+  return is_signature_method(m);
 }
 
 }  // namespace

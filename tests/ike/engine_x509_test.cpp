@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "common/ecdsa.h"
 #include "common/rsa.h"
 #include "common/x509.h"
 #include "ike/cert.h"
@@ -43,11 +44,20 @@ std::shared_ptr<const TrustStore> trust_of(const Pki& p, std::vector<long> revok
   return t;
 }
 
-// The dc-tun pair with one CHILD_SA, each end signing with `mine`, trusting `ca`'s CA,
+std::shared_ptr<const common::crypto::EcPrivateKey> ec_private(const x509_test::Pkey& k) {
+  auto r = common::crypto::EcPrivateKey::from_pem(x509_test::private_pem(k));
+  REQUIRE(r.ok());
+  return std::make_shared<const common::crypto::EcPrivateKey>(std::move(*r));
+}
+
+// The dc-tun pair with one CHILD_SA, each end signing with `mine` (RSA or ECDSA), trusting `ca`'s CA,
 // identities the certificates' DNs (what leftid=%fromcert gives).
 PeerConfig peer(bool a_side, const Issued& mine, std::shared_ptr<const TrustStore> trust) {
   PeerConfig c = signing_peer(a_side, "x509", "x509-net");
-  c.private_key = std::make_shared<const common::crypto::RsaPrivateKey>(x509_test::rsa_private(mine.key));
+  if (EVP_PKEY_is_a(mine.key.get(), "EC"))
+    c.ec_private_key = ec_private(mine.key);
+  else
+    c.private_key = std::make_shared<const common::crypto::RsaPrivateKey>(x509_test::rsa_private(mine.key));
   c.local_cert = std::make_shared<const Certificate>(mine.cert);
   c.local_id = Identity{Identity::Type::der_asn1_dn, mine.cert.subject_der()};
   c.remote_id.reset();
@@ -80,8 +90,8 @@ TEST_CASE("X.509: both ends authenticate with RSA certificates of one CA, DN ide
   CHECK(in_init<CertReqPayload>(w.sent_b) == 1);  // the responder asks in IKE_SA_INIT
   CHECK(w.b.logged("certificate '" + kDnA + "' issued by 'C=CH, O=swanless test, CN=Test CA', chain of 2 verified"));
   CHECK(w.a.logged("certificate '" + kDnB + "' issued by 'C=CH, O=swanless test, CN=Test CA', chain of 2 verified"));
-  CHECK(w.b.logged("authentication of '" + kDnA + "' with RSA signature (certificate) successful"));
-  CHECK(w.a.logged("authentication of '" + kDnB + "' with RSA signature (certificate) successful"));
+  CHECK(w.b.logged("authentication of '" + kDnA + "' with signature (certificate) successful"));
+  CHECK(w.a.logged("authentication of '" + kDnB + "' with signature (certificate) successful"));
   CHECK(w.a.logged("peer requested certificates from 1 CA(s), 1 of them ours"));
 }
 
@@ -97,8 +107,8 @@ TEST_CASE("X.509: FQDN and address identities are matched against subjectAltName
   start(w, pa, pb);
   INFO(w.a.all_logs() << "---\n" << w.b.all_logs());
   REQUIRE(established(w.a.e, w.now));
-  CHECK(w.b.logged("authentication of 'a.test' with RSA signature (certificate) successful"));
-  CHECK(w.a.logged("authentication of '192.0.2.2' with RSA signature (certificate) successful"));
+  CHECK(w.b.logged("authentication of 'a.test' with signature (certificate) successful"));
+  CHECK(w.a.logged("authentication of '192.0.2.2' with signature (certificate) successful"));
 }
 
 TEST_CASE("X.509: a configured DN identity matches the certificate's canonically") {
@@ -269,4 +279,67 @@ TEST_CASE("X.509: identity matching") {
   CHECK(id_matches(Identity::from_string("C=CH, CN=x"), Identity::from_string("c=ch,cn=X")));
   CHECK_FALSE(id_matches(Identity::from_string("C=CH, CN=x"), Identity::from_string("C=CH, CN=y")));
   CHECK(Identity::from_string(kDnA).to_string() == kDnA);
+}
+
+TEST_CASE("X.509: ECDSA certificates, P-256 on one end and P-384 on the other (RFC 7427 method 14)") {
+  auto& W = world();
+  auto a = W.ca.issue(kDnA, {"DNS:a.test"}, x509_test::ec_key("P-256"));
+  auto b = W.ca.issue(kDnB, {"DNS:b.test"}, x509_test::ec_key("P-384"));
+  Wire w;
+  start(w, peer(true, a, trust_of(W.ca)), peer(false, b, trust_of(W.ca)));
+  INFO(w.a.all_logs() << "---\n" << w.b.all_logs());
+  REQUIRE(established(w.a.e, w.now));
+  REQUIRE(established(w.b.e, w.now));
+  CHECK(w.a.logged("authenticating with ECDSA P-256 signature, AUTH method 14 ecdsa-with-SHA256"));
+  CHECK(w.b.logged("authenticating with ECDSA P-384 signature, AUTH method 14 ecdsa-with-SHA384"));
+  CHECK(w.b.logged("chain of 2 verified, ECDSA P-256 key"));
+  CHECK(w.a.logged("chain of 2 verified, ECDSA P-384 key"));
+}
+
+TEST_CASE("X.509: ECDSA without RFC 7427 uses RFC 4754 methods 9 and 10") {
+  auto& W = world();
+  auto a = W.ca.issue(kDnA, {"DNS:a.test"}, x509_test::ec_key("P-256"));
+  auto b = W.ca.issue(kDnB, {"DNS:b.test"}, x509_test::ec_key("P-384"));
+  auto pa = peer(true, a, trust_of(W.ca));
+  pa.rfc7427 = false;
+  Wire w;
+  start(w, pa, peer(false, b, trust_of(W.ca)));
+  INFO(w.a.all_logs() << "---\n" << w.b.all_logs());
+  REQUIRE(established(w.a.e, w.now));
+  CHECK(w.a.logged("AUTH method 9 ecdsa-with-SHA256"));
+  CHECK(w.b.logged("AUTH method 10 ecdsa-with-SHA384"));
+}
+
+TEST_CASE("X.509: raw ECDSA keys, no certificates") {
+  auto pa = signing_peer(true, "ec", "ec-net");
+  auto pb = signing_peer(false, "ec", "ec-net");
+  auto ka = x509_test::ec_key("P-256"), kb = x509_test::ec_key("P-384");
+  pa.ec_private_key = ec_private(ka);
+  pb.ec_private_key = ec_private(kb);
+  pa.ec_peer_key = std::make_shared<const common::crypto::EcPublicKey>(pb.ec_private_key->public_key());
+  pb.ec_peer_key = std::make_shared<const common::crypto::EcPublicKey>(pa.ec_private_key->public_key());
+  SECTION("both verify") {
+    Wire w;
+    start_child(w, pa, pb, "ec-net");
+    INFO(w.a.all_logs() << "---\n" << w.b.all_logs());
+    REQUIRE(established(w.a.e, w.now));
+    CHECK(w.b.logged("authentication of '192.0.2.1' with ECDSA signature successful"));
+  }
+  SECTION("a wrong key is refused") {
+    auto stranger = ec_private(x509_test::ec_key("P-256"));
+    pb.ec_peer_key = std::make_shared<const common::crypto::EcPublicKey>(stranger->public_key());
+    Wire w;
+    start_child(w, pa, pb, "ec-net");
+    INFO(w.a.all_logs() << "---\n" << w.b.all_logs());
+    CHECK(w.b.logged("ECDSA signature does not verify with the configured public key"));
+    CHECK(w.a.installs.empty());
+  }
+  SECTION("an RSA signer against an ECDSA key is refused") {
+    pa.ec_private_key.reset();
+    pa.private_key = std::make_shared<const common::crypto::RsaPrivateKey>(x509_test::rsa_private(x509_test::rsa_key()));
+    Wire w;
+    start_child(w, pa, pb, "ec-net");
+    INFO(w.a.all_logs() << "---\n" << w.b.all_logs());
+    CHECK(w.b.logged("ECDSA signature refused: AUTH: an RSA signature, but the peer's key is ECDSA"));
+  }
 }
