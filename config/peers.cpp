@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "common/ecdsa.h"
 #include "common/rsa.h"
 #include "common/x509.h"
 #include "config/x509_load.h"
@@ -39,63 +40,81 @@ std::vector<common::TrafficSelector> selectors(const HostConfig& h) {
   return {any};
 }
 
-// authby=pubkey/rsasig: our private key (the secrets file's RSA entry for our identity) and
-// the peer's public key (rightpubkey= PEM file, else rightrsasigkey=0s...). A configured
-// leftpubkey=/leftrsasigkey= must be the public half of that private key. false (errors
-// added, naming the file) when a key is missing, unreadable or does not fit.
-bool load_rsa_keys(const ConnConfig& c, const std::string& lid, const Secrets& secrets, ike::PeerConfig& p,
+// authby=pubkey/rsasig: our private key (the secrets file's RSA or ECDSA entry for our
+// identity) and the peer's public key (rightpubkey= PEM file, RSA or ECDSA, else
+// rightrsasigkey=0s...) unless certificates give it. A configured leftpubkey=/leftrsasigkey=
+// and leftcert= must hold the public half of that private key. false (errors added, naming
+// the file) when a key is missing, unreadable or does not fit.
+bool load_sig_keys(const ConnConfig& c, const std::string& lid, const Secrets& secrets, ike::PeerConfig& p,
                    std::vector<std::string>& errors) {
+  using common::crypto::EcPrivateKey;
+  using common::crypto::EcPublicKey;
   using common::crypto::RsaPrivateKey;
   using common::crypto::RsaPublicKey;
   bool ok = true;
+  auto fail = [&](std::string msg) {
+    errors.push_back(p.name + ": " + std::move(msg));
+    ok = false;
+  };
   const SecretEntry* s = secrets.find_private_key(lid);
   if (!s) {
-    errors.push_back(p.name + ": no RSA private key (': RSA FILE') in " + secrets.path + " for '" + lid + "'");
-    ok = false;
-  } else if (auto k = RsaPrivateKey::load_pem_file(s->key_path, s->passphrase); !k) {
-    errors.push_back(p.name + ": cannot load RSA private key " + s->key_path + " (" + s->file + ":" +
-                     std::to_string(s->line) + "): " + k.error().detail);
-    ok = false;
+    fail("no private key (': RSA FILE' or ': ECDSA FILE') in " + secrets.path + " for '" + lid + "'");
   } else {
-    p.private_key = std::make_shared<const RsaPrivateKey>(std::move(*k));
+    const bool ec = s->type == SecretEntry::Type::ecdsa;
+    const char* detail = nullptr;
+    if (ec) {
+      auto k = EcPrivateKey::load_pem_file(s->key_path, s->passphrase);
+      if (k) p.ec_private_key = std::make_shared<const EcPrivateKey>(std::move(*k));
+      else detail = k.error().detail;
+    } else {
+      auto k = RsaPrivateKey::load_pem_file(s->key_path, s->passphrase);
+      if (k) p.private_key = std::make_shared<const RsaPrivateKey>(std::move(*k));
+      else detail = k.error().detail;
+    }
+    if (detail)
+      fail(std::string("cannot load ") + (ec ? "ECDSA" : "RSA") + " private key " + s->key_path + " (" + s->file +
+           ":" + std::to_string(s->line) + "): " + detail);
   }
 
-  auto peer_key = [&](const HostConfig& h, const std::string& side) -> std::shared_ptr<const RsaPublicKey> {
+  // One side's configured public key: RSA (PEM or 0s) or ECDSA (PEM).
+  struct Pub {
+    std::shared_ptr<const RsaPublicKey> rsa;
+    std::shared_ptr<const EcPublicKey> ec;
+  };
+  auto side_key = [&](const HostConfig& h, const std::string& side) -> Pub {
     if (!h.pubkey.empty()) {
       auto k = RsaPublicKey::load_pem_file(h.pubkey);
-      if (!k) {
-        errors.push_back(p.name + ": cannot load " + side + "pubkey " + h.pubkey + ": " + k.error().detail);
-        ok = false;
-        return nullptr;
-      }
-      return std::make_shared<const RsaPublicKey>(std::move(*k));
+      if (k) return {std::make_shared<const RsaPublicKey>(std::move(*k)), nullptr};
+      auto e = EcPublicKey::load_pem_file(h.pubkey);
+      if (e) return {nullptr, std::make_shared<const EcPublicKey>(std::move(*e))};
+      fail("cannot load " + side + "pubkey " + h.pubkey + ": " + k.error().detail + ", nor as ECDSA: " +
+           e.error().detail);
+      return {};
     }
     if (!h.rsasigkey.empty()) {
       auto k = RsaPublicKey::from_rfc3110(h.rsasigkey);
-      if (!k) {
-        errors.push_back(p.name + ": " + side + "rsasigkey is not a valid RSA public key: " + k.error().detail);
-        ok = false;
-        return nullptr;
-      }
-      return std::make_shared<const RsaPublicKey>(std::move(*k));
+      if (k) return {std::make_shared<const RsaPublicKey>(std::move(*k)), nullptr};
+      fail(side + "rsasigkey is not a valid RSA public key: " + k.error().detail);
     }
-    return nullptr;
+    return {};
   };
-  p.peer_key = peer_key(c.right, "right");
-  if (ok && !p.peer_key && !p.trust && !p.peer_cert) {
-    errors.push_back(p.name + ": authby=pubkey needs rightpubkey= (PEM file), rightrsasigkey= (0s...) or certificates");
-    ok = false;
-  }
-  if (p.local_cert && p.private_key && p.local_cert->spki_der() != p.private_key->public_key().spki_der()) {
-    errors.push_back(p.name + ": leftcert ('" + p.local_cert->subject_text() + "') does not hold the public half of "
-                     "the private key " + s->key_path);
-    ok = false;
-  }
-  if (auto mine = peer_key(c.left, "left"); mine && p.private_key && !(*mine == p.private_key->public_key())) {
-    errors.push_back(p.name + ": left" + (c.left.pubkey.empty() ? "rsasigkey" : "pubkey " + c.left.pubkey) +
-                     " is not the public half of the private key " + s->key_path);
-    ok = false;
-  }
+  Pub peer = side_key(c.right, "right");
+  p.peer_key = peer.rsa;
+  p.ec_peer_key = peer.ec;
+  if (ok && !p.peer_key && !p.ec_peer_key && !p.trust && !p.peer_cert)
+    fail("authby=pubkey needs rightpubkey= (PEM file), rightrsasigkey= (0s...) or certificates");
+  // The SubjectPublicKeyInfo of our private key, to compare what left= configures with it.
+  common::Bytes ours = p.private_key      ? p.private_key->public_key().spki_der()
+                       : p.ec_private_key ? p.ec_private_key->public_key().spki_der()
+                                          : common::Bytes{};
+  if (p.local_cert && !ours.empty() && p.local_cert->spki_der() != ours)
+    fail("leftcert ('" + p.local_cert->subject_text() + "') does not hold the public half of the private key " +
+         s->key_path);
+  Pub mine = side_key(c.left, "left");
+  common::Bytes configured = mine.rsa ? mine.rsa->spki_der() : mine.ec ? mine.ec->spki_der() : common::Bytes{};
+  if (!configured.empty() && !ours.empty() && configured != ours)
+    fail("left" + (c.left.pubkey.empty() ? std::string("rsasigkey") : "pubkey " + c.left.pubkey) +
+         " is not the public half of the private key " + s->key_path);
   return ok;
 }
 
@@ -176,6 +195,8 @@ std::string ike_fingerprint(const ike::PeerConfig& p) {
   add(schemes);
   add(p.private_key ? p.private_key->public_key().to_libreswan() : "");
   add(p.peer_key ? p.peer_key->to_libreswan() : "");
+  add(p.ec_private_key ? p.ec_private_key->public_key().to_pem() : "");
+  add(p.ec_peer_key ? p.ec_peer_key->to_pem() : "");
   // Certificates and trust: a new certificate, CA or CRL restarts the IKE_SA on reload.
   add(p.local_cert ? common::to_hex(p.local_cert->der()) : "");
   add(p.peer_cert ? common::to_hex(p.peer_cert->der()) : "");
@@ -272,7 +293,7 @@ PeersResult build_peers(const Config& cfg, const Secrets& secrets) {
       p.sign_hashes = c.sign.hashes;
       p.require_pss = c.require.pss;
       p.accept_hashes = c.require.hashes;
-      if (!load_rsa_keys(c, lid, secrets, p, r.errors)) continue;
+      if (!load_sig_keys(c, lid, secrets, p, r.errors)) continue;
     }
     r.peers.push_back(std::move(p));
   }

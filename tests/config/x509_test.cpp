@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/ecdsa.h"
 #include "common/x509.h"
 #include "config/keys.h"
 #include "config/peers.h"
@@ -206,5 +207,50 @@ TEST_CASE("config x509: the keys are honoured in the key table") {
     const auto* row = config::find_key(config::SectionType::setup, k);
     REQUIRE(row);
     CHECK(row->disposition == config::Disposition::honoured);
+  }
+}
+
+TEST_CASE("config x509: ': ECDSA key.pem' in secrets, an ECDSA leftcert, an ECDSA rightpubkey") {
+  auto& F = files();
+  auto eckey = x509_test::ec_key("P-384");
+  auto ec = F.pki.issue("C=CH, O=swanless test, CN=ec", {}, eckey);
+  TempDir d;
+  write_bytes(d.path + "/ipsec.d/cacerts/ca.der", F.pki.ca().der());
+  write_bytes(d.path + "/ec.der", ec.cert.der());
+  d.write("ec.key", x509_test::private_pem(eckey), 0600);
+  d.write("test.secrets", ": ECDSA ec.key\n", 0600);
+  auto peer_ec = x509_test::ec_key("P-256");
+  auto pub = common::crypto::EcPrivateKey::from_pem(x509_test::private_pem(peer_ec))->public_key();
+  d.write("peer.pub", pub.to_pem(), 0644);
+  auto build_one = [&](const std::string& lines) {
+    std::string text =
+        "conn net\n    left=192.0.2.1\n    right=198.51.100.1\n    authby=pubkey\n    auto=add\n" + lines;
+    auto r = config::parse_string(text, d.path + "/test.conf");
+    REQUIRE(r.ok());
+    auto s = config::load_secrets(d.path + "/test.secrets");
+    REQUIRE(s.ok());
+    REQUIRE(s.secrets->entries.at(0).type == config::SecretEntry::Type::ecdsa);
+    return config::build_peers(*r.config, *s.secrets);
+  };
+  SECTION("certificate") {
+    auto r = build_one("    leftcert=ec.der\n");
+    INFO(joined(r.errors));
+    REQUIRE(r.errors.empty());
+    CHECK(r.peers.at(0).ec_private_key);
+    CHECK_FALSE(r.peers.at(0).private_key);
+    CHECK(r.peers.at(0).local_cert->key_type() == "EC");
+  }
+  SECTION("raw public key") {
+    auto r = build_one("    rightpubkey=peer.pub\n");
+    INFO(joined(r.errors));
+    REQUIRE(r.errors.empty());
+    REQUIRE(r.peers.at(0).ec_peer_key);
+    CHECK(*r.peers.at(0).ec_peer_key == pub);
+    CHECK_FALSE(r.peers.at(0).peer_key);
+  }
+  SECTION("a leftcert of another key") {
+    write_bytes(d.path + "/moon.der", F.moon.cert.der());
+    auto r = build_one("    leftcert=moon.der\n");
+    CHECK(joined(r.errors).find("does not hold the public half of the private key") != std::string::npos);
   }
 }
