@@ -7,6 +7,7 @@
 # The CAs, certificates and the CRL are made with strongSwan's `pki` (package strongswan-pki):
 #   ca:  "C=CH, O=swanless test, CN=swanless test CA", RSA 2048, self-signed
 #   ca2: "C=CH, O=other, CN=other CA" (the wrong CA)
+#   s-ec, c-ec: ECDSA P-256 / P-384 end certificates of ca
 #   s, c: RSA end certificates "C=CH, O=swanless test, CN=s.test" / "...CN=c.test" with
 #         subjectAltName DNS:s.test / DNS:c.test (and the underlay address)
 #   r:   a certificate of ca that ca's CRL revokes
@@ -24,6 +25,8 @@
 #   6. wrongca-resp: swanless trusts ca2 only; charon initiates: refused
 #   7. wrongca-init: charon trusts ca2 only; swanless initiates: charon refuses it
 #   8. idmismatch:  rightid=@other.test, charon's certificate is for c.test: refused
+#   9. ecdsa-init / ecdsa-resp: ECDSA certificates (swanless P-256, charon P-384) from the
+#                   same CA, `: ECDSA key` in swanless's secrets, both roles
 # Usage: SWANLESS=build/apps/swanless sudo -E tests/interop/swanless_x509.sh
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -56,10 +59,18 @@ mkpki() {
     pkix --pub --in "$P/$who.key" | pkix --issue --lifetime 365 --cacert "$P/ca.pem" --cakey "$P/ca.key" \
       --dn "C=CH, O=swanless test, CN=$who.test" --san "$san" --san "$ip" --outform pem >"$P/$who.pem" || return 1
   done
+  # ECDSA end certificates (P-256 for swanless, P-384 for charon), issued by the same RSA CA
+  local bits
+  for who in s-ec c-ec; do
+    bits=256; [ "$who" = c-ec ] && bits=384
+    pkix --gen --type ecdsa --size $bits --outform pem >"$P/$who.key" || return 1
+    pkix --pub --in "$P/$who.key" | pkix --issue --lifetime 365 --cacert "$P/ca.pem" --cakey "$P/ca.key" \
+      --dn "C=CH, O=swanless test, CN=$who.test" --san "$who.test" --outform pem >"$P/$who.pem" || return 1
+  done
   pkix --signcrl --cacert "$P/ca.pem" --cakey "$P/ca.key" --reason key-compromise --cert "$P/r.pem" \
     --outform pem >"$P/ca.crl" || return 1
 }
-mkpki && pass "pki made two CAs, three certificates and a CRL" || die "pki: $(tail -5 "$P/pki.err")"
+mkpki && pass "pki made two CAs, three RSA and two ECDSA certificates and a CRL" || die "pki: $(tail -5 "$P/pki.err")"
 openssl verify -CAfile "$P/ca.pem" "$P/s.pem" >/dev/null 2>&1 && pass "openssl verifies s.pem against ca.pem" \
   || fail "openssl verify of s.pem"
 openssl verify -crl_check -CAfile "$P/ca.pem" -CRLfile "$P/ca.crl" "$P/r.pem" 2>&1 | grep -q "revoked" \
@@ -72,9 +83,11 @@ openssl verify -crl_check -CAfile "$P/ca.pem" -CRLfile "$P/ca.crl" "$P/r.pem" 2>
 charon_conf() {
   local name=$1 cert=$2 ca=$3 crl=${4:-} rid=${5:-%any}
   local d=$LAB_DIR/$name.swanctl
-  mkdir -p "$d/x509" "$d/x509ca" "$d/x509crl" "$d/rsa"
+  local keydir=rsa
+  grep -q "BEGIN EC PRIVATE KEY" "$P/$cert.key" && keydir=ecdsa
+  mkdir -p "$d/x509" "$d/x509ca" "$d/x509crl" "$d/$keydir"
   cp "$P/$cert.pem" "$d/x509/$cert.pem"
-  cp "$P/$cert.key" "$d/rsa/$cert.key"
+  cp "$P/$cert.key" "$d/$keydir/$cert.key"
   cp "$P/$ca.pem" "$d/x509ca/$ca.pem"
   [ -n "$crl" ] && cp "$P/$crl" "$d/x509crl/"
   cat >"$d/swanctl.conf" <<CONF
@@ -139,25 +152,31 @@ conn net
 $(for l in "$@"; do echo "    $l"; done)
 CONF
   cp "$P/$cert.key" "$d/$name.key"
-  printf ': RSA %s\n' "$name.key" >"$d/$name.secrets"
+  local type=RSA
+  grep -q "BEGIN EC PRIVATE KEY" "$P/$cert.key" && type=ECDSA
+  printf ': %s %s\n' "$type" "$name.key" >"$d/$name.secrets"
   chmod 600 "$d/$name.secrets" "$d/$name.key"
 }
 
 # up_case NAME ROLE PEER_ID_SEEN_BY_CHARON PEER_ID_SEEN_BY_SWANLESS: SAs up, traffic, logs.
+# SDN/CDN: the certificates' subjects (default the RSA ones), CH_SCHEME: how charon names the
+# scheme it verified swanless's signature with (default RSA), KEY: what swanless logs of
+# charon's certificate key (default RSA).
 up_case() {
   local name=$1 role=$2 at_charon=$3 at_swanless=$4
+  local sdn=${SDN:-$S_DN} cdn=${CDN:-$C_DN} scheme=${CH_SCHEME:-RSA} key=${KEY:-RSA}
   [ "$role" = responder ] && { charon_initiate c c net 10 || fail "$name: charon initiate"; }
   pair_sas_up "$name" || return
-  grep -q "authentication of '$at_charon' with RSA.* successful" "$(charon_log c)" \
+  grep -qE "authentication of '$at_charon' with $scheme.* successful" "$(charon_log c)" \
     && pass "$name: charon verified swanless's certificate and signature as '$at_charon'" \
     || { fail "$name: no successful authentication of '$at_charon' in charon's log"; grep -i "authentication of" "$(charon_log c)" | tail -3; }
-  grep -q "received end entity cert \"$S_DN\"" "$(charon_log c)" \
+  grep -q "received end entity cert \"$sdn\"" "$(charon_log c)" \
     && pass "$name: charon received swanless's CERT" || fail "$name: charon got no CERT from swanless"
-  grep -q "sending end entity cert \"$C_DN\"" "$(charon_log c)" \
+  grep -q "sending end entity cert \"$cdn\"" "$(charon_log c)" \
     && pass "$name: charon sent its CERT (asked by swanless's CERTREQ)" || fail "$name: charon sent no CERT"
-  grep -q "certificate '$C_DN' issued by 'C=CH, O=swanless test, CN=swanless test CA', chain of 2 verified" \
-    "$(swanless_log $name)" && pass "$name: swanless verified charon's chain" || fail "$name: swanless chain log"
-  grep -q "authentication of '$at_swanless' with RSA signature (certificate) successful" "$(swanless_log $name)" \
+  grep -q "certificate '$cdn' issued by 'C=CH, O=swanless test, CN=swanless test CA', chain of 2 verified, $key key" \
+    "$(swanless_log $name)" && pass "$name: swanless verified charon's chain ($key key)" || fail "$name: swanless chain log"
+  grep -q "authentication of '$at_swanless' with signature (certificate) successful" "$(swanless_log $name)" \
     && pass "$name: swanless authenticated charon as '$at_swanless'" \
     || { fail "$name: swanless did not log the certificate success"; grep "authentication of" "$(swanless_log $name)"; }
   check "$name: ping 10.99.0.1 -> 10.99.0.2" ping_check s 10.99.0.2 3
@@ -183,6 +202,23 @@ CH_LID=c.test charon_conf fqdn-init c ca "" "s.test" || die "charon config (fqdn
 swl_conf fqdn-init start s "leftid=@s.test" "rightid=@c.test"
 swanless_start s fqdn-init "$LAB_DIR/fqdn-init/fqdn-init.conf" || die "swanless start (fqdn-init)"
 up_case fqdn-init initiator "s.test" "c.test"
+
+S_EC_DN="C=CH, O=swanless test, CN=s-ec.test"
+C_EC_DN="C=CH, O=swanless test, CN=c-ec.test"
+echo "--- case ecdsa-init: ECDSA certificates, swanless P-256 initiates, charon P-384"
+charon_conf ecdsa-init c-ec ca "" "$S_EC_DN" || die "charon config (ecdsa-init)"
+swl_conf ecdsa-init start s-ec
+swanless_start s ecdsa-init "$LAB_DIR/ecdsa-init/ecdsa-init.conf" || die "swanless start (ecdsa-init)"
+SDN=$S_EC_DN CDN=$C_EC_DN CH_SCHEME=ECDSA KEY="ECDSA P-384" up_case ecdsa-init initiator "$S_EC_DN" "$C_EC_DN"
+grep -q "authenticating with ECDSA P-256 signature, AUTH method 14 ecdsa-with-SHA256" "$(swanless_log ecdsa-init)" \
+  && pass "ecdsa-init: swanless signed with ECDSA P-256, RFC 7427 ecdsa-with-SHA256" \
+  || { fail "ecdsa-init: swanless's signature"; grep "authenticating with" "$(swanless_log ecdsa-init)"; }
+
+echo "--- case ecdsa-resp: ECDSA certificates, charon initiates"
+charon_conf ecdsa-resp c-ec ca "" "$S_EC_DN" || die "charon config (ecdsa-resp)"
+swl_conf ecdsa-resp add s-ec "rightid=\"$C_EC_DN\""
+swanless_start s ecdsa-resp "$LAB_DIR/ecdsa-resp/ecdsa-resp.conf" || die "swanless start (ecdsa-resp)"
+SDN=$S_EC_DN CDN=$C_EC_DN CH_SCHEME=ECDSA KEY="ECDSA P-384" up_case ecdsa-resp responder "$S_EC_DN" "$C_EC_DN"
 
 # refused CASE ROLE WHO_REFUSES LOG_REGEX [cert]: the initiation fails, the refusing side
 # says why, swanless keeps running; with "cert", swanless counts a refused certificate.
