@@ -273,6 +273,17 @@ Bytes TrustStore::certreq_data() const {
   return out;
 }
 
+Bytes TrustStore::digest() const {
+  Bytes all;
+  for (const auto& c : cas_) append(all, c.der());
+  for (const auto& c : crls_) append(all, to_der(c.native(), i2d_X509_CRL));
+  Bytes out(32);
+  unsigned int len = 0;
+  if (!EVP_Digest(all.data(), all.size(), reinterpret_cast<unsigned char*>(out.data()), &len, EVP_sha256(), nullptr))
+    return {};
+  return out;
+}
+
 bool TrustStore::has_ca_hash(ByteSpan hash) const {
   return std::any_of(cas_.begin(), cas_.end(), [&](const Certificate& c) {
     Bytes h = c.spki_sha1();

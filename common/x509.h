@@ -100,12 +100,15 @@ class TrustStore {
   // strictcrlpolicy=yes: a certificate whose issuer has no CRL here is refused. Otherwise
   // (strongSwan's default) a missing CRL is no reason to refuse, a listed serial is.
   void set_strict_crl(bool s) { strict_crl_ = s; }
+  bool strict_crl() const { return strict_crl_; }
 
   const std::vector<Certificate>& cas() const { return cas_; }
   std::size_t crl_count() const { return crls_.size(); }
   bool empty() const { return cas_.empty(); }
   // SHA-1 of each CA's SubjectPublicKeyInfo, concatenated: a CERTREQ's data.
   Bytes certreq_data() const;
+  // SHA-256 over every CA certificate and CRL (DER), for telling a changed store on reload.
+  Bytes digest() const;
   // Is hash (20 bytes) one of our CAs' key hashes?
   bool has_ca_hash(ByteSpan hash) const;
 

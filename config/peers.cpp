@@ -201,7 +201,7 @@ std::string ike_fingerprint(const ike::PeerConfig& p) {
   add(p.local_cert ? common::to_hex(p.local_cert->der()) : "");
   add(p.peer_cert ? common::to_hex(p.peer_cert->der()) : "");
   add(std::to_string(static_cast<int>(p.send_cert)) + "/" + common::to_hex(p.peer_ca_dn));
-  add(p.trust ? common::to_hex(p.trust->certreq_data()) + "/" + std::to_string(p.trust->crl_count()) : "");
+  add(p.trust ? common::to_hex(p.trust->digest()) + "/" + std::to_string(p.trust->strict_crl()) : "");
   for (const auto& pr : p.ike_proposals) add(ike::to_string(pr));
   add(std::to_string(p.force_encaps) + "/" + std::to_string(p.fragmentation) + "/" + std::to_string(p.reauth) + "/" + std::to_string(p.ike_lifetime.count()) + "/" +
       std::to_string(p.rekey_margin.count()) + "/" + std::to_string(p.dpd_delay.count()) + "/" +

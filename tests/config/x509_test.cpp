@@ -254,3 +254,15 @@ TEST_CASE("config x509: ': ECDSA key.pem' in secrets, an ECDSA leftcert, an ECDS
     CHECK(joined(r.errors).find("does not hold the public half of the private key") != std::string::npos);
   }
 }
+
+TEST_CASE("config x509: a changed CRL or certificate changes the IKE fingerprint (reload re-authenticates)") {
+  TempDir d;
+  auto plain = build(d, "    leftcert=moon.der\n");
+  REQUIRE(plain.errors.empty());
+  auto same = build(d, "    leftcert=moon.der\n");
+  CHECK(config::ike_fingerprint(plain.peers.at(0)) == config::ike_fingerprint(same.peers.at(0)));
+  TempDir e;
+  auto with_crl = build(e, "    leftcert=moon.der\n", true);
+  REQUIRE(with_crl.errors.empty());
+  CHECK(config::ike_fingerprint(plain.peers.at(0)) != config::ike_fingerprint(with_crl.peers.at(0)));
+}
