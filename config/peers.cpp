@@ -199,6 +199,7 @@ std::string ike_fingerprint(const ike::PeerConfig& p) {
   add(p.ec_peer_key ? p.ec_peer_key->to_pem() : "");
   // Certificates and trust: a new certificate, CA or CRL restarts the IKE_SA on reload.
   add(p.local_cert ? common::to_hex(p.local_cert->der()) : "");
+  for (const auto& c : p.local_chain) add(common::to_hex(c->der()));
   add(p.peer_cert ? common::to_hex(p.peer_cert->der()) : "");
   add(std::to_string(static_cast<int>(p.send_cert)) + "/" + common::to_hex(p.peer_ca_dn));
   add(p.trust ? common::to_hex(p.trust->digest()) + "/" + std::to_string(p.trust->strict_crl()) : "");

@@ -62,9 +62,15 @@ bool load_x509(const Config& cfg, const ConnConfig& c, ike::PeerConfig& p, std::
     case SendCert::never: p.send_cert = ike::PeerConfig::SendCert::never; break;
   }
   if (!c.left.cert.empty()) {
-    auto cert = Certificate::load_file(c.left.cert);
-    if (!cert) fail("cannot load leftcert " + c.left.cert + ": " + why(cert.error()));
-    else p.local_cert = std::make_shared<const Certificate>(std::move(*cert));
+    // The first certificate is ours; any after it (a PEM bundle) are intermediates to send.
+    auto certs = Certificate::load_file_all(c.left.cert);
+    if (!certs) {
+      fail("cannot load leftcert " + c.left.cert + ": " + why(certs.error()));
+    } else {
+      p.local_cert = std::make_shared<const Certificate>(certs->front());
+      for (std::size_t i = 1; i < certs->size(); ++i)
+        p.local_chain.push_back(std::make_shared<const Certificate>((*certs)[i]));
+    }
   }
   if (!c.right.cert.empty()) {
     auto cert = Certificate::load_file(c.right.cert);

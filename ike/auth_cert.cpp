@@ -2,7 +2,7 @@
 //   IKE_SA_INIT response: CERTREQ (our CAs) when the responder's config has CAs;
 //   IKE_AUTH request:     IDi [CERT] [CERTREQ] [IDr] AUTH ...;
 //   IKE_AUTH response:    IDr [CERT] AUTH ...
-// CERT goes out with send_cert=always, or ifasked when the peer sent a CERTREQ (strongSwan's
+// CERT (ours, then the intermediates of local_chain) goes out with send_cert=always, or ifasked when the peer sent a CERTREQ (strongSwan's
 // default). What a received CERT must be is check_peer_cert's (ike/cert.h).
 #include "common/ecdsa.h"
 #include "common/rsa.h"
@@ -34,6 +34,13 @@ void IkeSa::add_cert(std::vector<Payload>& pl) const {
   p.data = cfg_->local_cert->der();
   log(LogLevel::debug, "sending certificate '" + cfg_->local_cert->subject_text() + "'");
   pl.push_back(std::move(p));
+  for (const auto& c : cfg_->local_chain) {
+    CertPayload i;
+    i.encoding = kCertEncodingX509;
+    i.data = c->der();
+    log(LogLevel::debug, "sending intermediate certificate '" + c->subject_text() + "'");
+    pl.push_back(std::move(i));
+  }
 }
 
 void IkeSa::note_certreq(const Message& m) {

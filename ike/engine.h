@@ -113,6 +113,8 @@ struct PeerConfig {
   // it sends in CERT (verified against trust, CRLs included) or the pinned peer_cert; its
   // IDi/IDr must be the certificate's subject DN or one of its subjectAltNames.
   std::shared_ptr<const common::x509::Certificate> local_cert;  // sent in CERT
+  // Intermediate CA certificates sent after local_cert (the rest of the leftcert file).
+  std::vector<std::shared_ptr<const common::x509::Certificate>> local_chain;
   enum class SendCert : std::uint8_t { always, ifasked, never };
   SendCert send_cert = SendCert::ifasked;  // ifasked: when the peer sent a CERTREQ
   std::shared_ptr<const common::x509::TrustStore> trust;       // CAs (and CRLs); CERTREQ

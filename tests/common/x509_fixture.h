@@ -98,6 +98,9 @@ class Pki {
   explicit Pki(std::string dn = "C=CH, O=swanless test, CN=Test CA", Pkey key = rsa_key())
       : dn_(std::move(dn)), key_(std::move(key)), ca_(make(dn_, key_, nullptr, nullptr, {}, true, 0, 3650, 1)) {}
 
+  // A sub-CA issued by another Pki (issue(..., ca = true)), issuing in turn.
+  explicit Pki(const Issued& sub) : dn_(sub.cert.subject_text()), key_(sub.key), ca_(sub.cert), next_serial_(1000) {}
+
   const common::x509::Certificate& ca() const { return ca_; }
   const Pkey& key() const { return key_; }
 

@@ -121,22 +121,8 @@ TEST_CASE("x509: chain verification with X509_STORE", "[x509]") {
   }
   SECTION("through an intermediate the peer sends") {
     auto sub = pki().issue("C=CH, CN=Sub CA", {}, nullptr, -1, 365, true);
-    auto leaf2 = [&] {
-      // a leaf of the sub-CA: signed with its key
-      X509* x = X509_new();
-      X509_set_version(x, 2);
-      ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
-      X509_set_issuer_name(x, X509_get_subject_name(sub.cert.native()));
-      X509_NAME* n = x509_test::name_of("C=CH, CN=leaf of sub");
-      X509_set_subject_name(x, n);
-      X509_NAME_free(n);
-      X509_time_adj_ex(X509_getm_notBefore(x), -1, 0, nullptr);
-      X509_time_adj_ex(X509_getm_notAfter(x), 30, 0, nullptr);
-      auto k = x509_test::rsa_key();
-      X509_set_pubkey(x, k.get());
-      REQUIRE(X509_sign(x, sub.key.get(), EVP_sha256()) > 0);
-      return x509_test::to_cert(x);
-    }();
+    Pki sub_pki(sub);
+    auto leaf2 = sub_pki.issue("C=CH, CN=leaf of sub").cert;
     CHECK_FALSE(t.verify(leaf2).ok());  // without the intermediate
     std::vector<Certificate> mids{sub.cert};
     auto chain = t.verify(leaf2, mids);

@@ -266,3 +266,17 @@ TEST_CASE("config x509: a changed CRL or certificate changes the IKE fingerprint
   REQUIRE(with_crl.errors.empty());
   CHECK(config::ike_fingerprint(plain.peers.at(0)) != config::ike_fingerprint(with_crl.peers.at(0)));
 }
+
+TEST_CASE("config x509: a leftcert PEM bundle is our certificate and the intermediates to send") {
+  auto& F = files();
+  TempDir d;
+  d.write("bundle.pem", pem_of(F.moon.cert) + pem_of(F.pki.ca()), 0644);
+  auto r = build(d, "    leftcert=bundle.pem\n");
+  INFO(joined(r.errors));
+  REQUIRE(r.errors.empty());
+  const auto& p = r.peers.at(0);
+  REQUIRE(p.local_cert);
+  CHECK(*p.local_cert == F.moon.cert);
+  REQUIRE(p.local_chain.size() == 1);
+  CHECK(*p.local_chain[0] == F.pki.ca());
+}

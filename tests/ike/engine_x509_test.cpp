@@ -343,3 +343,23 @@ TEST_CASE("X.509: raw ECDSA keys, no certificates") {
     CHECK(w.b.logged("ECDSA signature refused: AUTH: an RSA signature, but the peer's key is ECDSA"));
   }
 }
+
+TEST_CASE("X.509: an intermediate CA sent after our certificate completes the chain") {
+  auto& W = world();
+  Pki sub(W.ca.issue("C=CH, O=swanless test, CN=Sub CA", {}, nullptr, -1, 365, true));
+  auto a = sub.issue(kDnA, {"DNS:a.test"});
+  SECTION("sent: verified through it") {
+    auto pa = peer(true, a, trust_of(W.ca));
+    pa.local_chain.push_back(std::make_shared<const Certificate>(sub.ca()));
+    Wire w;
+    start(w, pa, peer(false, W.b, trust_of(W.ca)));
+    INFO(w.a.all_logs() << "---\n" << w.b.all_logs());
+    REQUIRE(established(w.b.e, w.now));
+    CHECK(w.a.logged("sending intermediate certificate 'C=CH, O=swanless test, CN=Sub CA'"));
+    CHECK(w.b.logged("issued by 'C=CH, O=swanless test, CN=Sub CA', chain of 3 verified"));
+  }
+  SECTION("not sent: refused") {
+    refused_by_responder(peer(true, a, trust_of(W.ca)), peer(false, W.b, trust_of(W.ca)),
+                         "refused: unable to get local issuer certificate");
+  }
+}
