@@ -258,6 +258,39 @@ bool dn_equal(ByteSpan a, ByteSpan b) {
   return na && nb && X509_NAME_cmp(na.get(), nb.get()) == 0;
 }
 
+namespace {
+bool is_star(const X509_NAME_ENTRY* e) {
+  const ASN1_STRING* v = X509_NAME_ENTRY_get_data(e);
+  return ASN1_STRING_length(v) == 1 && ASN1_STRING_get0_data(v)[0] == '*';
+}
+// One RDN entry of each, compared as one-entry names (the canonical comparison).
+bool entry_equal(const X509_NAME_ENTRY* a, const X509_NAME_ENTRY* b) {
+  Own<X509_NAME> na(X509_NAME_new()), nb(X509_NAME_new());
+  if (!na || !nb || !X509_NAME_add_entry(na.get(), a, -1, 0) || !X509_NAME_add_entry(nb.get(), b, -1, 0)) return false;
+  return X509_NAME_cmp(na.get(), nb.get()) == 0;
+}
+}  // namespace
+
+bool dn_has_wildcard(ByteSpan dn) {
+  auto n = parse_name(dn);
+  if (!n) return false;
+  for (int i = 0; i < X509_NAME_entry_count(n.get()); ++i)
+    if (is_star(X509_NAME_get_entry(n.get(), i))) return true;
+  return false;
+}
+
+bool dn_matches(ByteSpan pattern, ByteSpan dn) {
+  auto p = parse_name(pattern), n = parse_name(dn);
+  if (!p || !n || X509_NAME_entry_count(p.get()) != X509_NAME_entry_count(n.get())) return false;
+  for (int i = 0; i < X509_NAME_entry_count(p.get()); ++i) {
+    const X509_NAME_ENTRY* pe = X509_NAME_get_entry(p.get(), i);
+    const X509_NAME_ENTRY* ne = X509_NAME_get_entry(n.get(), i);
+    if (OBJ_cmp(X509_NAME_ENTRY_get_object(pe), X509_NAME_ENTRY_get_object(ne)) != 0) return false;
+    if (!is_star(pe) && !entry_equal(pe, ne)) return false;
+  }
+  return true;
+}
+
 bool looks_like_dn(std::string_view text) {
   text = trim(text);
   if (text.empty() || text.front() == '@' || text.find('=') == std::string_view::npos) return false;

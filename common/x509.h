@@ -88,6 +88,10 @@ Result<Bytes> dn_from_string(std::string_view text);
 std::optional<std::string> dn_to_string(ByteSpan der);
 // Canonical equality of two DER DNs (false when either does not parse).
 bool dn_equal(ByteSpan a, ByteSpan b);
+// strongSwan's DN wildcards: pattern and dn have the same attributes in the same order, and
+// each value is equal (canonically) or "*" in the pattern ("C=CH, O=Example, CN=*").
+bool dn_matches(ByteSpan pattern, ByteSpan dn);
+bool dn_has_wildcard(ByteSpan dn);
 // Does text look like a DN (strongSwan's rule: KEY=VALUE parts that parse)?
 bool looks_like_dn(std::string_view text);
 

@@ -64,7 +64,7 @@ bool cert_holds_id(const Certificate& c, const Identity& id) {
 
 bool id_matches(const Identity& configured, const Identity& got) {
   if (configured.type == Identity::Type::der_asn1_dn && got.type == Identity::Type::der_asn1_dn)
-    return common::x509::dn_equal(configured.data, got.data);
+    return common::x509::dn_matches(configured.data, got.data);
   return configured == got;
 }
 

@@ -46,8 +46,8 @@ common::Result<std::vector<common::ByteSpan>> parse_certreq(const CertReqPayload
 // RFC 4945 §3.1 as in common/x509.h: DN = subject, FQDN/RFC822/IP = subjectAltName.
 bool cert_holds_id(const common::x509::Certificate& c, const Identity& id);
 
-// Is `got` (from the wire) the configured identity? DNs compare canonically, the rest byte
-// for byte.
+// Is `got` (from the wire) the configured identity? DNs compare canonically, "*" values of
+// a configured DN match any value (strongSwan's wildcards); the rest byte for byte.
 bool id_matches(const Identity& configured, const Identity& got);
 
 // The outcome of checking a peer's certificates under a config, for AUTH.

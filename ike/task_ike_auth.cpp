@@ -80,7 +80,10 @@ void IkeSa::build_auth_request(TimePoint now) {
   add_certreq(pl);
   if (!has_contact()) pl.push_back(notify(NotifyType::initial_contact));
   else log(LogLevel::debug, "an IKE_SA with this peer exists: no INITIAL_CONTACT");
-  if (cfg_->remote_id) pl.push_back(id_payload<IdrPayload>(*cfg_->remote_id));
+  // A DN with wildcards names a set of peers, not one: no IDr then (as strongSwan does).
+  if (cfg_->remote_id && !(cfg_->remote_id->type == Identity::Type::der_asn1_dn &&
+                           common::x509::dn_has_wildcard(cfg_->remote_id->data)))
+    pl.push_back(id_payload<IdrPayload>(*cfg_->remote_id));
   pl.push_back(std::move(*auth));
   if (cc) {
     active_spi_ = new_esp_spi();

@@ -151,3 +151,16 @@ TEST_CASE("x509: RSA key from a certificate's SubjectPublicKeyInfo", "[x509]") {
   CHECK(ec.cert.key_type() == "EC");
   CHECK_FALSE(common::crypto::RsaPublicKey::from_spki_der(ec.cert.spki_der()).ok());
 }
+
+TEST_CASE("x509: strongSwan's DN wildcards", "[x509]") {
+  auto dn = [](const char* t) { return *common::x509::dn_from_string(t); };
+  auto cert = dn("C=CH, O=swanless test, CN=moon");
+  CHECK(common::x509::dn_matches(dn("C=CH, O=swanless test, CN=*"), cert));
+  CHECK(common::x509::dn_matches(dn("C=CH, O=*, CN=*"), cert));
+  CHECK(common::x509::dn_matches(dn("c=ch, o=SWANLESS TEST, cn=moon"), cert));
+  CHECK_FALSE(common::x509::dn_matches(dn("C=DE, O=swanless test, CN=*"), cert));
+  CHECK_FALSE(common::x509::dn_matches(dn("C=CH, CN=*"), cert));                   // fewer RDNs
+  CHECK_FALSE(common::x509::dn_matches(dn("C=CH, OU=swanless test, CN=*"), cert)); // other attribute
+  CHECK(common::x509::dn_has_wildcard(dn("C=CH, CN=*")));
+  CHECK_FALSE(common::x509::dn_has_wildcard(cert));
+}

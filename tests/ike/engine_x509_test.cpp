@@ -363,3 +363,24 @@ TEST_CASE("X.509: an intermediate CA sent after our certificate completes the ch
                          "refused: unable to get local issuer certificate");
   }
 }
+
+TEST_CASE("X.509: a wildcard DN rightid accepts any matching subject and is not sent as IDr") {
+  auto& W = world();
+  auto pa = peer(true, W.a, trust_of(W.ca));
+  auto pb = peer(false, W.b, trust_of(W.ca));
+  pa.remote_id = Identity::from_string("C=CH, O=swanless test, CN=*");
+  pb.remote_id = Identity::from_string("C=CH, O=swanless test, CN=*");
+  Wire w;
+  start(w, pa, pb);
+  INFO(w.a.all_logs() << "---\n" << w.b.all_logs());
+  REQUIRE(established(w.a.e, w.now));
+  REQUIRE(established(w.b.e, w.now));
+  SECTION("another O= does not match") {
+    auto pb2 = peer(false, W.b, trust_of(W.ca));
+    pb2.remote_id = Identity::from_string("C=CH, O=other, CN=*");
+    Wire w2;
+    start(w2, peer(true, W.a, trust_of(W.ca)), pb2);
+    CHECK(w2.b.logged("no peer config found for '" + kDnA + "'"));
+    CHECK(w2.a.installs.empty());
+  }
+}

@@ -18,7 +18,8 @@
 # Cases:
 #   1. rsa-init:    swanless initiates; leftid unset = leftcert's subject DN; rightid unset
 #   2. rsa-resp:    charon initiates; leftid=%fromcert, rightid = charon's DN
-#   3. fqdn-init:   identities from subjectAltName: leftid=@s.test, rightid=@c.test
+#   3. fqdn-init:   identities from subjectAltName: leftid=@s.test, rightid=@c.test;
+#      wildcard-init: rightid="C=CH, O=swanless test, CN=*" (no IDr sent, any CN accepted)
 #   4. revoked-resp: charon uses the revoked certificate r and initiates; swanless (CRL in
 #                   its crldir) refuses it: AUTHENTICATION_FAILED, swanless keeps running
 #   5. revoked-init: swanless uses r and initiates; charon (ca's CRL loaded) refuses it
@@ -195,6 +196,12 @@ charon_conf rsa-resp c ca "" "$S_DN" || die "charon config (rsa-resp)"
 swl_conf rsa-resp add s "leftid=%fromcert" "rightid=\"$C_DN\""
 swanless_start s rsa-resp "$LAB_DIR/rsa-resp/rsa-resp.conf" || die "swanless start (rsa-resp)"
 up_case rsa-resp responder "$S_DN" "$C_DN"
+
+echo "--- case wildcard-init: rightid is a DN with a wildcard (strongSwan's CN=*)"
+charon_conf wildcard-init c ca "" "$S_DN" || die "charon config (wildcard-init)"
+swl_conf wildcard-init start s "rightid=\"C=CH, O=swanless test, CN=*\""
+swanless_start s wildcard-init "$LAB_DIR/wildcard-init/wildcard-init.conf" || die "swanless start (wildcard-init)"
+up_case wildcard-init initiator "$S_DN" "$C_DN"
 
 echo "--- case fqdn-init: identities from subjectAltName dNSNames"
 # charon's own id is its subjectAltName, for swanless's rightid=@c.test
