@@ -28,6 +28,8 @@
 #   8. idmismatch:  rightid=@other.test, charon's certificate is for c.test: refused
 #   9. ecdsa-init / ecdsa-resp: ECDSA certificates (swanless P-256, charon P-384) from the
 #                   same CA, `: ECDSA key` in swanless's secrets, both roles
+#  10. ecraw-init / ecraw-resp: the same ECDSA keys raw (rightpubkey= PEM, charon pubkeys),
+#                   identities the addresses, both roles
 # Usage: SWANLESS=build/apps/swanless sudo -E tests/interop/swanless_x509.sh
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -81,6 +83,8 @@ openssl verify -crl_check -CAfile "$P/ca.pem" -CRLfile "$P/ca.crl" "$P/r.pem" 2>
 # charon_conf NAME CERT CA [CRL] [REMOTE_ID]: charon signs with CERT (its key of the same
 # name), trusts CA, loads CRL if given, and wants REMOTE_ID from swanless (default %any).
 # Its own id is CH_LID when set, else the certificate's subject (charon's default).
+# RAW_PEER=KEY: raw public keys instead of certificates: charon signs with CERT's key as the
+# address 192.0.2.2 and wants 192.0.2.1 with the public key of KEY (pki --pub of $P/KEY.key).
 charon_conf() {
   local name=$1 cert=$2 ca=$3 crl=${4:-} rid=${5:-%any}
   local d=$LAB_DIR/$name.swanctl
@@ -91,6 +95,15 @@ charon_conf() {
   cp "$P/$cert.key" "$d/$keydir/$cert.key"
   cp "$P/$ca.pem" "$d/x509ca/$ca.pem"
   [ -n "$crl" ] && cp "$P/$crl" "$d/x509crl/"
+  local lcred="certs = $cert.pem" rcred="id = \"$rid\"" want="loaded certificate"
+  if [ -n "${RAW_PEER:-}" ]; then
+    mkdir -p "$d/pubkey"
+    rm -f "$d/x509/$cert.pem"
+    cp "$P/$cert.pub" "$P/$RAW_PEER.pub" "$d/pubkey/"
+    lcred="pubkeys = $cert.pub"$'\n'"            id = 192.0.2.2"
+    rcred="pubkeys = $RAW_PEER.pub"$'\n'"            id = 192.0.2.1"
+    want="loaded (ecdsa|rsa) key"
+  fi
   cat >"$d/swanctl.conf" <<CONF
 connections {
     dc {
@@ -101,12 +114,12 @@ connections {
         encap = yes
         local {
             auth = pubkey
-            certs = $cert.pem
+            $lcred
 $([ -n "${CH_LID:-}" ] && echo "            id = $CH_LID")
         }
         remote {
             auth = pubkey
-            id = "$rid"
+            $rcred
         }
         children {
             net {
@@ -120,13 +133,14 @@ $([ -n "${CH_LID:-}" ] && echo "            id = $CH_LID")
     }
 }
 CONF
-  charon_reload_keyed c c "$d/swanctl.conf" "loaded certificate"
+  charon_reload_keyed c c "$d/swanctl.conf" "$want"
 }
 
 # swl_conf NAME AUTO CERT [conn lines...]: a config folder $LAB_DIR/NAME with strongSwan's
 # layout: ipsec.d/cacerts/ca.pem, ipsec.d/certs/CERT.pem (leftcert=CERT.pem finds it there),
 # the key in the secrets file. CA=, CRL= in the environment change what goes in
-# ipsec.d/cacerts (default ca) and ipsec.d/crls (default none).
+# ipsec.d/cacerts (default ca) and ipsec.d/crls (default none); NOCERT=1 leaves leftcert out
+# (the key alone signs).
 swl_conf() {
   local name=$1 auto=$2 cert=$3; shift 3
   local d=$LAB_DIR/$name
@@ -148,7 +162,7 @@ conn net
     right=192.0.2.2
     leftsubnet=10.99.0.1/32
     rightsubnet=10.99.0.2/32
-    leftcert=$cert.pem
+$([ -z "${NOCERT:-}" ] && echo "    leftcert=$cert.pem")
     auto=$auto
 $(for l in "$@"; do echo "    $l"; done)
 CONF
@@ -226,6 +240,24 @@ charon_conf ecdsa-resp c-ec ca "" "$S_EC_DN" || die "charon config (ecdsa-resp)"
 swl_conf ecdsa-resp add s-ec "rightid=\"$C_EC_DN\""
 swanless_start s ecdsa-resp "$LAB_DIR/ecdsa-resp/ecdsa-resp.conf" || die "swanless start (ecdsa-resp)"
 SDN=$S_EC_DN CDN=$C_EC_DN CH_SCHEME=ECDSA KEY="ECDSA P-384" up_case ecdsa-resp responder "$S_EC_DN" "$C_EC_DN"
+
+echo "--- case ecraw-init / ecraw-resp: raw ECDSA keys, no certificates (rightpubkey=, ': ECDSA key')"
+for who in s-ec c-ec; do pkix --pub --in "$P/$who.key" --outform pem >"$P/$who.pub" || die "pki --pub $who"; done
+for role in initiator responder; do
+  name=ecraw-init; [ $role = responder ] && name=ecraw-resp
+  RAW_PEER=s-ec charon_conf $name c-ec ca || die "charon config ($name)"
+  NOCERT=1 swl_conf $name "$([ $role = initiator ] && echo start || echo add)" s-ec "rightpubkey=$P/c-ec.pub"
+  swanless_start s $name "$LAB_DIR/$name/$name.conf" || die "swanless start ($name)"
+  [ $role = responder ] && { charon_initiate c c net 10 || fail "$name: charon initiate"; }
+  if pair_sas_up $name; then
+    grep -qE "authentication of '192.0.2.1' with ECDSA.* successful" "$(charon_log c)" \
+      && pass "$name: charon verified swanless's raw ECDSA P-256 key" || fail "$name: charon's view of our key"
+    grep -q "authentication of '192.0.2.2' with ECDSA signature successful" "$(swanless_log $name)" \
+      && pass "$name: swanless verified charon's raw ECDSA P-384 key" || fail "$name: swanless's ECDSA check"
+    check "$name: ping 10.99.0.1 -> 10.99.0.2" ping_check s 10.99.0.2 3
+    pair_stop $name
+  fi
+done
 
 # refused CASE ROLE WHO_REFUSES LOG_REGEX [cert]: the initiation fails, the refusing side
 # says why, swanless keeps running; with "cert", swanless counts a refused certificate.
