@@ -235,7 +235,7 @@ struct IkeSaStatus {
   std::uint64_t spi_i = 0, spi_r = 0;
   bool initiator = false;
   std::string proposal;  // "AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048"
-  std::string auth;      // "pre-shared key"
+  std::string auth;      // "pre-shared key", "public key" (raw) or "certificate"
   std::optional<Seconds> rekey_in;   // reauth=no: the next IKE_SA rekey
   std::optional<Seconds> reauth_in;  // reauth=yes: the next reauthentication
   std::vector<ChildSaStatus> children;

@@ -93,6 +93,7 @@ TEST_CASE("X.509: both ends authenticate with RSA certificates of one CA, DN ide
   CHECK(w.b.logged("authentication of '" + kDnA + "' with signature (certificate) successful"));
   CHECK(w.a.logged("authentication of '" + kDnB + "' with signature (certificate) successful"));
   CHECK(w.a.logged("peer requested certificates from 1 CA(s), 1 of them ours"));
+  CHECK(w.a.e.status(w.now)[0].auth == "certificate");
 }
 
 TEST_CASE("X.509: FQDN and address identities are matched against subjectAltName") {

@@ -196,6 +196,8 @@ up_case() {
     || { fail "$name: swanless did not log the certificate success"; grep "authentication of" "$(swanless_log $name)"; }
   check "$name: ping 10.99.0.1 -> 10.99.0.2" ping_check s 10.99.0.2 3
   check "$name: ping from charon's side 10.99.0.2 -> 10.99.0.1" ping_check c 10.99.0.1 2
+  swanless_has "$name" "certificate" && pass "$name: status shows certificate authentication" \
+    || fail "$name: status auth"
   pair_stop "$name"
 }
 
