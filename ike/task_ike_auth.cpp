@@ -128,13 +128,24 @@ void IkeSa::process_auth_request(const Message& m, TimePoint now) {
     if (wanted_local && !id_matches(c.local_id, *wanted_local)) return false;
     return method_fits(c, auth->method);
   };
-  if (fits(*cfg_)) best = cfg_;
-  if (!best && ctx_.peers)
-    for (const auto& c : *ctx_.peers)
-      if (fits(*c)) {
-        best = c;
-        break;
-      }
+  // Among configs that fit, one that authenticates by certificate is taken only if the
+  // peer's certificate passes its CAs, CRLs and identity check (strongSwan picks by CA
+  // too); when none passes, the first that fits, so its refusal is the one logged.
+  auto certs = m.find_all<CertPayload>();
+  auto cert_ok = [&](const PeerConfig& c) {
+    if (c.auth != PeerConfig::Auth::pubkey || c.peer_key || c.ec_peer_key) return true;
+    return check_peer_cert(c, peer, certs).fail == CertCheck::Fail::none;
+  };
+  std::shared_ptr<const PeerConfig> first;
+  auto consider = [&](const std::shared_ptr<const PeerConfig>& c) {
+    if (best || !fits(*c)) return;
+    if (!first) first = c;
+    if (cert_ok(*c)) best = c;
+  };
+  consider(cfg_);
+  if (ctx_.peers)
+    for (const auto& c : *ctx_.peers) consider(c);
+  if (!best) best = first;
   if (!best) {
     log(LogLevel::warn, "no peer config found for '" + peer.to_string() + "'");
     return refuse(peer.to_string());

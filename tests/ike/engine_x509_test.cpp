@@ -385,3 +385,17 @@ TEST_CASE("X.509: a wildcard DN rightid accepts any matching subject and is not 
     CHECK(w2.a.installs.empty());
   }
 }
+
+TEST_CASE("X.509: the responder picks the config whose CA verifies the peer's certificate") {
+  auto& W = world();
+  Wire w;
+  auto other = peer(false, W.b, trust_of(W.other));
+  other.name = "x509-other";
+  other.children[0].name = "x509-other-net";
+  REQUIRE(w.b.e.add_peer(other).ok());
+  start(w, peer(true, W.a, trust_of(W.ca)), peer(false, W.b, trust_of(W.ca)));
+  INFO(w.a.all_logs() << "---\n" << w.b.all_logs());
+  REQUIRE(established(w.b.e, w.now));
+  CHECK(w.b.installs.at(0).child_name == "x509-net");
+  CHECK(w.b.e.counters().cert_refused == 0);
+}
