@@ -3,10 +3,12 @@
 #include <ostream>
 
 #include "apps/commands.h"
+#include "common/x509.h"
 #include "config/capabilities.h"
 #include "config/config.h"
 #include "config/peers.h"
 #include "config/secrets.h"
+#include "config/x509_load.h"
 
 namespace apps {
 
@@ -20,6 +22,27 @@ using config::Mode;
 using config::Secrets;
 
 namespace {
+
+// The identities as the engine will use them: with leftcert, leftid unset or %fromcert is
+// its subject DN, and rightid unset is "any the certificate holds" (config/peers.cpp).
+std::string shown_local_id(const config::ConnConfig& c) {
+  if (!c.left.cert.empty() && (c.left.id.empty() || c.left.id == "%fromcert")) {
+    auto cert = common::x509::Certificate::load_file(c.left.cert);
+    return cert ? cert->subject_text() : std::string("subject of leftcert");
+  }
+  return c.left.effective_id();
+}
+std::string shown_remote_id(const config::ConnConfig& c) {
+  if (c.auth == config::AuthMethod::pubkey && config::uses_certs(c) &&
+      (c.right.id.empty() || c.right.id == "%fromcert")) {
+    if (!c.right.cert.empty()) {
+      auto cert = common::x509::Certificate::load_file(c.right.cert);
+      return cert ? cert->subject_text() : std::string("subject of rightcert");
+    }
+    return "any in its certificate";
+  }
+  return c.right.effective_id();
+}
 
 std::string ts_list(const HostConfig& h) {
   if (h.dynamic) {
@@ -103,10 +126,9 @@ int run_check(const std::string& path, std::ostream& out, std::ostream& err) {
   for (const auto& c : cfg.conns) {
     out << "conn " << c.name << " (IKE_SA " << c.ike_sa << ", auto=" << to_string(c.auto_action)
         << ")\n";
-    out << "  local:  " << c.left.address_text() << "[" << c.left.effective_id() << "] port "
-        << c.left.ike_port << "\n";
-    out << "  remote: " << c.right.address_text() << "[" << c.right.effective_id() << "] port "
-        << c.right.ike_port
+    out << "  local:  " << c.left.address_text() << "[" << shown_local_id(c) << "] port " << c.left.ike_port
+        << "\n";
+    out << "  remote: " << c.right.address_text() << "[" << shown_remote_id(c) << "] port " << c.right.ike_port
         << (c.right.dns_name.empty() ? std::string()
                                      : " (" + c.right.dns_name + " resolved now; swanless resolves it again every 60 s)")
         << "\n";
@@ -116,6 +138,21 @@ int run_check(const std::string& path, std::ostream& out, std::ostream& err) {
     if (!c.right.pubkey.empty()) out << ", rightpubkey " << c.right.pubkey;
     if (!c.right.rsasigkey.empty()) out << ", rightrsasigkey " << c.right.rsasigkey.size() << " bytes";
     out << "\n";
+    if (c.auth == AuthMethod::pubkey && config::uses_certs(c)) {
+      out << "  x509:  ";
+      if (!c.left.cert.empty()) out << " leftcert " << c.left.cert << ",";
+      if (!c.right.cert.empty()) out << " rightcert " << c.right.cert << ",";
+      if (!c.right.ca_file.empty()) {
+        out << " CA " << c.right.ca_file;
+      } else {
+        if (!c.right.ca.empty()) out << " rightca \"" << c.right.ca << "\",";
+        std::string dir = config::effective_cadir(cfg);
+        out << " CAs from " << (dir.empty() ? std::string("(none)") : dir);
+      }
+      std::string crls = config::effective_crldir(cfg);
+      out << ", CRLs from " << (crls.empty() ? std::string("(none)") : crls)
+          << (cfg.setup.strict_crl ? " (strict)" : "") << "\n";
+    }
     out << "  mode:   " << to_string(c.mode) << (c.force_encaps ? ", forceencaps" : "") << "\n";
     // What the daemon will put on swanless0 for this conn (the same plan it applies).
     if (const auto plan = config::ipsec_tun_plan(cfg, {c.name}); !plan.empty() || !plan.unrouted.empty()) {

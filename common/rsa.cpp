@@ -14,60 +14,26 @@
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
+#include <openssl/x509.h>
 
 #include <array>
 #include <cerrno>
 #include <fstream>
 #include <sstream>
 
+#include "common/pkey_util.h"
 #include "common/secret.h"
 
 namespace common::crypto {
 
+using namespace pkey;
+
 namespace {
 
-struct PkeyFree {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-struct BioFree {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
 struct BnFree {
   void operator()(BIGNUM* b) const { BN_free(b); }
 };
-struct MdCtxFree {
-  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
-};
-using BioPtr = std::unique_ptr<BIO, BioFree>;
 using BnPtr = std::unique_ptr<BIGNUM, BnFree>;
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
-
-std::shared_ptr<EVP_PKEY> own(EVP_PKEY* p) { return std::shared_ptr<EVP_PKEY>(p, PkeyFree{}); }
-
-Error err(Errc c, const char* d) {
-  ERR_clear_error();  // do not leave OpenSSL's error queue to the next caller
-  return make_error(c, d);
-}
-
-const EVP_MD* md_for(SigHash h) {
-  switch (h) {
-    case SigHash::sha1: return EVP_sha1();
-    case SigHash::sha256: return EVP_sha256();
-    case SigHash::sha384: return EVP_sha384();
-    case SigHash::sha512: return EVP_sha512();
-  }
-  return nullptr;
-}
-
-BioPtr mem_bio(std::string_view s) {
-  return BioPtr(BIO_new_mem_buf(s.data(), static_cast<int>(s.size())));
-}
-
-std::string bio_string(BIO* b) {
-  char* p = nullptr;
-  long n = BIO_get_mem_data(b, &p);
-  return n > 0 ? std::string(p, static_cast<std::size_t>(n)) : std::string();
-}
 
 Bytes bn_param(const EVP_PKEY* k, const char* name) {
   BIGNUM* raw = nullptr;
@@ -89,47 +55,6 @@ Status check_public(const EVP_PKEY* k) {
   if ((std::to_integer<unsigned>(e.back()) & 1u) == 0 || (e.size() == 1 && e[0] < std::byte{3}))
     return err(Errc::malformed, "RSA exponent must be odd and >= 3");
   return {};
-}
-
-// Passphrase callback: never prompts. u points to a std::string_view.
-int pass_cb(char* buf, int size, int /*rwflag*/, void* u) {
-  const auto* pw = static_cast<const std::string_view*>(u);
-  if (!pw || pw->empty() || size <= 0) return -1;
-  if (pw->size() > static_cast<std::size_t>(size)) return -1;
-  std::memcpy(buf, pw->data(), pw->size());
-  return static_cast<int>(pw->size());
-}
-
-Result<std::string> read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return make_error(Errc::io, "cannot open key file");
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  if (f.bad()) return make_error(Errc::io, "cannot read key file");
-  return ss.str();
-}
-
-// A private key file, read straight into wiped memory (no stream buffers that grow and
-// leave copies behind).
-Result<SecretBytes> read_secret_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return make_error(Errc::io, "cannot open key file");
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || st.st_size < 0 || st.st_size > (1 << 20)) {
-    ::close(fd);
-    return make_error(Errc::io, "cannot read key file (not a regular file of at most 1 MiB)");
-  }
-  SecretBytes out(static_cast<std::size_t>(st.st_size), std::byte{0});
-  std::size_t got = 0;
-  while (got < out.size()) {
-    const ssize_t n = ::read(fd, out.data() + got, out.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got += static_cast<std::size_t>(n);
-  }
-  ::close(fd);
-  if (got != out.size()) return make_error(Errc::io, "cannot read key file");
-  return out;
 }
 
 // DigestSign/DigestVerify context set up for one padding and hash.
@@ -355,6 +280,15 @@ Result<RsaPublicKey> RsaPublicKey::load_pem_file(const std::string& path) {
   return from_pem(*text);
 }
 
+Result<RsaPublicKey> RsaPublicKey::from_spki_der(ByteSpan der) {
+  auto k = public_from_spki_der(der);
+  if (!k) return k.error();
+  if (Status s = check_public(k->get()); !s) return s.error();
+  return RsaPublicKey(std::move(*k));
+}
+
+Bytes RsaPublicKey::spki_der() const { return pkey::spki_der(pkey_.get()); }
+
 Bytes RsaPublicKey::modulus() const { return bn_param(pkey_.get(), OSSL_PKEY_PARAM_RSA_N); }
 Bytes RsaPublicKey::exponent() const { return bn_param(pkey_.get(), OSSL_PKEY_PARAM_RSA_E); }
 unsigned RsaPublicKey::bits() const { return static_cast<unsigned>(EVP_PKEY_get_bits(pkey_.get())); }
@@ -408,20 +342,10 @@ Status RsaPublicKey::verify(RsaPadding padding, SigHash hash, ByteSpan message, 
 // RsaPrivateKey
 
 Result<RsaPrivateKey> RsaPrivateKey::from_pem(std::string_view pem, std::string_view passphrase) {
-  BioPtr bio = mem_bio(pem);
-  if (!bio) return err(Errc::crypto, "BIO_new_mem_buf");
-  std::string_view pw = passphrase;
-  EVP_PKEY* raw = PEM_read_bio_PrivateKey(bio.get(), nullptr, pass_cb, &pw);
-  if (!raw) {
-    bool encrypted = pem.find("ENCRYPTED") != std::string_view::npos;
-    if (encrypted && passphrase.empty())
-      return err(Errc::config, "private key is encrypted and no passphrase was given");
-    if (encrypted) return err(Errc::auth, "cannot decrypt private key (wrong passphrase?)");
-    return err(Errc::malformed, "not a PEM private key");
-  }
-  auto k = own(raw);
-  if (Status s = check_public(k.get()); !s) return s.error();
-  return RsaPrivateKey(std::move(k));
+  auto k = private_from_pem(pem, passphrase);
+  if (!k) return k.error();
+  if (Status s = check_public(k->get()); !s) return s.error();
+  return RsaPrivateKey(std::move(*k));
 }
 
 Result<RsaPrivateKey> RsaPrivateKey::load_pem_file(const std::string& path, std::string_view passphrase) {
@@ -489,14 +413,7 @@ Result<Bytes> RsaPrivateKey::sign(RsaPadding padding, SigHash hash, ByteSpan mes
   MdCtxPtr ctx(EVP_MD_CTX_new());
   if (!ctx) return err(Errc::crypto, "EVP_MD_CTX_new");
   if (Status s = setup_ctx(ctx.get(), pkey_.get(), padding, hash, true); !s) return s.error();
-  std::size_t len = 0;
-  if (EVP_DigestSign(ctx.get(), nullptr, &len, u8(message), message.size()) != 1)
-    return err(Errc::crypto, "EVP_DigestSign size");
-  Bytes sig(len);
-  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len, u8(message), message.size()) != 1)
-    return err(Errc::crypto, "EVP_DigestSign");
-  sig.resize(len);
-  return sig;
+  return digest_sign(ctx.get(), message);
 }
 
 }  // namespace common::crypto

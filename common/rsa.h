@@ -53,6 +53,8 @@ class RsaPublicKey {
   // PEM text, "PUBLIC KEY" or "RSA PUBLIC KEY".
   static Result<RsaPublicKey> from_pem(std::string_view pem);
   static Result<RsaPublicKey> load_pem_file(const std::string& path);
+  // DER SubjectPublicKeyInfo (a certificate's key).
+  static Result<RsaPublicKey> from_spki_der(ByteSpan der);
   // RFC 3110 bytes (see the diagram above).
   static Result<RsaPublicKey> from_rfc3110(ByteSpan raw);
   // libreswan text: "0s<base64>" or "0x<hex>" of the RFC 3110 bytes. Surrounding blanks
@@ -64,6 +66,7 @@ class RsaPublicKey {
   Bytes to_rfc3110() const;
   std::string to_libreswan() const;  // "0s" + base64, no line breaks
   std::string to_pem() const;        // "-----BEGIN PUBLIC KEY-----" (SubjectPublicKeyInfo)
+  Bytes spki_der() const;            // DER SubjectPublicKeyInfo
   Bytes modulus() const;             // big-endian, minimal
   Bytes exponent() const;
   unsigned bits() const;

@@ -176,6 +176,11 @@ LoadResult parse_string(std::string_view text, std::string_view name, const Pars
         }
       }
       else if (k.key == "secrets") cfg.setup.secrets = ty.path(k);
+      else if (k.key == "cadir") cfg.setup.cadir = ty.path(k);
+      else if (k.key == "crldir") cfg.setup.crldir = ty.path(k);
+      else if (k.key == "strictcrlpolicy") {
+        if (auto b = ty.yes_no(k)) cfg.setup.strict_crl = *b;
+      }
       else if (k.key == "keylog") cfg.setup.keylog = (k.value == "off" || k.value == "no") ? "" : ty.path(k);
       else if (k.key == "pcap") cfg.setup.pcap = (k.value == "off" || k.value == "no") ? "" : ty.path(k);
       else if (k.key == "fragment_size") {

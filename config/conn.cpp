@@ -3,9 +3,11 @@
 // keys, then the conns grouped into IKE_SAs. See stages.h.
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <set>
 #include <sstream>
 
+#include "common/x509.h"
 #include "config/secrets.h"
 #include "config/stages.h"
 #include "config/text.h"
@@ -177,6 +179,27 @@ void type_host(Typer& ty, const KeyMap& m, std::string_view side, HostConfig& h,
     if (auto p = common::Prefix::parse(k->value); p && p->addr.is_v4()) h.vti = *p;
     else {
       ty.err(*k, "expected the device address as IPv4 ADDR/PREFIX (e.g. 169.254.10.2/30), not '" + k->value + "'");
+      ok = false;
+    }
+  }
+  // Certificates: the config's folder first, then strongSwan's ipsec.d layout beside it.
+  auto cert_path = [&](const RawKey& k, const char* sub) {
+    std::string p = ty.path(k);
+    std::error_code ec;
+    if (std::filesystem::exists(p, ec) || k.value.starts_with('/')) return p;
+    std::string alt = resolve_path(ty.dir(), std::string("ipsec.d/") + sub + "/" + k.value);
+    return std::filesystem::exists(alt, ec) ? alt : p;
+  };
+  if (auto k = get("cert")) h.cert = cert_path(*k, "certs");
+  if (auto k = get("ca"); k && k->value != "%same" && k->value != "%any") {
+    h.ca = k->value;
+    std::string p = cert_path(*k, "cacerts");
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(p, ec)) {
+      h.ca_file = p;
+    } else if (!common::x509::looks_like_dn(k->value)) {
+      ty.err(*k, "expected a CA certificate file or the CA's distinguished name (\"C=CH, O=Example, CN=Root CA\"), "
+                 "not '" + k->value + "'");
       ok = false;
     }
   }
@@ -373,6 +396,15 @@ std::optional<ConnConfig> type_conn(Typer& ty, const RawSection& sec, const KeyM
     } else {
       c.auth = side_auth[i]->method;
       (i == 0 ? c.sign : c.require) = side_auth[i]->scheme;
+    }
+  }
+  if (auto k = get("leftsendcert")) {
+    if (k->value == "always" || k->value == "yes") c.send_cert = SendCert::always;
+    else if (k->value == "ifasked") c.send_cert = SendCert::ifasked;
+    else if (k->value == "never" || k->value == "no") c.send_cert = SendCert::never;
+    else {
+      ty.err(*k, "expected always, ifasked or never, not '" + k->value + "'");
+      ok = false;
     }
   }
   if (auto k = get("auto")) {
@@ -580,9 +612,11 @@ std::optional<ConnConfig> type_conn(Typer& ty, const RawSection& sec, const KeyM
       ty.err(at("right"), "auto=" + std::string(to_string(c.auto_action)) + " needs right= to be the peer's address");
       ok = false;
     }
-    if (c.auth == AuthMethod::pubkey && c.right.pubkey.empty() && c.right.rsasigkey.empty()) {
-      ty.err(at("authby"),
-             "authby=pubkey/rsasig needs rightpubkey= (PEM file) or rightrsasigkey= (0s...)");
+    // With a certificate of ours, the peer's may come in CERT, checked against the CAs.
+    if (c.auth == AuthMethod::pubkey && c.right.pubkey.empty() && c.right.rsasigkey.empty() &&
+        c.left.cert.empty() && c.right.cert.empty() && c.right.ca.empty()) {
+      ty.err(at("authby"), "authby=pubkey/rsasig needs rightpubkey= (PEM file), rightrsasigkey= (0s...), or "
+                           "certificates (leftcert=, rightca= or rightcert=)");
       ok = false;
     }
     if (c.mode == Mode::transport && (m.count("leftsubnet") || m.count("rightsubnet"))) {
@@ -608,7 +642,7 @@ std::string ike_sa_key(const ConnConfig& c) {
   std::ostringstream k;
   auto host = [&](const HostConfig& h) {
     k << h.address_text() << '|' << h.effective_id() << '|' << h.ike_port << '|' << h.pubkey
-      << '|' << common::to_hex(h.rsasigkey) << '|';
+      << '|' << common::to_hex(h.rsasigkey) << '|' << h.cert << '|' << h.ca << '|';
   };
   host(c.left);
   host(c.right);
@@ -616,7 +650,7 @@ std::string ike_sa_key(const ConnConfig& c) {
     << ike::to_string(c.ike) << '|' << c.ike.strict << '|'
     << c.ike_lifetime.count() << '|' << c.reauth << '|' << c.rekey << '|' << c.dpd_delay.count()
     << '|' << c.dpd_timeout.count() << '|' << static_cast<int>(c.dpd_action) << '|'
-    << c.force_encaps << '|' << c.fragmentation << '|' << c.keying_tries;
+    << c.force_encaps << '|' << c.fragmentation << '|' << c.keying_tries << '|' << static_cast<int>(c.send_cert);
   return k.str();
 }
 

@@ -16,7 +16,8 @@ using D = Disposition;
 constexpr std::string_view kDaemonOnly = "a charon/pluto daemon setting with no counterpart in swanless";
 constexpr std::string_view kLogging = "charon/pluto logging; swanless uses log= and loglevel= (e.g. loglevel=\"info, ike debug\")";
 constexpr std::string_view kNoCerts =
-    "certificates and CRLs are not implemented yet; swanless authenticates with PSKs and raw RSA keys";
+    "not implemented: CRLs are read from crldir= (or ipsec.d/crls) when swanless starts or reloads, never fetched "
+    "or cached";
 constexpr std::string_view kNatT = "NAT traversal (RFC 3948) is always on in swanless";
 constexpr std::string_view kNoPools = "swanless assigns no virtual addresses to peers";
 constexpr std::string_view kUniqueIds =
@@ -67,7 +68,9 @@ constexpr KeyRow kKeys[] = {
     {"charondebug", kInSetup, D::warned, kLogging},
     {"uniqueids", kInSetup, D::warned, kUniqueIds},
     {"cachecrls", kInSetup, D::warned, kNoCerts},
-    {"strictcrlpolicy", kInSetup, D::warned, kNoCerts},
+    {"strictcrlpolicy", kInSetup, D::honoured},
+    {"cadir", kInSetup, D::honoured},
+    {"crldir", kInSetup, D::honoured},
     {"plutodebug", kInSetup, D::warned, kLogging},
     {"protostack", kInSetup, D::warned, kKernelState},
     {"interfaces", kInSetup, D::warned, kDaemonOnly},
@@ -121,6 +124,11 @@ constexpr KeyRow kKeys[] = {
     {"rightikeport", kInConn, D::honoured},
     {"leftauth", kInConn, D::honoured},
     {"rightauth", kInConn, D::honoured},
+    {"leftcert", kInConn, D::honoured},
+    {"rightcert", kInConn, D::honoured},
+    {"rightca", kInConn, D::honoured},
+    {"leftca", kInConn, D::warned,
+     "our CA is the issuer of leftcert=; the CERTREQ swanless sends names the CAs it trusts for the peer"},
     // conn: accepted and ignored
     {"mark", kInConn, D::honoured},  // conn.cpp
     {"mark_in", kInConn, D::honoured},  // conn.cpp
@@ -148,8 +156,9 @@ constexpr KeyRow kKeys[] = {
     {"keyingtries", kInConn, D::honoured},  // conn.cpp
     {"closeaction", kInConn, D::honoured},  // conn.cpp
     {"inactivity", kInConn, D::warned, kInactivity},
-    {"leftsendcert", kInConn, D::warned, kNoCerts},
-    {"rightsendcert", kInConn, D::warned, kNoCerts},
+    {"leftsendcert", kInConn, D::honoured},
+    {"rightsendcert", kInConn, D::warned,
+     "what the peer sends is the peer's choice; swanless asks for its certificate with a CERTREQ when it has CAs"},
     {"ikev2", kInConn, D::honoured},  // conn.cpp
     {"pfs", kInConn, D::honoured},  // conn.cpp
     {"sha256_96", kInConn, D::warned, kSha256_96},

@@ -65,9 +65,14 @@ struct SetupConfig {
   // charon.fragment_size), 256..65535.
   unsigned fragment_size = 1280;
   bool offload = true;  // TUN TSO + coalescing, UDP GSO/GRO, when the kernel grants them
+  // X.509: folders of CA certificates and CRLs (every regular file in them, PEM or DER).
+  // Empty: ipsec.d/cacerts and ipsec.d/crls beside the config, when they exist.
+  std::string cadir, crldir;
+  bool strict_crl = false;  // strictcrlpolicy=yes: a CA without a CRL fails every check
 };
 
 enum class AuthMethod : std::uint8_t { psk, pubkey };
+enum class SendCert : std::uint8_t { always, ifasked, never };  // leftsendcert=
 enum class Mode : std::uint8_t { tunnel, transport };
 enum class AutoAction : std::uint8_t { ignore, add, start, route };
 enum class DpdAction : std::uint8_t { none, clear, hold, restart };
@@ -105,6 +110,13 @@ struct HostConfig {
   std::string pubkey;       // PEM file path (resolved against the config's folder)
   // leftvti= (libreswan): the address this side gets on a route-based conn's device.
   std::optional<common::Prefix> vti;
+  // leftcert=/rightcert=: certificate file (PEM or DER), resolved against the config's
+  // folder, else ipsec.d/certs/ beside it (strongSwan's /etc/ipsec.d/certs layout).
+  std::string cert;
+  // rightca=: a CA certificate file (the peer's only trust anchor), resolved as cert= is
+  // with ipsec.d/cacerts/, or the CA's DN (the chain must pass through it); as written.
+  std::string ca;
+  std::string ca_file;  // ca resolved to an existing file; empty: ca is a DN (or unset)
 
   // The identity used in IKE: id if set, else the address as text (empty for %any).
   std::string effective_id() const;
@@ -132,6 +144,7 @@ struct ConnConfig {
     std::string to_string() const;  // "rsa/pss-sha256", "pubkey"
   };
   SigScheme sign, require;
+  SendCert send_cert = SendCert::ifasked;  // strongSwan's default
   Seconds ike_lifetime{3 * 3600};
   Seconds lifetime{3600};
   Seconds rekey_margin{9 * 60};

@@ -4,7 +4,10 @@
 
 #include <memory>
 
+#include "common/ecdsa.h"
 #include "common/rsa.h"
+#include "common/x509.h"
+#include "config/x509_load.h"
 
 namespace config {
 
@@ -37,59 +40,94 @@ std::vector<common::TrafficSelector> selectors(const HostConfig& h) {
   return {any};
 }
 
-// authby=pubkey/rsasig: our private key (the secrets file's RSA entry for our identity) and
-// the peer's public key (rightpubkey= PEM file, else rightrsasigkey=0s...). A configured
-// leftpubkey=/leftrsasigkey= must be the public half of that private key. false (errors
-// added, naming the file) when a key is missing, unreadable or does not fit.
-bool load_rsa_keys(const ConnConfig& c, const std::string& lid, const Secrets& secrets, ike::PeerConfig& p,
+// authby=pubkey/rsasig: our private key (the secrets file's RSA or ECDSA entry for our
+// identity) and the peer's public key (rightpubkey= PEM file, RSA or ECDSA, else
+// rightrsasigkey=0s...) unless certificates give it. A configured leftpubkey=/leftrsasigkey=
+// and leftcert= must hold the public half of that private key. false (errors added, naming
+// the file) when a key is missing, unreadable or does not fit.
+bool load_sig_keys(const ConnConfig& c, const std::string& lid, const Secrets& secrets, ike::PeerConfig& p,
                    std::vector<std::string>& errors) {
+  using common::crypto::EcPrivateKey;
+  using common::crypto::EcPublicKey;
   using common::crypto::RsaPrivateKey;
   using common::crypto::RsaPublicKey;
   bool ok = true;
+  auto fail = [&](std::string msg) {
+    errors.push_back(p.name + ": " + std::move(msg));
+    ok = false;
+  };
   const SecretEntry* s = secrets.find_private_key(lid);
   if (!s) {
-    errors.push_back(p.name + ": no RSA private key (': RSA FILE') in " + secrets.path + " for '" + lid + "'");
-    ok = false;
-  } else if (auto k = RsaPrivateKey::load_pem_file(s->key_path, s->passphrase); !k) {
-    errors.push_back(p.name + ": cannot load RSA private key " + s->key_path + " (" + s->file + ":" +
-                     std::to_string(s->line) + "): " + k.error().detail);
-    ok = false;
+    fail("no private key (': RSA FILE' or ': ECDSA FILE') in " + secrets.path + " for '" + lid + "'");
   } else {
-    p.private_key = std::make_shared<const RsaPrivateKey>(std::move(*k));
+    const bool ec = s->type == SecretEntry::Type::ecdsa;
+    const char* detail = nullptr;
+    if (ec) {
+      auto k = EcPrivateKey::load_pem_file(s->key_path, s->passphrase);
+      if (k) p.ec_private_key = std::make_shared<const EcPrivateKey>(std::move(*k));
+      else detail = k.error().detail;
+    } else {
+      auto k = RsaPrivateKey::load_pem_file(s->key_path, s->passphrase);
+      if (k) p.private_key = std::make_shared<const RsaPrivateKey>(std::move(*k));
+      else detail = k.error().detail;
+    }
+    if (detail)
+      fail(std::string("cannot load ") + (ec ? "ECDSA" : "RSA") + " private key " + s->key_path + " (" + s->file +
+           ":" + std::to_string(s->line) + "): " + detail);
   }
 
-  auto peer_key = [&](const HostConfig& h, const std::string& side) -> std::shared_ptr<const RsaPublicKey> {
+  // One side's configured public key: RSA (PEM or 0s) or ECDSA (PEM).
+  struct Pub {
+    std::shared_ptr<const RsaPublicKey> rsa;
+    std::shared_ptr<const EcPublicKey> ec;
+  };
+  auto side_key = [&](const HostConfig& h, const std::string& side) -> Pub {
     if (!h.pubkey.empty()) {
       auto k = RsaPublicKey::load_pem_file(h.pubkey);
-      if (!k) {
-        errors.push_back(p.name + ": cannot load " + side + "pubkey " + h.pubkey + ": " + k.error().detail);
-        ok = false;
-        return nullptr;
-      }
-      return std::make_shared<const RsaPublicKey>(std::move(*k));
+      if (k) return {std::make_shared<const RsaPublicKey>(std::move(*k)), nullptr};
+      auto e = EcPublicKey::load_pem_file(h.pubkey);
+      if (e) return {nullptr, std::make_shared<const EcPublicKey>(std::move(*e))};
+      // Both readers say the same when the file cannot be opened: say it once.
+      const std::string rsa_why = k.error().detail, ec_why = e.error().detail;
+      fail("cannot load " + side + "pubkey " + h.pubkey + ": " +
+           (rsa_why == ec_why ? rsa_why : "not an RSA key (" + rsa_why + ") nor an ECDSA one (" + ec_why + ")"));
+      return {};
     }
     if (!h.rsasigkey.empty()) {
       auto k = RsaPublicKey::from_rfc3110(h.rsasigkey);
-      if (!k) {
-        errors.push_back(p.name + ": " + side + "rsasigkey is not a valid RSA public key: " + k.error().detail);
-        ok = false;
-        return nullptr;
-      }
-      return std::make_shared<const RsaPublicKey>(std::move(*k));
+      if (k) return {std::make_shared<const RsaPublicKey>(std::move(*k)), nullptr};
+      fail(side + "rsasigkey is not a valid RSA public key: " + k.error().detail);
     }
-    return nullptr;
+    return {};
   };
-  p.peer_key = peer_key(c.right, "right");
-  if (ok && !p.peer_key) {
-    errors.push_back(p.name + ": authby=pubkey needs rightpubkey= (PEM file) or rightrsasigkey= (0s...)");
-    ok = false;
-  }
-  if (auto mine = peer_key(c.left, "left"); mine && p.private_key && !(*mine == p.private_key->public_key())) {
-    errors.push_back(p.name + ": left" + (c.left.pubkey.empty() ? "rsasigkey" : "pubkey " + c.left.pubkey) +
-                     " is not the public half of the private key " + s->key_path);
-    ok = false;
-  }
+  Pub peer = side_key(c.right, "right");
+  p.peer_key = peer.rsa;
+  p.ec_peer_key = peer.ec;
+  if (ok && !p.peer_key && !p.ec_peer_key && !p.trust && !p.peer_cert)
+    fail("authby=pubkey needs rightpubkey= (PEM file), rightrsasigkey= (0s...) or certificates");
+  // The SubjectPublicKeyInfo of our private key, to compare what left= configures with it.
+  common::Bytes ours = p.private_key      ? p.private_key->public_key().spki_der()
+                       : p.ec_private_key ? p.ec_private_key->public_key().spki_der()
+                                          : common::Bytes{};
+  if (p.local_cert && !ours.empty() && p.local_cert->spki_der() != ours)
+    fail("leftcert ('" + p.local_cert->subject_text() + "') does not hold the public half of the private key " +
+         s->key_path);
+  Pub mine = side_key(c.left, "left");
+  common::Bytes configured = mine.rsa ? mine.rsa->spki_der() : mine.ec ? mine.ec->spki_der() : common::Bytes{};
+  if (!configured.empty() && !ours.empty() && configured != ours)
+    fail("left" + (c.left.pubkey.empty() ? std::string("rsasigkey") : "pubkey " + c.left.pubkey) +
+         " is not the public half of the private key " + s->key_path);
   return ok;
+}
+
+// Identities with certificates: leftid unset or %fromcert is leftcert's subject DN (not the
+// address), as strongSwan does; rightid=%fromcert is rightcert's subject. rightid unset
+// (or %fromcert without rightcert) accepts whatever identity the peer's verified
+// certificate holds, and no IDr is sent: the certificate binds the peer's identity.
+void apply_cert_ids(const ConnConfig& c, const ike::PeerConfig& p, std::string& lid, std::string& rid) {
+  if (p.local_cert && (c.left.id.empty() || c.left.id == "%fromcert")) lid = p.local_cert->subject_text();
+  if (!uses_certs(c)) return;
+  if (c.right.id == "%fromcert" || c.right.id.empty()) rid = p.peer_cert ? p.peer_cert->subject_text() : std::string();
 }
 
 }  // namespace
@@ -177,6 +215,14 @@ std::string ike_fingerprint(const ike::PeerConfig& p) {
   add(schemes);
   add(p.private_key ? p.private_key->public_key().to_libreswan() : "");
   add(p.peer_key ? p.peer_key->to_libreswan() : "");
+  add(p.ec_private_key ? p.ec_private_key->public_key().to_pem() : "");
+  add(p.ec_peer_key ? p.ec_peer_key->to_pem() : "");
+  // Certificates and trust: a new certificate, CA or CRL restarts the IKE_SA on reload.
+  add(p.local_cert ? common::to_hex(p.local_cert->der()) : "");
+  for (const auto& c : p.local_chain) add(common::to_hex(c->der()));
+  add(p.peer_cert ? common::to_hex(p.peer_cert->der()) : "");
+  add(std::to_string(static_cast<int>(p.send_cert)) + "/" + common::to_hex(p.peer_ca_dn));
+  add(p.trust ? common::to_hex(p.trust->digest()) + "/" + std::to_string(p.trust->strict_crl()) : "");
   for (const auto& pr : p.ike_proposals) add(ike::to_string(pr));
   add(std::to_string(p.force_encaps) + "/" + std::to_string(p.fragmentation) + "/" + std::to_string(p.reauth) + "/" + std::to_string(p.ike_lifetime.count()) + "/" +
       std::to_string(p.rekey_margin.count()) + "/" + std::to_string(p.dpd_delay.count()) + "/" +
@@ -243,8 +289,13 @@ PeersResult build_peers(const Config& cfg, const Secrets& secrets) {
     p.remote_port = c.right.ike_port;
     std::string lid = c.left.effective_id();
     std::string rid = c.right.effective_id();
+    if (c.auth == AuthMethod::pubkey && !load_x509(cfg, c, p, r.errors)) continue;
+    apply_cert_ids(c, p, lid, rid);
     p.local_id = ike::Identity::from_string(lid.empty() ? p.local_addr.to_string() : lid);
-    if (!rid.empty() && rid != "%any") p.remote_id = ike::Identity::from_string(rid);
+    if (!rid.empty() && rid != "%any" && rid != "%fromcert") p.remote_id = ike::Identity::from_string(rid);
+    if (p.local_cert && p.local_id.type == ike::Identity::Type::der_asn1_dn &&
+        common::x509::dn_equal(p.local_id.data, p.local_cert->subject_der()))
+      p.local_id.data = p.local_cert->subject_der();  // the certificate's own encoding of its DN
     p.ike_proposals = c.ike.proposals;
     p.force_encaps = c.force_encaps;
     p.fragmentation = c.fragmentation;
@@ -269,7 +320,7 @@ PeersResult build_peers(const Config& cfg, const Secrets& secrets) {
       p.sign_hashes = c.sign.hashes;
       p.require_pss = c.require.pss;
       p.accept_hashes = c.require.hashes;
-      if (!load_rsa_keys(c, lid, secrets, p, r.errors)) continue;
+      if (!load_sig_keys(c, lid, secrets, p, r.errors)) continue;
     }
     r.peers.push_back(std::move(p));
   }

@@ -162,12 +162,13 @@ int id_match(std::string_view selector, std::string_view id) {
 
 namespace {
 
-const SecretEntry* best(const std::vector<SecretEntry>& entries, SecretEntry::Type type,
+// Entries of `type` (or `also`) by how well they name the identities.
+const SecretEntry* best(const std::vector<SecretEntry>& entries, SecretEntry::Type type, SecretEntry::Type also,
                         std::string_view local, std::string_view remote, bool need_remote) {
   const SecretEntry* found = nullptr;
   int best_score = 0;
   for (const auto& e : entries) {
-    if (e.type != type) continue;
+    if (e.type != type && e.type != also) continue;
     int me = kMatchNone, other = kMatchNone;
     if (e.ids.empty()) {
       me = other = kMatchAny;
@@ -190,11 +191,11 @@ const SecretEntry* best(const std::vector<SecretEntry>& entries, SecretEntry::Ty
 }  // namespace
 
 const SecretEntry* Secrets::find_psk(std::string_view local_id, std::string_view remote_id) const {
-  return best(entries, SecretEntry::Type::psk, local_id, remote_id, true);
+  return best(entries, SecretEntry::Type::psk, SecretEntry::Type::psk, local_id, remote_id, true);
 }
 
 const SecretEntry* Secrets::find_private_key(std::string_view local_id) const {
-  return best(entries, SecretEntry::Type::rsa, local_id, {}, false);
+  return best(entries, SecretEntry::Type::rsa, SecretEntry::Type::ecdsa, local_id, {}, false);
 }
 
 namespace {
@@ -315,7 +316,7 @@ SecretsResult parse_secrets_at(std::string_view text, std::string_view name, int
       e.ids.push_back(std::move(id));
     }
     if (colon + 1 >= toks.size()) {
-      err("missing secret type after ':' (PSK or RSA)");
+      err("missing secret type after ':' (PSK, RSA or ECDSA)");
       continue;
     }
     std::string type = lower(toks[colon + 1]);
@@ -340,16 +341,17 @@ SecretsResult parse_secrets_at(std::string_view text, std::string_view name, int
         err("PSK must be \"quoted\", 0x<hex> or 0s<base64>");
         ok = false;
       }
-    } else if (type == "rsa") {
-      e.type = SecretEntry::Type::rsa;
+    } else if (type == "rsa" || type == "ecdsa") {
+      e.type = type == "rsa" ? SecretEntry::Type::rsa : SecretEntry::Type::ecdsa;
+      const std::string kind = type == "rsa" ? "RSA" : "ECDSA";
       if (nvals < 1 || nvals > 2) {
-        err("RSA takes a key file and an optional passphrase");
+        err(kind + " takes a key file and an optional passphrase");
         continue;
       }
       std::string p = toks[colon + 2];
       if (!p.empty() && p[0] == '"') p.erase(0, 1);
       if (p.empty()) {
-        err("empty RSA key path");
+        err("empty " + kind + " key path");
         ok = false;
       }
       e.key_path = (p.empty() || p[0] == '/' || base == ".") ? p : base + "/" + p;
@@ -358,7 +360,7 @@ SecretsResult parse_secrets_at(std::string_view text, std::string_view name, int
         if (!e.passphrase.empty() && e.passphrase[0] == '"') e.passphrase.erase(0, 1);
       }
     } else {
-      err("unsupported secret type '" + toks[colon + 1] + "' (PSK or RSA)");
+      err("unsupported secret type '" + toks[colon + 1] + "' (PSK, RSA or ECDSA)");
       continue;
     }
     if (ok) s.entries.push_back(std::move(e));

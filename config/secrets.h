@@ -5,6 +5,7 @@
 //   @gw.example.org : PSK 0x6b6579      (hex)
 //   : PSK 0sa2V5                        (base64)
 //   : RSA /etc/swanless/host-key.pem    (private key file; relative to the secrets file)
+//   : ECDSA /etc/swanless/ec-key.pem    (an ECDSA private key, P-256/P-384/P-521)
 //
 // Selectors are IKE identities (addresses, @fqdn, user@fqdn, ...); `%any` matches any.
 // An entry may continue on following indented lines. A file readable or writable by group
@@ -28,12 +29,12 @@
 namespace config {
 
 struct SecretEntry {
-  enum class Type : std::uint8_t { psk, rsa };
+  enum class Type : std::uint8_t { psk, rsa, ecdsa };
   Type type = Type::psk;
   std::vector<std::string> ids;  // empty = any
   common::SecretBytes psk;       // Type::psk
-  std::string key_path;          // Type::rsa, resolved against the secrets file's folder
-  std::string passphrase;        // Type::rsa, optional
+  std::string key_path;          // Type::rsa/ecdsa, resolved against the secrets file's folder
+  std::string passphrase;        // Type::rsa/ecdsa, optional
   std::string file;
   int line = 0;
 };
@@ -44,7 +45,7 @@ struct Secrets {
 
   // Best PSK for this identity pair, nullptr when none matches.
   const SecretEntry* find_psk(std::string_view local_id, std::string_view remote_id) const;
-  // Best private key for the local identity (RSA entries usually have no selector).
+  // Best private key (RSA or ECDSA) for the local identity (they usually have no selector).
   const SecretEntry* find_private_key(std::string_view local_id) const;
 };
 

@@ -25,8 +25,8 @@ std::string reason(SectionType t, std::string_view ipsec_key) {
 }
 
 constexpr std::string_view kNoCerts =
-    "certificates are not implemented yet: swanless authenticates with PSKs and raw RSA public keys "
-    "(pubkeys = FILE.pem)";
+    "not implemented: swanless takes one certificate per end (certs = FILE), the peer's CA as remote { cacerts = FILE } "
+    "or swanless { setup { cadir = DIR } }, and CRLs from crldir";
 constexpr std::string_view kNoEap = "EAP and XAuth are not implemented: swanless authenticates with PSKs and RSA keys";
 constexpr std::string_view kNoVip =
     "swanless neither requests nor assigns virtual IPs (IKEv2 configuration payload); write the tunnelled "
@@ -50,7 +50,7 @@ class Translator {
       } else if (n.name == "swanless" && n.section) {
         swanless(n);
       } else if (n.name == "authorities") {
-        warn(n, n.name, std::string(kNoCerts) + "; certification authorities are ignored");
+        warn(n, n.name, "authorities sections (CRL/OCSP URIs, per-CA options) are not read: " + std::string(kNoCerts));
       } else if (n.name == "pools") {
         warn(n, n.name, "address pools are not used: " + std::string(kNoVip));
       } else {
@@ -202,9 +202,19 @@ class Translator {
         // As swanctl: a relative path is in the pubkey/ folder next to swanctl.conf.
         std::string p(items[0]);
         put(keys, l + "pubkey", p.front() == '/' ? p : "pubkey/" + p, k, as);
-      } else if (k.name == "certs" || k.name == "cacerts" || k.name == "ca_id" || k.name == "cert_policy" ||
-                 k.name == "revocation" || k.name == "groups" || k.name.rfind("cert", 0) == 0 ||
-                 k.name.rfind("cacert", 0) == 0) {
+      } else if ((k.name == "certs" || (k.name == "cacerts" && !local)) && is_key(k, as)) {
+        // As swanctl: a relative file is in x509/ (x509ca/ for CAs) next to swanctl.conf.
+        auto items = split_list(k.value);
+        if (items.size() != 1 || items[0].empty()) {
+          err(k, as, "swanless takes one " + std::string(k.name == "certs" ? "certificate" : "CA certificate") +
+                         " per end");
+          continue;
+        }
+        std::string p(items[0]);
+        const std::string dir = k.name == "certs" ? "x509/" : "x509ca/";
+        put(keys, k.name == "certs" ? l + "cert" : std::string("rightca"), p.front() == '/' ? p : dir + p, k, as);
+      } else if (k.name == "cacerts" || k.name == "ca_id" || k.name == "cert_policy" || k.name == "revocation" ||
+                 k.name == "groups" || k.name.rfind("cert", 0) == 0 || k.name.rfind("cacert", 0) == 0) {
         warn(k, as, std::string(kNoCerts) + "; ignored");
       } else if (k.name == "eap_id" || k.name == "aaa_id" || k.name == "xauth_id") {
         warn(k, as, std::string(kNoEap) + "; ignored");
@@ -265,7 +275,10 @@ class Translator {
       else if (n == "if_id_in" || n == "if_id_out") child_defaults[n] = &k;
       else if (n == "vips" || n == "pools") err(k, n, std::string(kNoVip));
       else if (n == "pull") warn(k, n, "only used with vips, which swanless does not request; ignored");
-      else if (n == "send_certreq" || n == "send_cert" || n == "ocsp") warn(k, n, std::string(kNoCerts) + "; ignored");
+      else if (n == "send_cert") put(ike, "leftsendcert", k.value, k, n);
+      else if (n == "send_certreq") {
+        if (k.value != "yes") warn(k, n, "swanless sends a CERTREQ whenever it has CAs for the peer; ignored");
+      } else if (n == "ocsp") warn(k, n, "OCSP is not implemented: CRLs from crldir are checked; ignored");
       else if (n == "keyingtries") put(ike, "keyingtries", k.value == "0" ? "%forever" : k.value, k, n);
       else if (n == "unique") warn(k, n, reason(SectionType::setup, "uniqueids"));
       else if (n == "childless") warn(k, n, "swanless creates the first CHILD_SA with IKE_AUTH (RFC 7296); ignored");
@@ -573,8 +586,10 @@ void finish_swanctl(const SwanctlTranslation& t, Config& cfg, std::vector<Diagno
                     std::vector<Diagnostic>& warnings) {
   // The typing stages' words for ipsec.conf keys, in swanctl's terms.
   static constexpr std::pair<std::string_view, std::string_view> kWords[] = {
-      {"authby=pubkey/rsasig needs rightpubkey= (PEM file) or rightrsasigkey= (0s...)",
-       "remote auth = pubkey needs remote { pubkeys = FILE.pem } (certificates are not implemented yet)"},
+      {"authby=pubkey/rsasig needs rightpubkey= (PEM file), rightrsasigkey= (0s...), or certificates (leftcert=, "
+       "rightca= or rightcert=)",
+       "remote auth = pubkey needs remote { pubkeys = FILE.pem }, or certificates (local { certs = FILE }, "
+       "remote { cacerts = FILE } or remote { certs = FILE })"},
       {"auto=start needs right= to be the peer's address", "start_action = start needs remote_addrs to be the peer's "
                                                            "address"},
       {"auto=route needs right= to be the peer's address", "start_action = trap needs remote_addrs to be the peer's "

@@ -142,6 +142,8 @@ nlohmann::json status_json(const StatusSources& s) {
                      {"ike_unknown_spi", ec.rx_unknown_spi},
                      {"ike_bad_integrity", ec.rx_bad_integrity},
                      {"ike_auth_failures", ec.auth_failures},
+                     {"ike_cert_malformed", ec.cert_malformed},
+                     {"ike_cert_refused", ec.cert_refused},
                      {"ike_no_proposal", ec.no_proposal},
                      {"ike_ts_unacceptable", ec.ts_unacceptable},
                      {"child_rekeys", ec.child_rekeys},

@@ -12,11 +12,14 @@
 //                        the peer announced in SIGNATURE_HASH_ALGORITHMS;
 //              method 1, RSASSA-PKCS1-v1_5 with SHA-1, when the peer announced none of them
 //                        and no scheme is configured (a configured one never degrades).
-//            We accept method 1 and 14 from the peer; method 14 only with a hash we
+//   ECDSA:   method 14 with ecdsa-with-SHA256/384/512 (DER signature) when the peer announced
+//            a hash (the curve's first), else RFC 4754 method 9/10/11 (r|s, the curve's hash).
+//            We accept method 1 and 14 from the peer (9/10/11 for an ECDSA key); method 14 only with a hash we
 //            announced (when we announced any); only PSS with require_pss; no method 1
 //            with require_pss or accept_hashes.
 #include <algorithm>
 
+#include "common/ecdsa.h"
 #include "common/rsa.h"
 #include "ike/auth_sig.h"
 #include "ike/ike_sa.h"
@@ -24,8 +27,6 @@
 namespace ike {
 
 namespace {
-
-bool is_sig_method(AuthMethod m) { return m == AuthMethod::rsa_sig || m == AuthMethod::digital_signature; }
 
 // What our SIGNATURE_HASH_ALGORITHMS notify announces under cfg: the hashes we accept.
 std::vector<SigHashId> announced(const PeerConfig& cfg) {
@@ -50,6 +51,7 @@ std::optional<AuthPayload> IkeSa::make_auth(bool for_initiator, common::ByteSpan
     common::Bytes pad = prf_->compute(cfg_->psk, common::as_bytes("Key Pad for IKEv2"));
     return AuthPayload{AuthMethod::psk, prf_->compute(pad, octets)};
   }
+  if (cfg_->ec_private_key) return make_ecdsa_auth_payload(octets, why);
   if (!cfg_->private_key) {
     why = "no private key configured";
     return std::nullopt;
@@ -74,8 +76,31 @@ std::optional<AuthPayload> IkeSa::make_auth(bool for_initiator, common::ByteSpan
   return AuthPayload{method, std::move(*data)};
 }
 
+std::optional<AuthPayload> IkeSa::make_ecdsa_auth_payload(common::ByteSpan octets, std::string& why) {
+  const auto& key = *cfg_->ec_private_key;
+  AuthMethod method = rfc4754_method(key.curve());
+  SigAlg alg = rfc4754_alg(method);
+  if (auto a = select_ecdsa_alg(peer_sig_hashes_, key.curve(), cfg_->sign_hashes); a && cfg_->rfc7427) {
+    method = AuthMethod::digital_signature;
+    alg = *a;
+  } else if (!cfg_->sign_hashes.empty()) {
+    why = "signing with the configured hashes needs RFC 7427 signature authentication, and the peer announced no "
+          "hash we may use";
+    return std::nullopt;
+  }
+  auto data = make_ecdsa_auth(method, alg, key, octets);
+  if (!data) {
+    why = std::string("signing failed: ") + data.error().detail;
+    return std::nullopt;
+  }
+  log(common::LogLevel::debug, "authenticating with ECDSA " + std::string(common::crypto::to_string(key.curve())) +
+                                   " signature, AUTH method " + std::to_string(static_cast<int>(method)) + " " +
+                                   std::string(to_string(alg)));
+  return AuthPayload{method, std::move(*data)};
+}
+
 bool IkeSa::check_auth(const PeerConfig& cfg, bool peer_is_initiator, common::ByteSpan id_body,
-                       const AuthPayload& a, std::string& why) const {
+                       const AuthPayload& a, const Identity& peer, const Message& m, std::string& why) const {
   common::Bytes octets = signed_octets(peer_is_initiator, id_body);
   if (cfg.auth == PeerConfig::Auth::psk) {
     if (a.method != AuthMethod::psk) {
@@ -89,24 +114,41 @@ bool IkeSa::check_auth(const PeerConfig& cfg, bool peer_is_initiator, common::By
     }
     return true;
   }
-  if (!is_sig_method(a.method)) {
-    why = "peer used AUTH method " + std::to_string(static_cast<int>(a.method)) + ", expected an RSA signature";
+  if (!is_signature_method(a.method)) {
+    why = "peer used AUTH method " + std::to_string(static_cast<int>(a.method)) + ", expected a signature";
     return false;
   }
-  if (!cfg.peer_key) {
-    why = "no public key configured for the peer";
-    return false;
+  PeerKey key{cfg.peer_key, cfg.ec_peer_key};
+  if (!key) {
+    if (!cfg.trust && !cfg.peer_cert) {
+      why = "no public key, certificate or CA configured for the peer";
+      return false;
+    }
+    key = cert_key(cfg, peer, m, why);
+    if (!key) return false;
+  }
+  const bool configured = cfg.peer_key || cfg.ec_peer_key;
+  std::vector<SigHashId> allowed;
+  if (sent_sig_hashes_ || !cfg.accept_hashes.empty()) allowed = announced(cfg);
+  if (key.ec) {
+    auto st = verify_ecdsa_auth(a.method, a.data, *key.ec, octets, allowed);
+    if (!st)
+      why = st.error().code == common::Errc::auth
+                ? std::string("ECDSA signature does not verify with the ") +
+                      (configured ? "configured public key" : "certificate's key")
+                : std::string("ECDSA signature refused: ") + st.error().detail;
+    return st.ok();
   }
   if (a.method == AuthMethod::rsa_sig && (cfg.require_pss || !cfg.accept_hashes.empty())) {
     why = "peer signed with AUTH method 1 (PKCS#1 v1.5, SHA-1), the configuration requires RFC 7427 " +
           std::string(cfg.require_pss ? "RSASSA-PSS" : "signatures with the configured hashes");
     return false;
   }
-  std::vector<SigHashId> allowed;
-  if (sent_sig_hashes_ || !cfg.accept_hashes.empty()) allowed = announced(cfg);
-  auto st = verify_sig_auth(a.method, a.data, *cfg.peer_key, octets, allowed, cfg.require_pss);
+  auto st = verify_sig_auth(a.method, a.data, *key.rsa, octets, allowed, cfg.require_pss);
   if (!st) {
-    why = st.error().code == common::Errc::auth ? "RSA signature does not verify with the configured public key"
+    why = st.error().code == common::Errc::auth
+              ? std::string("RSA signature does not verify with the ") +
+                    (configured ? "configured public key" : "certificate's key")
                                                 : std::string("RSA signature refused: ") + st.error().detail;
     return false;
   }

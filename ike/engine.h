@@ -27,8 +27,14 @@
 namespace common::crypto {
 class RsaPrivateKey;
 class RsaPublicKey;
+class EcPrivateKey;
+class EcPublicKey;
 enum class SigHash : std::uint8_t;
 }  // namespace common::crypto
+namespace common::x509 {
+class Certificate;
+class TrustStore;
+}  // namespace common::x509
 
 namespace ike {
 
@@ -95,6 +101,10 @@ struct PeerConfig {
   common::SecretBytes psk;
   std::shared_ptr<const common::crypto::RsaPrivateKey> private_key;  // Auth::pubkey: ours
   std::shared_ptr<const common::crypto::RsaPublicKey> peer_key;      // Auth::pubkey: the peer's
+  // ECDSA instead of RSA (`: ECDSA key.pem`, an EC rightpubkey=): AUTH method 14 with
+  // ecdsa-with-SHA256/384/512 when the peer announced a hash, else RFC 4754 method 9/10/11.
+  std::shared_ptr<const common::crypto::EcPrivateKey> ec_private_key;  // set instead of private_key
+  std::shared_ptr<const common::crypto::EcPublicKey> ec_peer_key;      // set instead of peer_key
   // RFC 7427 signature authentication (strongSwan's charon.signature_authentication): send
   // SIGNATURE_HASH_ALGORITHMS and sign with method 14. Off: method 1 only (older peers).
   bool rfc7427 = true;
@@ -109,6 +119,18 @@ struct PeerConfig {
   std::vector<common::crypto::SigHash> sign_hashes;
   bool require_pss = false;
   std::vector<common::crypto::SigHash> accept_hashes;
+  // X.509 (RFC 7296 §3.6/§3.7, RFC 4945; config leftcert=, cadir=/rightca=, rightcert=).
+  // With Auth::pubkey and no peer_key, the peer's key comes from its certificate: the one
+  // it sends in CERT (verified against trust, CRLs included) or the pinned peer_cert; its
+  // IDi/IDr must be the certificate's subject DN or one of its subjectAltNames.
+  std::shared_ptr<const common::x509::Certificate> local_cert;  // sent in CERT
+  // Intermediate CA certificates sent after local_cert (the rest of the leftcert file).
+  std::vector<std::shared_ptr<const common::x509::Certificate>> local_chain;
+  enum class SendCert : std::uint8_t { always, ifasked, never };
+  SendCert send_cert = SendCert::ifasked;  // ifasked: when the peer sent a CERTREQ
+  std::shared_ptr<const common::x509::TrustStore> trust;       // CAs (and CRLs); CERTREQ
+  std::shared_ptr<const common::x509::Certificate> peer_cert;  // rightcert=: pinned
+  common::Bytes peer_ca_dn;  // rightca="DN": the chain must hold this CA (empty: any of trust)
   std::vector<Proposal> ike_proposals;
   bool force_encaps = false;
   // RFC 7383 (strongSwan's fragmentation=yes|no): announce IKEV2_FRAGMENTATION_SUPPORTED and
@@ -228,7 +250,7 @@ struct IkeSaStatus {
   std::uint64_t spi_i = 0, spi_r = 0;
   bool initiator = false;
   std::string proposal;  // "AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048"
-  std::string auth;      // "pre-shared key"
+  std::string auth;      // "pre-shared key", "public key" (raw) or "certificate"
   std::optional<Seconds> rekey_in;   // reauth=no: the next IKE_SA rekey
   std::optional<Seconds> reauth_in;  // reauth=yes: the next reauthentication
   std::vector<ChildSaStatus> children;
@@ -246,6 +268,9 @@ struct EngineCounters {
   // Dead peer detection (RFC 7296 §2.4): liveness checks sent (empty INFORMATIONAL
   // requests), peers declared dead (no answer to a request within its limits).
   std::uint64_t dpd_checks = 0, peers_dead = 0;
+  // X.509: CERT payloads that did not parse (too many, not DER), peer certificates refused
+  // (chain, CRL, validity, identity, key); each also counts as an auth failure.
+  std::uint64_t cert_malformed = 0, cert_refused = 0;
 };
 
 // strongSwan's charon.fragment_size default: IKE fragments fit a 1280-byte IP datagram.

@@ -1,9 +1,11 @@
 // Identity parsing and printing (RFC 7296 §3.5), with strongSwan's rules for how a text
 // identity in the config maps to an ID type: an IP address literal is ID_IPV4_ADDR /
 // ID_IPV6_ADDR, "user@host" is ID_RFC822_ADDR, "@name" is ID_FQDN without the '@',
-// "@#hex" is ID_KEY_ID, anything else is ID_FQDN.
+// "@#hex" is ID_KEY_ID, "C=CH, O=x, CN=y" (KEY=VALUE parts that parse) is ID_DER_ASN1_DN,
+// anything else is ID_FQDN.
 #include <cctype>
 
+#include "common/x509.h"
 #include "ike/engine.h"
 
 namespace ike {
@@ -32,6 +34,11 @@ Identity Identity::from_string(std::string_view s) {
     id.data = common::to_bytes(common::as_bytes(s.substr(1)));
     return id;
   }
+  if (common::x509::looks_like_dn(s)) {
+    id.type = Type::der_asn1_dn;
+    id.data = *common::x509::dn_from_string(s);
+    return id;
+  }
   id.type = s.find('@') != std::string_view::npos ? Type::rfc822 : Type::fqdn;
   id.data = common::to_bytes(common::as_bytes(s));
   return id;
@@ -57,6 +64,7 @@ std::string Identity::to_string() const {
     case Type::key_id:
       return "@#" + common::to_hex(data);
     case Type::der_asn1_dn:
+      if (auto t = common::x509::dn_to_string(data)) return *t;
       return "DN:" + common::to_hex(data);
   }
   // Appended piece by piece: `"(" + std::string&&` trips g++ 12's false -Wrestrict at -O3.

@@ -31,7 +31,7 @@ IkeSa::IkeSa(EngineCtx& ctx, std::shared_ptr<const PeerConfig> cfg, std::uint32_
   (initiator_ ? spi_i_ : spi_r_) = new_ike_spi();
 }
 
-void IkeSa::log(LogLevel l, std::string text) {
+void IkeSa::log(LogLevel l, std::string text) const {
   ctx_.events.push_back(LogEvent{l, cfg_->name + "[" + std::to_string(unique_id_) + "]: " + std::move(text)});
 }
 
@@ -604,7 +604,8 @@ IkeSaStatus IkeSa::status(TimePoint now) const {
   s.spi_r = spi_r_;
   s.initiator = initiator_;
   if (!ike_proposal_.encr.empty()) s.proposal = ike::to_string(ike_proposal_);
-  s.auth = cfg_->auth == PeerConfig::Auth::pubkey ? "public key" : "pre-shared key";
+  if (cfg_->auth == PeerConfig::Auth::psk) s.auth = "pre-shared key";
+  else s.auth = cfg_->peer_key || cfg_->ec_peer_key ? "public key" : "certificate";
   if (state_ == IkeSaState::established && ike_rekey_at_) {
     auto due = *ike_rekey_at_;
     auto left = std::chrono::duration_cast<Seconds>(due - now);

@@ -142,7 +142,7 @@ class IkeSa {
   void send_request(ExchangeType ex, std::vector<Payload> payloads, TimePoint now);
   void send_response(const Header& req, std::vector<Payload> payloads);
   common::Result<common::Bytes> encode(const Header& h, std::vector<Payload>& payloads);
-  void log(common::LogLevel l, std::string text);
+  void log(common::LogLevel l, std::string text) const;
   void start_next_task(TimePoint now);
   void established(TimePoint now);
   void fail(std::string_view why);  // give up: SA destroyed (children removed)
@@ -197,12 +197,31 @@ class IkeSa {
   common::Bytes signed_octets(bool for_initiator, common::ByteSpan id_body) const;
   // Our AUTH payload under cfg_ (PSK MAC, or an RSA signature); nullopt when signing fails.
   std::optional<AuthPayload> make_auth(bool for_initiator, common::ByteSpan id_body, std::string& why);
-  // Checks the peer's AUTH under cfg (PSK or the configured public key); why says what failed.
+  std::optional<AuthPayload> make_ecdsa_auth_payload(common::ByteSpan octets, std::string& why);
+  // Checks the peer's AUTH under cfg (PSK, the configured public key, or the key of the
+  // peer's certificate from m's CERT payloads, which must hold `peer`); why says what failed.
   bool check_auth(const PeerConfig& cfg, bool peer_is_initiator, common::ByteSpan id_body,
-                  const AuthPayload& a, std::string& why) const;
+                  const AuthPayload& a, const Identity& peer, const Message& m, std::string& why) const;
   // IKE_SA_INIT: our SIGNATURE_HASH_ALGORITHMS notify if due, and recording the peer's.
   void add_sig_hash_notify(std::vector<Payload>& pl);
   void note_sig_hashes(const Message& m);
+
+  // ---- certificates (auth_cert.cpp) ----
+  // CERTREQ with our CAs' key hashes, when cfg_ has CAs (IKE_SA_INIT response, IKE_AUTH request).
+  void add_certreq(std::vector<Payload>& pl) const;
+  // Our CERT, when cfg_ has a certificate and send_cert says so.
+  void add_cert(std::vector<Payload>& pl) const;
+  // Records that the peer asked for certificates (a CERTREQ, malformed ones logged).
+  void note_certreq(const Message& m);
+  // A peer's signature key: RSA or ECDSA.
+  struct PeerKey {
+    std::shared_ptr<const common::crypto::RsaPublicKey> rsa;
+    std::shared_ptr<const common::crypto::EcPublicKey> ec;
+    explicit operator bool() const { return rsa || ec; }
+  };
+  // The key of the peer's certificate under cfg (check_peer_cert), counted and logged;
+  // empty with why set when the certificate is refused.
+  PeerKey cert_key(const PeerConfig& cfg, const Identity& peer, const Message& m, std::string& why) const;
 
   // ---- IKE_AUTH (task_ike_auth.cpp) ----
   void build_auth_request(TimePoint now);
@@ -316,6 +335,7 @@ class IkeSa {
   std::vector<std::uint16_t> peer_sig_hashes_;
   bool peer_sig_hashes_seen_ = false, sent_sig_hashes_ = false;
   bool got_initial_contact_ = false;
+  bool certreq_seen_ = false;  // the peer sent a CERTREQ (send_cert=ifasked)
 
   std::vector<ChildSa> children_;
   std::deque<Task> queue_;

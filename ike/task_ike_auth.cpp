@@ -3,6 +3,8 @@
 // (never with a DH exchange, §1.2), both roles.
 #include <algorithm>
 
+#include "ike/auth_sig.h"
+#include "ike/cert.h"
 #include "ike/ike_sa.h"
 #include "ike/proposal_select.h"
 #include "ike/proposal_wire.h"
@@ -39,13 +41,16 @@ Identity to_identity(const IdP& p) {
 }
 
 std::string_view auth_text(const PeerConfig& c) {
-  return c.auth == PeerConfig::Auth::pubkey ? "RSA signature" : "pre-shared key";
+  if (c.auth == PeerConfig::Auth::psk) return "pre-shared key";
+  if (c.peer_key) return "RSA signature";
+  if (c.ec_peer_key) return "ECDSA signature";
+  return "signature (certificate)";
 }
 
 // Does an AUTH method fit how a config authenticates its peer (responder config choice)?
 bool method_fits(const PeerConfig& c, AuthMethod m) {
   if (c.auth == PeerConfig::Auth::psk) return m == AuthMethod::psk;
-  return m == AuthMethod::rsa_sig || m == AuthMethod::digital_signature;
+  return is_signature_method(m);
 }
 
 }  // namespace
@@ -71,9 +76,14 @@ void IkeSa::build_auth_request(TimePoint now) {
   auto auth = make_auth(true, id_body(idi), why);
   if (!auth) return fail("cannot build AUTH: " + why);
   pl.push_back(idi);
+  add_cert(pl);
+  add_certreq(pl);
   if (!has_contact()) pl.push_back(notify(NotifyType::initial_contact));
   else log(LogLevel::debug, "an IKE_SA with this peer exists: no INITIAL_CONTACT");
-  if (cfg_->remote_id) pl.push_back(id_payload<IdrPayload>(*cfg_->remote_id));
+  // A DN with wildcards names a set of peers, not one: no IDr then (as strongSwan does).
+  if (cfg_->remote_id && !(cfg_->remote_id->type == Identity::Type::der_asn1_dn &&
+                           common::x509::dn_has_wildcard(cfg_->remote_id->data)))
+    pl.push_back(id_payload<IdrPayload>(*cfg_->remote_id));
   pl.push_back(std::move(*auth));
   if (cc) {
     active_spi_ = new_esp_spi();
@@ -114,24 +124,36 @@ void IkeSa::process_auth_request(const Message& m, TimePoint now) {
   auto fits = [&](const PeerConfig& c) {
     if (c.local_addr != local_.addr && !c.local_addr.is_unspecified()) return false;
     if (c.remote_addr && *c.remote_addr != remote_.addr) return false;
-    if (c.remote_id && *c.remote_id != peer) return false;
-    if (wanted_local && c.local_id != *wanted_local) return false;
+    if (c.remote_id && !id_matches(*c.remote_id, peer)) return false;
+    if (wanted_local && !id_matches(c.local_id, *wanted_local)) return false;
     return method_fits(c, auth->method);
   };
-  if (fits(*cfg_)) best = cfg_;
-  if (!best && ctx_.peers)
-    for (const auto& c : *ctx_.peers)
-      if (fits(*c)) {
-        best = c;
-        break;
-      }
+  // Among configs that fit, one that authenticates by certificate is taken only if the
+  // peer's certificate passes its CAs, CRLs and identity check (strongSwan picks by CA
+  // too); when none passes, the first that fits, so its refusal is the one logged.
+  auto certs = m.find_all<CertPayload>();
+  auto cert_ok = [&](const PeerConfig& c) {
+    if (c.auth != PeerConfig::Auth::pubkey || c.peer_key || c.ec_peer_key) return true;
+    return check_peer_cert(c, peer, certs).fail == CertCheck::Fail::none;
+  };
+  std::shared_ptr<const PeerConfig> first;
+  auto consider = [&](const std::shared_ptr<const PeerConfig>& c) {
+    if (best || !fits(*c)) return;
+    if (!first) first = c;
+    if (cert_ok(*c)) best = c;
+  };
+  consider(cfg_);
+  if (ctx_.peers)
+    for (const auto& c : *ctx_.peers) consider(c);
+  if (!best) best = first;
   if (!best) {
     log(LogLevel::warn, "no peer config found for '" + peer.to_string() + "'");
     return refuse(peer.to_string());
   }
   cfg_ = best;
+  note_certreq(m);
   std::string auth_why;
-  if (!check_auth(*cfg_, true, id_body(*idi), *auth, auth_why)) return refuse(peer.to_string(), auth_why);
+  if (!check_auth(*cfg_, true, id_body(*idi), *auth, peer, m, auth_why)) return refuse(peer.to_string(), auth_why);
   log(LogLevel::info, "authentication of '" + peer.to_string() + "' with " + std::string(auth_text(*cfg_)) +
                           " successful");
   peer_id_ = peer;
@@ -148,6 +170,7 @@ void IkeSa::process_auth_request(const Message& m, TimePoint now) {
     return;
   }
   pl.push_back(our_idr);
+  add_cert(pl);
   pl.push_back(std::move(*our_auth));
   std::optional<ChildSa> child;
   std::string why;
@@ -177,14 +200,14 @@ void IkeSa::process_auth_response(const Message& m, TimePoint now) {
     return fail(std::string("IKE_AUTH refused") + (e ? " with " + std::string(to_string(e->type)) : ""));
   }
   Identity peer = to_identity(*idr);
-  if (cfg_->remote_id && *cfg_->remote_id != peer) {
+  if (cfg_->remote_id && !id_matches(*cfg_->remote_id, peer)) {
     ++ctx_.counters.auth_failures;
     log(LogLevel::warn, "peer identity '" + peer.to_string() + "' does not match configured '" +
                             cfg_->remote_id->to_string() + "'");
     return fail("wrong peer identity");
   }
   std::string auth_why;
-  if (!check_auth(*cfg_, false, id_body(*idr), *auth, auth_why)) {
+  if (!check_auth(*cfg_, false, id_body(*idr), *auth, peer, m, auth_why)) {
     ++ctx_.counters.auth_failures;
     log(LogLevel::warn, "authentication of '" + peer.to_string() + "' with " + std::string(auth_text(*cfg_)) +
                             " failed: " + auth_why);

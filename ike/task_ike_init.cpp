@@ -160,6 +160,7 @@ void IkeSa::process_init_response(const Message& m, common::ByteSpan raw, TimePo
   init_response_ = common::to_bytes(raw);
   frag_peer_ = cfg_->fragmentation && m.find_notify(NotifyType::ikev2_fragmentation_supported) != nullptr;
   note_sig_hashes(m);
+  note_certreq(m);
   check_nat(m, m.header, local_, remote_);
   derive_ike_keys(*shared);
   if (!sk_in_ || !sk_out_ || !prf_) return fail("cannot set up IKE keys");
@@ -251,6 +252,7 @@ void IkeSa::respond_init(const Message& m, common::ByteSpan raw, const common::E
   frag_peer_ = cfg_->fragmentation && m.find_notify(NotifyType::ikev2_fragmentation_supported) != nullptr;
   if (frag_peer_) pl.push_back(notify(NotifyType::ikev2_fragmentation_supported));
   add_sig_hash_notify(pl);
+  add_certreq(pl);
   send_response(m.header, std::move(pl));
   init_response_ = tm_.cached_response();
   // Wait for IKE_AUTH; a half-open SA is dropped if it never comes.

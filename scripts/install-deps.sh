@@ -12,7 +12,7 @@ policy=${SWANLESS_POLICY_RC_D:-/usr/sbin/policy-rc.d}
 
 build_pkgs=(build-essential cmake pkg-config libssl-dev libboost-dev libmnl-dev
             libcli11-dev catch2 nlohmann-json3-dev clang libclang-rt-14-dev)
-lab_pkgs=(strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins iperf3
+lab_pkgs=(strongswan-charon strongswan-swanctl strongswan-pki libcharon-extra-plugins libstrongswan-standard-plugins iperf3
           iputils-ping tcpdump tshark frr iproute2 nftables iptables procps psmisc socat python3
           python3-jsonschema python3-cryptography systemd prometheus pandoc lintian man-db)
 

@@ -411,7 +411,7 @@ TEST_CASE("swanctl: what has no meaning here is a warning that says what swanles
   REQUIRE(r.ok());
   const std::string w = joined(r.warnings);
   for (const char* key : {"mobike", "unique", "send_certreq", "version", "dpd_timeout", "fragmentation",
-                          "local.certs", "updown", "start_action", "ipcomp",
+                          "updown", "start_action", "ipcomp",
                           "hostaccess", "reqid", "inactivity", "pools", "authorities", "foo"}) {
     INFO(key);
     std::string quoted = "'";  // built in steps: g++ 12's -Wrestrict misfires on "'" + s + "'"
@@ -598,4 +598,24 @@ TEST_CASE("swanctl: the GRE transport example resolves as its ipsec.conf twin do
   CHECK(y.gres[0].mtu == x.gres[0].mtu);
   CHECK(y.gres[0].routes.size() == x.gres[0].routes.size());
   CHECK(y.gres[0].keepalive_interval == x.gres[0].keepalive_interval);
+}
+
+TEST_CASE("swanctl: certificates in local/remote map onto leftcert, rightcert and rightca", "[config][swanctl]") {
+  TempDir d;
+  const std::string ca = d.write("root.pem", "(a CA certificate; parsed when the peers are built)\n", 0644);
+  auto r = sw("connections {\n c {\n  remote_addrs = 198.51.100.1\n  send_cert = always\n"
+              "  local {\n   certs = mine.pem\n   id = \"C=CH, O=swanless test, CN=s.test\"\n  }\n"
+              "  remote {\n   cacerts = " + ca + "\n   id = @c.test\n  }\n"
+              "  children {\n   x {\n    remote_ts = 10.1.0.0/16\n   }\n  }\n }\n}\n");
+  INFO(joined(r.errors));
+  REQUIRE(r.ok());
+  const auto& c = r.config->conns.at(0);
+  CHECK(c.left.cert.ends_with("x509/mine.pem"));  // relative: swanctl's x509/ folder
+  CHECK(c.right.ca_file == ca);
+  CHECK(c.send_cert == SendCert::always);
+  CHECK(c.auth == AuthMethod::pubkey);
+  CHECK(joined(sw("connections {\n c {\n  local {\n   certs = a.pem, b.pem\n  }\n  children {\n   x {\n   }\n  }\n"
+                  " }\n}\n")
+                   .errors)
+            .find("one certificate per end") != std::string::npos);
 }

@@ -67,7 +67,7 @@ TEST_CASE("status: the document's sections, counters and offload keys") {
   CHECK(doc["pim"] == nlohmann::json::array());
   const std::set<std::string> counters = {
       "ike_rx", "ike_tx", "ike_retransmits", "ike_malformed", "ike_unknown_spi", "ike_bad_integrity",
-      "ike_auth_failures", "ike_no_proposal", "ike_ts_unacceptable", "child_rekeys", "ike_rekeys",
+      "ike_auth_failures", "ike_cert_malformed", "ike_cert_refused", "ike_no_proposal", "ike_ts_unacceptable", "child_rekeys", "ike_rekeys",
       "rekey_failures", "rekey_collisions", "ike_cookies_sent", "ike_cookies_rejected", "ike_half_open_refused",
       "ike_half_open", "dpd_checks_sent", "dpd_peers_dead", "esp_unknown_spi", "esp_truncated", "esp_invalid_udp", "out_no_sa", "out_bad_inner",
       "tun_write_failed", "nat_keepalives_received", "esp_raw_received", "esp_raw_sent", "esp_raw_malformed",

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <string>
 
+#include "common/ecdsa.h"
 #include "common/rsa.h"
 #include "ike/auth_sig.h"
 
@@ -387,4 +388,69 @@ TEST_CASE("auth_sig: PSS-only policy and configured hash preference", "[auth_sig
   CHECK(!ike::select_sig_alg(no384, true, only384).has_value());
   const SigHash sha1[] = {SigHash::sha1};
   CHECK(!ike::select_sig_alg(swan, false, sha1).has_value());  // never SHA-1 with method 14
+}
+
+TEST_CASE("auth_sig: ECDSA, RFC 7427 A.3 AlgorithmIdentifiers and RFC 4754 methods", "[auth_sig][ecdsa]") {
+  // RFC 7427 A.3.1-A.3.3: ecdsa-with-sha256/384/512
+  CHECK(to_hex(ike::algorithm_identifier(SigAlg::ecdsa_sha256)) == "300a06082a8648ce3d040302");
+  CHECK(to_hex(ike::algorithm_identifier(SigAlg::ecdsa_sha384)) == "300a06082a8648ce3d040303");
+  CHECK(to_hex(ike::algorithm_identifier(SigAlg::ecdsa_sha512)) == "300a06082a8648ce3d040304");
+  CHECK(ike::rfc4754_method(EcCurve::p256) == AuthMethod::ecdsa_sha256_p256);
+  CHECK(ike::rfc4754_method(EcCurve::p384) == AuthMethod::ecdsa_sha384_p384);
+  CHECK(ike::is_signature_method(AuthMethod::ecdsa_sha384_p384));
+  CHECK_FALSE(ike::is_signature_method(AuthMethod::psk));
+
+  for (EcCurve c : {EcCurve::p256, EcCurve::p384}) {
+    INFO(to_string(c));
+    auto k = EcPrivateKey::generate(c);
+    REQUIRE(k.ok());
+    EcPublicKey pub = k->public_key();
+    auto other = EcPrivateKey::generate(c);
+    REQUIRE(other.ok());
+    // method 9/10: r|s with the curve's hash
+    AuthMethod m = ike::rfc4754_method(c);
+    auto raw = ike::make_ecdsa_auth(m, ike::rfc4754_alg(m), *k, kOctets);
+    REQUIRE(raw.ok());
+    CHECK(raw->size() == 2 * ec_scalar_size(c));
+    CHECK(ike::verify_ecdsa_auth(m, *raw, pub, kOctets).ok());
+    CHECK(ike::verify_ecdsa_auth(m, *raw, other->public_key(), kOctets).error().code == Errc::auth);
+    AuthMethod wrong_curve = c == EcCurve::p256 ? AuthMethod::ecdsa_sha384_p384 : AuthMethod::ecdsa_sha256_p256;
+    CHECK(ike::verify_ecdsa_auth(wrong_curve, *raw, pub, kOctets).error().code == Errc::policy);
+    CHECK_FALSE(ike::make_ecdsa_auth(wrong_curve, ike::rfc4754_alg(wrong_curve), *k, kOctets).ok());
+    // method 14 with each hash
+    for (SigAlg a : {SigAlg::ecdsa_sha256, SigAlg::ecdsa_sha384, SigAlg::ecdsa_sha512}) {
+      INFO(ike::to_string(a));
+      auto auth = ike::make_ecdsa_auth(AuthMethod::digital_signature, a, *k, kOctets);
+      REQUIRE(auth.ok());
+      auto v = ike::parse_sig_auth(AuthMethod::digital_signature, *auth);
+      REQUIRE(v.ok());
+      CHECK(v->alg == a);
+      CHECK(ike::verify_ecdsa_auth(AuthMethod::digital_signature, *auth, pub, kOctets).ok());
+      Bytes octets2 = kOctets;
+      octets2[0] ^= std::byte{1};
+      CHECK(ike::verify_ecdsa_auth(AuthMethod::digital_signature, *auth, pub, octets2).error().code == Errc::auth);
+      // an RSA key never takes an ECDSA signature, and the other way round
+      CHECK(ike::verify_sig_auth(AuthMethod::digital_signature, *auth, cli_key().key.public_key(), kOctets)
+                .error()
+                .code == Errc::policy);
+      const SigHashId only256[] = {SigHashId::sha2_256};
+      if (a != SigAlg::ecdsa_sha256)
+        CHECK(ike::verify_ecdsa_auth(AuthMethod::digital_signature, *auth, pub, kOctets, only256).error().code ==
+              Errc::policy);
+    }
+    auto rsa = ike::make_sig_auth(AuthMethod::digital_signature, SigAlg::rsa_pkcs1_sha256, cli_key().key, kOctets);
+    REQUIRE(rsa.ok());
+    CHECK(ike::verify_ecdsa_auth(AuthMethod::digital_signature, *rsa, pub, kOctets).error().code == Errc::policy);
+    CHECK_FALSE(ike::make_sig_auth(AuthMethod::digital_signature, SigAlg::ecdsa_sha256, cli_key().key, kOctets).ok());
+  }
+  // the curve's hash first, then the peer's announced ones
+  const std::uint16_t all[] = {2, 3, 4};
+  const std::uint16_t only512[] = {4};
+  const std::uint16_t none[] = {1};
+  CHECK(ike::select_ecdsa_alg(all, EcCurve::p384) == SigAlg::ecdsa_sha384);
+  CHECK(ike::select_ecdsa_alg(all, EcCurve::p256) == SigAlg::ecdsa_sha256);
+  CHECK(ike::select_ecdsa_alg(only512, EcCurve::p256) == SigAlg::ecdsa_sha512);
+  CHECK_FALSE(ike::select_ecdsa_alg(none, EcCurve::p256));
+  // truncated RFC 4754 data
+  CHECK(ike::parse_sig_auth(AuthMethod::ecdsa_sha256_p256, {}).error().code == Errc::truncated);
 }

@@ -38,26 +38,14 @@ std::shared_ptr<const RsaPublicKey> pub(const std::shared_ptr<const RsaPrivateKe
 // The two-peer harness's dc-tun pair, signing with RSA keys instead of the PSK, with one
 // CHILD_SA ("rsa-net"). Identities are the addresses (ID_IPV4_ADDR), as config/peers.cpp sets them.
 PeerConfig peer(bool a_side) {
-  PeerConfig c = ike_test::peer(a_side, "aes256-sha256-modp2048!", "aes256-sha256!");
-  c.name = "rsa";
-  c.auth = PeerConfig::Auth::pubkey;
-  c.psk.clear();
+  PeerConfig c = signing_peer(a_side, "rsa", "rsa-net");
   c.private_key = a_side ? keys().a : keys().b;
   c.peer_key = pub(a_side ? keys().b : keys().a);
-  c.children.resize(1);
-  c.children[0].name = "rsa-net";
-  c.children[0].local_ts = {net(a_side ? "10.99.0.1/32" : "10.99.0.2/32")};
-  c.children[0].remote_ts = {net(a_side ? "10.99.0.2/32" : "10.99.0.1/32")};
   return c;
 }
 
 // Both peers added, A initiates "rsa-net", the wire runs until quiet.
-void start(Wire& w, PeerConfig a, PeerConfig b) {
-  REQUIRE(w.a.e.add_peer(std::move(a)).ok());
-  REQUIRE(w.b.e.add_peer(std::move(b)).ok());
-  REQUIRE(w.a.e.initiate("rsa-net", w.now).ok());
-  w.pump();
-}
+void start(Wire& w, PeerConfig a, PeerConfig b) { start_child(w, std::move(a), std::move(b), "rsa-net"); }
 
 // The SIGNATURE_HASH_ALGORITHMS notify of the (plaintext) IKE_SA_INIT message in d, if any.
 std::optional<std::vector<std::uint16_t>> sig_hashes_in(const std::vector<OutDatagram>& sent) {

@@ -62,6 +62,20 @@ inline std::pair<PeerConfig, PeerConfig> peers(const char* suite = "aes256-sha25
   return {peer(true, suite, suite), peer(false, suite, suite)};
 }
 
+// The dc-tun pair authenticating with signatures (no PSK), named `name`, with one CHILD_SA
+// `child` between 10.99.0.1 and 10.99.0.2; the caller sets the keys or certificates.
+inline PeerConfig signing_peer(bool a_side, const char* name, const char* child) {
+  PeerConfig c = peer(a_side, "aes256-sha256-modp2048!", "aes256-sha256!");
+  c.name = name;
+  c.auth = PeerConfig::Auth::pubkey;
+  c.psk.clear();
+  c.children.resize(1);
+  c.children[0].name = child;
+  c.children[0].local_ts = {net(a_side ? "10.99.0.1/32" : "10.99.0.2/32")};
+  c.children[0].remote_ts = {net(a_side ? "10.99.0.2/32" : "10.99.0.1/32")};
+  return c;
+}
+
 struct Side {
   common::crypto::SystemRandom rng;
   Engine e{rng};
@@ -187,6 +201,14 @@ inline void short_lifetimes(PeerConfig& c, Seconds child_life, Seconds ike_life,
     ch.rekey_margin = Seconds{8};
     ch.rekey_fuzz_percent = fuzz;
   }
+}
+
+// Both peers added, A initiates `child`, the wire runs until quiet (whatever the outcome).
+inline void start_child(Wire& w, PeerConfig a, PeerConfig b, const char* child) {
+  REQUIRE(w.a.e.add_peer(std::move(a)).ok());
+  REQUIRE(w.b.e.add_peer(std::move(b)).ok());
+  REQUIRE(w.a.e.initiate(child, w.now).ok());
+  w.pump();
 }
 
 // Brings both sides up (A initiates), returns after both children are installed.

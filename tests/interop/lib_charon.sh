@@ -123,6 +123,22 @@ charon_load() {
   fi
 }
 
+# charon_reload_keyed NS NAME FILE [REGEX...]: end charon NAME's IKE_SA "dc", replace all
+# its config with FILE's (swanctl --load-all --clear; credentials from the folders beside
+# FILE), output saved as load.out beside FILE. Fails, printing swanctl's output, unless it
+# loaded connection 'dc', a private key and a line matching each REGEX, and nothing failed.
+charon_reload_keyed() {
+  local ns=$1 name=$2 file=$3 out re; shift 3
+  charon_swanctl "$ns" "$name" --terminate --ike dc >/dev/null 2>&1
+  out=$(charon_swanctl "$ns" "$name" --load-all --clear --file "$file" 2>&1)
+  printf '%s\n' "$out" >"$(dirname "$file")/load.out"
+  local ok=1
+  for re in "loaded connection 'dc'" "loaded (rsa|ecdsa|private) key" "$@"; do grep -qiE "$re" <<<"$out" || ok=0; done
+  if [ $ok = 0 ] || grep -E "failed|invalid|error" <<<"$out" | grep -qvE "^opening directory|^plugin '"; then
+    echo "charon load:"; printf '%s\n' "$out"; return 1
+  fi
+}
+
 # charon_initiate NS NAME CHILD [TIMEOUT_S]: initiate CHILD (and its IKE_SA if needed);
 # succeeds when swanctl reports the initiation completed.
 charon_initiate() {

@@ -123,6 +123,31 @@ lab_pair() {
   check "underlay ping" ping_check s 192.0.2.2 2
 }
 
+# pair_sas_up NAME (lab_pair, charon "c", conn/child "net", charon encap=yes): swanless
+# instance NAME has its CHILD_SA INSTALLED within 15 s and charon shows the IKE_SA
+# ESTABLISHED and its CHILD_SA in UDP. On failure prints both ends' state and logs, stops
+# NAME and returns 1.
+pair_sas_up() {
+  local name=$1 sas
+  if wait_for "swanless_has $name 'net\\{.*INSTALLED'" 15; then
+    pass "$name: IKE_SA and CHILD_SA up"
+  else
+    fail "$name: SAs not up"; swanless_status "$name"; tail -30 "$(swanless_log "$name")"
+    charon_list_sas c c; tail -30 "$(charon_log c)"; swanless_stop "$name"; return 1
+  fi
+  sas=$(charon_list_sas c c)
+  grep -q ESTABLISHED <<<"$sas" && pass "$name: charon shows the IKE_SA ESTABLISHED" || fail "$name: charon IKE_SA"
+  grep -q 'INSTALLED, TUNNEL-in-UDP' <<<"$sas" && pass "$name: charon CHILD_SA in UDP" \
+    || { fail "$name: charon CHILD_SA"; echo "$sas"; }
+}
+
+# pair_stop NAME: stop swanless instance NAME; its SIGTERM must delete the IKE_SA at charon "c".
+pair_stop() {
+  swanless_stop "$1"
+  wait_for "! charon_list_sas c c | grep -q ESTABLISHED" 5 && pass "$1: SIGTERM deleted the IKE_SA at charon" \
+    || fail "$1: charon still has the IKE_SA after swanless exited"
+}
+
 # lab_sites [UNDERLAY_A UNDERLAY_B]: two site networks joined by two gateways:
 #   neta (n0 10.0.0.2/24) -- gwa (a0 10.0.0.1/24)   gwb (b0 10.0.1.1/24) -- netb (n0 10.0.1.2/24)
 # each host routed to the other site via its gateway, IP forwarding on in the gateways.
