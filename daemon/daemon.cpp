@@ -86,6 +86,10 @@ class Daemon {
   // Peers written as right=NAME: resolved again every kResolveInterval, off the event loop
   // (Asio's resolver thread); a new address goes to the engine for the next IKE_SAs.
   void arm_resolve();
+  // `swanless up` and traps: initiates conn or IKE_SA `name`. When its peer is written as
+  // right=NAME, the name is resolved first (off the event loop) and the IKE_SA goes to the
+  // address it has now; if that fails, to the last one.
+  common::Status initiate(const std::string& name);
   // user=: everything that needs root is open; become that user with only the config's
   // capabilities. False (logged) when it cannot.
   bool drop_to_user();
@@ -132,11 +136,7 @@ ControlCommands Daemon::control_commands() {
     const DataPathStats data = data_.stats();
     return status_json({now(), started_, engine_, children_, data, overlay_.get(), &conns_down_});
   };
-  c.up = [this](const std::string& name) {
-    auto st = engine_.initiate(name, now());
-    drain_engine();
-    return st;
-  };
+  c.up = [this](const std::string& name) { return initiate(name); };
   c.down = [this](const std::string& name) {
     auto st = engine_.terminate(name, now());
     drain_engine();
@@ -159,6 +159,7 @@ int Daemon::run() {
     if (!metrics_->open(*cfg_.setup.metrics)) return 1;
   }
   data_.set_on_ike([this] { drain_engine(); });
+  data_.set_on_acquire([this](const std::string& conn) { (void)initiate(conn); });
   if (!data_.open_sockets(built.peers)) return 1;
   data_.open_raw_esp(built.peers);
   for (auto& p : built.peers) open_devices(p, "");
@@ -355,6 +356,32 @@ void Daemon::open_devices(ike::PeerConfig& p, const char* when) {
     conns_down_[ch.name] = why;
   }
   p.children = std::move(kept);
+}
+
+common::Status Daemon::initiate(const std::string& name) {
+  const config::ConnConfig* named = nullptr;
+  for (const auto& c : cfg_.conns)
+    if ((c.name == name || c.ike_sa == name) && !c.right.dns_name.empty()) named = &c;
+  if (!named) {
+    auto st = engine_.initiate(name, now());
+    drain_engine();
+    return st;
+  }
+  resolver_.async_resolve(
+      asio::ip::udp::v4(), named->right.dns_name, "",
+      [this, name, peer = named->ike_sa, host = named->right.dns_name](boost::system::error_code ec, auto results) {
+        if (stopping_) return;
+        if (ec || results.empty())
+          LOG_WARN("%s: cannot resolve %s (%s): initiating to the last address", peer.c_str(), host.c_str(),
+                   ec ? ec.message().c_str() : "no IPv4 address");
+        else if (auto st = engine_.set_peer_address(
+                     peer, common::IpAddr::v4(results.begin()->endpoint().address().to_v4().to_uint()));
+                 !st)
+          LOG_WARN("%s: %s", peer.c_str(), st.error().detail);
+        if (auto st = engine_.initiate(name, now()); !st) LOG_WARN("%s: cannot initiate: %s", name.c_str(), st.error().detail);
+        drain_engine();
+      });
+  return {};
 }
 
 void Daemon::arm_resolve() {

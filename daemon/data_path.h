@@ -89,6 +89,9 @@ class DataPath {
   // Called after a receive round that handed IKE messages to the engine (it drains the
   // engine's outbox and events, and flushes).
   void set_on_ike(std::function<void()> f) { on_ike_ = std::move(f); }
+  // How a trap initiates its conn (called from the event loop, after the packet's round);
+  // unset: Engine::initiate directly.
+  void set_on_acquire(std::function<void(const std::string& conn)> f) { on_acquire_ = std::move(f); }
   // Shutting down: the watchers are not armed again.
   void stop() { stopping_ = true; }
 
@@ -162,6 +165,7 @@ class DataPath {
   ike::Engine& engine_;
   Overlay* overlay_ = nullptr;
   std::function<void()> on_ike_;
+  std::function<void(const std::string&)> on_acquire_;
   bool stopping_ = false;
 
   std::vector<std::unique_ptr<UdpSocket>> sockets_;

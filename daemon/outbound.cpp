@@ -205,9 +205,15 @@ bool DataPath::trap_packet(const esp::ip::Flow& flow, common::ByteSpan pkt, std:
       ++t.acquires;
       LOG_INFO("%s: packet %s -> %s with no SA: initiating (trap)", t.conn.c_str(), flow.src.to_string().c_str(),
                flow.dst.to_string().c_str());
-      if (auto st = engine_.initiate(t.conn, n); !st) LOG_WARN("%s: cannot initiate: %s", t.conn.c_str(), st.error().detail);
-      // The engine's messages go out after this packet's round.
-      if (on_ike_) boost::asio::post(io_, [this] { on_ike_(); });
+      // After this packet's round: the daemon's initiation (a peer known by name is resolved
+      // first), else the engine's directly, its messages going out through on_ike_.
+      if (on_acquire_) {
+        boost::asio::post(io_, [this, conn = t.conn] { on_acquire_(conn); });
+      } else {
+        if (auto st = engine_.initiate(t.conn, n); !st)
+          LOG_WARN("%s: cannot initiate: %s", t.conn.c_str(), st.error().detail);
+        if (on_ike_) boost::asio::post(io_, [this] { on_ike_(); });
+      }
     }
     return true;
   }

@@ -18,7 +18,9 @@
 #   4. fqdn: right=charon.swl.test, the name in s's own /etc/hosts (/etc/netns/NS/hosts,
 #      and a resolv.conf pointing at s's loopback, so no query leaves the namespace):
 #      check shows the resolved address, the tunnel comes up and carries pings; a name
-#      nobody knows is a check error at its line.
+#      nobody knows is a check error at its line. Then the name points elsewhere
+#      (192.0.2.99) when swanless starts (auto=add), is moved back to 192.0.2.2, and
+#      `swanless up` resolves it again before initiating: the tunnel comes up there.
 # keyingtries is proven by the engine's unit tests (tests/ike/engine_exchange_test.cpp):
 # three attempts of 165 s each have no place in CI time.
 # Usage: SWANLESS=build/apps/swanless sudo -E tests/interop/swanless_ondemand.sh
@@ -137,6 +139,18 @@ swanless_start s fqdn "$LAB_DIR/fqdn.conf" || die "fqdn: swanless start"
 wait_for "swanless_has fqdn 'net\\{.*INSTALLED'" 15 && pass "fqdn: tunnel up to the resolved peer" || fail "fqdn: not up"
 check "fqdn: ping through it" ping_check s 10.99.0.2 3
 swanless_stop fqdn
+printf '127.0.0.1 localhost\n192.0.2.99 charon.swl.test\n' >"$etc/hosts"
+pair_swanless_conf "$LAB_DIR/fqdn2.conf" "$PSK" setup.loglevel=debug $SWL_ALGS right=charon.swl.test \
+  --conn net leftsubnet=10.99.0.1/32 rightsubnet=10.99.0.2/32 auto=add || die "fqdn2 conf"
+swanless_start s fqdn2 "$LAB_DIR/fqdn2.conf" || die "fqdn2: swanless start"
+printf '127.0.0.1 localhost\n192.0.2.2 charon.swl.test\n' >"$etc/hosts"
+nsx s "$SWANLESS" up net --socket "${LAB_SWL_SOCK[fqdn2]}" >/dev/null 2>&1 || fail "fqdn: swanless up net"
+if wait_for "swanless_has fqdn2 'net\\{.*INSTALLED'" 15; then
+  pass "fqdn: 'swanless up' resolved the name again and brought the tunnel up at its new address"
+else fail "fqdn: not up after the name moved"; tail -20 "$(swanless_log fqdn2)"; fi
+grep -q "peer address 192.0.2.99 -> 192.0.2.2" "$(swanless_log fqdn2)" && pass "fqdn: the log names the move" \
+  || fail "fqdn: no address change logged"
+swanless_stop fqdn2
 sed 's/charon.swl.test/nobody.swl.test/' "$LAB_DIR/fqdn.conf" >"$LAB_DIR/fqdn-bad.conf"
 cp "$LAB_DIR/fqdn.secrets" "$LAB_DIR/fqdn-bad.secrets"
 if nsx s "$SWANLESS" check -c "$LAB_DIR/fqdn-bad.conf" >"$LAB_DIR/fqdn-bad.check" 2>&1; then
