@@ -127,7 +127,7 @@ class Daemon {
   asio::ip::udp::resolver resolver_;
   // Conns that are down because their device could not be set up: conn -> why. Shown in
   // status; a reload tries them again.
-  std::map<std::string, std::string> conns_down_;
+  std::map<std::string, ConnDown> conns_down_;
 };
 
 ControlCommands Daemon::control_commands() {
@@ -351,9 +351,11 @@ void Daemon::open_devices(ike::PeerConfig& p, const char* when) {
       continue;
     }
     const std::string why = data_.device_error();
-    LOG_ERROR("%sconn %s stays down: %s; the other conns go on, and a reload (SIGHUP) tries it again%s", when,
-              ch.name.c_str(), why.c_str(), restart_hint("CAP_NET_ADMIN").c_str());
-    conns_down_[ch.name] = why;
+    // After user=, a missing capability stays missing: only a restart brings the conn back.
+    const std::string hint = restart_hint("CAP_NET_ADMIN");
+    const std::string retry = hint.empty() ? "a reload (SIGHUP) tries it again" : hint.substr(2);
+    LOG_ERROR("%sconn %s stays down: %s; the other conns go on; %s", when, ch.name.c_str(), why.c_str(), retry.c_str());
+    conns_down_[ch.name] = {why, retry};
   }
   p.children = std::move(kept);
 }
@@ -560,8 +562,8 @@ void Daemon::reload() {
     }
     open_devices(p, "reload: ");
     if (p.children.empty()) {
-      LOG_ERROR("reload: %s: %s: none of its conns could get its TUN device, addresses or routes", name.c_str(),
-                outcome);
+      LOG_ERROR("reload: %s: %s: none of its conns could get its TUN device, addresses or routes%s", name.c_str(),
+                outcome, restart_hint("CAP_NET_ADMIN").c_str());
       refuse();
       continue;
     }

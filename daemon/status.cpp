@@ -129,8 +129,8 @@ nlohmann::json status_json(const StatusSources& s) {
   // Conns that stay down because their TUN device, address or route could not be set up.
   json down = json::array();
   if (s.conns_down)
-    for (const auto& [conn, why] : *s.conns_down)
-      down.push_back({{"conn", conn}, {"reason", why}, {"retry", "a reload (SIGHUP) tries it again"}});
+    for (const auto& [conn, d] : *s.conns_down)
+      down.push_back({{"conn", conn}, {"reason", d.reason}, {"retry", d.retry}});
   doc["conns_down"] = down;
   doc["gre"] = s.overlay ? s.overlay->gre_status(t) : json::array();
   doc["pim"] = s.overlay ? s.overlay->pim_status(t) : json::array();

@@ -17,6 +17,13 @@ namespace swld {
 
 class Overlay;
 
+// A conn that stays down: why (the error as logged), and what brings it back (a reload, or
+// a restart when swanless gave up the capability it needs).
+struct ConnDown {
+  std::string reason;
+  std::string retry;
+};
+
 struct StatusSources {
   ike::TimePoint now;
   std::chrono::steady_clock::time_point started;
@@ -24,8 +31,8 @@ struct StatusSources {
   const ChildTable& children;
   const DataPathStats& data;
   const Overlay* overlay = nullptr;
-  // Conns down because their device could not be set up: conn -> why (null: none).
-  const std::map<std::string, std::string>* conns_down = nullptr;
+  // Conns down because their device could not be set up (null: none).
+  const std::map<std::string, ConnDown>* conns_down = nullptr;
 };
 
 // The document's "schema_version" (docs/status.schema.json describes it): raised only when

@@ -51,7 +51,8 @@ TEST_CASE("status: the document's sections, counters and offload keys") {
   data.traps.push_back({"od", {common::TrafficSelector::from_prefix({common::IpAddr::v4(0x0a000000), 24})},
                         {common::TrafficSelector::from_prefix({common::IpAddr::v4(0x0a010000), 24})}, true, 2, 1});
   const auto t0 = ike::Clock::now();
-  const std::map<std::string, std::string> down = {{"pol", "cannot create TUN device swanless0: no permission"}};
+  const std::map<std::string, ConnDown> down = {
+      {"pol", {"cannot create TUN device swanless0: no permission", "a reload (SIGHUP) tries it again"}}};
   auto doc = status_json({t0 + std::chrono::seconds(70), t0, engine, children, data, nullptr, &down});
   CHECK(doc["conns_down"] == nlohmann::json::array({{{"conn", "pol"},
                                                      {"reason", "cannot create TUN device swanless0: no permission"},
