@@ -178,6 +178,23 @@ std::string prometheus_text(const json& doc, double now_unix) {
       e.add("swanless_child_sa_drops_total", "counter", "ESP packets dropped by a CHILD_SA, by reason.",
             {{"ike_sa", key.first}, {"child", key.second}, {"reason", reason}}, n);
 
+  // Trapped conns (auto=route; hold once up) and conns down for want of their device.
+  for (const auto& t : member(doc, "traps", true)) {
+    const Labels l{{"conn", str(t, "conn")}};
+    e.add("swanless_trap_armed", "gauge", "1 while a trapped conn's next packet without an SA initiates it.", l,
+          t.value("armed", false) ? 1 : 0);
+  }
+  for (const auto& t : member(doc, "traps", true))
+    e.add("swanless_trap_queued_packets", "gauge", "Packets waiting for a trapped conn's SA to come up.",
+          {{"conn", str(t, "conn")}}, num(t, "queued"));
+  for (const auto& t : member(doc, "traps", true))
+    e.add("swanless_trap_initiations_total", "counter", "Initiations of a trapped conn that its traffic started.",
+          {{"conn", str(t, "conn")}}, num(t, "acquires"));
+  for (const auto& c : member(doc, "conns_down", true))
+    e.add("swanless_conn_down", "gauge",
+          "1 for a conn that stays down because its TUN device, address or route could not be set up.",
+          {{"conn", str(c, "conn")}}, 1);
+
   for (const auto& [event, n] : member(doc, "counters").items())
     if (n.is_number())
       e.add("swanless_events_total", "counter",

@@ -4,7 +4,7 @@
 // so `swanless status --json` and a scrape always agree; serving never blocks the data
 // path (one short request per connection, bounded in size, time and number).
 //
-// Series (labels: ike_sa, child, gre, pim, reason, direction):
+// Series (labels: ike_sa, child, gre, pim, conn, reason, direction):
 //   swanless_build_info{version}, swanless_start_time_seconds
 //   swanless_process_uid, swanless_process_capabilities (effective set size),
 //   swanless_process_dumpable, swanless_secure_heap_{bytes,used_bytes,locked},
@@ -12,6 +12,9 @@
 //   swanless_ike_sa_established{ike_sa}; swanless_child_sa_installed{ike_sa,child}
 //   swanless_child_sa_bytes_total / _packets_total{ike_sa,child,direction="in|out"}
 //   swanless_child_sa_drops_total{ike_sa,child,reason}   (in_integrity, in_replay, ...)
+//   swanless_trap_armed{conn}, swanless_trap_queued_packets{conn},
+//   swanless_trap_initiations_total{conn}                trapped conns (status "traps")
+//   swanless_conn_down{conn}                             1 per entry of status "conns_down"
 //   swanless_events_total{event}                         every entry of status "counters"
 //       (ike_rx, ike_retransmits, child_rekeys, ike_rekeys, rekey_failures, dpd_checks_sent,
 //       dpd_peers_dead, out_no_sa, ...)

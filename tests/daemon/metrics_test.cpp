@@ -37,6 +37,9 @@ json sample() {
              "neighbor_restarts": 1, "neighbor_expiries": 0,
              "delivered_by_group": [{"group": "233.252.0.1", "datagrams": 9000, "bytes": 1},
                                     {"group": "233.252.0.2", "datagrams": 1000, "bytes": 1}]}],
+    "traps": [{"conn": "od", "armed": true, "queued": 3, "acquires": 2, "local_ts": [], "remote_ts": []},
+              {"conn": "held", "armed": false, "queued": 0, "acquires": 0, "local_ts": [], "remote_ts": []}],
+    "conns_down": [{"conn": "pol", "reason": "cannot create TUN device swanless0: busy", "retry": "x"}],
     "counters": {"ike_rx": 5, "rekey_failures": 0, "out_no_sa": 4},
     "tun_offload": {}
   })");
@@ -83,6 +86,11 @@ TEST_CASE("metrics: the status document as Prometheus text") {
   CHECK(has_line(t, "swanless_child_sa_drops_total{ike_sa=\"dc-tun\",child=\"dc-tun-gre\",reason=\"in_replay\"} 2"));
   CHECK(has_line(t, "swanless_child_sa_drops_total{ike_sa=\"dc-tun\",child=\"dc-tun-gre\",reason=\"out_no_room\"} 0"));
   CHECK(has_line(t, "swanless_events_total{event=\"out_no_sa\"} 4"));
+  CHECK(has_line(t, "swanless_trap_armed{conn=\"od\"} 1"));
+  CHECK(has_line(t, "swanless_trap_armed{conn=\"held\"} 0"));
+  CHECK(has_line(t, "swanless_trap_queued_packets{conn=\"od\"} 3"));
+  CHECK(has_line(t, "swanless_trap_initiations_total{conn=\"od\"} 2"));
+  CHECK(has_line(t, "swanless_conn_down{conn=\"pol\"} 1"));
   CHECK(has_line(t, "swanless_events_total{event=\"rekey_failures\"} 0"));
   CHECK(has_line(t, "swanless_gre_up{gre=\"gre1\"} 1"));
   CHECK(has_line(t, "swanless_gre_keepalives_total{gre=\"gre1\",direction=\"answered\"} 7"));

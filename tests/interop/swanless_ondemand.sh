@@ -47,7 +47,7 @@ first_ping() { nsx s ping -n -q -c 1 -W 8 "$1" >/dev/null 2>&1; }
 
 # --- 1. auto=route ---
 echo "--- case route"
-pair_swanless_conf "$LAB_DIR/route.conf" "$PSK" setup.loglevel=debug $SWL_ALGS \
+pair_swanless_conf "$LAB_DIR/route.conf" "$PSK" setup.loglevel=debug setup.metrics=127.0.0.1:9545 $SWL_ALGS \
   --conn net leftsubnet=10.99.0.1/32 rightsubnet=10.99.0.2/32 auto=route || die "route conf"
 nsx s "$SWANLESS" check -c "$LAB_DIR/route.conf" >"$LAB_DIR/route.check" 2>&1
 grep -q "trap: from start" "$LAB_DIR/route.check" && pass "route: check shows the trap" \
@@ -77,6 +77,11 @@ else fail "route: ping after delete unanswered"; fi
 [ "$(swanless_counter route trap_expired)" = 0 ] && [ "$(swanless_counter route trap_queue_full)" = 0 ] \
   && pass "route: no queued packet expired or overflowed" || fail "route: trap drops"
 check "route: the status document matches its schema" swanless_schema_check route
+metrics_fetch s http://127.0.0.1:9545/metrics "$LAB_DIR/route.metrics" \
+  && grep -qx 'swanless_trap_initiations_total{conn="net"} 2' "$LAB_DIR/route.metrics" \
+  && grep -qx 'swanless_trap_armed{conn="net"} 1' "$LAB_DIR/route.metrics" \
+  && pass "route: Prometheus shows the trap armed and its 2 initiations" \
+  || { fail "route: metrics"; grep trap "$LAB_DIR/route.metrics"; }
 swanless_stop route
 charon_swanctl c c --terminate --ike dc >/dev/null 2>&1
 
