@@ -614,7 +614,7 @@ TEST_CASE("config: leftsourceip as an address of our own; virtual IPs from or fo
   auto pool = parse(base + "    rightsourceip=10.3.0.0/24\n");
   REQUIRE_FALSE(pool.ok());
   CHECK(pool.errors.at(0).message.find("address pool") != std::string::npos);
-  auto dns = parse(base + "    leftdns=8.8.8.8\n");
+  auto dns = parse(base + "    leftdns=192.0.2.53\n");
   REQUIRE(dns.ok());
   CHECK(dns.warnings.at(0).message.find("configure the resolver yourself") != std::string::npos);
 }
