@@ -21,13 +21,14 @@
 # lifetimes far beyond a run, so the SA stays.
 #
 # Uses: LAB_DIR, SWANLESS, GEN (the compiled esp_gen). Sets RX_PID (the daemon in r),
-# RX_SPI, RX_KEYLOG, and RX_SEQ/RX_ESP_SEQ (the next payload/ESP sequence numbers).
+# RX_SPI, RX_KEYLOG, RX_SEQ/RX_ESP_SEQ (the next payload/ESP sequence numbers), and
+# RX_STEP_JSON (the file rxgen_step writes its result to).
 
 RX_G_ADDR=198.18.0.1 RX_R_ADDR=198.18.0.2
 RX_G_GRE=10.44.7.1 RX_R_GRE=10.44.6.1
 RX_MC_SRC=198.18.31.10 RX_GROUP=239.1.1.1 RX_PORT=5000 RX_DELIVER_PORT=5001
 RX_PID="" RX_PEER_PID="" RX_SPI="" RX_KEYLOG="" RX_VARIANT="" RX_SUITE="" RX_CHARON=""
-RX_SEQ=0 RX_ESP_SEQ=1
+RX_SEQ=0 RX_ESP_SEQ=1 RX_STEP_JSON=$LAB_DIR/step.json
 HZ=$(getconf CLK_TCK)
 
 rxgen_suite_ike() { case $1 in aes256gcm16) echo aes256gcm16-prfsha256-ecp256 ;; *) echo "$1" ;; esac; }
@@ -234,8 +235,9 @@ print(json.dumps(out, sort_keys=True))'
 }
 
 # rxgen_step RATE COUNT [SIZE] [MODE] [BURST]: one generator run of COUNT datagrams at RATE/s,
-# read by a fresh receiver; prints one JSON line (the analysis, the sender's status, CPU and
-# drops by place) and moves RX_SEQ/RX_ESP_SEQ on.
+# read by a fresh receiver; writes one JSON line (the analysis, the sender's status, CPU and
+# drops by place) to $RX_STEP_JSON and moves RX_SEQ/RX_ESP_SEQ on, so it must not run in a
+# subshell (no $(...), no pipe).
 rxgen_step() {
   local rate=$1 count=$2 size=${3:-200} mode=${4:-gso} burst=${5:-32} tag="$RX_VARIANT.$RX_SEQ"
   local out=$LAB_DIR/recv.$tag times=$LAB_DIR/times.$tag st=$LAB_DIR/send.$tag.json rpid t0 t1 p0 p1 d0 d1 a
@@ -253,7 +255,7 @@ rxgen_step() {
   wait "$rpid" 2>/dev/null
   t1=$(_rxgen_ticks "$RX_PID"); p1=$(_rxgen_places); d1=$(_rxgen_drops)
   a=$("$GEN" analyze --times "$times" --recv "$out" --seq0 "$RX_SEQ" --count "$count") || return 1
-  python3 - "$a" "$(cat "$st")" "$p0" "$p1" "$d0" "$d1" $((t1 - t0)) "$HZ" "$RX_SUITE" "$RX_VARIANT" "$rate" "$size" <<'PY'
+  (python3 - "$a" "$(cat "$st")" "$p0" "$p1" "$d0" "$d1" $((t1 - t0)) "$HZ" "$RX_SUITE" "$RX_VARIANT" "$rate" "$size" <<'PY'
 import json, sys
 a, s = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 p0, p1 = [int(x) for x in sys.argv[3].split()], [int(x) for x in sys.argv[4].split()]
@@ -267,6 +269,7 @@ r["daemon_drops"] = {k: v - d0.get(k, 0) for k, v in d1.items() if v - d0.get(k,
 r["cpu_seconds"] = ticks / hz
 print(json.dumps(r, sort_keys=True))
 PY
+  ) >"$RX_STEP_JSON" || return 1
   RX_SEQ=$((RX_SEQ + count)); RX_ESP_SEQ=$((RX_ESP_SEQ + count))
   rm -f "$out" "$times" "$out.ready"
 }

@@ -55,7 +55,8 @@ for suite in aes256gcm16 aes256-sha256-modp2048; do
     # deliver=udp: one sendmmsg per 32 datagrams, so that the capture holds them one by
     # one; deliver=tun: UDP_SEGMENT bursts, read by swanless as UDP GRO buffers
     mode=gso; [ "$variant" = udp ] && mode=mmsg
-    j=$(rxgen_step 20000 $N 200 $mode 32) || { fail "$c: generator step"; rxgen_down; continue; }
+    rxgen_step 20000 $N 200 $mode 32 || { fail "$c: generator step"; rxgen_down; continue; }
+    j=$(cat "$RX_STEP_JSON")
     echo "$c: $j" >>"$LAB_DIR/steps.jsonl"
     [ "$variant" = udp ] && { sleep 0.5; _lab_end_pid "$dpid" 3; }
     read -r sent del lost dup reord drops <<<"$(python3 -c '
