@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -103,6 +104,14 @@ class DataPath {
   // Writes the "N more dropped" lines of the per-packet drop log whose period has ended
   // (the daemon's timer calls it every second; shutdown once more).
   void flush_drop_log(Now t, bool all = false);
+
+  // One receive round of UDP datagrams as UdpSocket::recv_batch gives them (inbound.cpp;
+  // on_udp_readable calls it for each round, tests hand a batch in): classified by the
+  // local port each came in on and RFC 3948, IKE to the engine at `t`, ESP decapsulated and
+  // delivered, the round's TUN and overlay writes flushed. Every datagram's data has
+  // UdpSocket::kRxHeadroom writable bytes in front (transport mode rebuilds an IPv4 header
+  // there). True when IKE went to the engine: the caller drains it (on_ike).
+  bool on_udp_batch(std::span<const Datagram> batch, Now t);
 
   // An IPv4 packet at buf[offset, offset+len) with ESP headroom/tailroom → its outbound SA
   // (outbound.cpp; the overlay's way into ESP). False when no SA takes it (dropped and

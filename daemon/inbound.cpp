@@ -1,10 +1,14 @@
 // The receive stages of the data path. The functions in this file occur in the order
 // packets meet them:
 //
-//   on_udp_readable   UDP recvmmsg batch (500 and 4500; UDP GRO buffers cut into datagrams)
-//                     → on 4500, RFC 3948 classify: NAT keepalive (counted) | IKE behind the
-//                       non-ESP marker | ESP | neither (esp_invalid_udp); on 500: IKE
-//                     → IKE to ike::Engine (its outbox and events drained after the round)
+//   on_udp_readable   UDP recvmmsg rounds (500 and 4500), each handed to on_udp_batch; after
+//                     the last, IKE's outbox and events drained (on_ike) or the sockets flushed
+//   on_udp_batch      one round's datagrams (UDP GRO buffers cut into datagrams), by the
+//                     local port each arrived on: on 4500, RFC 3948 classify: NAT keepalive
+//                     (counted) | IKE behind the non-ESP marker | ESP | neither
+//                     (esp_invalid_udp); on 500: IKE. IKE goes to ike::Engine, ESP on below;
+//                     the round ends with write_tun_batch. Sockets stay outside it:
+//                     tests/daemon/inbound_batch_test.cpp hands batches in.
 //   on_raw_readable   raw IPPROTO_ESP recvmmsg batch → outer IPv4 parsed, ESP part found
 //   on_esp            SAD lookup by SPI → replay check → ICV/AEAD verify → replay commit
 //                     → decrypt → inner policy check (esp::Sad::decap, drops counted per SA)
@@ -36,21 +40,30 @@ void DataPath::on_udp_readable(UdpSocket& s) {
   bool ike_seen = false;
   for (int round = 0; round < 8; ++round) {
     // Decapsulated packets point into the socket's receive buffers, which the next
-    // recv_batch reuses: everything of a round is written out before the next one.
+    // recv_batch reuses: on_udp_batch writes everything of a round out before the next one.
     std::size_t n = s.recv_batch(rx_batch_);
     if (n == 0) break;
-    for (const auto& whole : rx_batch_) {
-     // UDP GRO: one buffer may hold several datagrams of gso_size bytes, cut here. The
-     // headroom in front of a later one is the end of the one before: its ESP trailer
-     // and ICV (18 bytes at least, dead once decrypted), so a transport-mode IPv4 header
-     // rebuilt there never touches a delivered payload.
-     const std::size_t step = whole.gso_size ? whole.gso_size : whole.len;
-     for (std::size_t at = 0; at < whole.len; at += step) {
+    if (on_udp_batch(rx_batch_, t)) ike_seen = true;
+    if (n < UdpSocket::kBatch) break;
+  }
+  if (ike_seen && on_ike_) on_ike_();
+  else flush();
+}
+
+bool DataPath::on_udp_batch(std::span<const Datagram> batch, Now t) {
+  bool ike_seen = false;
+  for (const auto& whole : batch) {
+    // UDP GRO: one buffer may hold several datagrams of gso_size bytes, cut here. The
+    // headroom in front of a later one is the end of the one before: its ESP trailer
+    // and ICV (18 bytes at least, dead once decrypted), so a transport-mode IPv4 header
+    // rebuilt there never touches a delivered payload.
+    const std::size_t step = whole.gso_size ? whole.gso_size : whole.len;
+    for (std::size_t at = 0; at < whole.len; at += step) {
       Datagram d = whole;
       d.data = whole.data + at;
       d.len = std::min(step, whole.len - at);
       common::ByteSpan payload(d.data, d.len);
-      if (s.bound().port == 4500) {
+      if (d.local.port == esp::udp_encap::kPort) {  // the port of the socket it came in on
         switch (esp::udp_encap::classify(payload)) {
           case esp::udp_encap::Kind::keepalive:
             ++nat_keepalives_rx_;
@@ -70,13 +83,10 @@ void DataPath::on_udp_readable(UdpSocket& s) {
       }
       engine_.on_datagram(d.local, d.remote, payload, t);
       ike_seen = true;
-     }
     }
-    write_tun_batch();
-    if (n < UdpSocket::kBatch) break;
   }
-  if (ike_seen && on_ike_) on_ike_();
-  else flush();
+  write_tun_batch();
+  return ike_seen;
 }
 
 void DataPath::on_raw_readable() {
