@@ -301,7 +301,9 @@ bool Overlay::open() {
   }
   if (need_udp) {
     I.deliver = std::make_unique<UdpSocket>();
-    if (auto st = I.deliver->open(common::Endpoint{common::IpAddr::v4(0), 0}); !st) {
+    // offload: runs of equal-sized datagrams to one target go as one UDP_SEGMENT send
+    // (UdpSocket::queue_joined), which takes most of the kernel's per-datagram send cost
+    if (auto st = I.deliver->open(common::Endpoint{common::IpAddr::v4(0), 0}, false, I.cfg.setup.offload); !st) {
       LOG_ERROR("multicast delivery socket: %s", st.error().detail);
       return false;
     }
@@ -357,7 +359,7 @@ bool Overlay::on_inner(common::MutByteSpan ipv4, TimePoint now) {
       case gre::InnerVerdict::multicast: {
         auto dg = g.pim->policy->classify(d.packet);
         if (dg.verdict != pim::Verdict::deliver) return true;  // counted by the policy
-        for (const auto& ep : g.pim->cfg.deliver_udp) I.deliver->queue(ep, dg.payload);
+        for (const auto& ep : g.pim->cfg.deliver_udp) I.deliver->queue_joined(ep, dg.payload);
         if (g.dev && g.pim->cfg.deliver_tun) g.tun_out.push_back(d.packet);
         return true;
       }

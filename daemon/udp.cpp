@@ -119,23 +119,50 @@ void UdpSocket::commit_gso(common::ByteSpan run, std::size_t seg_size, const com
 }
 
 void UdpSocket::add(common::ByteSpan packet, const common::Endpoint& to, std::size_t gso_size) {
+  join_open_ = false;
   if (tx_count_ == kBatch) flush();
   tx_iov_[tx_count_] = {const_cast<std::byte*>(packet.data()), packet.size()};
   tx_addr_[tx_count_] = to_sockaddr(to);
-  auto& h = tx_msgs_[tx_count_].msg_hdr;
-  set_one_buffer(h, &tx_iov_[tx_count_], &tx_addr_[tx_count_]);
-  if (gso_size) {
-    h.msg_control = tx_ctrl_[tx_count_].data();
-    h.msg_controllen = CMSG_SPACE(sizeof(std::uint16_t));
-    cmsghdr* c = CMSG_FIRSTHDR(&h);
-    c->cmsg_level = SOL_UDP;
-    c->cmsg_type = UDP_SEGMENT;
-    c->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
-    const auto seg = static_cast<std::uint16_t>(gso_size);
-    std::memcpy(CMSG_DATA(c), &seg, sizeof seg);
-  }
+  set_one_buffer(tx_msgs_[tx_count_].msg_hdr, &tx_iov_[tx_count_], &tx_addr_[tx_count_]);
+  if (gso_size) set_gso(tx_count_, gso_size);
   ++tx_count_;
   if (tx_count_ == kBatch) flush();
+}
+
+void UdpSocket::set_gso(std::size_t i, std::size_t gso_size) {
+  auto& h = tx_msgs_[i].msg_hdr;
+  h.msg_control = tx_ctrl_[i].data();
+  h.msg_controllen = CMSG_SPACE(sizeof(std::uint16_t));
+  cmsghdr* c = CMSG_FIRSTHDR(&h);
+  c->cmsg_level = SOL_UDP;
+  c->cmsg_type = UDP_SEGMENT;
+  c->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
+  const auto seg = static_cast<std::uint16_t>(gso_size);
+  std::memcpy(CMSG_DATA(c), &seg, sizeof seg);
+}
+
+void UdpSocket::queue_joined(const common::Endpoint& to, common::ByteSpan data) {
+  // A segment must fit one IPv4 datagram on a 1500-byte path too (the kernel refuses a
+  // segment above the route's MTU), whatever the target.
+  constexpr std::size_t kMaxJoinedSegment = 1472;
+  if (join_open_ && tx_count_ > 0 && !data.empty() && data.size() <= join_seg_ &&
+      join_count_ < kMaxGsoSegments) {
+    const std::size_t i = tx_count_ - 1;
+    iovec& v = tx_iov_[i];
+    const sockaddr_in a = to_sockaddr(to);
+    if (v.iov_len + data.size() <= kMaxGsoBytes && a.sin_addr.s_addr == tx_addr_[i].sin_addr.s_addr &&
+        a.sin_port == tx_addr_[i].sin_port) {
+      std::memcpy(static_cast<std::byte*>(v.iov_base) + v.iov_len, data.data(), data.size());
+      v.iov_len += data.size();
+      if (++join_count_ == 2) set_gso(i, join_seg_);
+      if (data.size() < join_seg_) join_open_ = false;  // a shorter one ends the run
+      return;
+    }
+  }
+  queue(to, data);
+  join_open_ = gso_ && tx_count_ > 0 && !data.empty() && data.size() <= kMaxJoinedSegment;
+  join_seg_ = data.size();
+  join_count_ = 1;
 }
 
 void UdpSocket::queue(const common::Endpoint& to, common::ByteSpan data) { queue2(to, data, {}); }
@@ -192,6 +219,7 @@ std::size_t UdpSocket::flush() {
     }
   }
   tx_count_ = 0;
+  join_open_ = false;
   send_errors_ += r.refused;
   return r.refused;
 }

@@ -56,6 +56,13 @@ class UdpSocket {
 
   // Queues one datagram for send_flush (copied into the send batch).
   void queue(const common::Endpoint& to, common::ByteSpan data);
+  // Queues one datagram like queue(), but with UDP GSO on (gso()) joins it to the one
+  // queued just before when both go to `to` and the run stays valid for UDP_SEGMENT
+  // (equal sizes, the last possibly shorter, at most kMaxGsoSegments and kMaxGsoBytes):
+  // one trip through the kernel's send path for the run instead of one per datagram. The
+  // receiver still reads separate datagrams, in the same order. For local delivery
+  // (deliver=udp:), where that send path is most of the cost.
+  void queue_joined(const common::Endpoint& to, common::ByteSpan data);
   // Queues one datagram made of two parts (e.g. the non-ESP marker and an IKE message).
   void queue2(const common::Endpoint& to, common::ByteSpan a, common::ByteSpan b);
   // Sends everything queued; returns number of datagrams the kernel refused.
@@ -72,11 +79,17 @@ class UdpSocket {
   // separate datagrams. Only when gso() is true; run.size() <= kMaxGsoBytes.
   void commit_gso(common::ByteSpan run, std::size_t seg_size, const common::Endpoint& to);
   bool gso() const { return gso_; }
+  // Messages queued for the next flush (a joined run counts once).
+  std::size_t queued_messages() const { return tx_count_; }
 
   std::uint64_t send_errors() const { return send_errors_; }
 
  private:
   void add(common::ByteSpan packet, const common::Endpoint& to, std::size_t gso_size);
+  void set_gso(std::size_t i, std::size_t gso_size);
+  // queue_joined's open run: the last queued message, its segment size and count
+  bool join_open_ = false;
+  std::size_t join_seg_ = 0, join_count_ = 0;
   int fd_ = -1;
   common::Endpoint bound_;
   // receive side
