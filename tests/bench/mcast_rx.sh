@@ -1,204 +1,144 @@
 #!/usr/bin/env bash
-# tests/bench/mcast_rx.sh: receive-path benchmark (issue #3's speed item): datagrams/s of
-# small multicast delivered through ESP+GRE, swanless vs strongSwan's userspace ESP, in one
+# tests/bench/mcast_rx.sh: receive-path benchmark (issue 12): small multicast datagrams
+# through ESP + GRE, from a pre-encrypting generator, swanless next to strongSwan in one
 # run. A benchmark, not a test: it never asserts timings; it exits non-zero only if a
 # variant could not be set up.
 #
-# The lab is tests/lab/lab.sh's reference scenario (cloud behind 1:1 NAT, dc charon
-# responder, FRR, ESP-in-UDP through the NAT, aes256-sha256-modp2048, CHILD_SA dc-tun-gre
-# 10.44.7.1/32 <-> 10.44.6.1/32), built once. In cloud, per round and interleaved:
-#   swanless   swanless with the seed's config reduced to dc-tun + dc-tun-gre, gre1 tun=no,
-#              pim deliver=udp:127.0.0.1:5001: ESP + GRE + delivery in one process.
-#              Delivered = datagrams received by a socket on 127.0.0.1:5001
-#              (mcast_gre_tool recv, distinct sequence numbers); swanless's own
-#              `status --json` .pim[0].datagrams_delivered is reported next to it.
-#   strongswan a charon (kernel-libipsec: ESP in user space, decrypted packets written into
-#              its TUN ipsec0), the same child. Delivered = ipsec0's rx_packets delta: for a
-#              TUN, what the process writes into the fd is what the interface "receives"
-#              (rx_packets counts the decrypted GRE packets charon handed to the kernel).
-#              GRE decapsulation is not counted for strongSwan (the lab's GRE endpoint is a
-#              Python script, tests/lab/gre_endpoint.py, not a fair comparison): in this
-#              variant nothing runs behind ipsec0, so strongSwan's figure leaves out work
-#              that swanless's figure includes.
-# The source is not the lab's Python sender: mcast_gre_tool (C, tests/bench/
-# mcast_gre_tool.c, compiled here with cc into the temp dir) sends, in the dc namespace,
-# GRE packets 10.44.7.1 -> 10.44.6.1 on a raw socket, each carrying a UDP datagram
-# 198.18.31.10 -> 239.1.1.1:5000 with a SIZE-byte payload (mcast_sender.py's format). The
-# dc's charon (kernel-libipsec) encrypts them: that encryptor is the same for both variants
-# and can be the limit; so every step also reports the ESP packets the dc sent (wan0
-# tx_packets) and that arrived in cloud (eth0 rx_packets), and a receive-side loss
-# (arrived in cloud -> delivered) next to the end-to-end loss (sent -> delivered).
-#
-# Ladder: rates (datagrams/s) ascending, STEP seconds each, all steps run (no early stop).
-# Figures per variant: medians over the rounds of delivered/s per step, loss %, and the
-# highest rate with <= 1 % loss (end-to-end and receive-side); ratio swanless / strongSwan.
+# The source is tests/bench/esp_gen.c (compiled here with cc into the temp dir): it takes
+# the live SA of the daemon under test from a keylog, encrypts every packet before the
+# clock starts, and sends them at a fixed rate in bursts (UDP_SEGMENT, -b per send) while
+# recording each one's send time; a receiver records each arrival (recvmmsg; kernel and
+# application time). So the figure is the receiver's, not an encryptor's. Topology and
+# variants: tests/bench/rxgen_lib.sh. Per suite and variant, interleaved per round:
+#   udp      swanless, deliver=udp:127.0.0.1:5001, read there
+#   tun      swanless, deliver=tun, read by a socket joined to 239.1.1.1 on gre1
+#   charon   strongSwan 5.9 (kernel-libipsec) into its TUN ipsec0, read on a raw GRE
+#            socket (no GRE decapsulation or delivery for charon: less work than swanless)
+# Each gets:
+#   ladder   rising rates (-R), -u seconds each; stops after the first step with > 20 %
+#            loss. The figure is the highest rate with <= 0.1 % loss and nothing reordered.
+#   p80      one step at 80 % of that figure, twice as long: its latency
+#   burst    30 000 datagrams back to back at the generator's top rate, then idle
+# Reported (tests/bench/RESULTS.md between its mcast_rx markers, and a PNG plot if gnuplot
+# is installed): per suite and variant the figure, latency p50/p99/p99.9/max at 100 kpps and
+# at p80 (at the receiving socket: kernel time; the application's read time next to it),
+# the daemon's CPU per Mpps, drops by place (UDP RcvbufErrors, TUN rx_dropped, swanless's
+# own counters), the burst, and swanless / strongSwan ratios.
 #
 # Usage: sudo SWANLESS=build/apps/swanless tests/bench/mcast_rx.sh [options]
-#   -r N        rounds (default 2)
-#   -R RATES    comma-separated datagrams/s (default 5000,10000,20000,40000,80000)
-#   -u SECS     step length (default 5)
-#   -S SIZE     UDP payload bytes (default 200)
-#   -o FILE     Markdown file the section is written into (default tests/bench/RESULTS.md;
-#               the section between its markers is replaced, the rest kept; "-" = none)
-#   -N TEXT     a note printed with the figures (machine load etc.)
+#   -r N        rounds (default 1)
+#   -s SUITES   comma-separated: aes256gcm16 (gcm), aes256-sha256-modp2048 (cbc); default both
+#   -V LIST     variants (default udp,tun,charon)
+#   -R RATES    comma-separated datagrams/s (default
+#               50000,100000,200000,300000,400000,500000,600000,800000,1000000,1500000,2000000,3000000)
+#   -u SECS     ladder step length (default 1)
+#   -S SIZE     UDP payload bytes: 64, 200 (default), 1000, 1400
+#   -b N        datagrams per generator send (default 32)
+#   -o FILE     Markdown file (default tests/bench/RESULTS.md; "-" = none)
+#   -P FILE     plot (default tests/bench/mcast_rx.png; "-" = none)
+#   -N TEXT     a note printed with the figures
 # Environment: SWANLESS (binary, default build/apps/swanless), LAB_KEEP_DIR=1 keeps the
-# temp dir. Whole default run: about 5 minutes.
+# temp dir (results.jsonl holds every step). Whole default run: about 6 minutes.
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 
-ROUNDS=2 RATES=5000,10000,20000,40000,80000 STEP=5 SIZE=200 OUT=$here/RESULTS.md NOTE=""
+ROUNDS=1 SUITES=aes256gcm16,aes256-sha256-modp2048 VARIANTS=udp,tun,charon STEP=1 SIZE=200 BURST=32
+RATES=50000,100000,200000,300000,400000,500000,600000,800000,1000000,1500000,2000000,3000000
+OUT=$here/RESULTS.md PLOT=$here/mcast_rx.png NOTE=""
 ARGS=("$@")
-while getopts "r:R:u:S:o:N:h" opt; do
+while getopts "r:s:V:R:u:S:b:o:P:N:h" opt; do
   case $opt in
-    r) ROUNDS=$OPTARG ;; R) RATES=$OPTARG ;; u) STEP=$OPTARG ;; S) SIZE=$OPTARG ;;
-    o) OUT=$OPTARG ;; N) NOTE=$OPTARG ;;
-    *) sed -n '2,/^# temp dir. Whole default/p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    r) ROUNDS=$OPTARG ;; s) SUITES=$OPTARG ;; V) VARIANTS=$OPTARG ;; R) RATES=$OPTARG ;;
+    u) STEP=$OPTARG ;; S) SIZE=$OPTARG ;; b) BURST=$OPTARG ;; o) OUT=$OPTARG ;; P) PLOT=$OPTARG ;;
+    N) NOTE=$OPTARG ;;
+    *) sed -n '2,/^# temp dir (results/p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
   esac
 done
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || { echo "-r: a positive integer"; exit 2; }
+[[ $STEP =~ ^[1-9][0-9]*$ ]] || { echo "-u: whole seconds"; exit 2; }
+case $SIZE in 64|200|1000|1400) ;; *) echo "-S: 64, 200, 1000 or 1400"; exit 2 ;; esac
 SWANLESS=${SWANLESS:-$repo/build/apps/swanless}
 SWANLESS=$(readlink -f "$SWANLESS")
 [ -x "$SWANLESS" ] || { echo "no swanless binary at $SWANLESS (set SWANLESS=)"; exit 2; }
-command -v cc >/dev/null || { echo "needs cc (to build tests/bench/mcast_gre_tool.c)"; exit 2; }
+command -v cc >/dev/null || { echo "needs cc (to build tests/bench/esp_gen.c)"; exit 2; }
+norm_suite() {
+  case $1 in
+    gcm|aes256gcm16) echo aes256gcm16 ;;
+    cbc|aes256-sha256-modp2048) echo aes256-sha256-modp2048 ;;
+    *) echo "unknown suite '$1'" >&2; return 1 ;;
+  esac
+}
+IFS=, read -r -a SL <<<"$SUITES"
+for i in "${!SL[@]}"; do SL[$i]=$(norm_suite "${SL[$i]}") || exit 2; done
+IFS=, read -r -a VL <<<"$VARIANTS"
+for v in "${VL[@]}"; do case $v in udp|tun|charon) ;; *) echo "-V: udp, tun, charon"; exit 2 ;; esac; done
+IFS=, read -r -a RL <<<"$RATES"
 
-# charon: errors and IKE events only, nothing per packet
 LAB_CHARON_LOG_LEVELS=${LAB_CHARON_LOG_LEVELS:-"default=1 ike=1 cfg=0 knl=0 net=0 esp=0"}
-# shellcheck source=../lab/lab.sh
-. "$here/../lab/lab.sh"
-lab_init mcb
-TOOL=$LAB_DIR/mcast_gre_tool
-cc -O2 -o "$TOOL" "$here/mcast_gre_tool.c" || die "cc mcast_gre_tool.c"
-RES=$LAB_DIR/results.tsv      # variant round rate sent dc_esp cloud_esp delivered aux rcvbuf_err secs
+# shellcheck source=../interop/lib.sh
+. "$here/../interop/lib.sh"
+lab_init mrx
+GEN=$LAB_DIR/esp_gen
+cc -O2 -o "$GEN" "$here/esp_gen.c" -lcrypto || die "cc esp_gen.c"
+# shellcheck source=rxgen_lib.sh
+. "$here/rxgen_lib.sh"
+rxgen_topology || die "namespaces"
+RES=$LAB_DIR/results.jsonl
 : >"$RES"
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 T0=$(date -u '+%Y-%m-%d %H:%M UTC')
 
-lab_up --cloud none || die "lab up"
-cloud_base
-# the stand-in charon needs the inner address on lo; harmless for swanless
-ip -n "$(lab_ns cloud)" addr replace "$LAB_CLOUD_GRE/32" dev lo
-lab_log "lab up"
-
-SEQ=0          # global sequence base: every datagram of the run has its own number
-VARIANT_PID="" # swanless pid, or the charon's name
-
-# ---------------------------------------------------------------------------------------
-# variants
-
-swl_up() {
-  local dir=$LAB_DIR/swl-$1
-  mkdir -p "$dir"
-  cloud_swanless_conf --gre-only --tun no --deliver "udp:127.0.0.1:$((LAB_PORT + 1))" --dir "$dir" || return 1
-  cloud_swanless_start || return 1
-  VARIANT_PID=$LAB_SWANLESS_PID
-  wait_for swl_ready 20 || { lab_log "swanless: no CHILD_SA"; cloud_swanless_status >&2; return 1; }
-  lab_bg cloud "$LAB_DIR/rx-$1.log" "$TOOL" recv --port $((LAB_PORT + 1)) --status "$LAB_DIR/rx-$1.json"
-  RX_PID=$LAB_BG_PID
-  wait_for "[ -s '$LAB_DIR/rx-$1.json' ]" 5
+# step KIND ROUND RATE COUNT: one generator run, its JSON line (with kind and round) kept
+step() {
+  rxgen_step "$3" "$4" "$SIZE" gso "$BURST" || return 1
+  python3 -c 'import json, sys
+j = json.load(open(sys.argv[1])); j["kind"], j["round"] = sys.argv[2], int(sys.argv[3])
+print(json.dumps(j, sort_keys=True))' "$RX_STEP_JSON" "$1" "$2" >>"$RES"
+  python3 -c 'import json, sys
+j = json.load(open(sys.argv[1]))
+print("%s %s %s: offered %d/s, sent %.0f/s, delivered %d of %d (lost %d, reordered %d, dup %d), p99 %.0f us, cpu %.2f s, %s %s" % (
+  j["suite"], j["variant"], sys.argv[2], j["offered"], j["send"]["rate"], j["delivered"], j["count"], j["lost"],
+  j["reordered"], j["duplicates"], j["latency_socket"]["p99_us"], j["cpu_seconds"], j["places"], j["daemon_drops"]))' \
+    "$RX_STEP_JSON" "$1" >&2
 }
-swl_down() {
-  _lab_end_pid "$RX_PID" 2
-  _lab_end_pid "$VARIANT_PID" 5
-}
-# swl_json EXPR: a Python expression over swanless's status --json (d)
-swl_json() {
-  cloud_swanless_status --json 2>/dev/null | python3 -c "import json,sys
-try:
-    d = json.load(sys.stdin); print($1)
-except Exception:
-    print('')"
-}
-
-swl_ready() {
-  [ "$(swl_json "any(sa.get('state') == 'ESTABLISHED' and sa.get('children') for sa in d['ike_sas'])")" = True ]
-}
-
-chn_up() {
-  local name=cl$1
-  charon_start cloud "$name" || return 1
-  swanctl_conf_gen "$LAB_DIR/$name.swanctl.conf" --conn dc-tun --local "$LAB_CLOUD_PRIV" --remote "$LAB_DC_GW" \
-    --local-id "$LAB_NAT_PUB" --remote-id "$LAB_DC_GW" --psk "$LAB_PSK" \
-    --ike "$LAB_PROPOSAL" --esp "$LAB_PROPOSAL" --encap yes --start none \
-    --child dc-tun-gre "$LAB_CLOUD_GRE/32" "$LAB_DC_GRE/32" tunnel || return 1
-  charon_load cloud "$name" "$LAB_DIR/$name.swanctl.conf" || return 1
-  charon_initiate cloud "$name" dc-tun-gre 15 || return 1
-  VARIANT_PID=$name
-  wait_for "nsx cloud test -d /sys/class/net/ipsec0" 5
-}
-chn_down() { charon_stop "$VARIANT_PID"; }
-
-# ---------------------------------------------------------------------------------------
-# counters
-
-ifc() { nsx "$1" cat "/sys/class/net/$2/statistics/$3" 2>/dev/null || echo 0; }
-rcvbuf_err() {
-  nsx cloud cat /proc/net/snmp | awk '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) k[i] = $i; h = 1 }
-    else for (i = 1; i <= NF; i++) if (k[i] == "RcvbufErrors") print $i }'
-}
-# snapshot VARIANT NAME: "dc_esp cloud_esp delivered aux rcvbuf"
-snapshot() {
-  local v=$1 name=$2 del aux
-  if [ "$v" = swanless ]; then
-    del=$(json_get "$LAB_DIR/rx-$name.json" unique)
-    aux=$(swl_json "d['pim'][0]['datagrams_delivered']")
-  else
-    del=$(ifc cloud ipsec0 rx_packets)
-    aux=$(ifc cloud ipsec0 rx_dropped)
-  fi
-  echo "$(ifc dc wan0 tx_packets) $(ifc cloud eth0 rx_packets) ${del:-0} ${aux:-0} $(rcvbuf_err)"
-}
-
-# send RATE SECS: the source in dc (blocks)
-send() {
-  nsx dc "$TOOL" send --local "$LAB_DC_GRE" --remote "$LAB_CLOUD_GRE" --src "$LAB_SRC_ADDR" \
-    --group "$LAB_GROUP" --port "$LAB_PORT" --size "$SIZE" --rate "$1" --seconds "$2" --seq0 "$SEQ" \
-    --status "$LAB_DIR/send.json" >/dev/null 2>"$LAB_DIR/send.err"
-  SEQ=$((SEQ + $(json_get "$LAB_DIR/send.json" sent) + 1))
-}
-
-# ladder VARIANT NAME ROUND
-ladder() {
-  local v=$1 name=$2 round=$3 rate a b sent secs
-  send 1000 1 ; sleep 1     # warm-up (routes, caches), not counted
-  IFS=, read -r -a rl <<<"$RATES"
-  for rate in "${rl[@]}"; do
-    a=$(snapshot "$v" "$name")
-    send "$rate" "$STEP"
-    sent=$(json_get "$LAB_DIR/send.json" sent); secs=$(json_get "$LAB_DIR/send.json" seconds)
-    sleep 1.5                # drain the queues; the receiver writes its status every 0.2 s
-    b=$(snapshot "$v" "$name")
-    read -r -a A <<<"$a"; read -r -a B <<<"$b"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$v" "$round" "$rate" "$sent" \
-      $((B[0] - A[0])) $((B[1] - A[1])) $((B[2] - A[2])) $((B[3] - A[3])) $((B[4] - A[4])) "$secs" >>"$RES"
-    lab_log "$v round $round: $rate/s offered: sent $sent in ${secs}s, dc ESP out $((B[0] - A[0])), cloud ESP in $((B[1] - A[1])), delivered $((B[2] - A[2])) (aux $((B[3] - A[3])), rcvbuf errors $((B[4] - A[4])))"
-  done
-}
+# step_ok: the last step lost <= 0.1 % and reordered nothing; step_bad: it lost > 20 %
+step_ok() { python3 -c 'import json, sys; j = json.load(open(sys.argv[1]))
+sys.exit(0 if j["lost"] <= 0.001 * j["count"] and j["reordered"] == 0 else 1)' "$RX_STEP_JSON"; }
+step_bad() { python3 -c 'import json, sys; j = json.load(open(sys.argv[1]))
+sys.exit(0 if j["lost"] > 0.2 * j["count"] else 1)' "$RX_STEP_JSON"; }
 
 for ((round = 1; round <= ROUNDS; round++)); do
-  for v in swanless strongswan; do
-    name=$v$round
-    if [ $v = swanless ]; then swl_up "$name" || die "swanless up (round $round)"
-    else chn_up "$round" || die "strongSwan up (round $round)"; fi
-    # the dc must have the new CHILD_SA installed (the old one of the other variant replaced)
-    sleep 1
-    ladder "$v" "$name" "$round"
-    if [ $v = swanless ]; then swl_down; else chn_down; fi
-    # the dc notices the peer is gone on the next IKE_SA (uniqueids replaces the old one)
-    sleep 1
+  for suite in "${SL[@]}"; do
+    for v in "${VL[@]}"; do
+      rxgen_up "$suite" "$v" || die "$v ($suite) up, round $round"
+      rxgen_step 1000 1000 "$SIZE" gso "$BURST" || die "warm-up"
+      best=0
+      for rate in "${RL[@]}"; do
+        step ladder "$round" "$rate" $((rate * STEP)) || die "step $rate"
+        step_ok && best=$rate
+        step_bad && break
+      done
+      if [ "$best" -gt 0 ]; then
+        p80=$((best * 8 / 10))
+        step p80 "$round" "$p80" $((p80 * STEP * 2)) || die "p80 step"
+      fi
+      sleep 0.5
+      step burst "$round" 1000000000 30000 || die "burst"
+      rxgen_down
+    done
   done
 done
 LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
 
 cpu=$(awk -F: '/model name/ { sub(/^ +/, "", $2); print $2; exit }' /proc/cpuinfo)
 ver_swl=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null)
-# the build type of the measured binary, from its build dir's CMakeCache.txt
 build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$(dirname "$(dirname "$SWANLESS")")/CMakeCache.txt" 2>/dev/null)
 ver_ss=$(dpkg-query -W -f '${Version}' strongswan-charon 2>/dev/null || charon --version 2>/dev/null | head -n1)
-python3 "$here/mcast_rx_summary.py" "$RES" --out "$OUT" --date "$T0" \
+python3 "$here/mcast_rx_summary.py" "$RES" --out "$OUT" --plot "$PLOT" --date "$T0" \
   --machine "$(nproc) CPUs, $cpu, kernel $(uname -r)" --load "at start $LOAD0, at end $LOAD1" \
-  --versions "swanless $ver_swl ($SWANLESS), strongSwan $ver_ss" --size "$SIZE" --step "$STEP" \
-  --rounds "$ROUNDS" --note "$NOTE" --build-type "${build_type:-Release}" \
+  --versions "swanless $ver_swl ($SWANLESS, ${build_type:-Release}), strongSwan $ver_ss" --size "$SIZE" \
+  --step "$STEP" --rounds "$ROUNDS" --burst "$BURST" --note "$NOTE" \
   --cmd "sudo SWANLESS=${SWANLESS#"$repo"/} tests/bench/mcast_rx.sh$(printf ' %q' "${ARGS[@]}")"
-[ "${LAB_KEEP_DIR:-0}" = 1 ] && cp "$RES" "/tmp/mcast_rx-results.$$.tsv" && echo "raw: /tmp/mcast_rx-results.$$.tsv"
-lab_down
+[ "${LAB_KEEP_DIR:-0}" = 1 ] && cp "$RES" "/tmp/mcast_rx-results.$$.jsonl" && echo "raw: /tmp/mcast_rx-results.$$.jsonl"
+lab_summary >/dev/null
 exit 0

@@ -1,170 +1,199 @@
 #!/usr/bin/env python3
-"""Summary of tests/bench/mcast_rx.sh: medians over rounds, loss, highest rate with <= 1 %
-loss, ratio swanless / strongSwan; prints Markdown and writes it into --out between the
-markers <!-- mcast_rx begin --> / <!-- mcast_rx end --> (replacing an earlier section,
-keeping the rest of the file; appended if the markers are absent).
+"""Summary of tests/bench/mcast_rx.sh: reads its results.jsonl (one JSON object per
+generator step, written by tests/bench/rxgen_lib.sh's rxgen_step plus kind and round),
+prints Markdown, writes it into --out between the markers <!-- mcast_rx begin --> /
+<!-- mcast_rx end --> (replacing an earlier section, keeping the rest), and draws --plot
+(PNG) with gnuplot when it is installed.
 
-Input TSV columns: variant round rate sent dc_esp cloud_esp delivered aux rcvbuf_err secs
+Figure of a variant: the highest offered rate whose step lost <= 0.1 % and reordered
+nothing (median over rounds). Rates are offered rates; the generator's achieved send rate
+is in the table next to them.
 """
 import argparse
+import os
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
+
+import json
 
 BEGIN = "<!-- mcast_rx begin -->"
 END = "<!-- mcast_rx end -->"
-LOSS_MAX = 1.0
+LABEL = {"udp": "swanless, deliver=udp", "tun": "swanless, deliver=tun", "charon": "strongSwan (charon, kernel-libipsec)"}
+SUITE = {"aes256gcm16": "AES-GCM-16-256", "aes256-sha256-modp2048": "AES-CBC-256 + HMAC-SHA-256-128"}
 
 
 def med(xs):
-    return statistics.median(xs) if xs else 0.0
+    return statistics.median(xs) if xs else None
 
 
-def loss(a, b):
-    """percent of a that did not become b (0 if b > a: the dc's PIM Hellos and GRE keepalives
-    share the SA and are counted in cloud too, a handful per step)"""
-    return max(0.0, 100.0 * (a - b) / a) if a > 0 else 100.0
+def ok(j):
+    return j["lost"] <= 0.001 * j["count"] and j["reordered"] == 0
+
+
+def fmt_rate(r):
+    if r is None:
+        return "-"
+    return "%.2f M" % (r / 1e6) if r >= 1e6 else "%.0f k" % (r / 1e3)
+
+
+def fmt_us(x):
+    return "-" if x is None else ("%.0f" % x if x >= 10 else "%.1f" % x)
+
+
+def places(j):
+    out = ["%s %d" % (k.replace("_", " "), v) for k, v in sorted(j["places"].items()) if v]
+    out += ["%s %d" % (k, v) for k, v in sorted(j["daemon_drops"].items())]
+    return ", ".join(out) or "none"
 
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("tsv")
-    for k in ("out", "date", "machine", "load", "versions", "size", "step", "rounds", "note", "cmd"):
+    p.add_argument("jsonl")
+    for k in ("out", "plot", "date", "machine", "load", "versions", "size", "step", "rounds", "burst", "note", "cmd"):
         p.add_argument("--" + k, default="")
-    p.add_argument("--build-type", default="Release")
     a = p.parse_args()
-    rows = []
-    for line in open(a.tsv):
-        f = line.rstrip("\n").split("\t")
-        if len(f) < 10:
-            continue
-        v, rnd, rate = f[0], int(f[1]), int(f[2])
-        sent, dc, cl, dl, aux, rb = (int(x) for x in f[3:9])
-        rows.append(dict(v=v, r=rnd, rate=rate, sent=sent, dc=dc, cl=cl, dl=dl, aux=aux, rb=rb,
-                         secs=float(f[9] or 0) or 1.0))
-    variants = ["swanless", "strongswan"]
-    label = {"swanless": "swanless (ESP+GRE, deliver=udp socket)",
-             "strongswan": "strongSwan charon kernel-libipsec (into TUN ipsec0)"}
-    rates = sorted({r["rate"] for r in rows})
-    rounds = sorted({r["r"] for r in rows})
+    rows = [json.loads(line) for line in open(a.jsonl) if line.strip()]
+    suites = [s for s in SUITE if any(r["suite"] == s for r in rows)]
+    variants = [v for v in LABEL if any(r["variant"] == v for r in rows)]
+    rounds = sorted({r["round"] for r in rows})
 
-    def cell(v, rate):
-        return [r for r in rows if r["v"] == v and r["rate"] == rate]
+    def sel(s, v, kind, rate=None):
+        return [r for r in rows if r["suite"] == s and r["variant"] == v and r["kind"] == kind
+                and (rate is None or r["offered"] == rate)]
 
-    # highest rate with <= 1 % loss per round: e2e (sent -> delivered), rx (cloud ESP in -> delivered)
-    best = {}
-    for v in variants:
-        for kind in ("e2e", "rx"):
+    fig = {}
+    for s in suites:
+        for v in variants:
             per_round = []
             for rnd in rounds:
-                ok = 0
-                for r in rows:
-                    if r["v"] != v or r["r"] != rnd:
-                        continue
-                    # e2e: the offered rate; rx: the ESP rate that arrived in cloud (what the
-                    # receiver had to handle; the dc's encryptor may deliver less than offered)
-                    if kind == "e2e" and loss(r["sent"], r["dl"]) <= LOSS_MAX:
-                        ok = max(ok, r["rate"])
-                    if kind == "rx" and loss(r["cl"], r["dl"]) <= LOSS_MAX:
-                        ok = max(ok, round(r["cl"] / r["secs"]))
-                per_round.append(ok)
-            best[(v, kind)] = (med(per_round), per_round)
+                good = [r["offered"] for r in sel(s, v, "ladder") if r["round"] == rnd and ok(r)]
+                per_round.append(max(good) if good else 0)
+            fig[s, v] = med(per_round)
 
-    out = []
-    w = out.append
-    w(BEGIN)
-    w("# Receive path: small multicast through ESP + GRE (tests/bench/mcast_rx.sh)")
-    w("")
-    w("Run %s on %s." % (a.date, a.machine))
-    w("")
+    md = [BEGIN, "# Receive path: small multicast through ESP + GRE (tests/bench/mcast_rx.sh)", ""]
+    md.append("%s; %s. %s. Load: %s. Payload %s bytes, ladder steps of %s s, %s round(s), "
+              "%s datagrams per generator send (UDP_SEGMENT)." % (a.date, a.machine, a.versions, a.load, a.size,
+                                                                   a.step, a.rounds, a.burst))
     if a.note:
-        w("**%s**" % a.note)
-        w("")
-    w("Load average %s. %s round(s), %s s per step, %s-byte UDP payloads (multicast 239.1.1.1:5000), "
-      "variants interleaved in every round. Versions: %s." % (a.load, a.rounds, a.step, a.size, a.versions))
-    w("")
-    w("What is measured: the lab of tests/lab (cloud behind 1:1 NAT, ESP-in-UDP, "
-      "aes256-sha256-modp2048, CHILD_SA 10.44.7.1/32 <-> 10.44.6.1/32). A C sender in the dc "
-      "namespace writes GRE packets (carrying the UDP multicast datagrams) at a fixed rate; the "
-      "dc's charon (kernel-libipsec) encrypts them. In cloud: **swanless** decrypts, "
-      "decapsulates GRE and delivers to `udp:127.0.0.1:5001`; delivered = distinct datagrams "
-      "read by a C socket there (swanless's own `datagrams_delivered` in brackets). "
-      "**strongSwan**: a charon with kernel-libipsec decrypts and writes the GRE packets into "
-      "its TUN ipsec0; delivered = ipsec0 `rx_packets` delta (what charon wrote into the TUN); "
-      "no GRE decapsulation or socket delivery counted for it (that work is left out of its "
-      "figure, included in swanless's). Loss e2e = sent -> delivered; loss rx = ESP packets "
-      "that arrived at cloud's eth0 -> delivered (the receive side alone; the dc's userspace "
-      "encryptor, shared by both variants, can be the limit of e2e). Figures are medians over the rounds.")
-    w("")
-    w("| offered/s | variant | sent/s | dc ESP out/s | cloud ESP in/s | delivered/s | loss e2e % | loss rx % | cloud UDP RcvbufErrors | per round: delivered/s |")
-    w("|---|---|---|---|---|---|---|---|---|---|")
-    for rate in rates:
+        md += ["", "Note: " + a.note]
+    md += ["", "The source is tests/bench/esp_gen.c, which encrypts every packet before it starts sending, so "
+           "the figure is the receiver's, not an encryptor's. All parts (generator, daemon, receiver) share the "
+           "machine's cores. Latency is send time to arrival at the receiving socket (kernel timestamp); the "
+           "application's read time is given as app p99.", ""]
+    md += ["## Highest rate with <= 0.1 % loss and nothing reordered", "",
+           "| suite | variant | figure (datagrams/s) | daemon CPU per Mpps at it | drops at the first failing step |",
+           "|---|---|---|---|---|"]
+    for s in suites:
         for v in variants:
-            c = cell(v, rate)
-            if not c:
-                continue
-            ps = lambda k: med([r[k] / r["secs"] for r in c])
-            dl = ps("dl")
-            aux = ""
-            if v == "swanless":
-                aux = " (%.0f)" % ps("aux")
-            w("| %d | %s | %.0f | %.0f | %.0f | %.0f%s | %.1f | %.1f | %.0f | %s |" % (
-                rate, v, ps("sent"), ps("dc"), ps("cl"), dl, aux,
-                med([loss(r["sent"], r["dl"]) for r in c]), med([loss(r["cl"], r["dl"]) for r in c]),
-                med([r["rb"] for r in c]), ", ".join("%.0f" % (r["dl"] / r["secs"]) for r in c)))
-    w("")
-    w("| variant | highest offered rate/s with <= 1 % loss e2e (per round) | highest ESP arrival rate/s in cloud with <= 1 % loss rx (per round) | max delivered/s (median over rounds of the best step) |")
-    w("|---|---|---|---|")
-    maxdl = {}
-    for v in variants:
-        per_round = []
-        for rnd in rounds:
-            rs = [r["dl"] / r["secs"] for r in rows if r["v"] == v and r["r"] == rnd]
-            per_round.append(max(rs) if rs else 0)
-        maxdl[v] = med(per_round)
-        be, ber = best[(v, "e2e")]
-        br, brr = best[(v, "rx")]
-        w("| %s | %.0f (%s) | %.0f (%s) | %.0f (%s) |" % (label[v], be, ", ".join(map(str, ber)), br,
-                                                     ", ".join(map(str, brr)), maxdl[v],
-                                                     ", ".join("%.0f" % x for x in per_round)))
-    w("")
+            f = fig[s, v]
+            cpu = "-"
+            at = [r for r in sel(s, v, "ladder", f)] if f else []
+            if at:
+                c = med([r["cpu_seconds"] / max(r["send"]["seconds"], 1e-9) / (r["delivered"] / max(r["send"]["seconds"], 1e-9) / 1e6)
+                         for r in at if r["delivered"]])
+                cpu = "%.2f cores" % c if c is not None else "-"
+            worse = [r for r in sel(s, v, "ladder") if r["offered"] > (f or 0) and not ok(r)]
+            first = min(worse, key=lambda r: r["offered"]) if worse else None
+            drops = ("at %s/s: lost %d, %s" % (fmt_rate(first["offered"]), first["lost"], places(first))) if first else "none up to the top rate"
+            md.append("| %s | %s | **%s** | %s | %s |" % (SUITE[s], LABEL[v], fmt_rate(f), cpu, drops))
+    md.append("")
+    if "charon" in variants:
+        md += ["Ratios (swanless / strongSwan, same suite, same run):", ""]
+        for s in suites:
+            c = fig.get((s, "charon"))
+            for v in ("udp", "tun"):
+                if v in variants and c:
+                    md.append("- %s, %s: **%.1fx**" % (SUITE[s], LABEL[v], (fig[s, v] or 0) / c))
+        md.append("")
 
-    def ratio(x, y):
-        return "%.2f" % (x / y) if y else "n/a"
-    w("| ratio swanless / strongSwan | value |")
-    w("|---|---|")
-    w("| highest rate with <= 1 %% loss, e2e | %s |" % ratio(best[("swanless", "e2e")][0], best[("strongswan", "e2e")][0]))
-    w("| highest ESP arrival rate with <= 1 %% loss, rx | %s |" % ratio(best[("swanless", "rx")][0], best[("strongswan", "rx")][0]))
-    w("| max delivered/s | %s |" % ratio(maxdl["swanless"], maxdl["strongswan"]))
-    if rates:
-        top = rates[-1]
-        s = med([r["dl"] / r["secs"] for r in cell("swanless", top)])
-        t = med([r["dl"] / r["secs"] for r in cell("strongswan", top)])
-        w("| delivered/s at the top step (%d/s offered) | %s |" % (top, ratio(s, t)))
-    w("")
-    w("Reproduce:")
-    w("```")
-    w("cmake -S . -B build -DSWANLESS_TESTS=OFF -DCMAKE_BUILD_TYPE=%s && cmake --build build -j2 --target swanless"
-      % a.build_type)
-    w(a.cmd)
-    w("```")
-    w(END)
-    text = "\n".join(out) + "\n"
-    sys.stdout.write(text)
+    md += ["## Latency (microseconds, at the socket)", "",
+           "| suite | variant | step | offered | lost | p50 | p99 | p99.9 | max | app p99 |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for s in suites:
+        for v in variants:
+            for kind, rate in (("ladder", 100000), ("p80", None)):
+                rs = sel(s, v, kind, rate)
+                if not rs:
+                    continue
+                L = lambda k: med([r["latency_socket"][k] for r in rs])
+                md.append("| %s | %s | %s | %s | %d | %s | %s | %s | %s | %s |" % (
+                    SUITE[s], LABEL[v], "100 kpps" if kind == "ladder" else "80 % of the figure",
+                    fmt_rate(med([r["offered"] for r in rs])), med([r["lost"] for r in rs]), fmt_us(L("p50_us")),
+                    fmt_us(L("p99_us")), fmt_us(L("p999_us")), fmt_us(L("max_us")),
+                    fmt_us(med([r["latency_app"]["p99_us"] for r in rs]))))
+    md.append("")
+    md += ["## Burst: 30 000 datagrams back to back, then idle", "",
+           "| suite | variant | generator rate | delivered | lost | reordered | drops |", "|---|---|---|---|---|---|---|"]
+    for s in suites:
+        for v in variants:
+            for r in sel(s, v, "burst"):
+                md.append("| %s | %s | %s/s | %d | %d | %d | %s |" % (SUITE[s], LABEL[v], fmt_rate(r["send"]["rate"]),
+                                                                    r["delivered"], r["lost"], r["reordered"], places(r)))
+    md.append("")
+    md += ["## Every ladder step (round 1)", "",
+           "| suite | variant | offered | sent/s | delivered | lost | reordered | p99 us | daemon CPU s |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    for s in suites:
+        for v in variants:
+            for r in sorted([r for r in sel(s, v, "ladder") if r["round"] == rounds[0]], key=lambda r: r["offered"]):
+                md.append("| %s | %s | %s | %s | %d | %d | %d | %s | %.2f |" % (
+                    SUITE[s], LABEL[v], fmt_rate(r["offered"]), fmt_rate(r["send"]["rate"]), r["delivered"], r["lost"],
+                    r["reordered"], fmt_us(r["latency_socket"]["p99_us"]), r["cpu_seconds"]))
+    md.append("")
+    if a.plot and a.plot != "-":
+        md += ["Plot: `%s`." % os.path.relpath(a.plot, os.path.dirname(os.path.abspath(a.out)) if a.out and a.out != "-" else "."), ""]
+    md += ["Reproduce:", "```", a.cmd, "```", END]
+    text = "\n".join(md) + "\n"
+    print(text)
+
     if a.out and a.out != "-":
-        try:
-            old = open(a.out).read()
-        except FileNotFoundError:
-            old = ""
+        old = open(a.out).read() if os.path.exists(a.out) else ""
         if BEGIN in old and END in old:
-            pre, rest = old.split(BEGIN, 1)
-            post = rest.split(END, 1)[1]
-            new = pre + text.rstrip("\n") + post
+            new = old[:old.index(BEGIN)] + text.rstrip("\n") + old[old.index(END) + len(END):]
         else:
-            new = old + ("\n" if old and not old.endswith("\n") else "") + ("\n" if old else "") + text
+            new = old + ("\n" if old else "") + text
         with open(a.out, "w") as f:
             f.write(new)
-    return 0
+
+    if a.plot and a.plot != "-":
+        plot(a, rows, suites, variants, rounds[0])
+
+
+def plot(a, rows, suites, variants, rnd):
+    if not shutil.which("gnuplot"):
+        print("no gnuplot here (apt-get install gnuplot-nox): no plot", file=sys.stderr)
+        return
+    d = tempfile.mkdtemp()
+    series = []
+    for s in suites:
+        for v in variants:
+            rs = sorted([r for r in rows if r["suite"] == s and r["variant"] == v and r["kind"] == "ladder" and r["round"] == rnd],
+                        key=lambda r: r["offered"])
+            if not rs:
+                continue
+            fn = os.path.join(d, "%s.%s.dat" % (s, v))
+            with open(fn, "w") as f:
+                for r in rs:
+                    secs = max(r["send"]["seconds"], 1e-9)
+                    f.write("%g %g %g\n" % (r["offered"] / 1e3, r["delivered"] / secs / 1e3, max(r["latency_socket"]["p99_us"], 1)))
+            series.append((fn, "%s, %s" % (LABEL[v], "GCM" if s == "aes256gcm16" else "CBC+HMAC")))
+    if not series:
+        return
+    g = ["set terminal pngcairo size 1100,800 font ',10'", "set output '%s'" % a.plot, "set multiplot layout 2,1",
+         "set logscale x", "set grid", "set key left top", "set xlabel 'offered datagrams/s (thousands)'",
+         "set title 'Delivered rate (%s-byte payload): %s'" % (a.size, a.date), "set ylabel 'delivered datagrams/s (thousands)'",
+         "plot " + ", ".join("'%s' using 1:2 with linespoints title '%s'" % (fn, t) for fn, t in series),
+         "set logscale y", "set key left top", "set title 'p99 latency at the receiving socket'", "set ylabel 'microseconds'",
+         "plot " + ", ".join("'%s' using 1:3 with linespoints title '%s'" % (fn, t) for fn, t in series),
+         "unset multiplot"]
+    r = subprocess.run(["gnuplot"], input="\n".join(g) + "\n", text=True, capture_output=True)
+    if r.returncode != 0:
+        print("gnuplot failed: " + r.stderr, file=sys.stderr)
+    else:
+        print("plot: " + a.plot, file=sys.stderr)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
