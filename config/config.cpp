@@ -39,6 +39,28 @@ std::optional<std::pair<uid_t, gid_t>> lookup_user(const std::string& v) {
   return std::make_pair(res->pw_uid, res->pw_gid);
 }
 
+// rcvbuf=/sndbuf=: bytes, or a number with K or M (KiB, MiB), from 64K to 1024M.
+std::optional<std::size_t> socket_buffer_size(Typer& ty, const RawKey& k) {
+  const std::string& v = k.value;
+  std::size_t digits = 0;
+  while (digits < v.size() && std::isdigit(static_cast<unsigned char>(v[digits]))) ++digits;
+  std::size_t unit = 1;
+  const std::string suffix = v.substr(digits);
+  if (suffix == "K" || suffix == "k") unit = 1024;
+  else if (suffix == "M" || suffix == "m") unit = 1024 * 1024;
+  else if (!suffix.empty()) digits = 0;
+  if (digits == 0 || digits > 10) {
+    ty.err(k, "expected a size such as 32M, 512K or 1048576 (bytes), not '" + v + "'");
+    return std::nullopt;
+  }
+  const unsigned long long n = std::stoull(v.substr(0, digits)) * unit;
+  if (n < 64 * 1024 || n > 1024ull * 1024 * 1024) {
+    ty.err(k, "a socket buffer from 64K to 1024M, not '" + v + "'");
+    return std::nullopt;
+  }
+  return static_cast<std::size_t>(n);
+}
+
 // A group name (getgrnam: /etc/group or NSS) or a decimal gid.
 std::optional<gid_t> lookup_group(const std::string& v) {
   if (!v.empty() && std::all_of(v.begin(), v.end(), [](unsigned char c) { return std::isdigit(c); })) {
@@ -187,6 +209,8 @@ LoadResult parse_string(std::string_view text, std::string_view name, const Pars
         if (auto v = ty.uint(k, kMinFragmentSize, 65535)) cfg.setup.fragment_size = static_cast<unsigned>(*v);
       } else if (k.key == "offload") {
         if (auto b = ty.yes_no(k)) cfg.setup.offload = *b;
+      } else if (k.key == "rcvbuf" || k.key == "sndbuf") {
+        if (auto n = socket_buffer_size(ty, k)) (k.key == "rcvbuf" ? cfg.setup.rcvbuf : cfg.setup.sndbuf) = *n;
       } else if (k.key == "loglevel") {
         parse_loglevels(ty, k, cfg.setup);
       } else if (k.key == "log") {

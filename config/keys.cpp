@@ -65,6 +65,8 @@ constexpr KeyRow kKeys[] = {
     {"log", kInSetup, D::honoured},
     {"fragment_size", kInSetup, D::honoured},
     {"offload", kInSetup, D::honoured},
+    {"rcvbuf", kInSetup, D::honoured},
+    {"sndbuf", kInSetup, D::honoured},
     {"charondebug", kInSetup, D::warned, kLogging},
     {"uniqueids", kInSetup, D::warned, kUniqueIds},
     {"cachecrls", kInSetup, D::warned, kNoCerts},

@@ -65,6 +65,10 @@ struct SetupConfig {
   // charon.fragment_size), 256..65535.
   unsigned fragment_size = 1280;
   bool offload = true;  // TUN TSO + coalescing, UDP GSO/GRO, when the kernel grants them
+  // rcvbuf=, sndbuf=: kernel buffers of the IKE/ESP sockets (and the deliver socket's send
+  // side), in bytes. A receive burst beyond rcvbuf is lost in the kernel.
+  std::size_t rcvbuf = std::size_t{32} << 20;
+  std::size_t sndbuf = std::size_t{8} << 20;
   // X.509: folders of CA certificates and CRLs (every regular file in them, PEM or DER).
   // Empty: ipsec.d/cacerts and ipsec.d/crls beside the config, when they exist.
   std::string cadir, crldir;

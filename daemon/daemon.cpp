@@ -497,6 +497,8 @@ void Daemon::reload() {
     note(a.keylog != b.keylog, "keylog");
     note(a.pcap != b.pcap, "pcap");
     note(a.offload != b.offload, "offload");
+    note(a.rcvbuf != b.rcvbuf, "rcvbuf");
+    note(a.sndbuf != b.sndbuf, "sndbuf");
     if (!changed.empty())
       LOG_WARN("reload: config setup %s changed: the running values stay until swanless restarts", changed.c_str());
   }

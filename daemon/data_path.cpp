@@ -54,6 +54,7 @@ bool DataPath::open_sockets(const std::vector<ike::PeerConfig>& peers) {
       LOG_ERROR("cannot open IKE socket %s: %s", e.to_string().c_str(), st.error().detail);
       return false;
     }
+    s->set_buffers(cfg_.setup.rcvbuf, cfg_.setup.sndbuf);
     LOG_INFO("listening on UDP %s", e.to_string().c_str());
     auto d = std::make_shared<asio::posix::stream_descriptor>(io_, ::dup(s->fd()));
     socket_watch_.push_back(d);
@@ -75,6 +76,8 @@ void DataPath::open_raw_esp(const std::vector<ike::PeerConfig>& peers) {
     return;
   }
   LOG_INFO("plain ESP (IP protocol 50) on a raw socket");
+  if (auto w = set_socket_buffers(s->fd(), cfg_.setup.rcvbuf, cfg_.setup.sndbuf); !w.empty())
+    LOG_WARN("raw ESP socket: %s; a burst larger than the buffer is lost", w.c_str());
   raw_watch_ = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(s->fd()));
   raw_esp_ = std::move(s);
   arm_raw();

@@ -307,6 +307,7 @@ bool Overlay::open() {
       LOG_ERROR("multicast delivery socket: %s", st.error().detail);
       return false;
     }
+    I.deliver->set_buffers(0, I.cfg.setup.sndbuf);
   }
   for (auto& g : I.gres)
     if (g->watch) I.arm(*g);

@@ -5,7 +5,9 @@
 #include <netinet/udp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 #include "common/log.h"
@@ -139,6 +141,34 @@ void UdpSocket::set_gso(std::size_t i, std::size_t gso_size) {
   c->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
   const auto seg = static_cast<std::uint16_t>(gso_size);
   std::memcpy(CMSG_DATA(c), &seg, sizeof seg);
+}
+
+std::string set_socket_buffers(int fd, std::size_t rcv, std::size_t snd) {
+  std::string short_of;
+  auto one = [&](std::size_t want, int force, int plain, const char* what, const char* sysctl) {
+    if (!want) return;
+    const int v = static_cast<int>(std::min<std::size_t>(want, INT32_MAX / 2));
+    if (::setsockopt(fd, SOL_SOCKET, force, &v, sizeof v) != 0) ::setsockopt(fd, SOL_SOCKET, plain, &v, sizeof v);
+    int got = 0;
+    socklen_t gl = sizeof got;
+    ::getsockopt(fd, SOL_SOCKET, plain, &got, &gl);
+    // the kernel reports twice what it grants for data (the rest is its bookkeeping)
+    const std::size_t granted = static_cast<std::size_t>(got) / 2;
+    if (granted + 1024 < want) {
+      if (!short_of.empty()) short_of += "; ";
+      short_of += std::string(what) + " buffer " + std::to_string(granted >> 10) + " KiB, not the " +
+                  std::to_string(want >> 10) + " KiB asked for (raise " + sysctl +
+                  " or give the daemon CAP_NET_ADMIN)";
+    }
+  };
+  one(rcv, SO_RCVBUFFORCE, SO_RCVBUF, "receive", "net.core.rmem_max");
+  one(snd, SO_SNDBUFFORCE, SO_SNDBUF, "send", "net.core.wmem_max");
+  return short_of;
+}
+
+void UdpSocket::set_buffers(std::size_t rcv, std::size_t snd) {
+  if (auto w = set_socket_buffers(fd_, rcv, snd); !w.empty())
+    LOG_WARN("UDP %s: %s; a burst larger than the buffer is lost", bound_.to_string().c_str(), w.c_str());
 }
 
 void UdpSocket::queue_joined(const common::Endpoint& to, common::ByteSpan data) {

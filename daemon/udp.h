@@ -79,6 +79,8 @@ class UdpSocket {
   // separate datagrams. Only when gso() is true; run.size() <= kMaxGsoBytes.
   void commit_gso(common::ByteSpan run, std::size_t seg_size, const common::Endpoint& to);
   bool gso() const { return gso_; }
+  // set_socket_buffers on this socket, a warning logged when the kernel caps a size.
+  void set_buffers(std::size_t rcv, std::size_t snd);
   // Messages queued for the next flush (a joined run counts once).
   std::size_t queued_messages() const { return tx_count_; }
 
@@ -108,6 +110,12 @@ class UdpSocket {
   std::size_t tx_count_ = 0;
   std::uint64_t send_errors_ = 0;
 };
+
+// Sets a socket's kernel buffers to rcv and snd bytes (0 = leave as it is): SO_RCVBUFFORCE /
+// SO_SNDBUFFORCE where CAP_NET_ADMIN allows, else SO_RCVBUF / SO_SNDBUF, which the kernel
+// caps at net.core.rmem_max / wmem_max. Returns what fell short, as a sentence for the log
+// naming the sysctl to raise, or "" when both were granted.
+std::string set_socket_buffers(int fd, std::size_t rcv, std::size_t snd);
 
 // sendmmsg until each of msgs[0, count) has gone or been refused by the kernel (one refused
 // message, e.g. no route or a full buffer, is skipped and the rest still go).

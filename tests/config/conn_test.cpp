@@ -122,6 +122,27 @@ TEST_CASE("config: sample=yes refuses the config until it is edited") {
   CHECK(parse("config setup\n  sample=no\n").ok());
 }
 
+TEST_CASE("config: rcvbuf/sndbuf take bytes, K or M, from 64K to 1024M") {
+  auto d = parse("config setup\n  offload=yes\n");
+  REQUIRE(d.ok());
+  CHECK(d.config->setup.rcvbuf == 32u << 20);
+  CHECK(d.config->setup.sndbuf == 8u << 20);
+  auto r = parse("config setup\n  rcvbuf=64M\n  sndbuf=512K\n");
+  REQUIRE(r.ok());
+  CHECK(r.config->setup.rcvbuf == 64u << 20);
+  CHECK(r.config->setup.sndbuf == 512u << 10);
+  auto b = parse("config setup\n  rcvbuf=1048576\n");
+  REQUIRE(b.ok());
+  CHECK(b.config->setup.rcvbuf == 1048576u);
+  for (const char* bad : {"32G", "12x", "M", "-5", "1000", "2048M"}) {
+    INFO(bad);
+    auto e = parse(std::string("config setup\n  rcvbuf=") + bad + "\n");
+    REQUIRE_FALSE(e.ok());
+    CHECK(e.errors.at(0).key == "rcvbuf");
+    CHECK(e.errors.at(0).line == 2);
+  }
+}
+
 TEST_CASE("config: metrics=HOST:PORT or off; anything else is an error") {
   auto on = parse("config setup\n  metrics=127.0.0.1:9545\n");
   REQUIRE(on.ok());

@@ -7,7 +7,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "daemon/udp.h"
@@ -106,4 +109,30 @@ TEST_CASE("queue_joined: a run stops at 64 datagrams and at the GSO byte limit",
   REQUIRE(got.size() == 190);
   for (int i = 0; i < 130; ++i) CHECK(got[static_cast<std::size_t>(i)] == std::make_pair(std::size_t{100}, i));
   for (int i = 0; i < 60; ++i) CHECK(got[static_cast<std::size_t>(130 + i)] == std::make_pair(std::size_t{1400}, i));
+}
+
+TEST_CASE("set_socket_buffers: granted sizes say nothing; a capped size is named with its sysctl", "[udp]") {
+  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  REQUIRE(fd >= 0);
+  std::size_t rmem_max = 0;
+  if (FILE* f = std::fopen("/proc/sys/net/core/rmem_max", "r")) {
+    unsigned long v = 0;
+    if (std::fscanf(f, "%lu", &v) == 1) rmem_max = v;
+    std::fclose(f);
+  }
+  const std::size_t want = std::max<std::size_t>(rmem_max * 4, 4u << 20);
+  const std::string w = swld::set_socket_buffers(fd, want, 0);
+  int got = 0;
+  socklen_t gl = sizeof got;
+  ::getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &gl);
+  if (::geteuid() == 0) {
+    // root has CAP_NET_ADMIN: SO_RCVBUFFORCE passes rmem_max
+    CHECK(w.empty());
+    CHECK(static_cast<std::size_t>(got) / 2 >= want);
+  } else {
+    CHECK(w.find("receive buffer") != std::string::npos);
+    CHECK(w.find("net.core.rmem_max") != std::string::npos);
+  }
+  CHECK(swld::set_socket_buffers(fd, 0, 0).empty());  // 0: left as it is
+  ::close(fd);
 }
