@@ -400,8 +400,11 @@ static int cmd_send(int argc, char** argv) {
   for (uint64_t k = 0; sent < o.count; ++k) {
     uint64_t due = t0 + (uint64_t)(ns_per_burst * (double)k);
     uint64_t now = mono_ns();
-    if (due > now + 30000) {
-      struct timespec ts = {.tv_sec = (time_t)((due - 20000) / 1000000000ull), .tv_nsec = (long)((due - 20000) % 1000000000ull)};
+    /* sleep (timer slack 1 ns) to a few microseconds before the slot, then spin: the
+     * daemon and the receiver share the machine's cores with the generator */
+    if (due > now + 8000) {
+      uint64_t wake = due - 4000;
+      struct timespec ts = {.tv_sec = (time_t)(wake / 1000000000ull), .tv_nsec = (long)(wake % 1000000000ull)};
       clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
     }
     while ((now = mono_ns()) < due) {}
