@@ -132,7 +132,7 @@ def main():
                     continue
                 L = lambda k: med([r["latency_socket"][k] for r in rs])
                 md.append("| %s | %s | %s | %s | %d | %s | %s | %s | %s | %s |" % (
-                    SUITE[s], LABEL[v], "100 kpps" if kind == "ladder" else "80 % of the figure",
+                    SUITE[s], LABEL[v], "100 kpps" if kind == "ladder" else "80 % of sustained",
                     fmt_rate(med([r["offered"] for r in rs])), med([r["lost"] for r in rs]), fmt_us(L("p50_us")),
                     fmt_us(L("p99_us")), fmt_us(L("p999_us")), fmt_us(L("max_us")),
                     fmt_us(med([r["latency_app"]["p99_us"] for r in rs]))))

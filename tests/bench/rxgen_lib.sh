@@ -195,7 +195,9 @@ _rxgen_ticks() {
   set -- $f
   echo $((${12} + ${13}))
 }
-# _rxgen_places: "rcvbuf_errors tun_rx_dropped raw_drops" in r now
+# _rxgen_places: "rcvbuf_errors tun_rx_dropped raw_drops softnet_dropped" now: the first
+# three in r, the last the host's per-CPU input backlogs (/proc/net/softnet_stat, column 2;
+# not per namespace: the veth's packets wait there)
 _rxgen_places() {
   local rcv tun raw
   rcv=$(nsx r cat /proc/net/snmp | awk '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) k[i] = $i; h = 1 }
@@ -205,7 +207,9 @@ _rxgen_places() {
     tun=$((tun + $(nsx r cat "/sys/class/net/$d/statistics/rx_dropped" 2>/dev/null || echo 0)))
   done
   raw=$(nsx r awk 'NR > 1 { s += $NF } END { print s + 0 }' /proc/net/raw)
-  echo "${rcv:-0} $tun ${raw:-0}"
+  soft=0
+  while read -r _ d _; do soft=$((soft + 16#$d)); done </proc/net/softnet_stat
+  echo "${rcv:-0} $tun ${raw:-0} $soft"
 }
 # _rxgen_drops: swanless's non-zero drop counters in r, as a JSON object
 _rxgen_drops() {
@@ -264,7 +268,8 @@ ticks, hz = int(sys.argv[7]), int(sys.argv[8])
 r = {"suite": sys.argv[9], "variant": sys.argv[10], "offered": float(sys.argv[11]), "size": int(sys.argv[12])}
 r.update(a)
 r["send"] = s
-r["places"] = {"rcvbuf_errors": p1[0] - p0[0], "tun_rx_dropped": p1[1] - p0[1], "raw_drops": p1[2] - p0[2]}
+r["places"] = {"rcvbuf_errors": p1[0] - p0[0], "tun_rx_dropped": p1[1] - p0[1], "raw_drops": p1[2] - p0[2],
+               "softnet_dropped": p1[3] - p0[3]}
 r["daemon_drops"] = {k: v - d0.get(k, 0) for k, v in d1.items() if v - d0.get(k, 0)}
 r["cpu_seconds"] = ticks / hz
 print(json.dumps(r, sort_keys=True))
