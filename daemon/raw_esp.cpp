@@ -22,9 +22,7 @@ common::Status RawEspSocket::open() {
                                 "raw socket for plain ESP (IP protocol 50): permission denied, needs CAP_NET_RAW");
     return common::make_error(common::Errc::io, "socket(AF_INET, SOCK_RAW, IPPROTO_ESP) failed");
   }
-  int buf = 8 << 20;
-  ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
-  ::setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+  // Buffer sizes are the caller's (set_socket_buffers: rcvbuf=/sndbuf=).
   const std::size_t slot = kRxHeadroom + kBufSize;
   rx_buf_.resize(kBatch * slot);
   tx_buf_.resize(kBatch * kBufSize);

@@ -48,9 +48,7 @@ common::Status UdpSocket::open(const common::Endpoint& bind_to, bool reuse_port,
     socklen_t sl = sizeof seg;
     gso_ = ::getsockopt(fd_, SOL_UDP, UDP_SEGMENT, &seg, &sl) == 0;
   }
-  int buf = 8 << 20;
-  ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
-  ::setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+  // Buffer sizes are the caller's (set_buffers: rcvbuf=/sndbuf=, checked and logged).
   sockaddr_in sa = to_sockaddr(bind_to);
   if (::bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
     int e = errno;
