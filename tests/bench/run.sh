@@ -214,17 +214,6 @@ tunnels_down() {
 # ---------------------------------------------------------------------------------------
 # measurements
 
-# cpu_ticks PIDS...: sum of utime+stime (clock ticks) of the processes (all their threads)
-cpu_ticks() {
-  local pid sum=0 f
-  for pid in "$@"; do
-    f=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
-    f=${f##*) }   # fields after "(comm) "; utime, stime are fields 14, 15 -> 12, 13 here
-    set -- $f
-    sum=$((sum + ${12} + ${13}))
-  done
-  echo "$sum"
-}
 cpu_each() { local pid; for pid in "$@"; do cpu_ticks "$pid"; done | paste -sd' '; }
 
 # drops PATH: counters where packets can be lost, A side then B side: UDP RcvbufErrors,

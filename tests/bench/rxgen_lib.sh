@@ -91,23 +91,17 @@ CONF
   chmod 600 "${file%.conf}.secrets"
 }
 
-# _rxgen_swl_start SIDE: start swanless in SIDE with $LAB_DIR/swl-SIDE.conf; sets LAST_PID
+# _rxgen_swl_start SIDE: start swanless swl-SIDE in SIDE (lib_swanless.sh's swanless_start)
+# with $LAB_DIR/swl-SIDE.conf and an empty keylog; sets LAST_PID
 _rxgen_swl_start() {
   local side=$1
   rm -f "$LAB_DIR/swl-$side.sock" "$LAB_DIR/keylog-$side"/*
-  lab_bg "$side" "$LAB_DIR/swl-$side.log" "$SWANLESS" run -c "$LAB_DIR/swl-$side.conf"
-  LAST_PID=$LAB_BG_PID
-  wait_for "[ -S $LAB_DIR/swl-$side.sock ]" 10 || { cat "$LAB_DIR/swl-$side.log" >&2; return 1; }
+  swanless_start "$side" "swl-$side" "$LAB_DIR/swl-$side.conf" || return 1
+  LAST_PID=${LAB_SWL_PID[swl-$side]}
 }
 
-# rxgen_json SIDE EXPR: a Python expression over swanless's status --json (d) in SIDE
-rxgen_json() {
-  nsx "$1" "$SWANLESS" status --json --socket "$LAB_DIR/swl-$1.sock" 2>/dev/null | python3 -c "import json,sys
-try:
-    d = json.load(sys.stdin); print($2)
-except Exception:
-    print('')"
-}
+# rxgen_json SIDE EXPR: swanless_json of the instance in SIDE ("" when it fails)
+rxgen_json() { swanless_json "swl-$1" "$2"; }
 _rxgen_child() { echo "[k for sa in d['ike_sas'] if sa.get('state') == 'ESTABLISHED' for k in sa.get('children', []) if k.get('state', 'INSTALLED') == 'INSTALLED']"; }
 
 # rxgen_up SUITE VARIANT: the daemon in r and its SA, the peer in g gone
@@ -187,19 +181,11 @@ _rxgen_recv_args() {
   esac
 }
 
-_rxgen_ticks() {
-  local f
-  f=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
-  f=${f##*) }
-  # shellcheck disable=SC2086
-  set -- $f
-  echo $((${12} + ${13}))
-}
 # _rxgen_places: "rcvbuf_errors tun_rx_dropped raw_drops softnet_dropped" now: the first
 # three in r, the last the host's per-CPU input backlogs (/proc/net/softnet_stat, column 2;
 # not per namespace: the veth's packets wait there)
 _rxgen_places() {
-  local rcv tun raw
+  local rcv tun raw soft d
   rcv=$(nsx r cat /proc/net/snmp | awk '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) k[i] = $i; h = 1 }
     else for (i = 1; i <= NF; i++) if (k[i] == "RcvbufErrors") print $i }')
   tun=0
@@ -214,7 +200,7 @@ _rxgen_places() {
 # _rxgen_drops: swanless's non-zero drop counters in r, as a JSON object
 _rxgen_drops() {
   [ "$RX_VARIANT" = charon ] && { echo '{}'; return; }
-  nsx r "$SWANLESS" status --json --socket "$LAB_DIR/swl-r.sock" 2>/dev/null | python3 -c '
+  swanless_status swl-r --json 2>/dev/null | python3 -c '
 import json, sys
 out = {}
 def add(prefix, dr):
@@ -250,14 +236,14 @@ rxgen_step() {
   lab_bg r "$LAB_DIR/recv.log" "$GEN" recv $(_rxgen_recv_args) --out "$out" --ready "$out.ready" --idle 1
   rpid=$LAB_BG_PID
   wait_for "[ -e $out.ready ]" 5 || { lab_log "rxgen: receiver did not start"; return 1; }
-  p0=$(_rxgen_places); d0=$(_rxgen_drops); t0=$(_rxgen_ticks "$RX_PID")
+  p0=$(_rxgen_places); d0=$(_rxgen_drops); t0=$(cpu_ticks "$RX_PID")
   # shellcheck disable=SC2046
   nsx g "$GEN" send $(rxgen_gen_args) --size "$size" --rate "$rate" --count "$count" --seq0 "$RX_SEQ" \
     --esp-seq0 "$RX_ESP_SEQ" --mode "$mode" --burst "$burst" --times "$times" --status "$st" \
     >/dev/null 2>"$LAB_DIR/send.err" || { lab_log "rxgen: generator failed: $(cat "$LAB_DIR/send.err")"; return 1; }
   wait_for "! kill -0 $rpid 2>/dev/null" 30 || _lab_end_pid "$rpid" 2
   wait "$rpid" 2>/dev/null
-  t1=$(_rxgen_ticks "$RX_PID"); p1=$(_rxgen_places); d1=$(_rxgen_drops)
+  t1=$(cpu_ticks "$RX_PID"); p1=$(_rxgen_places); d1=$(_rxgen_drops)
   a=$("$GEN" analyze --times "$times" --recv "$out" --seq0 "$RX_SEQ" --count "$count") || return 1
   (python3 - "$a" "$(cat "$st")" "$p0" "$p1" "$d0" "$d1" $((t1 - t0)) "$HZ" "$RX_SUITE" "$RX_VARIANT" "$rate" "$size" <<'PY'
 import json, sys

@@ -144,6 +144,19 @@ nsx() { local ns; ns=$(lab_ns "$1"); shift; ip netns exec "$ns" "$@"; }
 # before the namespaces go, for what a test made outside its temp dir.
 lab_at_exit() { LAB_AT_EXIT+=("$*"); }
 
+# cpu_ticks PIDS...: sum of utime+stime (clock ticks) of the processes (all their threads)
+cpu_ticks() {
+  local pid sum=0 f
+  for pid in "$@"; do
+    f=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
+    f=${f##*) }   # fields after "(comm) "; utime, stime are fields 14, 15 -> 12, 13 here
+    # shellcheck disable=SC2086
+    set -- $f
+    sum=$((sum + ${12} + ${13}))
+  done
+  echo "$sum"
+}
+
 # lab_track_pid PID: end PID (TERM, then KILL) at teardown.
 lab_track_pid() { LAB_PIDS+=("$1"); }
 
