@@ -205,6 +205,13 @@ constexpr KeyRow kKeys[] = {
     {"join", kInPim, D::honoured},
     {"holdtime", kInPim, D::honoured},
     {"deliver", kInPim, D::honoured},
+    {"allow", kInPim, D::honoured},
+    {"deny", kInPim, D::honoured},
+    {"ssm", kInPim, D::honoured},
+    {"query_interval", kInPim, D::honoured},
+    {"last_member_query_interval", kInPim, D::honoured},
+    {"robustness", kInPim, D::honoured},
+    {"max_groups", kInPim, D::honoured},
 };
 
 // strongSwan's other spellings of a key: {alias, canonical}.

@@ -217,6 +217,16 @@ struct PimConfig {
   common::IpAddr rp;
   std::vector<common::IpAddr> groups;
   std::vector<SourceGroup> sources;
+  // groups=auto (alone or in the list): local members on the gre's TUN device, as its IGMP
+  // reports say, add and remove joins (swanless is the IGMP querier there).
+  bool igmp = false;
+  std::vector<common::Prefix> allow;  // groups members may join; empty = any multicast group
+  std::vector<common::Prefix> deny;   // groups members may not join (deny wins)
+  std::vector<common::Prefix> ssm;    // source-specific only: members' (*,G) ignored (RFC 4604)
+  Seconds query_interval{125};        // IGMP general query interval
+  std::chrono::milliseconds last_member_query_interval{1000};
+  unsigned robustness = 2;
+  unsigned max_groups = 4096;         // member-driven groups at most
   Seconds hello{30};
   Seconds join{60};
   Seconds holdtime{210};

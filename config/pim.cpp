@@ -24,6 +24,10 @@ void type_pims(const std::vector<RawSection>& secs, Reporter& r, Typer& ty, Conf
     keys.ipv4("rp", p.rp, true);
     if (auto k = keys.required("groups")) {
       for (auto item : split_list(k->value)) {
+        if (item == "auto") {
+          p.igmp = true;
+          continue;
+        }
         auto a = parse_ip(item);
         if (!a || !a->is_v4() || !is_multicast(*a)) {
           std::string msg = "'";  // not `"'" + std::string(item)`: g++ 12's false -Wrestrict at -O3
@@ -88,6 +92,44 @@ void type_pims(const std::vector<RawSection>& secs, Reporter& r, Typer& ty, Conf
         out = *d;
       }
     };
+    // Member-driven joins (groups=auto): which groups, and the querier's timers.
+    auto prefixes = [&](const char* key, std::vector<common::Prefix>& out) {
+      auto k = keys.get(key);
+      if (!k) return;
+      out.clear();
+      for (auto item : split_list(k->value)) {
+        auto pf = parse_prefix(item);
+        if (!pf || !pf->addr.is_v4() || !is_multicast(pf->addr) || pf->len < 4) {
+          std::string msg = "'";  // g++ 12's false -Wrestrict, as above
+          msg += item;
+          ty.err(*k, msg + "' is not an IPv4 multicast prefix (e.g. 239.1.0.0/16)");
+          ok = false;
+          continue;
+        }
+        out.push_back(*pf);
+      }
+      if (!p.igmp) ty.warn(*k, std::string(key) + "= applies to member-driven joins only (groups=auto)");
+    };
+    p.ssm = {*parse_prefix("232.0.0.0/8")};
+    prefixes("allow", p.allow);
+    prefixes("deny", p.deny);
+    prefixes("ssm", p.ssm);
+    if (auto k = keys.get("last_member_query_interval")) {
+      auto d = parse_duration_ms(k->value);
+      if (!d || d->count() < 100 || d->count() > 25500) {
+        ty.err(*k, "must be from 100ms to 25.5s (e.g. 1s, 500ms)");
+        ok = false;
+      } else {
+        p.last_member_query_interval = *d;
+      }
+    }
+    keys.number("robustness", p.robustness, 1, 7);  // RFC 3376 QRV is 3 bits
+    keys.number("max_groups", p.max_groups, 1, 65536);
+    dur("query_interval", p.query_interval, 3175);  // QQIC's largest value (RFC 3376 §4.1.7)
+    if (p.igmp && gre && !gre->tun) {
+      keys.error("groups", "groups=auto needs gre " + gre->name +
+                               "'s TUN device (tun=yes): the members' IGMP reports come from it");
+    }
     dur("hello", p.hello, 18000);     // Hello holdtime is 3.5x hello in a 16-bit field
     dur("join", p.join, 18000);
     dur("holdtime", p.holdtime, 65535);  // 16-bit field (RFC 7761 §4.9.5)

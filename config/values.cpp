@@ -151,6 +151,17 @@ std::optional<Seconds> parse_duration(std::string_view s) {
   return Seconds{total};
 }
 
+std::optional<std::chrono::milliseconds> parse_duration_ms(std::string_view s) {
+  if (s.size() > 2 && s.substr(s.size() - 2) == "ms") {
+    auto v = parse_uint(s.substr(0, s.size() - 2), 1000ULL * kMaxDurationSeconds);
+    if (!v) return std::nullopt;
+    return std::chrono::milliseconds{static_cast<long long>(*v)};
+  }
+  auto d = parse_duration(s);
+  if (!d) return std::nullopt;
+  return std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+}
+
 std::optional<bool> parse_yes_no(std::string_view s) {
   if (s == "yes") return true;
   if (s == "no") return false;

@@ -38,6 +38,7 @@ std::optional<common::TrafficSelector> parse_subnet_item(std::string_view s, con
                                                          std::optional<common::Prefix>* written = nullptr);
 
 std::optional<Seconds> parse_duration(std::string_view s);  // 3h 9m 30s 10 1d
+std::optional<std::chrono::milliseconds> parse_duration_ms(std::string_view s);  // 500ms 1s 2
 std::optional<bool> parse_yes_no(std::string_view s);
 
 // leftauth=/rightauth= as strongSwan's ipsec.conf(5) writes them: psk | secret | pubkey |

@@ -23,14 +23,38 @@ std::string_view to_string(Verdict v) {
 
 DeliveryPolicy::DeliveryPolicy(std::vector<std::uint32_t> groups, std::vector<SourceGroup> sources,
                                bool verify_udp_checksum)
-    : groups_(std::move(groups)), sources_(std::move(sources)), verify_udp_checksum_(verify_udp_checksum) {
-  auto add = [&](std::uint32_t g) {
-    for (const auto& e : counters_.per_group)
-      if (e.group == g) return;
-    counters_.per_group.push_back({g, 0, 0});
-  };
-  for (auto g : groups_) add(g);
-  for (const auto& sg : sources_) add(sg.group);
+    : verify_udp_checksum_(verify_udp_checksum) {
+  for (auto g : groups) add(g, 0);
+  for (const auto& sg : sources) add(sg.group, sg.source);
+}
+
+void DeliveryPolicy::add(std::uint32_t group, std::uint32_t source) {
+  auto [it, fresh] = groups_.try_emplace(group);
+  Entry& e = it->second;
+  if (fresh) {
+    e.counters = counters_.per_group.size();
+    counters_.per_group.push_back({group, 0, 0});
+  }
+  if (source == 0)
+    e.any_source = true;
+  else if (std::find(e.sources.begin(), e.sources.end(), source) == e.sources.end())
+    e.sources.push_back(source);
+}
+
+void DeliveryPolicy::set(const std::vector<GroupWant>& wants) {
+  // Rebuilt on membership changes only (never per packet); counters of groups that stay
+  // are carried over.
+  std::vector<GroupDelivery> old;
+  old.swap(counters_.per_group);
+  std::unordered_map<std::uint32_t, std::size_t> old_at;
+  for (std::size_t i = 0; i < old.size(); ++i) old_at.emplace(old[i].group, i);
+  groups_.clear();
+  for (const auto& w : wants) {
+    if (w.star) add(w.group, 0);
+    for (const auto& s : w.sources) add(w.group, s.address);
+    if (!w.star && w.sources.empty()) continue;
+    if (auto it = old_at.find(w.group); it != old_at.end()) counters_.per_group[groups_[w.group].counters] = old[it->second];
+  }
 }
 
 Datagram DeliveryPolicy::classify(common::ByteSpan inner_ipv4) {
@@ -52,22 +76,15 @@ Datagram DeliveryPolicy::classify(common::ByteSpan inner_ipv4) {
     d.verdict = Verdict::not_udp;
     return verdict(d);
   }
-  const bool star_g = std::find(groups_.begin(), groups_.end(), h.dst) != groups_.end();
-  if (!star_g) {
-    bool group_known = false, source_ok = false;
-    for (const auto& sg : sources_) {
-      if (sg.group != h.dst) continue;
-      group_known = true;
-      if (sg.source == h.src) source_ok = true;
-    }
-    if (!group_known) {
-      d.verdict = Verdict::not_our_group;
-      return verdict(d);
-    }
-    if (!source_ok) {
-      d.verdict = Verdict::source_not_allowed;
-      return verdict(d);
-    }
+  const auto it = groups_.find(h.dst);
+  if (it == groups_.end()) {
+    d.verdict = Verdict::not_our_group;
+    return verdict(d);
+  }
+  const Entry& e = it->second;
+  if (!e.any_source && std::find(e.sources.begin(), e.sources.end(), h.src) == e.sources.end()) {
+    d.verdict = Verdict::source_not_allowed;
+    return verdict(d);
   }
   common::Reader r(ip->payload);
   d.source_port = r.u16();
@@ -100,12 +117,9 @@ Datagram DeliveryPolicy::classify(common::ByteSpan inner_ipv4) {
   d.verdict = Verdict::deliver;
   ++counters_.datagrams;
   counters_.bytes += d.payload.size();
-  for (auto& g : counters_.per_group)  // a handful of groups: a scan beats a map
-    if (g.group == d.group) {
-      ++g.datagrams;
-      g.bytes += d.payload.size();
-      break;
-    }
+  GroupDelivery& g = counters_.per_group[e.counters];
+  ++g.datagrams;
+  g.bytes += d.payload.size();
   return verdict(d);
 }
 

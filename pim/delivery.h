@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "common/bytes.h"
@@ -53,7 +54,7 @@ struct GroupDelivery {
 struct DeliveryCounters {
   std::uint64_t datagrams = 0;  // delivered
   std::uint64_t bytes = 0;      // delivered UDP payload bytes
-  std::vector<GroupDelivery> per_group;  // one entry per configured group, in config order
+  std::vector<GroupDelivery> per_group;  // one entry per group, in the order they were added
   std::array<std::uint64_t, kVerdictCount> verdicts{};
   std::uint64_t count(Verdict v) const { return verdicts[static_cast<std::size_t>(v)]; }
 };
@@ -63,7 +64,11 @@ class DeliveryPolicy {
   DeliveryPolicy(std::vector<std::uint32_t> groups, std::vector<SourceGroup> sources,
                  bool verify_udp_checksum = true);
   static DeliveryPolicy from(const UpstreamConfig& cfg) { return DeliveryPolicy(cfg.groups, cfg.sources); }
+  // Follows the upstream's join set (config plus local members): groups come and go as
+  // members join and leave. A group's counters go with it.
+  void set(const std::vector<GroupWant>& wants);
 
+  // One hash lookup per packet for the group, then a scan of that group's (S,G) sources.
   Datagram classify(common::ByteSpan inner_ipv4);
   const DeliveryCounters& counters() const { return counters_; }
 
@@ -72,8 +77,13 @@ class DeliveryPolicy {
     ++counters_.verdicts[static_cast<std::size_t>(d.verdict)];
     return d;
   }
-  std::vector<std::uint32_t> groups_;  // (*,G): any source
-  std::vector<SourceGroup> sources_;   // (S,G)
+  struct Entry {
+    bool any_source = false;             // (*,G)
+    std::vector<std::uint32_t> sources;  // (S,G)
+    std::size_t counters = 0;            // index into counters_.per_group
+  };
+  void add(std::uint32_t group, std::uint32_t source);  // source 0: any
+  std::unordered_map<std::uint32_t, Entry> groups_;
   bool verify_udp_checksum_;
   DeliveryCounters counters_;
 };

@@ -39,12 +39,42 @@ std::string_view to_string(RxDrop r) {
 
 Upstream::Upstream(UpstreamConfig cfg, std::uint32_t generation_id) : cfg_(std::move(cfg)) {
   status_.generation_id = generation_id;
-  auto add = [this](std::uint32_t g) {
-    if (std::find(status_.groups.begin(), status_.groups.end(), g) == status_.groups.end())
-      status_.groups.push_back(g);
-  };
-  for (std::uint32_t g : cfg_.groups) add(g);
-  for (const auto& sg : cfg_.sources) add(sg.group);
+  for (std::uint32_t g : cfg_.groups) add_want(0, g, kOriginConfig);
+  for (const auto& sg : cfg_.sources) add_want(sg.source, sg.group, kOriginConfig);
+}
+
+GroupWant& Upstream::want(std::uint32_t group) {
+  if (auto it = want_index_.find(group); it != want_index_.end()) return wants_[it->second];
+  want_index_.emplace(group, wants_.size());
+  status_.groups.push_back(group);
+  wants_.emplace_back().group = group;
+  return wants_.back();
+}
+
+void Upstream::erase_if_empty(std::uint32_t group) {
+  auto it = want_index_.find(group);
+  if (it == want_index_.end()) return;
+  const std::size_t i = it->second;
+  if (wants_[i].star || !wants_[i].sources.empty()) return;
+  // Rare (the last member of a group left): keep the order, re-index what follows.
+  wants_.erase(wants_.begin() + static_cast<std::ptrdiff_t>(i));
+  status_.groups.erase(status_.groups.begin() + static_cast<std::ptrdiff_t>(i));
+  want_index_.erase(it);
+  for (std::size_t j = i; j < wants_.size(); ++j) want_index_[wants_[j].group] = j;
+}
+
+void Upstream::add_want(std::uint32_t source, std::uint32_t group, std::uint8_t origin) {
+  GroupWant& w = want(group);
+  if (source == 0) {
+    w.star |= origin;
+    return;
+  }
+  for (auto& s : w.sources)
+    if (s.address == source) {
+      s.origin |= origin;
+      return;
+    }
+  w.sources.push_back({source, origin});
 }
 
 std::uint16_t Upstream::hello_holdtime_s() const {
@@ -68,35 +98,106 @@ void Upstream::send_hello(TimePoint now, std::uint16_t holdtime) {
 }
 
 std::vector<JoinPrune> Upstream::join_prune_messages(bool prune) const {
-  // One entry per group, in configuration order: the (*,G) join (source = RP, S|W|R)
+  // One entry per group, in the order of wants_: the (*,G) join (source = RP, S|W|R)
   // and the group's (S,G) joins.
   std::vector<GroupEntry> entries;
-  auto entry = [&entries](std::uint32_t g) -> GroupEntry& {
-    for (auto& e : entries)
-      if (e.group == g) return e;
-    entries.emplace_back().group = g;
-    return entries.back();
-  };
-  auto add = [&](std::uint32_t g, EncodedSource s) {
-    auto& list = prune ? entry(g).prunes : entry(g).joins;
-    if (std::find(list.begin(), list.end(), s) == list.end()) list.push_back(s);  // duplicates in config
-  };
-  for (std::uint32_t g : cfg_.groups) add(g, EncodedSource{cfg_.rp, kSourceFlagsStarG, 32});
-  for (const auto& sg : cfg_.sources) add(sg.group, EncodedSource{sg.source, kSourceFlagS, 32});
+  entries.reserve(wants_.size());
+  for (const auto& w : wants_) {
+    GroupEntry& e = entries.emplace_back();
+    e.group = w.group;
+    auto& list = prune ? e.prunes : e.joins;
+    if (w.star) list.push_back(EncodedSource{cfg_.rp, kSourceFlagsStarG, 32});
+    for (const auto& src : w.sources) list.push_back(EncodedSource{src.address, kSourceFlagS, 32});
+  }
+  return pack(std::move(entries));
+}
+
+// Packs group entries into as few Join/Prune messages as fit max_message (RFC 7761
+// §4.9.5: many groups per message; a message holds at most 255 groups).
+std::vector<JoinPrune> Upstream::pack(std::vector<GroupEntry> entries) const {
   std::vector<JoinPrune> out;
   JoinPrune cur;
   cur.upstream_neighbor = cfg_.neighbor;
   cur.holdtime = to_seconds_u16(cfg_.holdtime);
+  std::size_t size = cur.encoded_size();
   for (auto& e : entries) {
     const std::size_t add = 8 + 4 + 8 * (e.joins.size() + e.prunes.size());
-    if (!cur.groups.empty() && (cur.groups.size() == 255 || cur.encoded_size() + add > cfg_.max_message)) {
+    if (!cur.groups.empty() && (cur.groups.size() == 255 || size + add > cfg_.max_message)) {
       out.push_back(cur);
       cur.groups.clear();
+      size = cur.encoded_size();
     }
     cur.groups.push_back(std::move(e));
+    size += add;
   }
   if (!cur.groups.empty()) out.push_back(std::move(cur));
   return out;
+}
+
+void Upstream::update_members(const std::vector<MembershipChange>& changes, TimePoint now) {
+  // Entries whose upstream state changes, per group in the order first touched.
+  std::vector<GroupEntry> entries;
+  std::unordered_map<std::uint32_t, std::size_t> at;
+  auto entry = [&](std::uint32_t g) -> GroupEntry& {
+    auto [it, fresh] = at.emplace(g, entries.size());
+    if (fresh) entries.emplace_back().group = g;
+    return entries[it->second];
+  };
+  auto source_of = [this](std::uint32_t s) {
+    return s == 0 ? EncodedSource{cfg_.rp, kSourceFlagsStarG, 32} : EncodedSource{s, kSourceFlagS, 32};
+  };
+  // A join then a prune of the same entry in one batch: the last one wins upstream.
+  auto record = [&](const MembershipChange& c) {
+    GroupEntry& e = entry(c.group);
+    const EncodedSource s = source_of(c.source);
+    std::erase(e.joins, s);
+    std::erase(e.prunes, s);
+    (c.join ? e.joins : e.prunes).push_back(s);
+  };
+  for (const auto& c : changes) {
+    if (c.join) {
+      auto it = want_index_.find(c.group);
+      std::uint8_t before = 0;
+      if (it != want_index_.end()) {
+        const GroupWant& w = wants_[it->second];
+        if (c.source == 0) before = w.star;
+        for (const auto& s : w.sources)
+          if (c.source != 0 && s.address == c.source) before = s.origin;
+      }
+      if (before & kOriginMembers) continue;  // already joined for members
+      add_want(c.source, c.group, kOriginMembers);
+      ++status_.counters.member_joins;
+      if (!before) record(c);
+      continue;
+    }
+    auto it = want_index_.find(c.group);
+    if (it == want_index_.end()) continue;
+    GroupWant& w = wants_[it->second];
+    std::uint8_t* origin = c.source == 0 ? &w.star : nullptr;
+    for (auto& s : w.sources)
+      if (c.source != 0 && s.address == c.source) origin = &s.origin;
+    if (!origin || !(*origin & kOriginMembers)) continue;
+    *origin &= static_cast<std::uint8_t>(~kOriginMembers);
+    ++status_.counters.member_prunes;
+    if (*origin) continue;  // the config still wants it
+    if (c.source != 0) std::erase_if(w.sources, [](const GroupWant::Source& s) { return s.origin == 0; });
+    record(c);
+    erase_if_empty(c.group);
+  }
+  std::erase_if(entries, [](const GroupEntry& e) { return e.joins.empty() && e.prunes.empty(); });
+  if (entries.empty() || !status_.started || status_.shut_down) return;
+  for (const auto& jp : pack(std::move(entries))) {
+    emit(build_join_prune(jp));
+    bool joins = false, prunes = false;
+    for (const auto& e : jp.groups) {
+      joins |= !e.joins.empty();
+      prunes |= !e.prunes.empty();
+    }
+    if (joins) ++status_.counters.joins_sent;
+    if (prunes) ++status_.counters.prunes_sent;
+  }
+  status_.joined = !wants_.empty();
+  if (status_.joined && !next_join_) next_join_ = now + cfg_.join_interval;
 }
 
 void Upstream::send_join_prune(TimePoint now, bool prune) {
@@ -108,8 +209,8 @@ void Upstream::send_join_prune(TimePoint now, bool prune) {
     status_.joined = false;
     next_join_.reset();
   } else {
-    status_.joined = true;
-    status_.last_join_sent = now;
+    status_.joined = !wants_.empty();
+    if (status_.joined) status_.last_join_sent = now;
     next_join_ = now + cfg_.join_interval;
   }
 }

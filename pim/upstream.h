@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <optional>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "common/bytes.h"
@@ -39,6 +40,31 @@ struct SourceGroup {
   std::uint32_t source = 0;
   std::uint32_t group = 0;
   bool operator==(const SourceGroup&) const = default;
+};
+
+// A (*,G) (source 0) or (S,G) entry entering or leaving the set of joins, from a membership
+// source such as the IGMP querier (pim/igmp_querier.h).
+struct MembershipChange {
+  std::uint32_t source = 0;  // 0: (*,G)
+  std::uint32_t group = 0;
+  bool join = true;
+  bool operator==(const MembershipChange&) const = default;
+};
+
+// Who wants an entry joined: the config (groups=, sources=) and/or local members (IGMP).
+inline constexpr std::uint8_t kOriginConfig = 1;
+inline constexpr std::uint8_t kOriginMembers = 2;
+
+// One group of the join set: its (*,G) and its (S,G) entries with their origins. Groups
+// keep the order they were first wanted in (config order first).
+struct GroupWant {
+  std::uint32_t group = 0;
+  std::uint8_t star = 0;  // origin bits of the (*,G) join; 0 = no (*,G)
+  struct Source {
+    std::uint32_t address = 0;
+    std::uint8_t origin = 0;
+  };
+  std::vector<Source> sources;  // (S,G) joins
 };
 
 struct UpstreamConfig {
@@ -78,6 +104,8 @@ struct UpstreamCounters {
   std::uint64_t hellos_sent = 0;
   std::uint64_t joins_sent = 0;   // Join/Prune messages carrying joins
   std::uint64_t prunes_sent = 0;  // Join/Prune messages carrying prunes
+  std::uint64_t member_joins = 0;   // entries joined because of local members
+  std::uint64_t member_prunes = 0;  // entries pruned because the last member left
   std::uint64_t neighbor_restarts = 0;  // Generation ID changes seen
   std::uint64_t neighbor_expiries = 0;  // neighbor timed out (or said holdtime 0)
   // restarts/appearances within triggered_holdoff of the last triggered send: folded into
@@ -96,7 +124,7 @@ struct UpstreamStatus {
   std::uint16_t neighbor_holdtime = 0;  // seconds, as last advertised
   std::optional<TimePoint> neighbor_expires;  // none while down or holdtime 0xffff
   bool joined = false;  // a Join was sent and no Prune since
-  std::vector<std::uint32_t> groups;  // configured groups (for status output)
+  std::vector<std::uint32_t> groups;  // every group with a join, config or members (status)
   std::optional<TimePoint> last_hello_sent;
   std::optional<TimePoint> last_join_sent;
   UpstreamCounters counters;
@@ -118,6 +146,13 @@ class Upstream {
   void on_expiry(TimePoint now);
   // Prune for every group, then a Hello with holdtime 0; timers stop.
   void shutdown(TimePoint now);
+  // Entries wanted or no longer wanted by local members, in order. A join of an entry
+  // that is already joined (by config or members) and a prune of one the config still
+  // wants change only the origin; the rest goes upstream at once as one packed batch of
+  // Join/Prune messages (before start() or after shutdown() only the set changes).
+  void update_members(const std::vector<MembershipChange>& changes, TimePoint now);
+
+  const std::vector<GroupWant>& wants() const { return wants_; }
 
   // IPv4 packets to encapsulate and send, in order.
   std::vector<common::Bytes> take_outbox();
@@ -137,6 +172,10 @@ class Upstream {
   }
   void send_hello(TimePoint now, std::uint16_t holdtime);
   void send_join_prune(TimePoint now, bool prune);
+  std::vector<JoinPrune> pack(std::vector<GroupEntry> entries) const;
+  GroupWant& want(std::uint32_t group);
+  void erase_if_empty(std::uint32_t group);
+  void add_want(std::uint32_t source, std::uint32_t group, std::uint8_t origin);
   void emit(const common::Bytes& pim);
   std::uint16_t hello_holdtime_s() const;
   void on_hello(const Hello& h, TimePoint now);
@@ -150,6 +189,8 @@ class Upstream {
   bool trigger_pending_ = false;  // a deferred triggered Hello + Join is due
   std::uint16_t ip_id_ = 0;
   std::vector<common::Bytes> outbox_;
+  std::vector<GroupWant> wants_;
+  std::unordered_map<std::uint32_t, std::size_t> want_index_;  // group -> index in wants_
 };
 
 }  // namespace pim

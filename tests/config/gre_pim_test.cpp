@@ -107,6 +107,61 @@ TEST_CASE("config: pim defaults, sources and delivery") {
   REQUIRE(errors_of(base + pim).find("'groups': required") != std::string::npos);
 }
 
+TEST_CASE("config: pim groups=auto, allow/deny/ssm prefixes and the querier's timers") {
+  const std::string conn =
+      "conn t\n  left=192.0.2.1\n  right=198.51.100.1\n  authby=secret\n  leftsubnet=10.44.6.1/32\n  "
+      "rightsubnet=10.44.7.1/32\n  auto=start\n";
+  const std::string gre = "gre g\n  local=10.44.6.1\n  remote=10.44.7.1\n  address=10.44.4.6/30\n  peer=10.44.4.5\n";
+  const std::string pim = "pim p\n  interface=g\n  rp=10.15.30.253\n";
+  auto r = parse(conn + gre + pim + "  groups=auto\n");
+  for (const auto& e : r.errors) INFO(e.to_string());
+  REQUIRE(r.ok());
+  const auto& d = r.config->pims.at(0);
+  CHECK(d.igmp);
+  CHECK(d.groups.empty());
+  CHECK(d.allow.empty());
+  CHECK(d.deny.empty());
+  REQUIRE(d.ssm.size() == 1);
+  CHECK(d.ssm[0].to_string() == "232.0.0.0/8");
+  CHECK(d.query_interval == std::chrono::seconds(125));
+  CHECK(d.last_member_query_interval == std::chrono::milliseconds(1000));
+  CHECK(d.robustness == 2u);
+  CHECK(d.max_groups == 4096u);
+
+  auto t = parse(conn + gre + pim +
+                 "  groups=239.1.1.1, auto\n  allow=239.1.0.0/16,239.2.2.2\n  deny=239.1.9.0/24\n  ssm=232.0.0.0/8, 239.232.0.0/16\n"
+                 "  query_interval=20s\n  last_member_query_interval=300ms\n  robustness=3\n  max_groups=2500\n");
+  for (const auto& e : t.errors) INFO(e.to_string());
+  REQUIRE(t.ok());
+  const auto& p = t.config->pims.at(0);
+  CHECK(p.igmp);
+  CHECK(p.groups == std::vector<IpAddr>{ip("239.1.1.1")});
+  REQUIRE(p.allow.size() == 2);
+  CHECK(p.allow[1].to_string() == "239.2.2.2/32");
+  REQUIRE(p.deny.size() == 1);
+  REQUIRE(p.ssm.size() == 2);
+  CHECK(p.query_interval == std::chrono::seconds(20));
+  CHECK(p.last_member_query_interval == std::chrono::milliseconds(300));
+  CHECK(p.robustness == 3u);
+  CHECK(p.max_groups == 2500u);
+
+  const std::string notun = conn + "gre g\n  local=10.44.6.1\n  remote=10.44.7.1\n  address=10.44.4.6/30\n  peer=10.44.4.5\n  tun=no\n";
+  CHECK(errors_of(notun + pim + "  groups=auto\n  deliver=udp:127.0.0.1:5000\n").find("groups=auto needs gre g's TUN device") !=
+        std::string::npos);
+  CHECK(errors_of(conn + gre + pim + "  groups=auto\n  allow=10.0.0.0/8\n").find("'allow': '10.0.0.0/8' is not an IPv4 multicast prefix") !=
+        std::string::npos);
+  CHECK(errors_of(conn + gre + pim + "  groups=auto\n  deny=224.0.0.0/3\n").find("'deny'") != std::string::npos);
+  CHECK(errors_of(conn + gre + pim + "  groups=auto\n  last_member_query_interval=30s\n").find("'last_member_query_interval'") !=
+        std::string::npos);
+  CHECK(errors_of(conn + gre + pim + "  groups=auto\n  robustness=0\n").find("'robustness'") != std::string::npos);
+  CHECK(errors_of(conn + gre + pim + "  groups=auto\n  query_interval=4000s\n").find("'query_interval'") != std::string::npos);
+  // allow= without groups=auto does nothing: said, not silently ignored
+  auto w = parse(conn + gre + pim + "  groups=239.1.1.1\n  allow=239.1.0.0/16\n");
+  REQUIRE(w.ok());
+  REQUIRE(w.warnings.size() == 1);
+  CHECK(w.warnings[0].message.find("applies to member-driven joins only (groups=auto)") != std::string::npos);
+}
+
 TEST_CASE("config: gre mss is automatic, a number, or off") {
   const std::string base =
       "conn t\n  left=192.0.2.1\n  right=198.51.100.1\n  authby=secret\n  leftsubnet=10.44.6.1/32\n  "

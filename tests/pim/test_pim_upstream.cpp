@@ -295,6 +295,98 @@ TEST_CASE("upstream: many groups are split across Join/Prune messages", "[pim][u
   CHECK(u.take_outbox().size() == 1 + msgs.size());
 }
 
+TEST_CASE("upstream: member joins and prunes go up at once, packed, config entries stay", "[pim][upstream]") {
+  UpstreamConfig c = config();  // (*,G1), (*,G2) from the config
+  Upstream u(c, 3);
+  const std::uint32_t kG3 = ipv4(239, 9, 9, 3);
+  // before start: only the set changes; start sends it all
+  u.update_members({{0, kG3, true}}, t0());
+  CHECK(u.take_outbox().empty());
+  u.start(t0());
+  auto start = decode(u.take_outbox());
+  REQUIRE(start.size() == 2);
+  CHECK(jp_of(start[1]).groups.size() == 3);
+  CHECK(u.status().groups == std::vector<std::uint32_t>{kG1, kG2, kG3});
+
+  // a member join of a config group: no message (already joined), origin recorded
+  u.update_members({{0, kG1, true}}, t0() + 1s);
+  CHECK(u.take_outbox().empty());
+  CHECK(u.wants()[0].star == (kOriginConfig | kOriginMembers));
+  // its prune: the config still wants it, no message
+  u.update_members({{0, kG1, false}}, t0() + 2s);
+  CHECK(u.take_outbox().empty());
+  CHECK(u.wants()[0].star == kOriginConfig);
+
+  // new entries in one batch: one message with a (*,G) and an (S,G) group
+  const std::uint32_t kG4 = ipv4(239, 9, 9, 4);
+  u.update_members({{0, kG4, true}, {kSrc, ipv4(232, 1, 1, 1), true}, {0, kG4, true}}, t0() + 3s);
+  auto up = decode(u.take_outbox());
+  REQUIRE(up.size() == 1);
+  const JoinPrune& j = jp_of(up[0]);
+  REQUIRE(j.groups.size() == 2);
+  CHECK(j.groups[0].group == kG4);
+  CHECK(j.groups[0].joins == std::vector<EncodedSource>{EncodedSource{kRp, kSourceFlagsStarG, 32}});
+  CHECK(j.groups[0].prunes.empty());
+  CHECK(j.groups[1].joins == std::vector<EncodedSource>{EncodedSource{kSrc, kSourceFlagS, 32}});
+  CHECK(u.status().counters.member_joins == 4);  // G3, G1, G4, (S,232.1.1.1); the repeat of G4 is not one
+
+  // the last member leaves: a Prune, and the group is gone from the set and the status
+  u.update_members({{0, kG4, false}, {0, ipv4(239, 7, 7, 7), false}}, t0() + 4s);
+  auto pr = decode(u.take_outbox());
+  REQUIRE(pr.size() == 1);
+  REQUIRE(jp_of(pr[0]).groups.size() == 1);
+  CHECK(jp_of(pr[0]).groups[0].group == kG4);
+  CHECK(jp_of(pr[0]).groups[0].joins.empty());
+  CHECK(jp_of(pr[0]).groups[0].prunes == std::vector<EncodedSource>{EncodedSource{kRp, kSourceFlagsStarG, 32}});
+  CHECK(u.status().groups == std::vector<std::uint32_t>{kG1, kG2, kG3, ipv4(232, 1, 1, 1)});
+  CHECK(u.status().counters.member_prunes == 2);
+
+  // a join and a prune of one entry in one batch: the last word goes up
+  const std::uint32_t kG5 = ipv4(239, 9, 9, 5);
+  u.update_members({{0, kG5, true}, {0, kG5, false}}, t0() + 5s);
+  auto jp = decode(u.take_outbox());
+  REQUIRE(jp.size() == 1);
+  CHECK(jp_of(jp[0]).groups.at(0).joins.empty());
+  CHECK(jp_of(jp[0]).groups.at(0).prunes.size() == 1);
+
+  // the periodic refresh carries config and member entries
+  u.on_expiry(t0() + 60s);
+  auto refresh = decode(u.take_outbox());
+  std::size_t groups = 0;
+  for (const auto& s : refresh)
+    if (is_jp(s)) groups += jp_of(s).groups.size();
+  CHECK(groups == 4);
+}
+
+TEST_CASE("upstream: 2000 member groups go up in messages packed to the limit", "[pim][upstream]") {
+  UpstreamConfig c = config();
+  c.groups.clear();
+  Upstream u(c, 1);
+  u.start(t0());
+  u.take_outbox();
+  std::vector<MembershipChange> ch;
+  for (unsigned i = 0; i < 2000; ++i)
+    ch.push_back({0, ipv4(239, 3, static_cast<std::uint8_t>(i >> 8), static_cast<std::uint8_t>(i)), true});
+  u.update_members(ch, t0() + 1s);
+  auto msgs = decode(u.take_outbox());
+  // (*,G) groups are 20 bytes each after a 4 + 6 + 4 byte head: 69 fit in 1400 bytes
+  REQUIRE(msgs.size() == (2000 + 68) / 69);
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < msgs.size(); ++i) {
+    const auto& m = jp_of(msgs[i]);
+    CHECK(m.encoded_size() <= c.max_message);
+    if (i + 1 < msgs.size()) CHECK(m.encoded_size() + 20 > c.max_message);  // full: the next would not fit
+    total += m.groups.size();
+  }
+  CHECK(total == 2000);
+  CHECK(u.status().groups.size() == 2000);
+  for (auto& x : ch) x.join = false;
+  u.update_members(ch, t0() + 2s);
+  CHECK(decode(u.take_outbox()).size() == msgs.size());
+  CHECK(u.status().groups.empty());
+  CHECK(u.wants().empty());
+}
+
 TEST_CASE("upstream: malformed input is counted by reason", "[pim][upstream]") {
   Upstream u(config(), 1);
   u.start(t0());
@@ -392,4 +484,37 @@ TEST_CASE("delivery: multicast UDP to our groups only, (S,G) source filter", "[p
   CHECK(pol.counters().bytes == 11 + 1 + 3);
   CHECK(pol.counters().count(Verdict::not_our_group) == 1);
   CHECK(pol.counters().count(Verdict::malformed) == 1 + p1.size());
+}
+
+TEST_CASE("delivery: follows the join set as members come and go, counters kept per group", "[pim][delivery]") {
+  UpstreamConfig c = config();
+  c.groups = {kG1};
+  Upstream u(c, 1);
+  DeliveryPolicy pol = DeliveryPolicy::from(c);
+  auto pkt = [](std::uint32_t src, std::uint32_t dst) {
+    Bytes udp = from_hex("13881770000a000041");  // ports 5000 -> 6000, length 10, no checksum
+    udp.push_back(std::byte{0x42});
+    gre::Ipv4Header h;
+    h.protocol = gre::kIpProtoUdp;
+    h.src = src;
+    h.dst = dst;
+    return gre::build_ipv4(h, udp);
+  };
+  CHECK(pol.classify(pkt(kSrc, kG1)).verdict == Verdict::deliver);
+  CHECK(pol.classify(pkt(kSrc, kG2)).verdict == Verdict::not_our_group);
+  u.update_members({{0, kG2, true}, {kSrc, ipv4(232, 1, 1, 1), true}}, t0());
+  pol.set(u.wants());
+  CHECK(pol.classify(pkt(kSrc, kG2)).verdict == Verdict::deliver);
+  CHECK(pol.classify(pkt(kSrc, ipv4(232, 1, 1, 1))).verdict == Verdict::deliver);
+  CHECK(pol.classify(pkt(kUs, ipv4(232, 1, 1, 1))).verdict == Verdict::source_not_allowed);
+  REQUIRE(pol.counters().per_group.size() == 3);
+  CHECK(pol.counters().per_group[0].group == kG1);
+  CHECK(pol.counters().per_group[0].datagrams == 1);  // kept across set()
+  u.update_members({{0, kG2, false}}, t0() + 1s);
+  pol.set(u.wants());
+  CHECK(pol.classify(pkt(kSrc, kG2)).verdict == Verdict::not_our_group);
+  REQUIRE(pol.counters().per_group.size() == 2);
+  CHECK(pol.counters().per_group[1].group == ipv4(232, 1, 1, 1));
+  CHECK(pol.counters().per_group[1].datagrams == 1);
+  CHECK(pol.counters().datagrams == 3);
 }
