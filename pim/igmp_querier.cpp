@@ -18,10 +18,6 @@ unsigned seconds(Duration d) {
   return static_cast<unsigned>(std::clamp<long long>(s, 0, kMaxCodeValue));
 }
 
-bool contains(const std::vector<std::uint32_t>& v, std::uint32_t a) {
-  return std::find(v.begin(), v.end(), a) != v.end();
-}
-
 bool any_contains(const std::vector<Prefix>& ps, std::uint32_t a) {
   return std::any_of(ps.begin(), ps.end(), [a](const Prefix& p) { return p.contains(a); });
 }
@@ -194,7 +190,11 @@ void Querier::erase_source(Group& g, std::map<std::uint32_t, Source>::iterator i
 // (running timers) and Y (timer zero) together are the source list. B is the record's.
 void Querier::apply_record(Group& g, RecordType type, const Sources& b, TimePoint now) {
   const TimePoint gmi = now + group_membership_interval();
-  auto in_b = [&b](std::uint32_t a) { return contains(b, a); };
+  // Membership tests against B from a sorted copy: O((|A| + |B|) log |B|) per record
+  // rather than |A| * |B| for long source lists.
+  Sources sorted_b = b;
+  std::sort(sorted_b.begin(), sorted_b.end());
+  auto in_b = [&sorted_b](std::uint32_t a) { return std::binary_search(sorted_b.begin(), sorted_b.end(), a); };
   auto refresh_b = [&] {  // (B) = GMI: adds B to A, or to X (out of Y)
     for (std::uint32_t a : b) g.sources[a].timer = gmi;
   };

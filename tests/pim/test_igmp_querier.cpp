@@ -537,3 +537,22 @@ TEST_CASE("igmp querier: stop() prunes every joined entry and goes quiet", "[igm
   r.q.stop();  // twice is harmless
   CHECK(r.q.take_changes().empty());
 }
+
+TEST_CASE("igmp querier: long source lists go out in queries that fit 1500 bytes", "[igmp][querier]") {
+  Rig r;
+  r.advance(40s);
+  r.take_sent();
+  std::vector<std::uint32_t> srcs;
+  for (std::uint32_t i = 0; i < 400; ++i) srcs.push_back(ipv4(198, 18, 0, 0) + i);
+  REQUIRE(r.v3({{RecordType::is_include, kG, srcs}}));
+  CHECK(r.take_changes().size() == 400);
+  REQUIRE(r.v3({{RecordType::to_include, kG, {}}}));  // Q(G, A) for all 400
+  auto s = r.take_sent();
+  REQUIRE(s.size() == 2);
+  CHECK(s[0].msg.query.sources.size() == 366);
+  CHECK(s[1].msg.query.sources.size() == 34);
+  CHECK(build_query(kLocal, s[0].msg.query).size() == 1500);
+  r.advance(2s);
+  CHECK(r.take_changes().size() == 400);
+  CHECK(r.q.group_count() == 0);
+}
