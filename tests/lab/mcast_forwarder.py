@@ -132,6 +132,7 @@ def main():
     log("%s -> %s for %s, state from FRR (%s) every %.2fs" % (a.in_if, a.out_if, a.groups,
                                                              a.vty_socket, a.poll))
     poller = None       # the running vtysh
+    poll_out = []       # its output so far
     next_poll = 0.0
     next_status = 0.0
     while running[0]:
@@ -139,9 +140,24 @@ def main():
         if poller is None and now >= next_poll:
             poller = subprocess.Popen(["vtysh", "--vty_socket", a.vty_socket, "-c",
                                        "show ip pim join"], stdout=subprocess.PIPE,
-                                      stderr=subprocess.DEVNULL, text=True)
+                                      stderr=subprocess.DEVNULL)
+            os.set_blocking(poller.stdout.fileno(), False)
+            poll_out = []
+        if poller is not None:
+            # Read as it comes: thousands of joins are more than a pipe holds, and vtysh
+            # would wait for us to read before it exits.
+            while True:
+                try:
+                    chunk = os.read(poller.stdout.fileno(), 65536)
+                except BlockingIOError:
+                    break
+                if not chunk:
+                    break
+                poll_out.append(chunk)
         if poller is not None and poller.poll() is not None:
-            text = poller.stdout.read()
+            os.set_blocking(poller.stdout.fileno(), True)
+            poll_out.append(poller.stdout.read())
+            text = b"".join(poll_out).decode(errors="replace")
             poller.stdout.close()
             poller = None
             next_poll = now + a.poll
