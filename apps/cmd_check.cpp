@@ -248,7 +248,23 @@ int run_check(const std::string& path, std::ostream& out, std::ostream& err) {
     out << "  neighbor " << p.neighbor.to_string() << " rp " << p.rp.to_string() << "\n";
     out << "  groups";
     for (const auto& g : p.groups) out << " " << g.to_string();
+    if (p.igmp) out << " auto";
     out << "\n";
+    if (p.igmp) {
+      // What members on the device may join, and the querier's timers.
+      auto list = [&out](const char* what, const std::vector<common::Prefix>& v) {
+        out << " " << what;
+        if (v.empty()) out << " any";
+        for (const auto& x : v) out << " " << x.to_string();
+      };
+      out << "  members (IGMP querier on " << p.interface << "):";
+      list("allow", p.allow);
+      if (!p.deny.empty()) list("deny", p.deny);
+      list("ssm", p.ssm);
+      out << "\n  query " << format_duration(p.query_interval) << " last member query "
+          << p.last_member_query_interval.count() << "ms robustness " << p.robustness << " max groups " << p.max_groups
+          << "\n";
+    }
     if (!p.sources.empty()) {
       out << "  sources";
       for (const auto& sg : p.sources)

@@ -166,12 +166,49 @@ std::string render_status(const nlohmann::json& doc) {
     for (const auto& p : doc["pim"]) {
       o << str(p, "name") << ": on " << str(p, "interface") << ", neighbor " << str(p, "neighbor") << " "
         << (p.value("neighbor_up", false) ? "up" : "down") << ", RP " << str(p, "rp") << "\n";
-      std::string groups;
-      if (p.contains("groups"))
-        for (const auto& g : p["groups"]) groups += (groups.empty() ? "" : ", ") + g.get<std::string>();
-      o << str(p, "name") << ": joined (*,G) " << groups;
+      // The join set: (*,G) and (S,G) with who wants each; a long one is cut after a
+      // screenful (status --json has all of it).
+      constexpr std::size_t kShown = 16;
+      std::string joins;
+      std::size_t n = 0;
+      if (p.contains("joins") && p["joins"].is_array()) {
+        for (const auto& j : p["joins"]) {
+          if (n++ >= kShown) continue;
+          joins += (joins.empty() ? "" : ", ") + ("(" + str(j, "source") + "," + str(j, "group") + ")");
+          if (str(j, "origin") != "config") joins += " [" + str(j, "origin") + "]";
+        }
+      } else if (p.contains("groups")) {
+        for (const auto& g : p["groups"]) {
+          if (n++ >= kShown) continue;
+          joins += (joins.empty() ? "" : ", ") + ("(*," + g.get<std::string>() + ")");
+        }
+      }
+      if (n > kShown) joins += ", ... (" + std::to_string(n) + " in all)";
+      o << str(p, "name") << ": joined " << (joins.empty() ? "nothing" : joins);
       if (has(p, "last_join_s")) o << ", last join " << num(p, "last_join_s") << "s ago";
       o << "\n";
+      if (p.contains("igmp") && p["igmp"].is_object()) {
+        const auto& q = p["igmp"];
+        o << str(p, "name") << ": IGMP querier " << str(q, "querier") << " on " << str(p, "interface") << ": "
+          << num(q, "groups") << " groups with members; reports v1/v2/v3 " << num(q, "reports_v1") << "/"
+          << num(q, "reports_v2") << "/" << num(q, "reports_v3") << ", leaves " << num(q, "leaves")
+          << "; queries sent " << num(q, "general_queries_sent") << " general, " << num(q, "group_queries_sent")
+          << " group, " << num(q, "group_source_queries_sent") << " group-and-source\n";
+        std::size_t m = 0;
+        for (const auto& g : q.value("members", nlohmann::json::array())) {
+          if (m++ >= kShown) continue;
+          o << str(p, "name") << ":   " << str(g, "group") << " " << str(g, "mode") << " v" << num(g, "version");
+          std::string srcs;
+          for (const auto& src : g.value("sources", nlohmann::json::array()))
+            srcs += (srcs.empty() ? "" : ", ") + str(src, "source");
+          if (!srcs.empty()) o << " sources " << srcs;
+          if (has(g, "expires_s")) o << ", expires in " << num(g, "expires_s") << "s";
+          o << ", last report from " << str(g, "last_reporter") << "\n";
+        }
+        if (m > kShown) o << str(p, "name") << ":   ... (" << m << " groups in all)\n";
+        std::string qd = drops(q.value("drops", nlohmann::json::object()));
+        if (!qd.empty()) o << str(p, "name") << ": IGMP dropped: " << qd << "\n";
+      }
       o << str(p, "name") << ": delivered " << num(p, "datagrams_delivered") << " datagrams ("
         << num(p, "bytes_delivered") << " bytes)\n";
       std::string dr = drops(p.value("drops", nlohmann::json::object()));

@@ -240,8 +240,32 @@ std::string prometheus_text(const json& doc, double now_unix) {
     e.add("swanless_pim_joined", "gauge", "1 while the (*,G) joins are in place.", {{"pim", str(p, "name")}},
           flag(p, "joined") ? 1 : 0);
   for (const auto& p : pims)
-    e.add("swanless_pim_groups", "gauge", "Groups configured to join.", {{"pim", str(p, "name")}},
-          static_cast<double>(member(p, "groups", true).size()));
+    e.add("swanless_pim_groups", "gauge", "Groups joined: configured ones and those local members asked for.",
+          {{"pim", str(p, "name")}}, static_cast<double>(member(p, "groups", true).size()));
+  for (const auto& p : pims) {
+    auto it = p.find("igmp");
+    if (it == p.end() || !it->is_object()) continue;
+    const json& q = *it;
+    const Labels l{{"pim", str(p, "name")}};
+    e.add("swanless_pim_igmp_groups", "gauge", "Groups with local members, as the IGMP querier sees them.", l,
+          num(q, "groups"));
+    for (const char* v : {"1", "2", "3"})
+      e.add("swanless_pim_igmp_reports_total", "counter", "IGMP membership reports read from the device, by version.",
+            {{"pim", str(p, "name")}, {"version", v}}, num(q, ("reports_v" + std::string(v)).c_str()));
+    e.add("swanless_pim_igmp_leaves_total", "counter", "IGMPv2 leaves read from the device.", l, num(q, "leaves"));
+    for (const char* k : {"general", "group", "group_source"})
+      e.add("swanless_pim_igmp_queries_sent_total", "counter", "IGMP queries written into the device, by kind.",
+            {{"pim", str(p, "name")}, {"kind", k}}, num(q, (std::string(k) + "_queries_sent").c_str()));
+    for (const auto& [reason, n] : member(q, "drops").items())
+      if (n.is_number())
+        e.add("swanless_pim_igmp_drops_total", "counter", "IGMP messages and records refused, by reason.",
+              {{"pim", str(p, "name")}, {"reason", reason}}, n.get<double>());
+  }
+  for (const auto& p : pims)
+    for (const char* dir : {"join", "prune"})
+      e.add("swanless_pim_member_changes_total", "counter",
+            "Join set entries added because of local members, and pruned when the last one left.",
+            {{"pim", str(p, "name")}, {"change", dir}}, num(p, (std::string("member_") + dir + "s").c_str()));
   for (const auto& p : pims) {
     auto it = p.find("last_join_s");
     if (it != p.end() && it->is_number())

@@ -17,6 +17,7 @@
 #include "gre/fixup.h"
 #include "gre/tunnel.h"
 #include "pim/delivery.h"
+#include "pim/igmp_querier.h"
 #include "pim/upstream.h"
 #include "tun/device.h"
 #include "tun/interface_setup.h"
@@ -77,8 +78,36 @@ struct Pim {
   Gre* gre = nullptr;
   std::unique_ptr<pim::Upstream> upstream;
   std::unique_ptr<pim::DeliveryPolicy> policy;
+  // groups=auto: the IGMP querier on the gre's TUN device, whose membership edges change
+  // the upstream's join set (and the delivery policy with it).
+  std::unique_ptr<pim::igmp::Querier> querier;
+  std::uint64_t query_write_drops = 0;
   std::uint64_t udp_send_drops = 0;
 };
+
+pim::igmp::Prefix igmp_prefix(const common::Prefix& p) { return {p.addr.v4_host(), p.len}; }
+
+pim::igmp::QuerierConfig querier_config(const PimConfig& pc, const GreConfig& gc) {
+  pim::igmp::QuerierConfig q;
+  // Queries come from the far end of the tunnel, as a router there would send them: the
+  // kernel drops a packet arriving on the TUN with one of its own addresses as source.
+  q.local = gc.peer.v4_host();
+  q.query_interval = pc.query_interval;
+  q.robustness = pc.robustness;
+  q.last_member_query_interval = pc.last_member_query_interval;
+  q.ssm.clear();
+  for (const auto& x : pc.ssm) q.ssm.push_back(igmp_prefix(x));
+  for (const auto& x : pc.allow) q.allow.push_back(igmp_prefix(x));
+  for (const auto& x : pc.deny) q.deny.push_back(igmp_prefix(x));
+  q.max_groups = pc.max_groups;
+  return q;
+}
+
+// IGMP (protocol 2) in an IPv4 packet read from a TUN device.
+bool is_igmp(common::ByteSpan pkt) {
+  return pkt.size() >= 20 && (static_cast<std::uint8_t>(pkt[0]) >> 4) == 4 &&
+         static_cast<std::uint8_t>(pkt[9]) == pim::igmp::kIpProtoIgmp;
+}
 
 struct Overlay::Impl {
   asio::io_context& io;
@@ -120,8 +149,39 @@ struct Overlay::Impl {
   void drain(Gre& g) {
     for (auto& p : g.tunnel->take_outbox()) send_outer(g, p);
   }
-  void drain(Pim& p) {
+  void drain(Pim& p, TimePoint now) {
+    if (p.querier) {
+      if (auto ch = p.querier->take_changes(); !ch.empty()) member_changes(p, ch, now);
+      auto queries = p.querier->take_outbox();
+      if (!queries.empty() && p.gre->dev) {
+        std::vector<common::ByteSpan> spans(queries.begin(), queries.end());
+        auto w = p.gre->dev->write_batch(spans);
+        if (!w) p.query_write_drops += spans.size();
+        else if (*w < spans.size()) p.query_write_drops += spans.size() - *w;
+      }
+    }
     for (auto& pkt : p.upstream->take_outbox()) send_copy(*p.gre, pkt);
+  }
+  // Membership edges from the querier: into the join set (Joins/Prunes go up at once) and
+  // the delivery policy. Logged one line per entry, or a summary for a large batch.
+  void member_changes(Pim& p, const std::vector<pim::igmp::Change>& ch, TimePoint now) {
+    std::vector<pim::MembershipChange> mc;
+    mc.reserve(ch.size());
+    for (const auto& c : ch) mc.push_back({c.source, c.group, c.join});
+    p.upstream->update_members(mc, now);
+    p.policy->set(p.upstream->wants());
+    constexpr std::size_t kLogEach = 8;
+    if (ch.size() <= kLogEach) {
+      for (const auto& c : ch)
+        LOG_AT(common::Subsys::pim, info, "pim %s: %s (%s,%s) for members on %s", p.cfg.name.c_str(),
+               c.join ? "join" : "prune", c.source ? ip4(c.source).c_str() : "*", ip4(c.group).c_str(),
+               p.gre->cfg.name.c_str());
+      return;
+    }
+    std::size_t joins = 0;
+    for (const auto& c : ch) joins += c.join;
+    LOG_AT(common::Subsys::pim, info, "pim %s: %zu joins and %zu prunes for members on %s (now %zu groups)",
+           p.cfg.name.c_str(), joins, ch.size() - joins, p.gre->cfg.name.c_str(), p.upstream->wants().size());
   }
 
   // Fix-ups on a packet read from the TUN (gre/fixup.h): true to send it on (its MSS may
@@ -168,11 +228,20 @@ struct Overlay::Impl {
     });
   }
   void on_tun(Gre& g) {
+    const TimePoint now = std::chrono::steady_clock::now();
+    bool igmp = false;
     for (int round = 0; round < 4; ++round) {
       auto n = g.dev->read_batch(slots);
       if (!n || *n == 0) break;
       for (std::size_t i = 0; i < *n; ++i) {
         common::MutByteSpan whole(tun_buf.data() + i * kSlot, kSlot);
+        // The kernel's membership reports on this device are for our querier: a router
+        // does not pass its hosts' IGMP upstream.
+        if (g.pim && g.pim->querier && is_igmp(slots[i].buf.first(slots[i].len))) {
+          g.pim->querier->on_packet(slots[i].buf.first(slots[i].len), now);
+          igmp = true;
+          continue;
+        }
         if (!fix_outbound(g, slots[i].buf.first(slots[i].len), i)) continue;
         if (g.pcap.is_open()) g.pcap.write(common::ByteSpan(slots[i].buf.data(), slots[i].len));
         send_through(g, whole, kHeadroom, slots[i].len);
@@ -181,6 +250,7 @@ struct Overlay::Impl {
       log_fixup(g);
       if (*n < slots.size()) break;
     }
+    if (igmp) drain(*g.pim, now);
     if (rearm) rearm();  // sends were queued: the daemon flushes its sockets there
   }
 };
@@ -294,6 +364,17 @@ bool Overlay::open() {
     I.rng.fill(common::MutByteSpan(reinterpret_cast<std::byte*>(&genid), sizeof genid));
     p->policy = std::make_unique<pim::DeliveryPolicy>(pim::DeliveryPolicy::from(uc));
     p->upstream = std::make_unique<pim::Upstream>(uc, genid);
+    if (pc.igmp) {
+      if (!p->gre->dev) {  // config refuses it; a TUN that did not open would have failed above
+        LOG_AT(common::Subsys::pim, error, "pim %s: groups=auto needs gre %s's TUN device", pc.name.c_str(),
+               pc.interface.c_str());
+        return false;
+      }
+      p->querier = std::make_unique<pim::igmp::Querier>(querier_config(pc, p->gre->cfg));
+      LOG_AT(common::Subsys::pim, info, "pim %s: IGMP querier on %s (query every %llds, last member query %lldms x %u)",
+             pc.name.c_str(), pc.interface.c_str(), static_cast<long long>(pc.query_interval.count()),
+             static_cast<long long>(pc.last_member_query_interval.count()), pc.robustness);
+    }
     if (pc.deliver_tun && !p->gre->dev)
       LOG_AT(common::Subsys::pim, warn, "pim %s: deliver=tun but gre %s has tun=no; only udp delivery", pc.name.c_str(), pc.interface.c_str());
     if (!pc.deliver_udp.empty()) need_udp = true;
@@ -317,7 +398,8 @@ bool Overlay::open() {
 void Overlay::start(TimePoint now) {
   for (auto& p : impl_->pims) {
     p->upstream->start(now);
-    impl_->drain(*p);
+    if (p->querier) p->querier->start(now);  // the kernel answers with its current memberships
+    impl_->drain(*p, now);
   }
 }
 
@@ -325,7 +407,7 @@ void Overlay::on_child_up(const std::string& conn, TimePoint now) {
   for (auto& p : impl_->pims) {
     if (p->gre->cfg.conn != conn) continue;
     p->upstream->refresh(now);
-    impl_->drain(*p);
+    impl_->drain(*p, now);
   }
 }
 
@@ -354,7 +436,7 @@ bool Overlay::on_inner(common::MutByteSpan ipv4, TimePoint now) {
     switch (gre::dispatch_inner(d.packet, {g.pim != nullptr, g.dev != nullptr})) {
       case gre::InnerVerdict::pim:
         g.pim->upstream->on_packet(d.packet, now);
-        I.drain(*g.pim);
+        I.drain(*g.pim, now);
         if (I.rearm) I.rearm();
         return true;
       case gre::InnerVerdict::multicast: {
@@ -397,7 +479,10 @@ std::optional<Overlay::TimePoint> Overlay::next_expiry() const {
     if (x && (!t || *x < *t)) t = x;
   };
   for (const auto& g : impl_->gres) take(g->tunnel->next_expiry());
-  for (const auto& p : impl_->pims) take(p->upstream->next_expiry());
+  for (const auto& p : impl_->pims) {
+    take(p->upstream->next_expiry());
+    if (p->querier) take(p->querier->next_expiry());
+  }
   return t;
 }
 
@@ -408,14 +493,22 @@ void Overlay::on_expiry(TimePoint now) {
   }
   for (auto& p : impl_->pims) {
     if (auto t = p->upstream->next_expiry(); t && *t <= now) p->upstream->on_expiry(now);
-    impl_->drain(*p);
+    if (p->querier)
+      if (auto t = p->querier->next_expiry(); t && *t <= now) p->querier->on_expiry(now);
+    impl_->drain(*p, now);
   }
 }
 
 void Overlay::shutdown(TimePoint now) {
   for (auto& p : impl_->pims) {
+    // The upstream's shutdown prunes every entry, members' included; the querier only
+    // stops asking.
+    if (p->querier) {
+      p->querier->stop();
+      p->querier->take_changes();
+    }
     p->upstream->shutdown(now);
-    impl_->drain(*p);
+    impl_->drain(*p, now);
   }
 }
 
@@ -458,6 +551,55 @@ nlohmann::json Overlay::gre_status(TimePoint now) const {
   return arr;
 }
 
+namespace {
+
+double seconds_of(std::chrono::steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// The querier's view for `status --json`: its settings and counters, and per group with
+// members its filter mode, compatibility version, sources and timers.
+nlohmann::json igmp_status(const Pim& p, Overlay::TimePoint now) {
+  const auto st = p.querier->status(now);
+  const auto& c = st.counters;
+  nlohmann::json members = nlohmann::json::array();
+  for (const auto& g : st.groups) {
+    nlohmann::json sources = nlohmann::json::array();
+    for (const auto& src : g.sources)
+      sources.push_back({{"source", ip4(src.source)},
+                         {"expires_s", src.remaining ? nlohmann::json(seconds_of(*src.remaining)) : nlohmann::json(nullptr)},
+                         {"joined", src.joined}});
+    members.push_back({{"group", ip4(g.group)},
+                       {"mode", std::string(pim::igmp::to_string(g.mode))},
+                       {"version", g.compat_version},
+                       {"sources", sources},
+                       {"expires_s", g.group_timer ? nlohmann::json(seconds_of(*g.group_timer)) : nlohmann::json(nullptr)},
+                       {"last_reporter", ip4(g.last_reporter)},
+                       {"uptime_s", seconds_of(g.uptime)}});
+  }
+  nlohmann::json drops = nlohmann::json::object();
+  drops_json<pim::igmp::Drop>(drops, c.drops);
+  if (p.query_write_drops) drops["query_write_failed"] = p.query_write_drops;
+  const auto& cfg = p.querier->config();
+  return {{"querier", ip4(cfg.local)},
+          {"query_interval_s", seconds_of(cfg.query_interval)},
+          {"last_member_query_interval_ms",
+           std::chrono::duration_cast<std::chrono::milliseconds>(cfg.last_member_query_interval).count()},
+          {"robustness", cfg.robustness},
+          {"max_groups", cfg.max_groups},
+          {"groups", p.querier->group_count()},
+          {"members", members},
+          {"reports_v1", c.reports_v1},
+          {"reports_v2", c.reports_v2},
+          {"reports_v3", c.reports_v3},
+          {"leaves", c.leaves},
+          {"general_queries_sent", c.general_queries_sent},
+          {"group_queries_sent", c.group_queries_sent},
+          {"group_source_queries_sent", c.group_source_queries_sent},
+          {"groups_expired", c.groups_expired},
+          {"drops", drops}};
+}
+
+}  // namespace
+
 nlohmann::json Overlay::pim_status(TimePoint now) const {
   auto arr = nlohmann::json::array();
   for (const auto& p : impl_->pims) {
@@ -473,6 +615,20 @@ nlohmann::json Overlay::pim_status(TimePoint now) const {
     nlohmann::json by_group = nlohmann::json::array();
     for (const auto& g : dc.per_group)
       by_group.push_back({{"group", ip4(g.group)}, {"datagrams", g.datagrams}, {"bytes", g.bytes}});
+    // Each entry of the join set and who wants it.
+    nlohmann::json joins = nlohmann::json::array();
+    auto origin = [](std::uint8_t o) {
+      return std::string(o == (pim::kOriginConfig | pim::kOriginMembers) ? "config+igmp"
+                         : o == pim::kOriginConfig                       ? "config"
+                                                                         : "igmp");
+    };
+    for (const auto& w : p->upstream->wants()) {
+      if (w.star) joins.push_back({{"group", ip4(w.group)}, {"source", "*"}, {"origin", origin(w.star)}});
+      for (const auto& src : w.sources)
+        joins.push_back({{"group", ip4(w.group)}, {"source", ip4(src.address)}, {"origin", origin(src.origin)}});
+    }
+    nlohmann::json igmp = nullptr;
+    if (p->querier) igmp = igmp_status(*p, now);
     nlohmann::json deliver = nlohmann::json::array();
     if (p->cfg.deliver_tun) deliver.push_back("tun");
     for (const auto& e : p->cfg.deliver_udp) deliver.push_back("udp:" + e.to_string());
@@ -482,6 +638,10 @@ nlohmann::json Overlay::pim_status(TimePoint now) const {
                    {"neighbor_up", st.neighbor_up},
                    {"rp", p->cfg.rp.to_string()},
                    {"groups", groups},
+                   {"joins", joins},
+                   {"member_joins", st.counters.member_joins},
+                   {"member_prunes", st.counters.member_prunes},
+                   {"igmp", igmp},
                    {"joined", st.joined},
                    {"last_join_s", last_join},
                    {"hellos_sent", st.counters.hellos_sent},

@@ -57,7 +57,7 @@ TEST_CASE("status text carries every field of the seed's ipsec statusall sample"
   CHECK_THAT(s, Catch::Contains("gre1: mtu 1400, MSS clamped to 1360: 5 SYNs out, 4 in; frag-needed sent 2"));
   CHECK_THAT(s, Catch::Contains("gre1: dropped: too_big_no_icmp 1"));
   CHECK_THAT(s, Catch::Contains("upstream: on gre1, neighbor 10.44.4.5 up, RP 100.15.30.253"));
-  CHECK_THAT(s, Catch::Contains("joined (*,G) 239.1.1.1, last join 12s ago"));
+  CHECK_THAT(s, Catch::Contains("upstream: joined (*,239.1.1.1), last join 12s ago"));
   CHECK_THAT(s, Catch::Contains("delivered 399 datagrams (79800 bytes)"));
   CHECK_THAT(s, Catch::Contains("esp_unknown_spi 3"));
 }
@@ -91,6 +91,37 @@ TEST_CASE("status text: trapped conns as strongSwan's Routed Connections") {
   d["conns_down"] = json::array({{{"conn", "pol"}, {"reason", "cannot create TUN device swanless0: busy"}, {"retry", "x"}}});
   CHECK_THAT(apps::render_status(d), Catch::Contains("Down (their device could not be set up; a reload tries again):\n"
                                                      "  pol: cannot create TUN device swanless0: busy\n"));
+}
+
+TEST_CASE("status text: member-driven joins with their origin, the IGMP querier, long lists cut") {
+  json d = sample();
+  auto& p = d["pim"][0];
+  p["joins"] = json::array({{{"group", "239.1.1.1"}, {"source", "*"}, {"origin", "config+igmp"}},
+                            {{"group", "239.1.1.2"}, {"source", "198.18.31.10"}, {"origin", "igmp"}}});
+  p["igmp"] = {{"querier", "10.44.4.5"}, {"groups", 2}, {"reports_v1", 0}, {"reports_v2", 1}, {"reports_v3", 7},
+               {"leaves", 1}, {"general_queries_sent", 3}, {"group_queries_sent", 2}, {"group_source_queries_sent", 0},
+               {"members", json::array({{{"group", "239.1.1.1"}, {"mode", "exclude"}, {"version", 3},
+                                         {"sources", json::array()}, {"expires_s", 249.5}, {"last_reporter", "10.44.4.6"}},
+                                        {{"group", "239.1.1.2"}, {"mode", "include"}, {"version", 3},
+                                         {"sources", json::array({{{"source", "198.18.31.10"}, {"expires_s", 200}}})},
+                                         {"expires_s", nullptr}, {"last_reporter", "10.44.4.6"}}})},
+               {"drops", {{"denied", 4}}}};
+  std::string s = apps::render_status(d);
+  CHECK_THAT(s, Catch::Contains("upstream: joined (*,239.1.1.1) [config+igmp], (198.18.31.10,239.1.1.2) [igmp], last join 12s ago\n"));
+  CHECK_THAT(s, Catch::Contains("upstream: IGMP querier 10.44.4.5 on gre1: 2 groups with members; reports v1/v2/v3 0/1/7, "
+                                "leaves 1; queries sent 3 general, 2 group, 0 group-and-source\n"));
+  CHECK_THAT(s, Catch::Contains("upstream:   239.1.1.1 exclude v3, expires in 249s, last report from 10.44.4.6\n"));
+  CHECK_THAT(s, Catch::Contains("upstream:   239.1.1.2 include v3 sources 198.18.31.10, last report from 10.44.4.6\n"));
+  CHECK_THAT(s, Catch::Contains("upstream: IGMP dropped: denied 4\n"));
+  // 2000 groups: a screenful and a count
+  json many = json::array();
+  for (int i = 0; i < 2000; ++i)
+    many.push_back({{"group", "239.3." + std::to_string(i / 256) + "." + std::to_string(i % 256)}, {"source", "*"},
+                    {"origin", "igmp"}});
+  p["joins"] = many;
+  s = apps::render_status(d);
+  CHECK_THAT(s, Catch::Contains("(*,239.3.0.15) [igmp], ... (2000 in all), last join"));
+  CHECK_THAT(s, !Catch::Contains("239.3.0.16)"));
 }
 
 TEST_CASE("durations read like strongSwan's") {

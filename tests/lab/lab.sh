@@ -253,11 +253,14 @@ standin_up() {
 #   --gre-only                  only the conns dc-tun/dc-tun-gre (no dc-tun-tcp)
 #   --pcap DIR                  config setup pcap=DIR
 #   --metrics HOST:PORT         config setup metrics= (Prometheus text at /metrics)
+#   --groups SPEC               the pim section's groups (default $LAB_GROUP; "auto": members on gre1)
+#   --pim-line KEY=VALUE        one more line in the pim section (repeatable)
 #   --dir DIR                   where the conf, secrets, socket and keylog folder
 #                               (DIR/swanless-keys) go (default $LAB_DIR)
 # Sets SWANLESS_CONF, SWANLESS_SOCK, SWANLESS_KEYS.
 cloud_swanless_conf() {
   local ka=reply deliver="tun,udp:127.0.0.1:$((LAB_PORT + 1))" tun=yes ikeport="" greonly=0 pcap="" dir=$LAB_DIR metrics=""
+  local groups=$LAB_GROUP pimlines=""
   while [ $# -gt 0 ]; do
     case $1 in
       --keepalive) ka=$2; shift 2 ;;
@@ -267,6 +270,8 @@ cloud_swanless_conf() {
       --gre-only) greonly=1; shift ;;
       --pcap) pcap=$2; shift 2 ;;
       --metrics) metrics=$2; shift 2 ;;
+      --groups) groups=$2; shift 2 ;;
+      --pim-line) pimlines+="    $2"$'\n'; shift 2 ;;
       --dir) dir=$2; shift 2 ;;
       *) echo "cloud_swanless_conf: unknown option $1" >&2; return 1 ;;
     esac
@@ -339,9 +344,10 @@ pim upstream
     interface=gre1
     neighbor=$LAB_DC_TUN
     rp=$LAB_RP
-    groups=$LAB_GROUP
+    groups=$groups
     deliver=$deliver
 EOF
+    printf '%s' "$pimlines"
   } >"$SWANLESS_CONF"
   printf '%s %s : PSK "%s"\n' "$LAB_NAT_PUB" "$LAB_DC_GW" "$LAB_PSK" >"${SWANLESS_CONF%.conf}.secrets"
   chmod 600 "${SWANLESS_CONF%.conf}.secrets"
