@@ -27,7 +27,11 @@
 //   swanless_pim_delivered_bytes_total{pim}, swanless_pim_group_delivered_datagrams_total{pim,group},
 //   swanless_pim_neighbor_restarts_total{pim} (Generation ID changes),
 //   swanless_pim_triggers_deferred_total{pim} (restarts folded into one deferred Join),
-//   swanless_pim_neighbor_expiries_total{pim}, swanless_pim_drops_total{pim,reason}
+//   swanless_pim_neighbor_expiries_total{pim}, swanless_pim_drops_total{pim,reason},
+//   swanless_pim_member_changes_total{pim,change=join|prune} (entries local members added/removed);
+//   with groups=auto: swanless_pim_igmp_groups{pim}, swanless_pim_igmp_reports_total{pim,version},
+//   swanless_pim_igmp_leaves_total{pim}, swanless_pim_igmp_queries_sent_total{pim,kind},
+//   swanless_pim_igmp_drops_total{pim,reason}
 // Every ESP drop reason is exported for every CHILD_SA, 0 until it happens, so rate() and
 // alerts see the series from the start. A CHILD_SA's counters are summed over the SAs of
 // the same name, so the series lives on

@@ -38,6 +38,26 @@ TEST_CASE("check: the seed example with a private secrets file passes") {
   CHECK(out.str().substr(gre_conn, tcp_conn - gre_conn).find("swanless0:") == std::string::npos);
 }
 
+TEST_CASE("check: groups=auto shows the querier's prefixes and timers") {
+  TempDir d;
+  std::ifstream f(examples_dir() + "/seed-aws.conf");
+  std::stringstream ss;
+  ss << f.rdbuf();
+  std::string text = ss.str();
+  const auto at = text.find("groups=239.1.1.1");
+  REQUIRE(at != std::string::npos);
+  text.replace(at, std::string("groups=239.1.1.1").size(),
+               "groups=239.1.1.1,auto\n    deny=239.9.0.0/16\n    last_member_query_interval=300ms");
+  auto conf = d.write("seed.conf", text, 0644);
+  d.write("seed.secrets", "222.45.67.1 177.54.214.20 : PSK \"x\"\n", 0600);
+  std::ostringstream out, err;
+  REQUIRE(run_check(conf, out, err) == 0);
+  INFO(out.str() << err.str());
+  CHECK(out.str().find("  groups 239.1.1.1 auto\n"
+                       "  members (IGMP querier on gre1): allow any deny 239.9.0.0/16 ssm 232.0.0.0/8\n"
+                       "  query 2m5s last member query 300ms robustness 2 max groups 4096\n") != std::string::npos);
+}
+
 TEST_CASE("check: the device plan names host addresses only, and selectors it cannot route") {
   TempDir d;
   auto conf = d.write("a.conf",
