@@ -4,6 +4,7 @@
 
 #include "apps/commands.h"
 #include "apps/status_view.h"
+#include "common/net.h"
 #include "daemon/control.h"
 
 namespace apps {
@@ -20,11 +21,19 @@ int print_reply(const nlohmann::json& r, std::ostream& out, std::ostream& err) {
 
 }  // namespace
 
-int run_status(const std::string& socket, bool json, std::ostream& out, std::ostream& err) {
+int run_status(const std::string& socket, bool json, std::ostream& out, std::ostream& err, const std::string& group) {
+  if (!group.empty()) {
+    auto a = common::IpAddr::parse(group);
+    if (!a || !a->is_v4() || (a->v4_host() >> 28) != 0xe) {
+      err << "swanless: --group " << group << ": not an IPv4 multicast group\n";
+      return 2;
+    }
+  }
   auto r = swld::control_request(socket, {{"cmd", "status"}});
   if (!r.value("ok", false)) return print_reply(r, out, err);
-  if (json) out << r["status"].dump(2) << "\n";
-  else out << render_status(r["status"]);
+  const nlohmann::json doc = group.empty() ? r["status"] : filter_group(r["status"], group);
+  if (json) out << doc.dump(2) << "\n";
+  else out << render_status(doc);
   return 0;
 }
 

@@ -28,7 +28,9 @@ int run_showkey(const std::string& path, bool left, bool pem, std::ostream& out,
 
 // swanless status [--json] [--socket PATH] (cmd_control.cpp): asks the running daemon and
 // prints what `ipsec statusall` shows (status_view.h), or with `json` the document as is.
-int run_status(const std::string& socket, bool json, std::ostream& out, std::ostream& err);
+// With `group` (an IPv4 multicast address), only that group's entries of the pim lists.
+int run_status(const std::string& socket, bool json, std::ostream& out, std::ostream& err,
+               const std::string& group = {});
 // swanless status --watch: the text view redrawn in place every second until interrupted
 // (status_view.h, watch_status); a failed request is shown and the watch goes on.
 int run_status_watch(const std::string& socket, std::ostream& out);

@@ -31,6 +31,8 @@ int main(int argc, char** argv) {
   status->add_flag("--watch", watch, "redraw the status every second, in place, until interrupted")
       ->excludes("--json");
   status->add_option("--socket", socket_path, "control socket of the running daemon");
+  std::string group;
+  status->add_option("--group", group, "only this multicast group's entries in the pim sections")->excludes("--watch");
 
   std::string name;
   auto* up = app.add_subcommand("up", "initiate a conn");
@@ -60,7 +62,7 @@ int main(int argc, char** argv) {
   if (*run) return swld::run_daemon(config_path);
   if (*check) return apps::run_check(config_path, std::cout, std::cerr);
   if (*status && watch) return apps::run_status_watch(socket_path, std::cout);
-  if (*status) return apps::run_status(socket_path, json, std::cout, std::cerr);
+  if (*status) return apps::run_status(socket_path, json, std::cout, std::cerr, group);
   if (*up) return apps::run_up(socket_path, name, std::cout, std::cerr);
   if (*down) return apps::run_down(socket_path, name, std::cout, std::cerr);
   return 1;

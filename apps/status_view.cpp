@@ -222,6 +222,24 @@ std::string render_status(const nlohmann::json& doc) {
   return o.str();
 }
 
+nlohmann::json filter_group(nlohmann::json doc, const std::string& group) {
+  auto keep = [&group](nlohmann::json& arr, bool plain) {
+    if (!arr.is_array()) return;
+    nlohmann::json out = nlohmann::json::array();
+    for (auto& e : arr)
+      if (plain ? (e.is_string() && e.get<std::string>() == group) : str(e, "group") == group) out.push_back(std::move(e));
+    arr = std::move(out);
+  };
+  if (!doc.contains("pim") || !doc["pim"].is_array()) return doc;
+  for (auto& p : doc["pim"]) {
+    if (p.contains("groups")) keep(p["groups"], true);
+    if (p.contains("joins")) keep(p["joins"], false);
+    if (p.contains("delivered_by_group")) keep(p["delivered_by_group"], false);
+    if (p.contains("igmp") && p["igmp"].is_object() && p["igmp"].contains("members")) keep(p["igmp"]["members"], false);
+  }
+  return doc;
+}
+
 std::string watch_frame(const std::string& text) {
   std::string f = "\x1b[H";
   std::size_t start = 0;

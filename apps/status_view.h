@@ -13,6 +13,10 @@
 namespace apps {
 
 std::string render_status(const nlohmann::json& doc);
+// `status --group G`: the document with every pim section's per-group lists (groups,
+// joins, delivered_by_group, the querier's members) cut down to group G, so one group
+// of thousands can be looked at; the rest of the document is left as it is.
+nlohmann::json filter_group(nlohmann::json doc, const std::string& group);
 // "8 seconds", "34 minutes", "2 hours" as strongSwan prints durations.
 std::string human_duration(long long seconds);
 

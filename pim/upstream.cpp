@@ -97,19 +97,60 @@ void Upstream::send_hello(TimePoint now, std::uint16_t holdtime) {
   next_hello_ = now + cfg_.hello_interval;
 }
 
+// A group's entry of a Join/Prune: the (*,G) join (source = RP, S|W|R) and the group's
+// (S,G) joins, as joins or as prunes.
+GroupEntry Upstream::entry_of(const GroupWant& w, bool prune) const {
+  GroupEntry e;
+  e.group = w.group;
+  auto& list = prune ? e.prunes : e.joins;
+  if (w.star) list.push_back(EncodedSource{cfg_.rp, kSourceFlagsStarG, 32});
+  for (const auto& src : w.sources) list.push_back(EncodedSource{src.address, kSourceFlagS, 32});
+  return e;
+}
+
 std::vector<JoinPrune> Upstream::join_prune_messages(bool prune) const {
-  // One entry per group, in the order of wants_: the (*,G) join (source = RP, S|W|R)
-  // and the group's (S,G) joins.
-  std::vector<GroupEntry> entries;
+  std::vector<GroupEntry> entries;  // one per group, in the order of wants_
   entries.reserve(wants_.size());
-  for (const auto& w : wants_) {
-    GroupEntry& e = entries.emplace_back();
-    e.group = w.group;
-    auto& list = prune ? e.prunes : e.joins;
-    if (w.star) list.push_back(EncodedSource{cfg_.rp, kSourceFlagsStarG, 32});
-    for (const auto& src : w.sources) list.push_back(EncodedSource{src.address, kSourceFlagS, 32});
-  }
+  for (const auto& w : wants_) entries.push_back(entry_of(w, prune));
   return pack(std::move(entries));
+}
+
+// The periodic refresh of a join set that needs several messages is spread over the join
+// interval, one message per tick, so thousands of groups do not leave as one burst that
+// the router (and the tunnel) must take at once. Each message is built when it is sent,
+// from the entries as they are then: a group pruned since the period began is not
+// joined again by a stale copy. When the set shrinks during a period an entry may be
+// skipped once; the holdtime (3.5 join intervals by default) covers that.
+void Upstream::refresh_step(TimePoint now) {
+  if (refresh_cursor_ == 0 || refresh_cursor_ >= wants_.size()) {
+    refresh_cursor_ = 0;
+    period_start_ = now;
+    period_messages_ = std::max<std::size_t>(1, join_prune_messages(false).size());
+  }
+  JoinPrune jp;
+  jp.upstream_neighbor = cfg_.neighbor;
+  jp.holdtime = to_seconds_u16(cfg_.holdtime);
+  std::size_t size = jp.encoded_size();
+  while (refresh_cursor_ < wants_.size()) {
+    GroupEntry e = entry_of(wants_[refresh_cursor_], false);
+    const std::size_t add = 8 + 4 + 8 * e.joins.size();
+    if (!jp.groups.empty() && (jp.groups.size() == 255 || size + add > cfg_.max_message)) break;
+    jp.groups.push_back(std::move(e));
+    size += add;
+    ++refresh_cursor_;
+  }
+  if (!jp.groups.empty()) {
+    emit(build_join_prune(jp));
+    ++status_.counters.joins_sent;
+    status_.last_join_sent = now;
+  }
+  status_.joined = !wants_.empty();
+  if (refresh_cursor_ >= wants_.size()) {
+    refresh_cursor_ = 0;
+    next_join_ = std::max(now, period_start_ + cfg_.join_interval);
+  } else {
+    next_join_ = now + cfg_.join_interval / static_cast<long>(period_messages_);
+  }
 }
 
 // Packs group entries into as few Join/Prune messages as fit max_message (RFC 7761
@@ -193,7 +234,10 @@ void Upstream::update_members(const std::vector<MembershipChange>& changes, Time
       joins |= !e.joins.empty();
       prunes |= !e.prunes.empty();
     }
-    if (joins) ++status_.counters.joins_sent;
+    if (joins) {
+      ++status_.counters.joins_sent;
+      status_.last_join_sent = now;
+    }
     if (prunes) ++status_.counters.prunes_sent;
   }
   status_.joined = !wants_.empty();
@@ -212,6 +256,7 @@ void Upstream::send_join_prune(TimePoint now, bool prune) {
     status_.joined = !wants_.empty();
     if (status_.joined) status_.last_join_sent = now;
     next_join_ = now + cfg_.join_interval;
+    refresh_cursor_ = 0;  // a full send: the next period starts from the beginning
   }
 }
 
@@ -307,10 +352,14 @@ void Upstream::on_expiry(TimePoint now) {
   }
   if (next_hello_ && now >= *next_hello_) send_hello(now, hello_holdtime_s());
   if (next_join_ && now >= *next_join_) {
-    send_join_prune(now, false);
-    // the deferred triggered send: the next hold-off starts from it
-    if (trigger_pending_) last_triggered_ = now;
-    trigger_pending_ = false;
+    if (trigger_pending_) {
+      // the deferred triggered send, all at once; the next hold-off starts from it
+      send_join_prune(now, false);
+      last_triggered_ = now;
+      trigger_pending_ = false;
+    } else {
+      refresh_step(now);
+    }
   }
 }
 

@@ -15,7 +15,8 @@
 // - leaving: shutdown() sends a Prune for every group, then a Hello with holdtime 0.
 //
 // Timers (RFC 7761 §4.3.1, §4.5): Hello every hello interval; Join refresh every join
-// interval (t_periodic); neighbor expiry at its advertised Hello holdtime (0xffff: never).
+// interval (t_periodic), spread over the interval one message at a time when the join set
+// needs several; neighbor expiry at its advertised Hello holdtime (0xffff: never).
 #pragma once
 
 #include <array>
@@ -173,6 +174,8 @@ class Upstream {
   void send_hello(TimePoint now, std::uint16_t holdtime);
   void send_join_prune(TimePoint now, bool prune);
   std::vector<JoinPrune> pack(std::vector<GroupEntry> entries) const;
+  GroupEntry entry_of(const GroupWant& w, bool prune) const;
+  void refresh_step(TimePoint now);  // one message of the spread periodic refresh
   GroupWant& want(std::uint32_t group);
   void erase_if_empty(std::uint32_t group);
   void add_want(std::uint32_t source, std::uint32_t group, std::uint8_t origin);
@@ -190,6 +193,9 @@ class Upstream {
   std::uint16_t ip_id_ = 0;
   std::vector<common::Bytes> outbox_;
   std::vector<GroupWant> wants_;
+  std::size_t refresh_cursor_ = 0;   // next entry of wants_ the periodic refresh sends
+  TimePoint period_start_{};         // when the current refresh period began
+  std::size_t period_messages_ = 1;  // messages the refresh needs this period
   std::unordered_map<std::uint32_t, std::size_t> want_index_;  // group -> index in wants_
 };
 

@@ -122,6 +122,21 @@ TEST_CASE("status text: member-driven joins with their origin, the IGMP querier,
   s = apps::render_status(d);
   CHECK_THAT(s, Catch::Contains("(*,239.3.0.15) [igmp], ... (2000 in all), last join"));
   CHECK_THAT(s, !Catch::Contains("239.3.0.16)"));
+  // status --group: one group of the 2000
+  p["groups"] = json::array({"239.1.1.1", "239.3.3.7"});
+  p["delivered_by_group"] = json::array({{{"group", "239.1.1.1"}, {"datagrams", 5}, {"bytes", 1}},
+                                         {{"group", "239.3.3.7"}, {"datagrams", 7}, {"bytes", 2}}});
+  json f = apps::filter_group(d, "239.3.3.7");
+  const auto& fp = f["pim"][0];
+  CHECK(fp["groups"] == json::array({"239.3.3.7"}));
+  REQUIRE(fp["joins"].size() == 1);
+  CHECK(fp["joins"][0]["group"] == "239.3.3.7");
+  REQUIRE(fp["delivered_by_group"].size() == 1);
+  CHECK(fp["delivered_by_group"][0]["datagrams"] == 7);
+  CHECK(fp["igmp"]["members"].empty());
+  CHECK(fp["name"] == "upstream");  // the rest stays
+  CHECK_THAT(apps::render_status(f), Catch::Contains("upstream: joined (*,239.3.3.7) [igmp], last join"));
+  CHECK(apps::filter_group(d, "239.1.1.2")["pim"][0]["igmp"]["members"].size() == 1);
 }
 
 TEST_CASE("durations read like strongSwan's") {

@@ -163,6 +163,9 @@ else fail "FRR: $(frr_join_count gre1 '*' 239.3.) of $MANY (*,G) on gre1"; fi
 cloud_swanless_status >"$LAB_DIR/st4.txt" 2>&1
 check "status text stays a screenful: a count, not $MANY lines" grep -q "($MANY in all)" "$LAB_DIR/st4.txt"
 check "status text is short ($(wc -l <"$LAB_DIR/st4.txt") lines)" test "$(wc -l <"$LAB_DIR/st4.txt")" -lt 120
+cloud_swanless_status --group "$SAMPLE_GROUP" >"$LAB_DIR/st5.txt" 2>&1
+check "status --group $SAMPLE_GROUP: that group's join and member only" \
+  grep -q "joined (\*,$SAMPLE_GROUP) \[igmp\], last join" "$LAB_DIR/st5.txt"
 # a sample group delivers
 start_receiver $((LAB_PORT + 2)) "$SAMPLE_GROUP" gre1 rxs || fail "sample receiver"
 nsx src python3 "$here/mcast_sender.py" --group "$SAMPLE_GROUP" --port $((LAB_PORT + 2)) --rate 200 --seconds 3 \

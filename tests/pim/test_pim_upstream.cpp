@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <set>
 
 #include "common/bytes.h"
 #include "gre/ipv4.h"
@@ -328,6 +329,7 @@ TEST_CASE("upstream: member joins and prunes go up at once, packed, config entri
   CHECK(j.groups[0].joins == std::vector<EncodedSource>{EncodedSource{kRp, kSourceFlagsStarG, 32}});
   CHECK(j.groups[0].prunes.empty());
   CHECK(j.groups[1].joins == std::vector<EncodedSource>{EncodedSource{kSrc, kSourceFlagS, 32}});
+  CHECK(u.status().last_join_sent == t0() + 3s);
   CHECK(u.status().counters.member_joins == 4);  // G3, G1, G4, (S,232.1.1.1); the repeat of G4 is not one
 
   // the last member leaves: a Prune, and the group is gone from the set and the status
@@ -385,6 +387,71 @@ TEST_CASE("upstream: 2000 member groups go up in messages packed to the limit", 
   CHECK(decode(u.take_outbox()).size() == msgs.size());
   CHECK(u.status().groups.empty());
   CHECK(u.wants().empty());
+}
+
+TEST_CASE("upstream: the periodic refresh of 2000 groups is spread over the join interval", "[pim][upstream]") {
+  UpstreamConfig c = config();
+  c.groups.clear();
+  for (unsigned i = 0; i < 2000; ++i) c.groups.push_back(ipv4(239, 4, static_cast<std::uint8_t>(i >> 8), static_cast<std::uint8_t>(i)));
+  Upstream u(c, 1);
+  const std::size_t n = u.join_prune_messages(false).size();
+  REQUIRE(n == 29);
+  u.start(t0());  // start is a triggered send: everything at once
+  CHECK(u.take_outbox().size() == 1 + n);
+  // Run the clock through two join intervals; record when each Join/Prune left.
+  std::vector<std::pair<Duration, std::size_t>> sent;  // (time since start, groups)
+  std::set<std::uint32_t> refreshed;
+  TimePoint t = t0();
+  const TimePoint end = t0() + 2 * c.join_interval + 1s;
+  while (auto next = u.next_expiry()) {
+    if (*next > end) break;
+    t = *next;
+    u.on_expiry(t);
+    for (auto& s : decode(u.take_outbox()))
+      if (is_jp(s)) {
+        sent.emplace_back(t - t0(), jp_of(s).groups.size());
+        if (t < t0() + 2 * c.join_interval)
+          for (const auto& g : jp_of(s).groups) refreshed.insert(g.group);
+      }
+  }
+  // One message per tick, each built full (69 groups, the last one the rest), the first
+  // period's between 60 s and 120 s, evenly apart.
+  REQUIRE(sent.size() >= n + 1);
+  for (std::size_t i = 0; i < n; ++i) {
+    CHECK(sent[i].first >= c.join_interval);
+    CHECK(sent[i].first < 2 * c.join_interval);
+    CHECK(sent[i].second == (i + 1 < n ? 69u : 2000u - 69u * (n - 1)));
+  }
+  const auto gap = sent[1].first - sent[0].first;
+  CHECK(gap == c.join_interval / 29);
+  CHECK(refreshed.size() == 2000);  // every group refreshed within the period
+  CHECK(sent[n].first >= 2 * c.join_interval);  // the next period starts a join interval later
+
+  // A group pruned mid-period is not joined again by the rest of the period.
+  Upstream v(c, 2);
+  v.start(t0());
+  v.take_outbox();
+  v.on_expiry(t0() + c.join_interval);  // first message of the period: groups 0..68
+  v.take_outbox();
+  const std::uint32_t last = c.groups.back();
+  // the config wants it, so drop it from the config side the only way there is: a
+  // member-origin entry that leaves (config entries never go); use a member group instead
+  v.update_members({{0, ipv4(239, 5, 5, 5), true}}, t0() + c.join_interval + 1s);
+  v.take_outbox();
+  v.update_members({{0, ipv4(239, 5, 5, 5), false}}, t0() + c.join_interval + 2s);
+  v.take_outbox();
+  bool rejoined = false, last_seen = false;
+  for (TimePoint tt = t0() + c.join_interval; tt < t0() + 2 * c.join_interval; tt += 100ms) {
+    v.on_expiry(tt);
+    for (auto& s : decode(v.take_outbox()))
+      if (is_jp(s))
+        for (const auto& g : jp_of(s).groups) {
+          rejoined |= g.group == ipv4(239, 5, 5, 5);
+          last_seen |= g.group == last;
+        }
+  }
+  CHECK_FALSE(rejoined);
+  CHECK(last_seen);
 }
 
 TEST_CASE("upstream: malformed input is counted by reason", "[pim][upstream]") {
