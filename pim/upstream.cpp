@@ -226,7 +226,7 @@ void Upstream::update_members(const std::vector<MembershipChange>& changes, Time
     erase_if_empty(c.group);
   }
   std::erase_if(entries, [](const GroupEntry& e) { return e.joins.empty() && e.prunes.empty(); });
-  if (entries.empty() || !status_.started || status_.shut_down) return;
+  if (entries.empty() || !status_.started || status_.shut_down || !active_) return;
   for (const auto& jp : pack(std::move(entries))) {
     emit(build_join_prune(jp));
     bool joins = false, prunes = false;
@@ -244,7 +244,20 @@ void Upstream::update_members(const std::vector<MembershipChange>& changes, Time
   if (status_.joined && !next_join_) next_join_ = now + cfg_.join_interval;
 }
 
+void Upstream::set_active(bool active, TimePoint now) {
+  if (active == active_) return;
+  const bool live = status_.started && !status_.shut_down;
+  if (!active && live) send_join_prune(now, true);  // prune while still active
+  active_ = active;
+  if (active && live) send_join_prune(now, false);
+}
+
 void Upstream::send_join_prune(TimePoint now, bool prune) {
+  if (!active_) {  // nothing joined here, nothing to refresh or prune
+    status_.joined = false;
+    next_join_ = now + cfg_.join_interval;
+    return;
+  }
   for (const auto& jp : join_prune_messages(prune)) {
     emit(build_join_prune(jp));
     ++(prune ? status_.counters.prunes_sent : status_.counters.joins_sent);
@@ -357,8 +370,10 @@ void Upstream::on_expiry(TimePoint now) {
       send_join_prune(now, false);
       last_triggered_ = now;
       trigger_pending_ = false;
-    } else {
+    } else if (active_) {
       refresh_step(now);
+    } else {
+      next_join_ = now + cfg_.join_interval;
     }
   }
 }

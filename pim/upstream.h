@@ -155,6 +155,13 @@ class Upstream {
 
   const std::vector<GroupWant>& wants() const { return wants_; }
 
+  // Whether this upstream carries the joins (default yes). With two tunnels to two
+  // gateways in active-standby, one does: going inactive prunes every entry at once,
+  // going active joins them all at once. An inactive upstream still says Hello (its
+  // neighbor stays known) and follows the join set without sending it.
+  void set_active(bool active, TimePoint now);
+  bool active() const { return active_; }
+
   // IPv4 packets to encapsulate and send, in order.
   std::vector<common::Bytes> take_outbox();
   const std::vector<common::Bytes>& outbox() const { return outbox_; }
@@ -193,6 +200,7 @@ class Upstream {
   std::uint16_t ip_id_ = 0;
   std::vector<common::Bytes> outbox_;
   std::vector<GroupWant> wants_;
+  bool active_ = true;
   std::size_t refresh_cursor_ = 0;   // next entry of wants_ the periodic refresh sends
   TimePoint period_start_{};         // when the current refresh period began
   std::size_t period_messages_ = 1;  // messages the refresh needs this period

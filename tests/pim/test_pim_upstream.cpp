@@ -454,6 +454,43 @@ TEST_CASE("upstream: the periodic refresh of 2000 groups is spread over the join
   CHECK(last_seen);
 }
 
+TEST_CASE("upstream: an inactive upstream says Hello but sends no Join; switching prunes or joins all", "[pim][upstream]") {
+  Upstream u(config(), 4);
+  u.set_active(false, t0());
+  u.start(t0());
+  auto start = decode(u.take_outbox());
+  REQUIRE(start.size() == 1);
+  CHECK(is_hello(start[0]));
+  CHECK_FALSE(u.status().joined);
+  u.update_members({{0, ipv4(239, 6, 6, 6), true}}, t0() + 1s);  // followed, not sent
+  CHECK(u.take_outbox().empty());
+  CHECK(u.wants().size() == 3);
+  u.on_expiry(t0() + 60s);  // the refresh tick sends nothing
+  for (auto& s : decode(u.take_outbox())) CHECK_FALSE(is_jp(s));
+  CHECK(u.on_packet(router_hello(8), t0() + 61s));  // a new neighbor: the triggered send is Hello only
+  for (auto& s : decode(u.take_outbox())) CHECK_FALSE(is_jp(s));
+
+  u.set_active(true, t0() + 62s);  // fail-over to here: every entry joined at once
+  auto up = decode(u.take_outbox());
+  REQUIRE(up.size() == 1);
+  CHECK(jp_of(up[0]).groups.size() == 3);
+  CHECK(jp_of(up[0]).groups[0].prunes.empty());
+  CHECK(u.status().joined);
+  u.set_active(true, t0() + 63s);  // no change, nothing sent
+  CHECK(u.take_outbox().empty());
+
+  u.set_active(false, t0() + 64s);  // and back: every entry pruned at once
+  auto down = decode(u.take_outbox());
+  REQUIRE(down.size() == 1);
+  CHECK(jp_of(down[0]).groups.size() == 3);
+  CHECK(jp_of(down[0]).groups[0].joins.empty());
+  CHECK_FALSE(u.status().joined);
+  u.shutdown(t0() + 65s);  // an inactive upstream has nothing to prune: Hello holdtime 0 only
+  auto bye = decode(u.take_outbox());
+  REQUIRE(bye.size() == 1);
+  CHECK(hello_of(bye[0]).holdtime == 0);
+}
+
 TEST_CASE("upstream: malformed input is counted by reason", "[pim][upstream]") {
   Upstream u(config(), 1);
   u.start(t0());
