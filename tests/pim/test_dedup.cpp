@@ -41,6 +41,14 @@ DedupConfig seq_config(std::uint64_t window = 65536, std::uint8_t width = 4) {
   return c;
 }
 
+DedupConfig hash_config(Duration window, std::size_t max_hashes) {
+  DedupConfig c;
+  c.key = DedupKey::hash;
+  c.hash_window = window;
+  c.max_hashes = max_hashes;
+  return c;
+}
+
 // A deduplicator on a clock the test moves by 1 ms per packet.
 struct Rig {
   Deduplicator d;
@@ -390,11 +398,7 @@ TEST_CASE("dedup: max_flows and idle expiry", "[pim][dedup]") {
 }
 
 TEST_CASE("dedup: hash keys, duplicates within the time window", "[pim][dedup]") {
-  DedupConfig c;
-  c.key = DedupKey::hash;
-  c.hash_window = 1s;
-  c.max_hashes = 4;
-  Rig r(c);
+  Rig r(hash_config(1s, 4));
   const Bytes p1 = common::from_hex("00112233445566778899");
   const Bytes p2 = common::from_hex("00112233445566778898");
   CHECK(r.raw(kA, p1) == DedupVerdict::deliver);
@@ -427,11 +431,7 @@ TEST_CASE("dedup: hash keys, duplicates within the time window", "[pim][dedup]")
 }
 
 TEST_CASE("dedup: hash table stays consistent under churn", "[pim][dedup]") {
-  DedupConfig c;
-  c.key = DedupKey::hash;
-  c.hash_window = 50ms;
-  c.max_hashes = 16;
-  Rig r(c);
+  Rig r(hash_config(50ms, 16));
   // Each payload on A, then again on B five payloads later (9 ms): the window is 50 ms,
   // the table holds 16, so the copy is always remembered while entries keep being
   // evicted and forgotten.
