@@ -50,8 +50,9 @@
 //
 // Cost per packet: one flow lookup (unordered_map), a move to the front of an LRU list,
 // then for sequence keys a few bitmap word operations (a step ahead by d clears d bits,
-// d/64 word writes, at most window/64) and for hash keys one pass over the payload and a
-// lookup in an open-addressing table at most half full. No allocation per packet: flow
+// d/64 word writes, at most window/64) and for hash keys one pass over the payload, a
+// lookup in an open-addressing table at most half full, and forgetting the entries that
+// aged out since the last packet (each entry once). No allocation per packet: flow
 // slots, their bitmaps and the hash tables are allocated when first needed and reused;
 // a new flow costs one map node.
 #pragma once
@@ -155,7 +156,8 @@ class Deduplicator {
   // Forgets every flow idle for idle_timeout at `now`: O(flows expired).
   void expire(TimePoint now);
 
-  std::vector<DedupFlowStatus> flows(TimePoint now) const;  // O(flows), most recent first
+  // O(flows), most recent first; flows already idle for idle_timeout are left out.
+  std::vector<DedupFlowStatus> flows(TimePoint now) const;
   const DedupCounters& counters() const { return counters_; }
   const DedupConfig& config() const { return cfg_; }
   std::uint64_t window() const { return window_; }  // the sequence window in use
