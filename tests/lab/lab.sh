@@ -28,6 +28,14 @@
 #   gre_status dc|cloud    the GRE endpoint's JSON counters
 #   dc_sas / cloud_sas     swanctl --list-sas of the dc charon / the stand-in charon
 #   pim_neighbor_up ADDR IFACE, pim_join_on GROUP IFACE     predicates on FRR's state
+#   dc2_up [KEEPALIVE_S]   the second datacenter gateway (namespace dc2: charon, gre2, FRR,
+#                          B feed from src eth1, PIM link peer0 to dc); not part of lab_up
+#   standin_dc2_up         the stand-in's second tunnel (cloud -> dc2, gre2, PIM join)
+#   start_source_ab RATE SECONDS [SIZE]   the source on both links (A and B, same bytes)
+#   start_receiver_on IFNAME NAME [PORT]  receiver in cloud bound to one tunnel (gre1/gre2)
+#   frr2_show CMD, frr_show_at ROUTER CMD, dc2_sas, dc2_forwarder_stat KEY,
+#   pim_neighbor_up_at ROUTER ADDR IFACE, pim_join_on_at ROUTER GROUP IFACE
+#   mcast_forwarding_at NS IN OUT [FRR]   the forwarding plane of one router (kernel/user space)
 
 # shellcheck disable=SC2034  # LAB_*_PID and the address variables are for the tests that source this
 LAB_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -54,6 +62,18 @@ LAB_SRC_DC=198.18.31.1         # dc on the source's link
 LAB_SRC_ADDR=198.18.31.10      # the multicast source
 LAB_GROUP=239.1.1.1
 LAB_PORT=5000
+# the second datacenter gateway (dc2_up; issue 14 item 4): its own WAN link from the NAT,
+# charon, GRE endpoint gre2 and FRR router, fed by the source's second link (the B feed)
+LAB_NAT_WAN2=198.18.40.1       # nat's out1, the "internet" router on dc2's link
+LAB_DC2_GW=198.18.40.20        # dc2 VPN gateway
+LAB_DC2_GRE=10.44.17.1         # dc2 GRE endpoint (on lo)
+LAB_CLOUD_GRE2=10.44.16.1      # VM's second GRE endpoint
+LAB_DC2_TUN=10.44.14.5         # gre2 inner, dc2
+LAB_CLOUD_TUN2=10.44.14.6      # gre2 inner, VM
+LAB_SRC_DC2=198.18.32.1        # dc2 on the source's second link
+LAB_SRC_ADDR2=198.18.32.10     # the source's second address (B feed)
+LAB_PEER_DC=198.18.41.1        # dc on the dc-dc2 link (peer0), PIM neighbors
+LAB_PEER_DC2=198.18.41.2       # dc2 on the dc-dc2 link (peer0)
 LAB_PSK=${LAB_PSK:-"swanless lab shared secret, not for production"}
 LAB_PROPOSAL=${LAB_PROPOSAL:-aes256-sha256-modp2048}
 LAB_STATE=${LAB_STATE:-/run/swanless-lab.state}
@@ -144,23 +164,36 @@ lab_mcast_mode() {
   esac
 }
 
-# dc_mcast_forwarding: after FRR is up in dc, make sure something forwards the source's
-# multicast into gre1 while FRR holds a join for it there. "kernel": FRR's pimd programs
-# the kernel's multicast routing (nothing to start). "userspace": mcast_forwarder.py, which
-# follows FRR's join state on gre1 and forwards src0 -> gre1 itself. Sets LAB_DC_MCAST
-# (kernel|userspace) and says which way in the log.
-dc_mcast_forwarding() {
-  LAB_DC_MCAST=$(lab_mcast_mode) || return 1
-  if [ "$LAB_DC_MCAST" = kernel ]; then
-    lab_log "dc forwards multicast with the kernel (CONFIG_IP_MROUTE, programmed by FRR's pimd)"
+# mcast_forwarding_at NS IN OUT [FRR_NAME]: after FRR (FRR_NAME, default NS) is up in NS,
+# make sure something forwards the source's multicast arriving on IN into OUT while FRR
+# holds a join for it on OUT. "kernel": FRR's pimd programs the kernel's multicast routing
+# (nothing to start). "userspace": mcast_forwarder.py, which follows FRR's join state on
+# OUT and forwards IN -> OUT itself (log and counters $LAB_DIR/fwd-NS.log, fwd-NS.json).
+# Sets LAB_FWD_MODE (kernel|userspace) and LAB_FWD_PID (the forwarder, "" in kernel mode)
+# and says which way in the log.
+mcast_forwarding_at() {
+  local ns=$1 in=$2 out=$3 frr=${4:-$1}
+  LAB_FWD_PID=""
+  LAB_FWD_MODE=$(lab_mcast_mode) || return 1
+  if [ "$LAB_FWD_MODE" = kernel ]; then
+    lab_log "$ns forwards multicast with the kernel (CONFIG_IP_MROUTE, programmed by FRR's pimd)"
     return 0
   fi
-  lab_bg dc "$LAB_DIR/fwd-dc.log" python3 "$LAB_HERE/mcast_forwarder.py" --in src0 --out gre1 \
-    --vty-socket "${LAB_FRR_DIR[dc]}" --groups 239.0.0.0/8 --status "$LAB_DIR/fwd-dc.json"
-  LAB_FWD_DC_PID=$LAB_BG_PID
-  wait_log "$LAB_DIR/fwd-dc.log" "mcast_forwarder: src0 -> gre1" 10 \
-    || { echo "dc_up: multicast forwarder did not start:" >&2; cat "$LAB_DIR/fwd-dc.log" >&2; return 1; }
-  lab_log "dc forwards multicast in user space (mcast_forwarder.py, following FRR's joins on gre1): the kernel $(uname -r) has no IPv4 multicast routing (CONFIG_IP_MROUTE)"
+  lab_bg "$ns" "$LAB_DIR/fwd-$ns.log" python3 "$LAB_HERE/mcast_forwarder.py" --in "$in" --out "$out" \
+    --vty-socket "${LAB_FRR_DIR[$frr]}" --groups 239.0.0.0/8 --status "$LAB_DIR/fwd-$ns.json"
+  LAB_FWD_PID=$LAB_BG_PID
+  wait_log "$LAB_DIR/fwd-$ns.log" "mcast_forwarder: $in -> $out" 10 \
+    || { echo "${ns}_up: multicast forwarder did not start:" >&2; cat "$LAB_DIR/fwd-$ns.log" >&2; return 1; }
+  lab_log "$ns forwards multicast in user space (mcast_forwarder.py, following FRR's joins on $out): the kernel $(uname -r) has no IPv4 multicast routing (CONFIG_IP_MROUTE)"
+}
+
+# dc_mcast_forwarding: mcast_forwarding_at for the dc (src0 -> gre1). Sets LAB_DC_MCAST
+# (kernel|userspace) and LAB_FWD_DC_PID.
+dc_mcast_forwarding() {
+  LAB_DC_MCAST=""
+  mcast_forwarding_at dc src0 gre1 || return 1
+  LAB_DC_MCAST=$LAB_FWD_MODE
+  LAB_FWD_DC_PID=$LAB_FWD_PID
 }
 
 # dc_forwarder_stat KEY: a counter of the userspace forwarder ("" in kernel mode).
@@ -206,6 +239,74 @@ check_dc_forwarding_stopped() {
     awk -v f0="${f0:-x}" -v f1="${f1:-y}" -v n0="${n0:-0}" -v n1="${n1:-0}" 'BEGIN { exit !(f0 == f1 && n1 - n0 >= 40) }'
 }
 
+# dc2_up [KEEPALIVE_S]: the second datacenter gateway (issue 14 item 4), after
+# lab_topology and dc_up. Namespace dc2: wan0 $LAB_DC2_GW linked to nat's out1
+# (the same 1:1 NAT: the VM leaves as $LAB_NAT_PUB), the source's second link src0
+# (the B feed: src eth1 $LAB_SRC_ADDR2), a link peer0 to dc; charon responder with conn
+# dc2-tun and child dc2-tun-gre ($LAB_DC2_GRE/32 <-> $LAB_CLOUD_GRE2/32), GRE endpoint
+# gre2, FRR (zebra + pimd) as a plain PIM router whose RP is dc's $LAB_RP (reached over
+# peer0; dc and dc2 are PIM neighbors there), and, where the kernel has no multicast
+# routing, a second mcast_forwarder.py (src0 -> gre2). Sets LAB_DC2_MCAST, LAB_GRE_DC2_PID,
+# LAB_FWD_DC2_PID. Nothing of this exists unless dc2_up is called.
+dc2_up() {
+  local ka=${1:-10}
+  [ -n "${LAB_FRR_DIR[dc]:-}" ] || { echo "dc2_up: call lab_topology and dc_up first" >&2; return 1; }
+  ns_create dc2 || return 1
+  link_ns nat out1 "$LAB_NAT_WAN2/24" dc2 wan0 "$LAB_DC2_GW/24" || return 1
+  link_ns dc2 src0 "$LAB_SRC_DC2/24" src eth1 "$LAB_SRC_ADDR2/24" || return 1
+  link_ns dc peer0 "$LAB_PEER_DC/24" dc2 peer0 "$LAB_PEER_DC2/24" || return 1
+  # the same 1:1 NAT towards dc2's link; cloud and dc2 route through it
+  ns_nat nat snat "$LAB_CLOUD_PRIV/32" out1 "$LAB_NAT_PUB" || return 1
+  ns_nat nat dnat "$LAB_NAT_PUB/32" out1 "$LAB_CLOUD_PRIV" || return 1
+  ns_route cloud 198.18.40.0/24 via "$LAB_NAT_IN" || return 1
+  ns_route dc2 203.0.113.0/24 via "$LAB_NAT_WAN2" || return 1
+  # dc2 reaches the RP (and the datacenter subnet) through dc; nothing routes the B
+  # feed's subnet to dc, so dc never takes it as an (S,G) (see tests/lab/README.md)
+  ns_route dc2 "$LAB_DC_NET" via "$LAB_PEER_DC" || return 1
+  ns_addr dc2 lo "$LAB_DC2_GRE/32" || return 1
+  charon_start dc2 dc2 --no-wait || return 1
+  lab_bg dc2 "$LAB_DIR/gre-dc2.log" python3 "$LAB_HERE/gre_endpoint.py" --ifname gre2 \
+    --local "$LAB_DC2_GRE" --remote "$LAB_CLOUD_GRE2" --address "$LAB_DC2_TUN/30" --peer "$LAB_CLOUD_TUN2" \
+    --keepalive "$ka" --reflect --status "$LAB_DIR/gre-dc2.json"
+  LAB_GRE_DC2_PID=$LAB_BG_PID
+  wait_log "$LAB_DIR/gre-dc2.log" "gre_endpoint: gre2 up" 10 \
+    || { echo "dc2_up: GRE endpoint did not start:" >&2; cat "$LAB_DIR/gre-dc2.log" >&2; return 1; }
+  frr_start dc2 dc2 "$(cat <<EOF
+!
+interface lo
+ ip pim
+!
+interface src0
+ ip pim
+!
+interface gre2
+ ip pim
+!
+interface peer0
+ ip pim
+!
+ip pim rp $LAB_RP 239.0.0.0/8
+!
+EOF
+)" || return 1
+  # dc's FRR is running already: PIM on its end of the link, at run time
+  frr_vtysh dc 'configure terminal' 'interface peer0' 'ip pim' >"$LAB_DIR/frr-dc-peer0.out" 2>&1 \
+    || { echo "dc2_up: cannot enable PIM on dc's peer0:" >&2; cat "$LAB_DIR/frr-dc-peer0.out" >&2; return 1; }
+  LAB_DC2_MCAST=""
+  mcast_forwarding_at dc2 src0 gre2 || return 1
+  LAB_DC2_MCAST=$LAB_FWD_MODE
+  LAB_FWD_DC2_PID=$LAB_FWD_PID
+  charon_wait dc2 || return 1
+  swanctl_conf_gen "$LAB_DIR/dc2.swanctl.conf" --conn dc2-tun --local "$LAB_DC2_GW" --remote "$LAB_NAT_PUB" \
+    --local-id "$LAB_DC2_GW" --remote-id "$LAB_NAT_PUB" --psk "$LAB_PSK" \
+    --ike "$LAB_PROPOSAL" --esp "$LAB_PROPOSAL" --encap no --start none \
+    --child dc2-tun-gre "$LAB_DC2_GRE/32" "$LAB_CLOUD_GRE2/32" tunnel || return 1
+  charon_load dc2 dc2 "$LAB_DIR/dc2.swanctl.conf" || return 1
+}
+
+# dc2_forwarder_stat KEY: a counter of dc2's userspace forwarder ("" in kernel mode).
+dc2_forwarder_stat() { [ "${LAB_DC2_MCAST:-}" = userspace ] && json_get "$LAB_DIR/fwd-dc2.json" "$1"; }
+
 # cloud_base: the VM's inner addresses (what swanless would put on its TUN; the stand-in
 # charon needs them on lo) and rp_filter off (multicast from the source arrives on gre1
 # with no route back there).
@@ -242,6 +343,36 @@ standin_up() {
     --ifaddr "$LAB_CLOUD_TUN" --neighbor "$LAB_DC_TUN" --rp "$LAB_RP" --group "$LAB_GROUP" \
     --status "$LAB_DIR/pim-cloud.json"
   LAB_PIM_PID=$LAB_BG_PID
+}
+
+# standin_dc2_up: after standin_up and dc2_up, the stand-in's second tunnel, to dc2: the
+# same cloud charon gets a second connection dc2-tun (child dc2-tun-gre
+# $LAB_CLOUD_GRE2/32 <-> $LAB_DC2_GRE/32, encap forced, through the NAT), a second GRE
+# endpoint gre2 ($LAB_CLOUD_TUN2) and a second PIM Hello+Join sender on gre2 (towards
+# dc2, RP $LAB_RP). Sets LAB_PIM2_PID.
+standin_dc2_up() {
+  [ -f "$LAB_DIR/cloud.swanctl.conf" ] || { echo "standin_dc2_up: call standin_up first" >&2; return 1; }
+  ns_addr cloud lo "$LAB_CLOUD_GRE2/32" || return 1
+  lab_bg cloud "$LAB_DIR/gre-cloud2.log" python3 "$LAB_HERE/gre_endpoint.py" --ifname gre2 \
+    --local "$LAB_CLOUD_GRE2" --remote "$LAB_DC2_GRE" --address "$LAB_CLOUD_TUN2/30" --peer "$LAB_DC2_TUN" \
+    --reflect --status "$LAB_DIR/gre-cloud2.json"
+  wait_log "$LAB_DIR/gre-cloud2.log" "gre_endpoint: gre2 up" 10 \
+    || { echo "standin_dc2_up: GRE endpoint did not start:" >&2; cat "$LAB_DIR/gre-cloud2.log" >&2; return 1; }
+  nsx cloud sysctl -qw net.ipv4.conf.gre2.rp_filter=0 >/dev/null || return 1
+  ns_route cloud 198.18.32.0/24 dev gre2 || return 1
+  swanctl_conf_gen "$LAB_DIR/cloud-dc2.swanctl.conf" --conn dc2-tun --local "$LAB_CLOUD_PRIV" --remote "$LAB_DC2_GW" \
+    --local-id "$LAB_NAT_PUB" --remote-id "$LAB_DC2_GW" --psk "$LAB_PSK" \
+    --ike "$LAB_PROPOSAL" --esp "$LAB_PROPOSAL" --encap yes --start none \
+    --child dc2-tun-gre "$LAB_CLOUD_GRE2/32" "$LAB_DC2_GRE/32" tunnel || return 1
+  # --load-all replaces the whole config: load both connections together
+  cp "$LAB_DIR/cloud.swanctl.conf" "$LAB_DIR/cloud-both.swanctl.conf" || return 1
+  swanctl_conf_join "$LAB_DIR/cloud-both.swanctl.conf" "$LAB_DIR/cloud-dc2.swanctl.conf" || return 1
+  charon_load cloud cloud "$LAB_DIR/cloud-both.swanctl.conf" || return 1
+  charon_initiate cloud cloud dc2-tun-gre 15 || return 1
+  lab_bg cloud "$LAB_DIR/pim-cloud2.log" python3 "$LAB_HERE/pim_join.py" --ifname gre2 \
+    --ifaddr "$LAB_CLOUD_TUN2" --neighbor "$LAB_DC2_TUN" --rp "$LAB_RP" --group "$LAB_GROUP" \
+    --status "$LAB_DIR/pim-cloud2.json"
+  LAB_PIM2_PID=$LAB_BG_PID
 }
 
 # cloud_swanless_conf [OPTIONS]: write DIR/swanless.conf and DIR/swanless.secrets: seed-aws.conf
@@ -441,6 +572,19 @@ start_source() {
   LAB_SOURCE_PID=$LAB_BG_PID
 }
 
+# start_source_ab RATE SECONDS [SIZE]: like start_source, but every datagram goes out both
+# of src's links, the same bytes (mcast_sender.py --also-iface-addr): eth0 to dc (the A
+# feed, source $LAB_SRC_ADDR) and eth1 to dc2 (the B feed, source $LAB_SRC_ADDR2). Needs
+# dc2_up. Result JSON in $LAB_DIR/source.json.
+start_source_ab() {
+  local rate=$1 secs=$2 size=${3:-200}
+  rm -f "$LAB_DIR/source.json"
+  lab_bg src "$LAB_DIR/source.log" python3 "$LAB_HERE/mcast_sender.py" --group "$LAB_GROUP" \
+    --port "$LAB_PORT" --rate "$rate" --seconds "$secs" --size "$size" --ttl 16 \
+    --iface-addr "$LAB_SRC_ADDR" --also-iface-addr "$LAB_SRC_ADDR2" --status "$LAB_DIR/source.json"
+  LAB_SOURCE_PID=$LAB_BG_PID
+}
+
 # wait_source [TIMEOUT]: wait for the sender to finish; print its result.
 wait_source() {
   wait_for "[ -s '$LAB_DIR/source.json' ]" "${1:-60}" || return 1
@@ -483,11 +627,26 @@ start_receiver() {
   wait_for "[ -s '$LAB_DIR/$name.json' ]" 10
 }
 
+# start_receiver_on IFNAME NAME [PORT]: mcast_receiver.py in cloud joined on IFNAME and
+# bound to it (SO_BINDTODEVICE), so that receivers on gre1 and gre2 with the same port
+# each count only their own tunnel's copies. Status in $LAB_DIR/NAME.json.
+start_receiver_on() {
+  local ifn=$1 name=$2 port=${3:-$LAB_PORT}
+  lab_bg cloud "$LAB_DIR/$name.log" python3 "$LAB_HERE/mcast_receiver.py" --port "$port" \
+    --group "$LAB_GROUP" --ifname "$ifn" --device "$ifn" --status "$LAB_DIR/$name.json"
+  wait_log "$LAB_DIR/$name.log" "mcast_receiver: port" 15 \
+    || { echo "start_receiver_on: did not start:" >&2; cat "$LAB_DIR/$name.log" >&2; return 1; }
+  wait_for "[ -s '$LAB_DIR/$name.json' ]" 10
+}
+
 # receiver_stats [NAME]: the receiver's JSON status.
 receiver_stats() { cat "$LAB_DIR/${1:-rx}.json"; }
 
-# frr_show CMD: vtysh CMD on the dc router.
+# frr_show CMD: vtysh CMD on the dc router; frr2_show CMD: on the dc2 router;
+# frr_show_at ROUTER CMD: on FRR ROUTER (dc, dc2).
 frr_show() { frr_vtysh dc "$@"; }
+frr2_show() { frr_vtysh dc2 "$@"; }
+frr_show_at() { frr_vtysh "$@"; }
 
 # gre_status dc|cloud: JSON counters of that GRE endpoint.
 gre_status() { cat "$LAB_DIR/gre-$1.json"; }
@@ -498,16 +657,21 @@ gre_keepalive_counts() {
 }
 
 dc_sas() { charon_list_sas dc dc; }
+dc2_sas() { charon_list_sas dc2 dc2; }
 cloud_sas() { charon_list_sas cloud cloud; }
 
-# pim_neighbor_up ADDR IFACE: FRR has ADDR as a PIM neighbor on IFACE.
-pim_neighbor_up() {
-  frr_show "show ip pim neighbor" 2>/dev/null | awk -v a="$1" -v i="$2" '$1 == i && $2 == a { f = 1 } END { exit !f }'
+# pim_neighbor_up ADDR IFACE: FRR (dc) has ADDR as a PIM neighbor on IFACE;
+# pim_neighbor_up_at ROUTER ADDR IFACE: the same on FRR ROUTER (dc, dc2).
+pim_neighbor_up() { pim_neighbor_up_at dc "$@"; }
+pim_neighbor_up_at() {
+  frr_vtysh "$1" "show ip pim neighbor" 2>/dev/null | awk -v a="$2" -v i="$3" '$1 == i && $2 == a { f = 1 } END { exit !f }'
 }
 
-# pim_join_on GROUP IFACE: FRR has a (*,G) join for GROUP on IFACE, state JOIN.
-pim_join_on() {
-  frr_show "show ip pim join" 2>/dev/null | awk -v g="$1" -v i="$2" '$1 == i && $3 == "*" && $4 == g && $5 == "JOIN" { f = 1 } END { exit !f }'
+# pim_join_on GROUP IFACE: FRR (dc) has a (*,G) join for GROUP on IFACE, state JOIN;
+# pim_join_on_at ROUTER GROUP IFACE: the same on FRR ROUTER (dc, dc2).
+pim_join_on() { pim_join_on_at dc "$@"; }
+pim_join_on_at() {
+  frr_vtysh "$1" "show ip pim join" 2>/dev/null | awk -v g="$2" -v i="$3" '$1 == i && $3 == "*" && $4 == g && $5 == "JOIN" { f = 1 } END { exit !f }'
 }
 
 # lab_demo: the lab with swanless in cloud, a 10/s multicast source and two receivers (a

@@ -27,6 +27,8 @@ def main():
     p.add_argument("--bind", default="0.0.0.0")
     p.add_argument("--group", default="", help="multicast group to join")
     p.add_argument("--ifname", default="", help="join on this interface")
+    p.add_argument("--device", default="",
+                   help="only datagrams that arrive on this interface (SO_BINDTODEVICE)")
     p.add_argument("--seconds", type=float, default=0, help="stop after N s (0: until SIGTERM)")
     p.add_argument("--status", default="")
     a = p.parse_args()
@@ -34,6 +36,9 @@ def main():
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 21)
+    if a.device:
+        # two receivers on one port (gre1 and gre2, the A and B tunnels) each see only their own
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, a.device.encode())
     s.bind((a.bind, a.port))
     if a.group:
         ifindex = socket.if_nametoindex(a.ifname) if a.ifname else 0
