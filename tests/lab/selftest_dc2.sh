@@ -127,10 +127,17 @@ echo "source: $(cat "$LAB_DIR/source.json")"
 echo "rx1 (gre1, A via dc):  $(receiver_stats rx1)"
 echo "rx2 (gre2, B via dc2): $(receiver_stats rx2)"
 u1=$(json_get "$LAB_DIR/rx1.json" unique); u2=$(json_get "$LAB_DIR/rx2.json" unique)
-check "A feed: $u1 of $sent datagrams reached cloud on gre1 through dc (>= 90 %), no duplicates" \
-  awk -v u="${u1:-0}" -v s="${sent:-0}" -v d="$(json_get "$LAB_DIR/rx1.json" duplicates)" 'BEGIN { exit !(s > 0 && u >= 0.9 * s && d == 0) }'
-check "B feed: $u2 of $sent datagrams reached cloud on gre2 through dc2 (>= 90 %), no duplicates" \
-  awk -v u="${u2:-0}" -v s="${sent:-0}" -v d="$(json_get "$LAB_DIR/rx2.json" duplicates)" 'BEGIN { exit !(s > 0 && u >= 0.9 * s && d == 0) }'
+# In user space each router forwards only the feed arriving on its own src0, so neither
+# tunnel may carry a duplicate. With kernel multicast routing the routers also pass each
+# other's feed over peer0 (shared tree, Registers to the RP), so a tunnel may carry both
+# copies: duplicates are then expected and only reported (tests/lab/README.md).
+maxdup=0
+{ [ "$LAB_DC_MCAST" = kernel ] || [ "$LAB_DC2_MCAST" = kernel ]; } && maxdup=1000000000
+d1=$(json_get "$LAB_DIR/rx1.json" duplicates); d2=$(json_get "$LAB_DIR/rx2.json" duplicates)
+check "A feed: $u1 of $sent datagrams reached cloud on gre1 through dc (>= 90 %), $d1 duplicates (<= $maxdup)" \
+  awk -v u="${u1:-0}" -v s="${sent:-0}" -v d="${d1:-x}" -v m="$maxdup" 'BEGIN { exit !(s > 0 && u >= 0.9 * s && d != "x" && d <= m) }'
+check "B feed: $u2 of $sent datagrams reached cloud on gre2 through dc2 (>= 90 %), $d2 duplicates (<= $maxdup)" \
+  awk -v u="${u2:-0}" -v s="${sent:-0}" -v d="${d2:-x}" -v m="$maxdup" 'BEGIN { exit !(s > 0 && u >= 0.9 * s && d != "x" && d <= m) }'
 if [ "$LAB_DC2_MCAST" = userspace ]; then
   f=$(dc2_forwarder_stat forwarded)
   check "dc2 forwarding (user space, no CONFIG_IP_MROUTE): mcast_forwarder.py forwarded $(( ${f:-0} - ${fwd0:-0} )) datagrams src0 -> gre2 (>= $sent)" \
