@@ -166,6 +166,35 @@ std::string render_status(const nlohmann::json& doc) {
     for (const auto& p : doc["pim"]) {
       o << str(p, "name") << ": on " << str(p, "interface") << ", neighbor " << str(p, "neighbor") << " "
         << (p.value("neighbor_up", false) ? "up" : "down") << ", RP " << str(p, "rp") << "\n";
+      // Two upstreams: the mode, each tunnel's health, the last fail-over, A/B arbitration.
+      if (p.contains("paths") && p["paths"].is_array() && p["paths"].size() > 1) {
+        o << str(p, "name") << ": upstream " << str(p, "upstream");
+        if (has(p, "active")) o << ", joins on " << str(p, "active");
+        o << "; fail-overs " << num(p, "failovers");
+        if (p.contains("last_failover") && p["last_failover"].is_object()) {
+          const auto& f = p["last_failover"];
+          o << " (last " << str(f, "from") << " -> " << str(f, "to") << " " << num(f, "ago_s") << "s ago: "
+            << str(f, "reason") << ")";
+        }
+        o << "\n";
+        for (const auto& x : p["paths"]) {
+          o << str(p, "name") << ":   " << str(x, "interface") << " (" << str(x, "conn") << "), neighbor "
+            << str(x, "neighbor") << ": "
+            << (x.value("healthy", false) ? std::string("healthy") : "down: " + str(x, "problem"))
+            << (x.value("joined", false) ? ", joined" : "") << "\n";
+        }
+      }
+      if (p.contains("dedup") && p["dedup"].is_object()) {
+        const auto& d = p["dedup"];
+        long long a = 0, b = 0;
+        if (d.contains("delivered_by_path") && d["delivered_by_path"].is_array() && d["delivered_by_path"].size() == 2) {
+          a = d["delivered_by_path"][0].get<long long>();
+          b = d["delivered_by_path"][1].get<long long>();
+        }
+        o << str(p, "name") << ": A/B by " << str(d, "key") << ": delivered " << num(d, "delivered") << " (first from A "
+          << a << ", from B " << b << "), duplicates dropped " << num(d, "duplicates") << ", gaps " << num(d, "gaps")
+          << " (" << num(d, "gap_sequences") << " missing on both), too old " << num(d, "too_old") << "\n";
+      }
       // The join set: (*,G) and (S,G) with who wants each; a long one is cut after a
       // screenful (status --json has all of it).
       constexpr std::size_t kShown = 16;

@@ -212,7 +212,22 @@ struct PimConfig {
   std::string name;
   std::string file;
   int line = 0;
-  std::string interface;  // a gre section's name
+  std::string interface;  // a gre section's name: the first (preferred) of `interfaces`
+  // interface=gre1,gre2: two tunnels, each to its own gateway, and how they share the joins
+  std::vector<std::string> interfaces;
+  std::vector<common::IpAddr> neighbors;  // per interface: its gre's peer (or neighbor=)
+  enum class Upstream : std::uint8_t { single, active_standby, both };
+  Upstream upstream = Upstream::single;
+  Seconds holddown{60};  // active-standby: the preferred tunnel must be healthy this long to switch back
+  struct Dedup {
+    bool hash = false;        // dedup=hash: a hash of the payload, else its sequence number
+    std::size_t offset = 0;   // dedup=sequence:OFFSET:WIDTH[:le]
+    std::uint8_t width = 4;
+    bool little_endian = false;
+    std::uint64_t window = 65536;  // sequence numbers remembered per flow
+    std::chrono::milliseconds hash_window{1000};
+  };
+  std::optional<Dedup> dedup;
   common::IpAddr neighbor;
   common::IpAddr rp;
   std::vector<common::IpAddr> groups;

@@ -14,13 +14,90 @@ void type_pims(const std::vector<RawSection>& secs, Reporter& r, Typer& ty, Conf
     SectionKeys keys(s, r, ty);
     bool& ok = keys.ok;
     const GreConfig* gre = nullptr;
+    std::vector<const GreConfig*> gres;
     if (auto k = keys.required("interface")) {
-      gre = cfg.find_gre(k->value);
-      if (!gre) keys.err(*k, "no (valid) gre section named '" + k->value + "'");
-      else p.interface = k->value;
+      for (auto item : split_list(k->value)) {
+        const GreConfig* g = cfg.find_gre(item);
+        if (!g) {
+          std::string msg = "no (valid) gre section named '";  // g++ 12's false -Wrestrict, as below
+          msg += item;
+          keys.err(*k, msg + "'");
+          continue;
+        }
+        for (const auto* other : gres)
+          if (other == g) keys.err(*k, "gre " + g->name + " named twice");
+        gres.push_back(g);
+        p.interfaces.emplace_back(item);
+      }
+      if (p.interfaces.size() > 2) keys.err(*k, "at most two gre sections (a preferred tunnel and a second one)");
+      if (!gres.empty()) {
+        gre = gres.front();
+        p.interface = gre->name;
+      }
     }
     if (gre) p.neighbor = gre->peer;
     keys.ipv4("neighbor", p.neighbor, false);
+    if (gres.size() > 1 && keys.get("neighbor"))
+      keys.error("neighbor", "with two interfaces each neighbor is its gre's peer");
+    for (const auto* g : gres) p.neighbors.push_back(gres.size() > 1 || !keys.get("neighbor") ? g->peer : p.neighbor);
+    if (gres.size() > 1) {
+      for (std::size_t i = 0; i < gres.size(); ++i)
+        for (std::size_t j = i + 1; j < gres.size(); ++j)
+          if (!gres[i]->conn.empty() && gres[i]->conn == gres[j]->conn)
+            keys.error("interface", "gre " + gres[i]->name + " and " + gres[j]->name + " ride the same conn " +
+                                        gres[i]->conn + ": two upstreams need two tunnels to two gateways");
+      p.upstream = PimConfig::Upstream::active_standby;
+    }
+    if (auto k = keys.get("upstream")) {
+      if (k->value == "active-standby") p.upstream = PimConfig::Upstream::active_standby;
+      else if (k->value == "both") p.upstream = PimConfig::Upstream::both;
+      else ty.err(*k, "expected active-standby or both");
+      if (gres.size() < 2) ty.err(*k, "needs two interfaces (interface=gre1,gre2)");
+      if (gres.size() < 2 || (k->value != "active-standby" && k->value != "both")) ok = false;
+    }
+    if (auto k = keys.get("dedup")) {
+      PimConfig::Dedup d;
+      auto parts = split_list(k->value, ':');
+      bool good = !parts.empty();
+      if (good && parts[0] == "hash" && parts.size() == 1) {
+        d.hash = true;
+      } else if (good && parts[0] == "sequence" && (parts.size() == 3 || parts.size() == 4)) {
+        auto off = parse_uint(parts[1], 65507);
+        auto w = parse_uint(parts[2], 8);
+        good = off && w && *w >= 1 && (parts.size() == 3 || parts[3] == "le" || parts[3] == "be");
+        if (good) {
+          d.offset = static_cast<std::size_t>(*off);
+          d.width = static_cast<std::uint8_t>(*w);
+          d.little_endian = parts.size() == 4 && parts[3] == "le";
+        }
+      } else {
+        good = false;
+      }
+      if (!good) ty.err(*k, "expected sequence:OFFSET:WIDTH[:le] (the feed's sequence number: WIDTH 1 to 8 bytes at "
+                            "OFFSET in the UDP payload) or hash");
+      else p.dedup = d;
+      ok = ok && good;
+    }
+    if (auto k = keys.get("dedup_window")) {
+      if (!p.dedup) keys.error("dedup_window", "needs dedup=");
+      else if (p.dedup->hash) {
+        auto d = parse_duration_ms(k->value);
+        if (!d || d->count() < 1 || d->count() > 60000) ty.err(*k, "with dedup=hash: a time from 1ms to 60s"), ok = false;
+        else p.dedup->hash_window = *d;
+      } else {
+        auto n = parse_uint(k->value, 1ULL << 24);
+        if (!n || *n < 64) ty.err(*k, "with dedup=sequence: a count of sequence numbers from 64 to 16777216"), ok = false;
+        else p.dedup->window = *n;
+      }
+    }
+    if (p.upstream == PimConfig::Upstream::both && !p.dedup)
+      keys.error("upstream", "upstream=both needs dedup= (sequence:OFFSET:WIDTH or hash): without it every datagram "
+                             "is delivered twice");
+    if (auto k = keys.get("holddown")) {
+      auto d = ty.duration(*k);
+      if (!d || d->count() < 0 || d->count() > 86400) ty.err(*k, "must be from 0s to 1d"), ok = false;
+      else p.holddown = *d;
+    }
     keys.ipv4("rp", p.rp, true);
     if (auto k = keys.required("groups")) {
       for (auto item : split_list(k->value)) {

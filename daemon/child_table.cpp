@@ -70,6 +70,12 @@ void ChildTable::release_outbound(const ike::ChildSaOutbound& c) {
   else LOG_DEBUG("%s: outbound SA %08x now carries traffic", c.child_name.c_str(), c.spi_out);
 }
 
+bool ChildTable::has_child(std::string_view name) const {
+  for (const auto& [spi, ch] : children_)
+    if (ch.info.child_name == name) return true;
+  return false;
+}
+
 void ChildTable::remove(const ike::ChildSaRemove& c) {
   pending_out_.erase(c.spi_out);
   sad_.remove_inbound(c.spi_in);

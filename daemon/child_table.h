@@ -55,6 +55,8 @@ class ChildTable {
   // The peer can now receive on the held-back outbound SA: it starts carrying traffic.
   void release_outbound(const ike::ChildSaOutbound& c);
   void remove(const ike::ChildSaRemove& c);
+  // Whether conn `name` still has an installed CHILD_SA (after a rekey's remove it does).
+  bool has_child(std::string_view name) const;
 
   // Limits crossed since the last call, each reported once (nothing is checked per packet).
   std::vector<VolumeCrossing> volumes_crossed();

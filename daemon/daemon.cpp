@@ -264,6 +264,7 @@ void Daemon::drain_engine() {
       install_child(*c);
     } else if (auto* r = std::get_if<ike::ChildSaRemove>(&ev)) {
       children_.remove(*r);
+      if (overlay_ && !children_.has_child(r->child_name)) overlay_->on_child_down(r->child_name, now());
     } else if (auto* o = std::get_if<ike::ChildSaOutbound>(&ev)) {
       children_.release_outbound(*o);
     } else if (auto* k = std::get_if<ike::IkeSaKeys>(&ev)) {

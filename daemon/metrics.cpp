@@ -261,6 +261,32 @@ std::string prometheus_text(const json& doc, double now_unix) {
         e.add("swanless_pim_igmp_drops_total", "counter", "IGMP messages and records refused, by reason.",
               {{"pim", str(p, "name")}, {"reason", reason}}, n.get<double>());
   }
+  for (const auto& p : pims) {
+    const json& paths = member(p, "paths", true);
+    if (paths.size() < 2) continue;
+    for (const auto& x : paths) {
+      const Labels l{{"pim", str(p, "name")}, {"gre", str(x, "interface")}};
+      e.add("swanless_pim_path_healthy", "gauge",
+            "1 while a tunnel of a two-upstream pim section can carry the joins (CHILD_SA, keepalives, neighbor).", l,
+            flag(x, "healthy") ? 1 : 0);
+      e.add("swanless_pim_path_joined", "gauge", "1 while the joins are on this tunnel.", l, flag(x, "joined") ? 1 : 0);
+    }
+    e.add("swanless_pim_failovers_total", "counter", "Times the joins moved from one tunnel to the other.",
+          {{"pim", str(p, "name")}}, num(p, "failovers"));
+  }
+  for (const auto& p : pims) {
+    auto it = p.find("dedup");
+    if (it == p.end() || !it->is_object()) continue;
+    const Labels l{{"pim", str(p, "name")}};
+    e.add("swanless_pim_dedup_duplicates_total", "counter", "Later A/B copies dropped by the de-duplicator.", l,
+          num(*it, "duplicates"));
+    e.add("swanless_pim_dedup_gap_sequences", "gauge", "Sequence numbers that neither tunnel delivered.", l,
+          num(*it, "gap_sequences"));
+    const json& by = member(*it, "delivered_by_path", true);
+    for (std::size_t i = 0; i < by.size() && i < 2; ++i)
+      e.add("swanless_pim_dedup_first_copies_total", "counter", "Datagrams whose first copy came by this path.",
+            {{"pim", str(p, "name")}, {"path", i == 0 ? "a" : "b"}}, by[i].get<double>());
+  }
   for (const auto& p : pims)
     for (const char* dir : {"join", "prune"})
       e.add("swanless_pim_member_changes_total", "counter",

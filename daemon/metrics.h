@@ -31,7 +31,10 @@
 //   swanless_pim_member_changes_total{pim,change=join|prune} (entries local members added/removed);
 //   with groups=auto: swanless_pim_igmp_groups{pim}, swanless_pim_igmp_reports_total{pim,version},
 //   swanless_pim_igmp_leaves_total{pim}, swanless_pim_igmp_queries_sent_total{pim,kind},
-//   swanless_pim_igmp_drops_total{pim,reason}
+//   swanless_pim_igmp_drops_total{pim,reason}; with two tunnels: swanless_pim_path_healthy{pim,gre},
+//   swanless_pim_path_joined{pim,gre}, swanless_pim_failovers_total{pim}; with dedup=:
+//   swanless_pim_dedup_duplicates_total{pim}, swanless_pim_dedup_gap_sequences{pim},
+//   swanless_pim_dedup_first_copies_total{pim,path=a|b}
 // Every ESP drop reason is exported for every CHILD_SA, 0 until it happens, so rate() and
 // alerts see the series from the start. A CHILD_SA's counters are summed over the SAs of
 // the same name, so the series lives on

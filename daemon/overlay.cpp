@@ -16,6 +16,7 @@
 #include "gre/dispatch.h"
 #include "gre/fixup.h"
 #include "gre/tunnel.h"
+#include "pim/dedup.h"
 #include "pim/delivery.h"
 #include "pim/igmp_querier.h"
 #include "pim/upstream.h"
@@ -69,14 +70,35 @@ struct Gre {
   std::uint64_t fixup_logged = 0;         // malformed + dropped counts at the last log line
   PcapTap pcap;
   struct Pim* pim = nullptr;
+  std::size_t path = 0;  // which of the pim section's upstreams rides this tunnel
   std::uint64_t tun_write_drops = 0;
   std::uint64_t no_sa_drops = 0;  // GRE packets with no CHILD_SA to carry them (fail closed)
 };
 
+// One upstream of a pim section: its tunnel, its PIM neighbor machine, and whether the
+// CHILD_SA that carries the tunnel is up.
+struct Path {
+  Gre* gre = nullptr;
+  std::unique_ptr<pim::Upstream> up;
+  bool child_up = false;
+};
+
 struct Pim {
   PimConfig cfg;
-  Gre* gre = nullptr;
-  std::unique_ptr<pim::Upstream> upstream;
+  Gre* gre = nullptr;                // the preferred tunnel (paths[0]): TUN delivery, IGMP
+  pim::Upstream* upstream = nullptr;  // its upstream (paths[0].up)
+  std::vector<Path> paths;            // one, or two with interface=gre1,gre2
+  std::size_t active = 0;             // active-standby: the path that carries the joins
+  std::optional<Overlay::TimePoint> switch_back_at;  // preferred path healthy since, + holddown
+  std::uint64_t failovers = 0;
+  struct Failover {
+    std::size_t from = 0, to = 0;
+    std::string reason;
+    Overlay::TimePoint at{};
+  };
+  std::optional<Failover> last_failover;
+  std::unique_ptr<pim::Deduplicator> dedup;  // dedup=: A/B copies delivered once
+  std::uint64_t standby_drops = 0;  // active-standby without dedup: datagrams off the active path
   std::unique_ptr<pim::DeliveryPolicy> policy;
   // groups=auto: the IGMP querier on the gre's TUN device, whose membership edges change
   // the upstream's join set (and the delivery policy with it).
@@ -160,7 +182,57 @@ struct Overlay::Impl {
         else if (*w < spans.size()) p.query_write_drops += spans.size() - *w;
       }
     }
-    for (auto& pkt : p.upstream->take_outbox()) send_copy(*p.gre, pkt);
+    for (auto& path : p.paths)
+      for (auto& pkt : path.up->take_outbox()) send_copy(*path.gre, pkt);
+  }
+  // Why a path cannot carry the joins now; empty when it can.
+  static std::string unhealthy(const Path& x) {
+    if (!x.child_up) return "CHILD_SA " + x.gre->cfg.conn + " down";
+    if (!x.gre->tunnel->status().up) return "GRE keepalives of " + x.gre->cfg.name + " unanswered";
+    if (!x.up->status().neighbor_up) return "PIM neighbor " + ip4(x.up->config().neighbor) + " on " + x.gre->cfg.name + " down";
+    return {};
+  }
+  // active-standby: the joins move to the other path as soon as the active one cannot
+  // carry them and the other can (join there first, then prune here: make before break);
+  // back to the preferred path once it has been healthy for holddown.
+  void select_path(Pim& p, TimePoint now) {
+    if (p.cfg.upstream != PimConfig::Upstream::active_standby || p.paths.size() < 2) return;
+    const std::string why = unhealthy(p.paths[p.active]);
+    if (!why.empty()) {
+      for (std::size_t j = 0; j < p.paths.size(); ++j)
+        if (j != p.active && unhealthy(p.paths[j]).empty()) {
+          switch_path(p, j, why, now);
+          return;
+        }
+      return;  // nowhere better to go
+    }
+    if (p.active == 0) {
+      p.switch_back_at.reset();
+      return;
+    }
+    if (!unhealthy(p.paths[0]).empty()) {
+      p.switch_back_at.reset();
+      return;
+    }
+    if (!p.switch_back_at) {
+      p.switch_back_at = now + p.cfg.holddown;
+      if (rearm) rearm();
+    }
+    if (now >= *p.switch_back_at)
+      switch_path(p, 0, p.paths[0].gre->cfg.name + " healthy again for the hold-down", now);
+  }
+  void switch_path(Pim& p, std::size_t to, const std::string& why, TimePoint now) {
+    const std::size_t from = p.active;
+    p.paths[to].up->set_active(true, now);
+    p.paths[from].up->set_active(false, now);
+    p.active = to;
+    p.switch_back_at.reset();
+    ++p.failovers;
+    p.last_failover = Pim::Failover{from, to, why, now};
+    LOG_AT(common::Subsys::pim, warn, "pim %s: joins move from %s to %s: %s", p.cfg.name.c_str(),
+           p.paths[from].gre->cfg.name.c_str(), p.paths[to].gre->cfg.name.c_str(), why.c_str());
+    drain(p, now);
+    if (rearm) rearm();
   }
   // Membership edges from the querier: into the join set (Joins/Prunes go up at once) and
   // the delivery policy. Logged one line per entry, or a summary for a large batch.
@@ -168,7 +240,7 @@ struct Overlay::Impl {
     std::vector<pim::MembershipChange> mc;
     mc.reserve(ch.size());
     for (const auto& c : ch) mc.push_back({c.source, c.group, c.join});
-    p.upstream->update_members(mc, now);
+    for (auto& path : p.paths) path.up->update_members(mc, now);
     p.policy->set(p.upstream->wants());
     constexpr std::size_t kLogEach = 8;
     if (ch.size() <= kLogEach) {
@@ -237,7 +309,7 @@ struct Overlay::Impl {
         common::MutByteSpan whole(tun_buf.data() + i * kSlot, kSlot);
         // The kernel's membership reports on this device are for our querier: a router
         // does not pass its hosts' IGMP upstream.
-        if (g.pim && g.pim->querier && is_igmp(slots[i].buf.first(slots[i].len))) {
+        if (g.pim && g.path == 0 && g.pim->querier && is_igmp(slots[i].buf.first(slots[i].len))) {
           g.pim->querier->on_packet(slots[i].buf.first(slots[i].len), now);
           igmp = true;
           continue;
@@ -344,26 +416,54 @@ bool Overlay::open() {
   for (const auto& pc : I.cfg.pims) {
     auto p = std::make_unique<Pim>();
     p->cfg = pc;
-    for (auto& g : I.gres)
-      if (g->cfg.name == pc.interface) p->gre = g.get();
-    if (!p->gre) {
-      LOG_AT(common::Subsys::pim, error, "pim %s: interface %s is not a gre section", pc.name.c_str(), pc.interface.c_str());
-      return false;
+    const std::vector<std::string> names = pc.interfaces.empty() ? std::vector<std::string>{pc.interface} : pc.interfaces;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      Gre* found = nullptr;
+      for (auto& g : I.gres)
+        if (g->cfg.name == names[i]) found = g.get();
+      if (!found) {
+        LOG_AT(common::Subsys::pim, error, "pim %s: interface %s is not a gre section", pc.name.c_str(), names[i].c_str());
+        return false;
+      }
+      found->pim = p.get();
+      found->path = i;
+      p->paths.push_back(Path{found, nullptr, false});
     }
-    p->gre->pim = p.get();
+    p->gre = p->paths[0].gre;
     pim::UpstreamConfig uc;
-    uc.local = p->gre->cfg.address.addr.v4_host();
-    uc.neighbor = pc.neighbor.v4_host();
     uc.rp = pc.rp.v4_host();
     for (const auto& g : pc.groups) uc.groups.push_back(g.v4_host());
     for (const auto& sg : pc.sources) uc.sources.push_back({sg.source.v4_host(), sg.group.v4_host()});
     uc.hello_interval = pc.hello;
     uc.join_interval = pc.join;
     uc.holdtime = pc.holdtime;
-    std::uint32_t genid = 0;
-    I.rng.fill(common::MutByteSpan(reinterpret_cast<std::byte*>(&genid), sizeof genid));
     p->policy = std::make_unique<pim::DeliveryPolicy>(pim::DeliveryPolicy::from(uc));
-    p->upstream = std::make_unique<pim::Upstream>(uc, genid);
+    for (std::size_t i = 0; i < p->paths.size(); ++i) {
+      Path& path = p->paths[i];
+      uc.local = path.gre->cfg.address.addr.v4_host();
+      uc.neighbor = (i < pc.neighbors.size() ? pc.neighbors[i] : pc.neighbor).v4_host();
+      std::uint32_t genid = 0;
+      I.rng.fill(common::MutByteSpan(reinterpret_cast<std::byte*>(&genid), sizeof genid));
+      path.up = std::make_unique<pim::Upstream>(uc, genid);
+      // active-standby: the preferred path joins first; the other says Hello only
+      if (i > 0 && pc.upstream == PimConfig::Upstream::active_standby) path.up->set_active(false, {});
+    }
+    p->upstream = p->paths[0].up.get();
+    if (pc.dedup) {
+      pim::DedupConfig dc;
+      dc.key = pc.dedup->hash ? pim::DedupKey::hash : pim::DedupKey::sequence;
+      dc.offset = pc.dedup->offset;
+      dc.width = pc.dedup->width;
+      dc.little_endian = pc.dedup->little_endian;
+      dc.window = pc.dedup->window;
+      dc.hash_window = pc.dedup->hash_window;
+      p->dedup = std::make_unique<pim::Deduplicator>(dc);
+    }
+    if (p->paths.size() > 1)
+      LOG_AT(common::Subsys::pim, info, "pim %s: two upstreams, %s (preferred) and %s, %s%s", pc.name.c_str(),
+             p->paths[0].gre->cfg.name.c_str(), p->paths[1].gre->cfg.name.c_str(),
+             pc.upstream == PimConfig::Upstream::both ? "joined on both" : "active-standby",
+             p->dedup ? ", A/B copies delivered once" : "");
     if (pc.igmp) {
       if (!p->gre->dev) {  // config refuses it; a TUN that did not open would have failed above
         LOG_AT(common::Subsys::pim, error, "pim %s: groups=auto needs gre %s's TUN device", pc.name.c_str(),
@@ -397,7 +497,7 @@ bool Overlay::open() {
 
 void Overlay::start(TimePoint now) {
   for (auto& p : impl_->pims) {
-    p->upstream->start(now);
+    for (auto& path : p->paths) path.up->start(now);
     if (p->querier) p->querier->start(now);  // the kernel answers with its current memberships
     impl_->drain(*p, now);
   }
@@ -405,8 +505,29 @@ void Overlay::start(TimePoint now) {
 
 void Overlay::on_child_up(const std::string& conn, TimePoint now) {
   for (auto& p : impl_->pims) {
-    if (p->gre->cfg.conn != conn) continue;
-    p->upstream->refresh(now);
+    bool ours = false;
+    for (auto& path : p->paths) {
+      if (path.gre->cfg.conn != conn) continue;
+      ours = true;
+      path.child_up = true;
+      path.up->refresh(now);
+    }
+    if (!ours) continue;
+    impl_->select_path(*p, now);
+    impl_->drain(*p, now);
+  }
+}
+
+void Overlay::on_child_down(const std::string& conn, TimePoint now) {
+  for (auto& p : impl_->pims) {
+    bool ours = false;
+    for (auto& path : p->paths)
+      if (path.gre->cfg.conn == conn) {
+        path.child_up = false;
+        ours = true;
+      }
+    if (!ours) continue;
+    impl_->select_path(*p, now);
     impl_->drain(*p, now);
   }
 }
@@ -435,15 +556,28 @@ bool Overlay::on_inner(common::MutByteSpan ipv4, TimePoint now) {
     if (g.pcap.is_open()) g.pcap.write(d.packet);
     switch (gre::dispatch_inner(d.packet, {g.pim != nullptr, g.dev != nullptr})) {
       case gre::InnerVerdict::pim:
-        g.pim->upstream->on_packet(d.packet, now);
+        g.pim->paths[g.path].up->on_packet(d.packet, now);
+        I.select_path(*g.pim, now);
         I.drain(*g.pim, now);
         if (I.rearm) I.rearm();
         return true;
       case gre::InnerVerdict::multicast: {
-        auto dg = g.pim->policy->classify(d.packet);
+        Pim& p = *g.pim;
+        auto dg = p.policy->classify(d.packet);
         if (dg.verdict != pim::Verdict::deliver) return true;  // counted by the policy
-        for (const auto& ep : g.pim->cfg.deliver_udp) I.deliver->queue_joined(ep, dg.payload);
-        if (g.dev && g.pim->cfg.deliver_tun) g.tun_out.push_back(d.packet);
+        if (p.dedup) {
+          // First copy wins (counted by the de-duplicator). A flow is (group, port): the
+          // A and B copies usually come from different sources, one per provider path.
+          if (!pim::delivers(p.dedup->check(0, dg.group, dg.dest_port, dg.payload,
+                                            static_cast<std::uint8_t>(g.path), now)))
+            return true;
+        } else if (g.path != p.active && p.cfg.upstream == PimConfig::Upstream::active_standby) {
+          ++p.standby_drops;  // what the path we left still sends, until its Prune lands
+          return true;
+        }
+        for (const auto& ep : p.cfg.deliver_udp) I.deliver->queue_joined(ep, dg.payload);
+        // every path delivers into the preferred tunnel's device, where programs joined
+        if (p.gre->dev && p.cfg.deliver_tun) p.gre->tun_out.push_back(d.packet);
         return true;
       }
       case gre::InnerVerdict::device:
@@ -480,7 +614,8 @@ std::optional<Overlay::TimePoint> Overlay::next_expiry() const {
   };
   for (const auto& g : impl_->gres) take(g->tunnel->next_expiry());
   for (const auto& p : impl_->pims) {
-    take(p->upstream->next_expiry());
+    for (const auto& path : p->paths) take(path.up->next_expiry());
+    take(p->switch_back_at);
     if (p->querier) take(p->querier->next_expiry());
   }
   return t;
@@ -492,7 +627,9 @@ void Overlay::on_expiry(TimePoint now) {
     impl_->drain(*g);
   }
   for (auto& p : impl_->pims) {
-    if (auto t = p->upstream->next_expiry(); t && *t <= now) p->upstream->on_expiry(now);
+    for (auto& path : p->paths)
+      if (auto t = path.up->next_expiry(); t && *t <= now) path.up->on_expiry(now);
+    impl_->select_path(*p, now);  // a neighbor expired, keepalives stopped, the hold-down ran out
     if (p->querier)
       if (auto t = p->querier->next_expiry(); t && *t <= now) p->querier->on_expiry(now);
     impl_->drain(*p, now);
@@ -507,7 +644,7 @@ void Overlay::shutdown(TimePoint now) {
       p->querier->stop();
       p->querier->take_changes();
     }
-    p->upstream->shutdown(now);
+    for (auto& path : p->paths) path.up->shutdown(now);
     impl_->drain(*p, now);
   }
 }
@@ -629,6 +766,52 @@ nlohmann::json Overlay::pim_status(TimePoint now) const {
     }
     nlohmann::json igmp = nullptr;
     if (p->querier) igmp = igmp_status(*p, now);
+    if (p->standby_drops) drops["standby_path"] = p->standby_drops;
+    // Two upstreams: each path's state, which one carries the joins, the last fail-over.
+    nlohmann::json paths = nlohmann::json::array();
+    for (std::size_t i = 0; i < p->paths.size(); ++i) {
+      const Path& x = p->paths[i];
+      const auto& xs = x.up->status();
+      const std::string why = Impl::unhealthy(x);
+      paths.push_back({{"interface", x.gre->cfg.name},
+                       {"conn", x.gre->cfg.conn},
+                       {"neighbor", ip4(x.up->config().neighbor)},
+                       {"neighbor_up", xs.neighbor_up},
+                       {"child_up", x.child_up},
+                       {"gre_up", x.gre->tunnel->status().up},
+                       {"healthy", why.empty()},
+                       {"problem", why},
+                       {"joined", x.up->active() && xs.joined},
+                       {"hellos_sent", xs.counters.hellos_sent},
+                       {"hellos_received", xs.counters.hellos_received},
+                       {"joins_sent", xs.counters.joins_sent},
+                       {"prunes_sent", xs.counters.prunes_sent},
+                       {"neighbor_expiries", xs.counters.neighbor_expiries}});
+    }
+    nlohmann::json last_failover = nullptr;
+    if (p->last_failover)
+      last_failover = {{"from", p->paths[p->last_failover->from].gre->cfg.name},
+                       {"to", p->paths[p->last_failover->to].gre->cfg.name},
+                       {"reason", p->last_failover->reason},
+                       {"ago_s", seconds_of(now - p->last_failover->at)}};
+    nlohmann::json dedup = nullptr;
+    if (p->dedup) {
+      const auto& c = p->dedup->counters();
+      dedup = {{"key", p->dedup->config().key == pim::DedupKey::hash ? "hash" : "sequence"},
+               {"flows", p->dedup->flow_count()},
+               {"delivered", c.delivered},
+               {"delivered_by_path", {c.delivered_by_path[0], c.delivered_by_path[1]}},
+               {"duplicates", c.duplicates},
+               {"too_old", c.too_old},
+               {"unkeyed", c.unkeyed},
+               {"gaps", c.gaps},
+               {"gap_sequences", c.gap_sequences},
+               {"resets", c.resets},
+               {"flow_limit", c.flow_limit}};
+    }
+    const char* mode = p->cfg.upstream == PimConfig::Upstream::both             ? "both"
+                       : p->cfg.upstream == PimConfig::Upstream::active_standby ? "active-standby"
+                                                                                : "single";
     nlohmann::json deliver = nlohmann::json::array();
     if (p->cfg.deliver_tun) deliver.push_back("tun");
     for (const auto& e : p->cfg.deliver_udp) deliver.push_back("udp:" + e.to_string());
@@ -655,6 +838,13 @@ nlohmann::json Overlay::pim_status(TimePoint now) const {
                    {"datagrams_delivered", dc.datagrams},
                    {"bytes_delivered", dc.bytes},
                    {"delivered_by_group", by_group},
+                   {"upstream", mode},
+                   {"active", p->cfg.upstream == PimConfig::Upstream::both ? nlohmann::json(nullptr)
+                                                                           : nlohmann::json(p->paths[p->active].gre->cfg.name)},
+                   {"paths", paths},
+                   {"failovers", p->failovers},
+                   {"last_failover", last_failover},
+                   {"dedup", dedup},
                    {"drops", drops}});
   }
   return arr;

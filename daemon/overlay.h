@@ -53,6 +53,9 @@ class Overlay {
   // The CHILD_SA of conn `conn` was installed: PIM on tunnels it carries says Hello and
   // joins at once instead of waiting for the next interval.
   void on_child_up(const std::string& conn, TimePoint now);
+  // The last CHILD_SA of conn `conn` is gone: a pim section with two upstreams moves its
+  // joins to the other tunnel (active-standby).
+  void on_child_down(const std::string& conn, TimePoint now);
   // An inner packet out of ESP; true when it was a GRE packet of one of our tunnels.
   // Mutable: TCP SYNs going to the TUN get their MSS clamped in place.
   bool on_inner(common::MutByteSpan ipv4, TimePoint now);

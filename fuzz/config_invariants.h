@@ -13,8 +13,12 @@ inline void check_load_result(const config::LoadResult& r) {
       if (!c.find_conn(g.conn)) __builtin_trap();
     for (const auto& conn : c.conns)
       if (!c.find_ike_sa(conn.ike_sa)) __builtin_trap();
-    for (const auto& p : c.pims)
+    for (const auto& p : c.pims) {
       if (!c.find_gre(p.interface)) __builtin_trap();
+      for (const auto& i : p.interfaces)
+        if (!c.find_gre(i)) __builtin_trap();
+      if (p.interfaces.size() > 2 || (p.upstream == config::PimConfig::Upstream::both && !p.dedup)) __builtin_trap();
+    }
   } else if (r.errors.empty()) {
     __builtin_trap();
   }

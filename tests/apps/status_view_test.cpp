@@ -139,6 +139,30 @@ TEST_CASE("status text: member-driven joins with their origin, the IGMP querier,
   CHECK(apps::filter_group(d, "239.1.1.2")["pim"][0]["igmp"]["members"].size() == 1);
 }
 
+TEST_CASE("status text: two upstreams, their health, the last fail-over and A/B arbitration") {
+  json d = sample();
+  auto& p = d["pim"][0];
+  p["upstream"] = "active-standby";
+  p["active"] = "gre2";
+  p["failovers"] = 1;
+  p["last_failover"] = {{"from", "gre1"}, {"to", "gre2"}, {"reason", "CHILD_SA dc-tun-gre down"}, {"ago_s", 12.5}};
+  p["paths"] = json::array({{{"interface", "gre1"}, {"conn", "dc-tun-gre"}, {"neighbor", "10.44.4.5"}, {"healthy", false},
+                             {"problem", "CHILD_SA dc-tun-gre down"}, {"joined", false}},
+                            {{"interface", "gre2"}, {"conn", "dc2-tun-gre"}, {"neighbor", "10.44.14.5"}, {"healthy", true},
+                             {"problem", ""}, {"joined", true}}});
+  p["dedup"] = {{"key", "sequence"}, {"delivered", 100}, {"delivered_by_path", {60, 40}}, {"duplicates", 97},
+                {"gaps", 1}, {"gap_sequences", 0}, {"too_old", 0}};
+  std::string s = apps::render_status(d);
+  CHECK_THAT(s, Catch::Contains("upstream: upstream active-standby, joins on gre2; fail-overs 1 (last gre1 -> gre2 12s ago: "
+                                "CHILD_SA dc-tun-gre down)\n"));
+  CHECK_THAT(s, Catch::Contains("upstream:   gre1 (dc-tun-gre), neighbor 10.44.4.5: down: CHILD_SA dc-tun-gre down\n"));
+  CHECK_THAT(s, Catch::Contains("upstream:   gre2 (dc2-tun-gre), neighbor 10.44.14.5: healthy, joined\n"));
+  CHECK_THAT(s, Catch::Contains("upstream: A/B by sequence: delivered 100 (first from A 60, from B 40), duplicates dropped 97, "
+                                "gaps 1 (0 missing on both), too old 0\n"));
+  // one path: no upstream lines
+  CHECK_THAT(apps::render_status(sample()), !Catch::Contains("fail-overs"));
+}
+
 TEST_CASE("durations read like strongSwan's") {
   CHECK(apps::human_duration(1) == "1 second");
   CHECK(apps::human_duration(8) == "8 seconds");

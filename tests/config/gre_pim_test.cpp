@@ -162,6 +162,60 @@ TEST_CASE("config: pim groups=auto, allow/deny/ssm prefixes and the querier's ti
   CHECK(w.warnings[0].message.find("applies to member-driven joins only (groups=auto)") != std::string::npos);
 }
 
+TEST_CASE("config: pim on two tunnels: upstream=, holddown=, dedup=") {
+  const std::string conns =
+      "conn a\n  left=192.0.2.1\n  right=198.51.100.1\n  authby=secret\n  leftsubnet=10.44.6.1/32\n  "
+      "rightsubnet=10.44.7.1/32\n  auto=start\n"
+      "conn b\n  left=192.0.2.1\n  right=198.51.100.2\n  authby=secret\n  leftsubnet=10.44.16.1/32\n  "
+      "rightsubnet=10.44.17.1/32\n  auto=start\n"
+      "gre g1\n  conn=a\n  local=10.44.6.1\n  remote=10.44.7.1\n  address=10.44.4.6/30\n  peer=10.44.4.5\n"
+      "gre g2\n  conn=b\n  local=10.44.16.1\n  remote=10.44.17.1\n  address=10.44.14.6/30\n  peer=10.44.14.5\n";
+  const std::string pim = "pim p\n  interface=g1,g2\n  rp=10.15.30.253\n  groups=239.1.1.1\n";
+  auto r = parse(conns + pim);
+  for (const auto& e : r.errors) INFO(e.to_string());
+  REQUIRE(r.ok());
+  const auto& p = r.config->pims.at(0);
+  CHECK(p.interface == "g1");
+  CHECK(p.interfaces == std::vector<std::string>{"g1", "g2"});
+  CHECK(p.neighbors == std::vector<IpAddr>{ip("10.44.4.5"), ip("10.44.14.5")});
+  CHECK(p.upstream == PimConfig::Upstream::active_standby);  // the default with two
+  CHECK(p.holddown == std::chrono::seconds(60));
+  CHECK_FALSE(p.dedup);
+
+  auto b = parse(conns + pim + "  upstream=both\n  dedup=sequence:0:8\n  dedup_window=4096\n  holddown=5s\n");
+  for (const auto& e : b.errors) INFO(e.to_string());
+  REQUIRE(b.ok());
+  const auto& q = b.config->pims.at(0);
+  CHECK(q.upstream == PimConfig::Upstream::both);
+  REQUIRE(q.dedup);
+  CHECK_FALSE(q.dedup->hash);
+  CHECK(q.dedup->offset == 0u);
+  CHECK(q.dedup->width == 8u);
+  CHECK(q.dedup->window == 4096u);
+  CHECK(q.holddown == std::chrono::seconds(5));
+  auto h = parse(conns + pim + "  upstream=both\n  dedup=hash\n  dedup_window=250ms\n");
+  REQUIRE(h.ok());
+  CHECK(h.config->pims.at(0).dedup->hash);
+  CHECK(h.config->pims.at(0).dedup->hash_window == std::chrono::milliseconds(250));
+  auto le = parse(conns + pim + "  dedup=sequence:4:4:le\n");
+  REQUIRE(le.ok());
+  CHECK(le.config->pims.at(0).dedup->little_endian);
+
+  CHECK(errors_of(conns + pim + "  upstream=both\n").find("upstream=both needs dedup=") != std::string::npos);
+  CHECK(errors_of(conns + pim + "  upstream=sometimes\n").find("'upstream': expected active-standby or both") != std::string::npos);
+  CHECK(errors_of(conns + "pim p\n  interface=g1\n  rp=10.15.30.253\n  groups=239.1.1.1\n  upstream=both\n  dedup=hash\n")
+            .find("needs two interfaces") != std::string::npos);
+  CHECK(errors_of(conns + pim + "  dedup=sequence:0:9\n").find("'dedup': expected sequence:OFFSET:WIDTH") != std::string::npos);
+  CHECK(errors_of(conns + pim + "  dedup=crc\n").find("'dedup'") != std::string::npos);
+  CHECK(errors_of(conns + pim + "  dedup_window=100\n").find("needs dedup=") != std::string::npos);
+  CHECK(errors_of(conns + pim + "  neighbor=10.44.4.5\n").find("each neighbor is its gre's peer") != std::string::npos);
+  CHECK(errors_of(conns + "pim p\n  interface=g1,g1\n  rp=10.15.30.253\n  groups=239.1.1.1\n").find("named twice") !=
+        std::string::npos);
+  CHECK(errors_of(conns + "gre g3\n  conn=a\n  local=10.44.6.1\n  remote=10.44.7.1\n  key=5\n  address=10.44.24.6/30\n  peer=10.44.24.5\n"
+                          "pim p\n  interface=g1,g3\n  rp=10.15.30.253\n  groups=239.1.1.1\n")
+            .find("ride the same conn a") != std::string::npos);
+}
+
 TEST_CASE("config: gre mss is automatic, a number, or off") {
   const std::string base =
       "conn t\n  left=192.0.2.1\n  right=198.51.100.1\n  authby=secret\n  leftsubnet=10.44.6.1/32\n  "
