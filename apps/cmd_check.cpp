@@ -232,7 +232,11 @@ int run_check(const std::string& path, std::ostream& out, std::ostream& err) {
       case GreConfig::Keepalive::reply: out << "reply-only"; break;
       case GreConfig::Keepalive::off: out << "off"; break;
       case GreConfig::Keepalive::send:
-        out << "every " << format_duration(g.keepalive_interval) << ", down after "
+        if (g.keepalive_interval.count() % 1000 == 0)
+          out << "every " << format_duration(std::chrono::duration_cast<std::chrono::seconds>(g.keepalive_interval));
+        else
+          out << "every " << g.keepalive_interval.count() << "ms";
+        out << ", down after "
             << g.keepalive_retries << " misses";
         break;
     }

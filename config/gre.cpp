@@ -67,11 +67,11 @@ void type_gres(const std::vector<RawSection>& secs, Reporter& r, Typer& ty, Conf
     if (auto k = keys.get("keepalive")) {
       if (k->value == "reply") g.keepalive = GreConfig::Keepalive::reply;
       else if (k->value == "off" || k->value == "no") g.keepalive = GreConfig::Keepalive::off;
-      else if (auto d = parse_duration(k->value); d && d->count() > 0) {
+      else if (auto d = parse_duration_ms(k->value); d && d->count() >= 100) {
         g.keepalive = GreConfig::Keepalive::send;
         g.keepalive_interval = *d;
       } else {
-        keys.err(*k, "expected reply, off or an interval such as 10s");
+        keys.err(*k, "expected reply, off or an interval of 100ms or more, such as 10s or 300ms");
       }
     }
     keys.number("keepalive_retries", g.keepalive_retries, 1, 255);

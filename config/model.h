@@ -199,7 +199,7 @@ struct GreConfig {
   std::optional<std::uint32_t> key;
   std::vector<common::Prefix> routes;
   Keepalive keepalive = Keepalive::reply;
-  Seconds keepalive_interval{0};  // when keepalive == send
+  std::chrono::milliseconds keepalive_interval{0};  // when keepalive == send
   unsigned keepalive_retries = 3;
   bool tun = true;
 };

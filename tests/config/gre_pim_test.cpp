@@ -57,6 +57,10 @@ TEST_CASE("config: gre defaults and conn= resolution") {
   REQUIRE(errors_of(conns + gre_ok + "  address=10.44.4.6/30\n  ttl=0\n").find("'ttl'") != std::string::npos);
   REQUIRE(errors_of(conns + gre_ok + "  address=10.44.4.6/30\n  key=-1\n").find("'key'") != std::string::npos);
   REQUIRE(errors_of(conns + gre_ok + "  address=10.44.4.6/30\n  keepalive=sometimes\n").find("'keepalive'") != std::string::npos);
+  REQUIRE(errors_of(conns + gre_ok + "  address=10.44.4.6/30\n  keepalive=50ms\n").find("'keepalive'") != std::string::npos);
+  auto fast = parse(conns + gre_ok + "  address=10.44.4.6/30\n  keepalive=300ms\n");
+  REQUIRE(fast.ok());
+  REQUIRE(fast.config->gres.at(0).keepalive_interval == std::chrono::milliseconds(300));
   REQUIRE(errors_of(conns + gre_ok + "  address=10.44.4.6/30\n  routes=10.0.0.0/8,bogus\n").find("'routes'") != std::string::npos);
   REQUIRE(errors_of(conns + gre_ok + "  address=10.44.4.6/30\n  tun=perhaps\n").find("'tun'") != std::string::npos);
   REQUIRE(errors_of(conns + gre_ok + "  address=10.44.4.6/30\n" + "gre h\n  local=10.44.6.1\n  remote=10.44.7.1\n  peer=10.44.4.5\n  address=10.44.4.6/30\n")
