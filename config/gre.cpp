@@ -64,6 +64,7 @@ void type_gres(const std::vector<RawSection>& secs, Reporter& r, Typer& ty, Conf
         g.routes.push_back(*p);
       }
     }
+    g.keepalive_written = keys.get("keepalive") || keys.get("keepalive_retries");
     if (auto k = keys.get("keepalive")) {
       if (k->value == "reply") g.keepalive = GreConfig::Keepalive::reply;
       else if (k->value == "off" || k->value == "no") g.keepalive = GreConfig::Keepalive::off;

@@ -201,6 +201,7 @@ struct GreConfig {
   Keepalive keepalive = Keepalive::reply;
   std::chrono::milliseconds keepalive_interval{0};  // when keepalive == send
   unsigned keepalive_retries = 3;
+  bool keepalive_written = false;  // keepalive= or keepalive_retries= given (else defaults may change)
   bool tun = true;
 };
 

@@ -237,6 +237,19 @@ void type_pims(const std::vector<RawSection>& secs, Reporter& r, Typer& ty, Conf
         keys.error("deliver", "required: gre " + gre->name + " has tun=no");
       }
     }
+    // Two tunnels fail over on a tunnel's health, and keepalives are what notice a dead
+    // one within seconds: a gre section of such a pim without keepalive= sends its own
+    // every second, down after two misses (a Cisco-style far end reflects them).
+    if (ok && p.interfaces.size() > 1)
+      for (const auto& name : p.interfaces)
+        for (auto& g : cfg.gres)
+          if (g.name == name && !g.keepalive_written) {
+            g.keepalive = GreConfig::Keepalive::send;
+            g.keepalive_interval = std::chrono::seconds(1);
+            g.keepalive_retries = 2;
+            cfg.notes.push_back("gre " + g.name + ": keepalive=1s, keepalive_retries=2 (pim " + p.name +
+                                " fails over between its two tunnels on them; set keepalive= to choose)");
+          }
     if (ok) cfg.pims.push_back(std::move(p));
   }
 }

@@ -185,6 +185,23 @@ TEST_CASE("config: pim on two tunnels: upstream=, holddown=, dedup=") {
   CHECK(p.upstream == PimConfig::Upstream::active_standby);  // the default with two
   CHECK(p.holddown == std::chrono::seconds(60));
   CHECK_FALSE(p.dedup);
+  // the two tunnels send keepalives unless told otherwise: fail-over needs them
+  for (const auto& g : r.config->gres) {
+    CHECK(g.keepalive == GreConfig::Keepalive::send);
+    CHECK(g.keepalive_interval == std::chrono::seconds(1));
+    CHECK(g.keepalive_retries == 2u);
+  }
+  auto own = parse(conns + pim);
+  REQUIRE(own.ok());
+  bool noted = false;
+  for (const auto& n : own.config->notes) noted |= n.find("gre g1: keepalive=1s, keepalive_retries=2 (pim p") != std::string::npos;
+  CHECK(noted);
+  std::string written = conns;
+  written.insert(written.find("gre g2\n") - 0, "  keepalive=reply\n");
+  auto kept = parse(written + pim);
+  REQUIRE(kept.ok());
+  CHECK(kept.config->gres.at(0).keepalive == GreConfig::Keepalive::reply);  // as written
+  CHECK(kept.config->gres.at(1).keepalive == GreConfig::Keepalive::send);
 
   auto b = parse(conns + pim + "  upstream=both\n  dedup=sequence:0:8\n  dedup_window=4096\n  holddown=5s\n");
   for (const auto& e : b.errors) INFO(e.to_string());

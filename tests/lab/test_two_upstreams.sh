@@ -11,7 +11,7 @@
 #     - every datagram of a 200/s stream delivered exactly once while both copies arrive
 #       (the de-duplicator drops the later copy: counted), and nothing lost while path A's
 #       link is cut and restored in the middle of the stream
-#   upstream=active-standby (holddown=5s, GRE keepalives 1 s, 2 retries), no dedup (a
+#   upstream=active-standby (holddown=5s, default keepalives: 1 s, 2 retries), no dedup (a
 #   switch may repeat a few datagrams; the stream's loss and repeats are reported):
 #     - only dc holds the join; dc2 knows swanless as neighbor (Hellos) but has no join
 #     - path A's link cut: the joins move to gre2 (status says why), dc2 holds the join; the
@@ -26,7 +26,7 @@ lab_swanless_bin
 
 RATE=${RATE:-200}
 HOLDDOWN=5
-KEEPALIVE=1s
+KEEPALIVE=default   # swanless's default for a two-tunnel pim: keepalives every 1 s, down after 2 misses
 RX_PORT=$((LAB_PORT + 1))
 
 jq_py() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2" 2>/dev/null; }
@@ -37,10 +37,11 @@ conn_section() {
   printf 'conn %s\n    right=%s\n    rightid=%s\n    leftsubnet=%s/32\n    rightsubnet=%s/32\n    auto=start\n' \
     "$1" "$2" "$2" "$3" "$4"
 }
-# gre_section NAME CONN LOCAL REMOTE ADDRESS PEER: one tunnel, keepalives every $KEEPALIVE
+# gre_section NAME CONN LOCAL REMOTE ADDRESS PEER: one tunnel; keepalive=$KEEPALIVE unless default
 gre_section() {
   printf 'gre %s\n    conn=%s\n    local=%s\n    remote=%s\n    address=%s/30\n    peer=%s\n' "$@"
-  printf '    keepalive=%s\n    keepalive_retries=2\n    tun=no\n' "$KEEPALIVE"
+  [ "$KEEPALIVE" = default ] || printf '    keepalive=%s\n    keepalive_retries=2\n' "$KEEPALIVE"
+  printf '    tun=no\n'
 }
 
 # two_conf MODE [EXTRA PIM LINE]: swanless's config with both tunnels
@@ -153,6 +154,8 @@ check "dc2: swanless is PIM neighbor on gre2 (Hellos on the standby tunnel)" \
   wait_for "pim_neighbor_up_at dc2 $LAB_CLOUD_TUN2 gre2" 30
 sleep 2
 if pim_join_on_at dc2 "$LAB_GROUP" gre2; then fail "dc2 holds a join on the standby tunnel"; else pass "dc2 holds no join on the standby tunnel"; fi
+check "swanless check: default keepalives for the two tunnels noted" \
+  sh -c "'$(readlink -f "$SWANLESS")' check -c '$SWANLESS_CONF' | grep -q 'gre gre1: keepalive=1s, keepalive_retries=2'"
 check "status: active gre1, both paths healthy" \
   test "$(status_py "d['pim'][0]['active'] == 'gre1' and all(p['healthy'] for p in d['pim'][0]['paths'])")" = True
 check "status --json (active-standby) matches docs/status.schema.json" status_schema_check "$LAB_DIR/st.json"
